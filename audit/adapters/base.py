@@ -1,0 +1,100 @@
+"""The ModelAdapter contract every audited model honours, bundled or brought by a user.
+
+An adapter says what it is (`info`), what it can do (`capabilities`) and exposes its
+`torch.nn.Module`s so precision variants and efficiency probes can work on them. A check
+declares the capabilities it needs; a model without them gets `skipped`, never a silent gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+
+FAMILIES = ("gan", "vae", "transformer", "diffusion", "other")
+
+SAMPLE = "sample"
+"""`sample(n, seed, labels=None) -> float tensor [N, C, H, W] in [0, 1]`."""
+CONDITIONAL = "conditional"
+"""`sample` honours `labels` (a LongTensor [N] below `num_classes`)."""
+LOG_LIKELIHOOD = "log_likelihood"
+"""`log_likelihood(x) -> tensor [N]` in nats per image (a bound where exact is intractable)."""
+ENCODE_DECODE = "encode_decode"
+"""`encode(x) -> latent` and `decode(z) -> images`."""
+LOG_PROBS = "log_probs"
+"""`log_probs(texts) -> list of per-token log-probability tensors` (language models)."""
+GENERATE = "generate"
+"""`generate(prompts, max_new_tokens, seed, **sampling) -> list[str]` (language models)."""
+
+CAPABILITIES = (SAMPLE, CONDITIONAL, LOG_LIKELIHOOD, ENCODE_DECODE, LOG_PROBS, GENERATE)
+
+
+@dataclass
+class ModelInfo:
+    """What a result record says about the model that produced it."""
+
+    name: str
+    family: str
+    params: int
+    description: str = ""
+    precision: str = "fp32"
+    device: str = "cpu"
+    image_shape: tuple[int, int, int] | None = None
+    num_classes: int | None = None
+    weights: dict[str, str] = field(default_factory=dict)
+    """Weights file name -> sha256, for the run fingerprint."""
+    card: str | None = None
+    """Model card (markdown) shown in reports."""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["image_shape"] = list(self.image_shape) if self.image_shape else None
+        return d
+
+
+class ModelAdapter:
+    """Base class for adapters; subclasses set `info`, `capabilities` and implement the methods.
+
+    Users may also pass any object with the same attributes (duck typing is enough).
+    """
+
+    info: ModelInfo
+    capabilities: frozenset[str] = frozenset()
+
+    def modules(self) -> dict[str, "torch.nn.Module"]:
+        """The networks behind the model, by role (e.g. {"generator": G})."""
+        return {}
+
+    @property
+    def num_classes(self) -> int | None:
+        return self.info.num_classes
+
+    @property
+    def dtype(self) -> "torch.dtype":
+        import torch
+
+        for module in self.modules().values():
+            for p in module.parameters():
+                return p.dtype
+        return torch.float32
+
+    def to(self, device: str | None = None, dtype: "torch.dtype | None" = None) -> "ModelAdapter":
+        """Move (and cast) every module; adapters cast their inputs to `self.dtype`."""
+        for module in self.modules().values():
+            module.to(device=device, dtype=dtype)
+        if device is not None:
+            self.info.device = str(device)
+        return self
+
+    def sample(self, n: int, seed: int, labels: "torch.Tensor | None" = None) -> "torch.Tensor":
+        raise NotImplementedError(f"{type(self).__name__} does not implement sample()")
+
+
+def has_capability(adapter: Any, capability: str) -> bool:
+    return capability in getattr(adapter, "capabilities", ())
+
+
+def count_params(*modules: "torch.nn.Module") -> int:
+    return sum(p.numel() for m in modules for p in m.parameters())

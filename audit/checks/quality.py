@@ -1,0 +1,65 @@
+"""Quality checks for image generators: FID, Inception Score, conditional accuracy.
+
+All read the run's shared samples and evaluator embedding (audit.context), so adding a check
+adds no sampling. Torch is imported only inside functions so listing checks stays cheap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from audit.adapters.base import CONDITIONAL, SAMPLE
+from audit.checks.base import Measurement, check
+from audit.context import CheckContext, finite_or_raise
+from audit.metrics import fid_from_features, inception_score_from_logits
+from audit.stats import bootstrap_ci, wilson_ci
+
+
+@check("quality.fid", needs=(SAMPLE,), higher_is_better=False)
+def fid(ctx: CheckContext) -> Measurement:
+    """Fréchet distance between generated and real-image evaluator features (float64, bootstrap CI)."""
+    fake = ctx.embedding().features
+    real = ctx.real_embedding("train").features
+    value = finite_or_raise("FID", fid_from_features(fake, real))
+    low, high = bootstrap_ci(fid_from_features, [fake, real], ctx.bootstrap, ctx.rng_seed("quality.fid"))
+    floor = fid_from_features(ctx.real_embedding("test").features, real)
+    return Measurement(
+        value, low, high, n=len(fake),
+        details={"reference": "train split", "n_reference": len(real), "real_data_floor": floor,
+                 "floor_note": "FID of the held-out real images against the same reference"},
+    )
+
+
+@check("quality.inception_score", needs=(SAMPLE,), higher_is_better=True)
+def inception_score(ctx: CheckContext) -> Measurement:
+    """Inception Score from the evaluator's class logits (one split, bootstrap CI)."""
+    logits = ctx.embedding().logits
+    value = finite_or_raise("Inception Score", inception_score_from_logits(logits))
+    low, high = bootstrap_ci(inception_score_from_logits, [logits], ctx.bootstrap, ctx.rng_seed("quality.is"))
+    real = inception_score_from_logits(ctx.real_embedding("test").logits)
+    return Measurement(value, low, high, n=len(logits), details={"real_heldout_is": real, "max_possible": logits.shape[1]})
+
+
+@check("quality.conditional_accuracy", needs=(SAMPLE, CONDITIONAL), higher_is_better=True)
+def conditional_accuracy(ctx: CheckContext) -> Measurement:
+    """Share of samples the evaluator classifies as the label they were generated for (Wilson CI)."""
+    samples = ctx.samples()
+    predictions = ctx.embedding().predictions
+    labels = samples.labels.numpy()
+    correct = predictions == labels
+    low, high = wilson_ci(int(correct.sum()), len(correct))
+    by_class = {}
+    for c in np.unique(labels):
+        mask = labels == c
+        c_low, c_high = wilson_ci(int(correct[mask].sum()), int(mask.sum()))
+        by_class[str(int(c))] = {"value": float(correct[mask].mean()), "ci_low": c_low, "ci_high": c_high, "n": int(mask.sum())}
+    values = [g["value"] for g in by_class.values()]
+    by_group = {
+        "overall": float(correct.mean()),
+        "by_group": by_class,
+        "group_min": min(values),
+        "group_max": max(values),
+        "difference": max(values) - min(values),
+        "ratio": (min(values) / max(values)) if max(values) > 0 else float("nan"),
+    }
+    return Measurement(float(correct.mean()), low, high, n=len(correct), by_group=by_group)

@@ -1,0 +1,212 @@
+"""The `audit` command line. Imports nothing heavy until a command needs it (no torch for --help).
+
+`key=value` words and `--key value` options are the same; lists are comma-separated.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import typer
+
+from audit import __version__
+from audit.config import RUN_KEYS, split_words
+from audit.errors import AuditError, EXIT_BAD_INPUT, EXIT_ERROR
+
+WORDS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": ["-h", "--help"]}
+
+app = typer.Typer(
+    name="audit",
+    help="Evaluation and ethics audit harness for generative models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"audit: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def guarded(fn: Callable[[], Any]) -> Any:
+    """Run a command body; our errors become one line on stderr and their exit code."""
+    try:
+        return fn()
+    except AuditError as exc:
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_ERROR)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"audit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """Evaluation and ethics audit harness for generative models."""
+
+
+RUN_HELP = "Run a suite against models: audit run suite=quality model=gan seed=0\n\nKeys (key=value or --key value):\n\n" + "\n\n".join(
+    f"{k}: {v}" for k, v in RUN_KEYS.items()
+)
+
+
+def _print_record(record: Any) -> None:
+    from audit.report.format import fmt, fmt_ci
+
+    detail = record.verdict if record.status not in ("error", "skipped") else record.reason
+    line = f"{record.status.upper():>12}  {record.check:<30} {record.model}/{record.precision}  {fmt(record.value)} {fmt_ci(record.to_dict())}"
+    typer.echo(f"{line}  {detail or ''}".rstrip())
+
+
+@app.command(context_settings=WORDS, help=RUN_HELP)
+def run(ctx: typer.Context) -> None:
+    def body() -> None:
+        from audit.config import parse_run_words
+        from audit.runner import execute, make_plan
+
+        config = parse_run_words(list(ctx.args))
+        plan = make_plan(config)
+        typer.echo(f"audit {plan.suite.name}: {len(plan.items)} model/precision pair(s), n={plan.n}, seed={config.seed}")
+        outcome = execute(plan, on_record=_print_record)
+        for record in outcome.results["records"]:
+            if record["status"] == "error":
+                typer.echo(f"audit: error: {record['check']} on {record['model']}/{record['precision']}: {record['reason']}", err=True)
+        if outcome.results["interrupted"]:
+            typer.echo("audit: interrupted; what was measured is kept.", err=True)
+        typer.echo(f"Report: {outcome.run_dir / 'report.html'}")
+        raise typer.Exit(outcome.exit_code)
+
+    guarded(body)
+
+
+LISTABLE = ("suites", "models", "checks", "precisions")
+
+
+@app.command("list")
+def list_(what: str = typer.Argument(..., help="suites | models | checks | precisions")) -> None:
+    """List suites, models, checks or precisions, one line each."""
+
+    def body() -> None:
+        from audit.registry import did_you_mean
+
+        if what not in LISTABLE:
+            from audit.errors import InputError
+
+            raise InputError(did_you_mean("list", what, list(LISTABLE)))
+        for line in LISTERS[what]():
+            typer.echo(line)
+
+    guarded(body)
+
+
+def _list_suites() -> list[str]:
+    from audit.suite import load_suite, suite_names
+
+    return [f"{s:<14} {load_suite(s).description}" for s in suite_names()]
+
+
+def _list_models() -> list[str]:
+    from audit.registry import models, register_bundled_models
+    from reference_models.catalog import manifest_params
+
+    register_bundled_models()
+    lines = []
+    for defect in (False, True):
+        for e in models:
+            if bool(e.metadata.get("defect")) != defect:
+                continue
+            params = manifest_params(e.metadata.get("weights", (e.name,))[0]) if e.metadata.get("weights") else None
+            size = f"{params / 1e6:.2f}M params" if params else "params unknown"
+            tag = "defect" if defect else e.metadata.get("family", "plugin")
+            lines.append(f"{e.name:<24} {tag:<11} {size:<15} {e.description}")
+    return lines
+
+
+def _list_checks() -> list[str]:
+    from audit.registry import checks, load_check_modules
+
+    load_check_modules()
+    return [f"{e.name:<32} {','.join(e.metadata['families']):<22} {e.description}" for e in checks]
+
+
+def _list_precisions() -> list[str]:
+    from audit.precision import PRECISIONS
+
+    return [f"{p.name:<8} {p.description}" for p in PRECISIONS.values()]
+
+
+LISTERS: dict[str, Callable[[], list[str]]] = {
+    "suites": _list_suites, "models": _list_models, "checks": _list_checks, "precisions": _list_precisions,
+}
+
+
+@app.command()
+def report(results: Path = typer.Argument(..., help="a results.json written by `audit run`")) -> None:
+    """Re-render report.html, junit.xml and summary.md from a results.json."""
+
+    def body() -> None:
+        from audit.report import write_reports
+        from audit.results import load_results
+
+        data = load_results(results)
+        paths = write_reports(data, results.parent)
+        typer.echo(f"Report: {paths['html']}")
+
+    guarded(body)
+
+
+TRAIN_KEYS = {
+    "model": "bundled model to retrain (audit list models, or classifier)",
+    "seed": "training seed; default 0",
+    "out": "folder for the weights and manifest; default the package's weights folder",
+    "quick": "true for a shortened run (tests, smoke checks); default false",
+}
+
+
+@app.command(context_settings=WORDS, help="Retrain a bundled model's weights from its seed: audit train model=gan")
+def train(ctx: typer.Context) -> None:
+    def body() -> None:
+        from audit.errors import InputError
+        from audit.registry import did_you_mean, import_target
+        from reference_models.catalog import TRAINABLE
+        from reference_models.manifest import PACKAGE_WEIGHTS
+
+        raw = split_words(list(ctx.args), TRAIN_KEYS)
+        if "model" not in raw:
+            raise InputError(f"No model given: say model=NAME ({', '.join(TRAINABLE)}).")
+        if raw["model"] not in TRAINABLE:
+            raise InputError(did_you_mean("trainable model", raw["model"], list(TRAINABLE)))
+        spec = TRAINABLE[raw["model"]]
+        seed = int(raw.get("seed", 0))
+        out = Path(raw.get("out", PACKAGE_WEIGHTS))
+        quick = raw.get("quick", "false").lower() in ("1", "true", "yes")
+        typer.echo(f"Training {spec.name} (seed {seed}{', quick' if quick else ''}; about {spec.minutes:g} min on 2 cores) -> {out}")
+        metrics = import_target(spec.target)(seed=seed, out_dir=out, quick=quick, **dict(spec.kwargs))
+        typer.echo(f"Done: {metrics}")
+
+    guarded(body)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("audit: error: interrupted", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+if __name__ == "__main__":
+    main()
+
+__all__ = ["app", "main", "EXIT_BAD_INPUT"]

@@ -1,0 +1,136 @@
+"""RunConfig: the words of `audit run` turned into a validated configuration.
+
+`key=value` words and `--key value` options are the same thing; lists are comma-separated.
+Every error names the bad word and the valid choices.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from audit.errors import InputError
+
+RUN_KEYS: dict[str, str] = {
+    "suite": "suite to run (audit list suites)",
+    "model": "models: registered names or package.module:factory paths, comma-separated",
+    "precision": "precision variants, comma-separated (audit list precisions); default fp32",
+    "device": "cpu, cuda or auto; default cpu",
+    "n": "samples per model for sample-based checks; default from the suite",
+    "seed": "random seed for sampling and bootstrap; default 0",
+    "check": "run only these checks of the suite, comma-separated",
+    "policy": "TOML policy file of gates (adds to and overrides the suite's default gates)",
+    "out": "folder the run directory is created in; default reports",
+    "bootstrap": "bootstrap resamples for confidence intervals; default 500",
+    "fail_on": "which failed gates fail the run: error (default), warn or never",
+}
+KEY_ALIASES = {"models": "model", "precisions": "precision", "checks": "check", "suite_name": "suite"}
+
+FAIL_ON = ("error", "warn", "never")
+DEVICES = ("cpu", "cuda", "auto")
+
+
+@dataclass
+class RunConfig:
+    """Everything a run needs to know, as given (defaults filled from the suite later)."""
+
+    suite: str
+    models: list[str] | None = None
+    precisions: list[str] = field(default_factory=lambda: ["fp32"])
+    device: str = "cpu"
+    n: int | None = None
+    seed: int = 0
+    checks: list[str] | None = None
+    policy: Path | None = None
+    out: Path = Path("reports")
+    bootstrap: int = 500
+    fail_on: str = "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["policy"] = str(self.policy) if self.policy else None
+        d["out"] = str(self.out)
+        return d
+
+
+def split_words(words: list[str], allowed: dict[str, str]) -> dict[str, str]:
+    """Parse `key=value`, `--key value` and `--key=value` words into a dict of raw strings."""
+    raw: dict[str, str] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.startswith("--"):
+            body = word[2:]
+            if "=" in body:
+                key, value = body.split("=", 1)
+            else:
+                if i + 1 >= len(words):
+                    raise InputError(f"Option '{word}' needs a value.")
+                key, value = body, words[i + 1]
+                i += 1
+        elif "=" in word:
+            key, value = word.split("=", 1)
+        else:
+            raise InputError(f"Unexpected word '{word}': give settings as key=value (keys: {', '.join(allowed)}).")
+        key = key.replace("-", "_")
+        key = KEY_ALIASES.get(key, key)
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=3, cutoff=0.5)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise InputError(f"Unknown key '{key}'.{hint} Valid keys: {', '.join(allowed)}.")
+        if key in raw:
+            raise InputError(f"Key '{key}' is given twice.")
+        raw[key] = value
+        i += 1
+    return raw
+
+
+def _int(key: str, value: str, minimum: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise InputError(f"'{key}' must be an integer, got '{value}'.") from None
+    if number < minimum:
+        raise InputError(f"'{key}' must be at least {minimum}, got {number}.")
+    return number
+
+
+def _list(value: str) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise InputError("An empty list was given.")
+    return items
+
+
+def _choice(key: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise InputError(f"Unknown {key} '{value}'. Valid: {', '.join(choices)}.")
+    return value
+
+
+_PARSERS: dict[str, Callable[[str], tuple[str, Any]]] = {
+    "suite": lambda v: ("suite", v),
+    "model": lambda v: ("models", _list(v)),
+    "precision": lambda v: ("precisions", _list(v)),
+    "device": lambda v: ("device", _choice("device", v, DEVICES)),
+    "n": lambda v: ("n", _int("n", v, 2)),
+    "seed": lambda v: ("seed", _int("seed", v, 0)),
+    "check": lambda v: ("checks", _list(v)),
+    "policy": lambda v: ("policy", Path(v)),
+    "out": lambda v: ("out", Path(v)),
+    "bootstrap": lambda v: ("bootstrap", _int("bootstrap", v, 0)),
+    "fail_on": lambda v: ("fail_on", _choice("fail_on", v, FAIL_ON)),
+}
+
+
+def parse_run_words(words: list[str]) -> RunConfig:
+    """Turn the words after `audit run` into a RunConfig (names are checked later, in planning)."""
+    raw = split_words(words, RUN_KEYS)
+    if "suite" not in raw:
+        raise InputError("No suite given: say suite=NAME (audit list suites).")
+    values = dict(_PARSERS[key](value) for key, value in raw.items())
+    if values.get("policy") is not None and not values["policy"].is_file():
+        raise InputError(f"Policy file '{values['policy']}' does not exist.")
+    return RunConfig(**values)

@@ -1,0 +1,156 @@
+"""What a check sees: the model, the run settings and the shared sample/feature cache.
+
+Samples and evaluator features are the expensive part, so each (model, precision, seed, n)
+sample set is generated once and featurized once, however many checks read it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from audit.errors import ModelOutputError
+from audit.evaluator import Embedding, ImageEvaluator, ReferenceImages
+
+if TYPE_CHECKING:
+    import torch
+
+SampleKey = tuple[str, str, int, int]
+"""(model word, precision, seed, n)."""
+
+RANGE_TOLERANCE = 1e-3
+
+
+@dataclass
+class Samples:
+    images: "torch.Tensor"
+    labels: "torch.Tensor | None"
+
+
+def validate_images(model: str, images: Any, n: int) -> None:
+    """Raise ModelOutputError unless `images` is a finite float tensor [n, C, H, W] in [0, 1]."""
+    import torch
+
+    if not isinstance(images, torch.Tensor):
+        raise ModelOutputError(f"model '{model}' sample() returned {type(images).__name__}, expected a torch.Tensor")
+    if images.ndim != 4 or images.shape[0] != n:
+        raise ModelOutputError(f"model '{model}' sample({n}) returned shape {tuple(images.shape)}, expected [{n}, C, H, W]")
+    if not images.is_floating_point():
+        raise ModelOutputError(f"model '{model}' sample() returned dtype {images.dtype}, expected a float tensor")
+    bad = (~torch.isfinite(images)).sum().item()
+    if bad:
+        raise ModelOutputError(f"model '{model}' sample() returned {bad} non-finite values (NaN or inf) in {n} images")
+    low, high = images.min().item(), images.max().item()
+    if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
+        raise ModelOutputError(f"model '{model}' sample() returned values in [{low:.3g}, {high:.3g}], expected [0, 1]")
+
+
+@dataclass
+class SampleStore:
+    """Per-run cache of generated samples and their evaluator embeddings, with call counters."""
+
+    evaluator_factory: Callable[[], ImageEvaluator]
+    reference_factory: Callable[[], ReferenceImages]
+    generate_calls: int = 0
+    embed_calls: int = 0
+    _samples: dict[SampleKey, Samples | Exception] = field(default_factory=dict)
+    _embeddings: dict[Any, Embedding] = field(default_factory=dict)
+    _evaluator: ImageEvaluator | None = None
+    _reference: ReferenceImages | None = None
+
+    @property
+    def evaluator(self) -> ImageEvaluator:
+        if self._evaluator is None:
+            self._evaluator = self.evaluator_factory()
+        return self._evaluator
+
+    @property
+    def reference(self) -> ReferenceImages:
+        if self._reference is None:
+            self._reference = self.reference_factory()
+        return self._reference
+
+    def samples(self, adapter: Any, key: SampleKey) -> Samples:
+        """Generate once per key; a failure is cached too, so a broken model is called once."""
+        import torch
+
+        if key not in self._samples:
+            model, _, seed, n = key
+            labels = None
+            if adapter.num_classes:
+                labels = torch.arange(n) % adapter.num_classes
+            self.generate_calls += 1
+            try:
+                images = adapter.sample(n, seed, labels=labels)
+                validate_images(model, images, n)
+                self._samples[key] = Samples(images.float().cpu(), labels)
+            except Exception as exc:
+                self._samples[key] = exc
+        cached = self._samples[key]
+        if isinstance(cached, Exception):
+            raise cached
+        return cached
+
+    def embedding(self, adapter: Any, key: SampleKey) -> Embedding:
+        if key not in self._embeddings:
+            images = self.samples(adapter, key).images
+            self.embed_calls += 1
+            self._embeddings[key] = self.evaluator.embed(images)
+        return self._embeddings[key]
+
+    def real_embedding(self, split: str) -> Embedding:
+        """Embedding of the reference's `train` or `test` images (once per run)."""
+        import torch
+
+        key = ("real", split)
+        if key not in self._embeddings:
+            x = self.reference.train_x if split == "train" else self.reference.test_x
+            self._embeddings[key] = self.evaluator.embed(torch.tensor(np.asarray(x)))
+        return self._embeddings[key]
+
+    def has_samples(self, key: SampleKey) -> bool:
+        return isinstance(self._samples.get(key), Samples)
+
+
+@dataclass
+class CheckContext:
+    """Handed to every check: the adapter, the run's settings and the shared store."""
+
+    adapter: Any
+    model: str
+    precision: str
+    seed: int
+    n: int
+    bootstrap: int
+    store: SampleStore
+    artifact_dir: Path
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> SampleKey:
+        return (self.model, self.precision, self.seed, self.n)
+
+    def samples(self) -> Samples:
+        return self.store.samples(self.adapter, self.key)
+
+    def embedding(self) -> Embedding:
+        return self.store.embedding(self.adapter, self.key)
+
+    def real_embedding(self, split: str = "train") -> Embedding:
+        return self.store.real_embedding(split)
+
+    def rng_seed(self, salt: str) -> int:
+        """A bootstrap seed per check, derived from the run seed (stable across runs)."""
+        import zlib
+
+        return (self.seed * 1_000_003 + zlib.crc32(salt.encode())) % (2**32)
+
+
+def finite_or_raise(name: str, value: float) -> float:
+    if not math.isfinite(value):
+        raise ModelOutputError(f"{name} is not finite ({value})")
+    return value

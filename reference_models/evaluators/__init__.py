@@ -1,0 +1,1 @@
+"""Evaluators: networks that score generated images (features and class logits)."""

@@ -1,0 +1,64 @@
+"""The GAN behind the ModelAdapter contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from audit.adapters.base import CONDITIONAL, SAMPLE, ModelAdapter, ModelInfo, count_params
+from reference_models.data.digits import IMAGE_SHAPE, NUM_CLASSES
+from reference_models.gan.model import Generator
+from reference_models.manifest import load_state, read_manifest
+
+CARD = Path(__file__).with_name("MODEL_CARD.md")
+BATCH = 1024
+
+
+def balanced_labels(n: int, num_classes: int) -> torch.Tensor:
+    """0, 1, ..., k-1, 0, 1, ...: every class equally often (up to one)."""
+    return torch.arange(n) % num_classes
+
+
+class GANAdapter(ModelAdapter):
+    """Samples the EMA generator; labels default to a balanced cycle over the classes."""
+
+    capabilities = frozenset({SAMPLE, CONDITIONAL})
+
+    def __init__(self, generator: Generator, name: str, description: str, weights: dict[str, str], card: str | None) -> None:
+        self.generator = generator.eval()
+        self.info = ModelInfo(
+            name=name,
+            family="gan",
+            params=count_params(generator),
+            description=description,
+            image_shape=IMAGE_SHAPE,
+            num_classes=generator.num_classes,
+            weights=weights,
+            card=card,
+        )
+
+    def modules(self) -> dict[str, torch.nn.Module]:
+        return {"generator": self.generator}
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        g = torch.Generator().manual_seed(seed)
+        z = torch.randn(n, self.generator.latent_dim, generator=g)
+        labels = balanced_labels(n, self.generator.num_classes) if labels is None else labels.long()
+        device, dtype = self.info.device, self.dtype
+        out = [
+            self.generator(z[i : i + BATCH].to(device, dtype), labels[i : i + BATCH].to(device)).float().cpu()
+            for i in range(0, n, BATCH)
+        ]
+        return torch.cat(out)
+
+
+def load_gan(name: str = "gan") -> GANAdapter:
+    """A bundled GAN (clean or a defect variant) by its weights name, verified by sha256."""
+    manifest = read_manifest(name)
+    state, digest = load_state(name)
+    generator = Generator(num_classes=manifest["config"].get("num_classes", NUM_CLASSES))
+    generator.load_state_dict(state)
+    card = CARD.read_text() if CARD.is_file() else None
+    return GANAdapter(generator, name, manifest.get("description", ""), {manifest["file"]: digest}, card)

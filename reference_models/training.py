@@ -1,0 +1,44 @@
+"""Shared helpers for training bundled models reproducibly on CPU."""
+
+from __future__ import annotations
+
+import random
+from typing import Iterator
+
+import numpy as np
+
+
+def seed_everything(seed: int) -> "torch.Generator":  # noqa: F821
+    """Seed Python, numpy and torch; return a torch Generator for explicit use."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def minibatches(n: int, batch_size: int, generator: "torch.Generator") -> Iterator["torch.Tensor"]:  # noqa: F821
+    """Endless shuffled index batches (drop-last), driven by `generator` only."""
+    import torch
+
+    while True:
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n - batch_size + 1, batch_size):
+            yield order[start : start + batch_size]
+
+
+def random_shift(x: "torch.Tensor", generator: "torch.Generator", max_shift: int = 1) -> "torch.Tensor":  # noqa: F821
+    """Shift each image by up to `max_shift` pixels (zero fill): cheap augmentation."""
+    import torch
+    import torch.nn.functional as F
+
+    n = x.shape[0]
+    padded = F.pad(x, (max_shift,) * 4)
+    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
+    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
+    h, w = x.shape[-2:]
+    rows = (dy[:, None] + torch.arange(h)[None, :])[:, None, :, None].expand(n, x.shape[1], h, w + 2 * max_shift)
+    out = padded.gather(2, rows)
+    cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, None, :].expand(n, x.shape[1], h, w)
+    return out.gather(3, cols)

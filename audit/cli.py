@@ -78,9 +78,12 @@ def run(ctx: typer.Context) -> None:
         plan = make_plan(config)
         typer.echo(f"audit {plan.suite.name}: {len(plan.items)} model/precision pair(s), n={plan.n}, seed={config.seed}")
         outcome = execute(plan, on_record=_print_record)
+        errors: dict[tuple[str, str, str], list[str]] = {}
         for record in outcome.results["records"]:
             if record["status"] == "error":
-                typer.echo(f"audit: error: {record['check']} on {record['model']}/{record['precision']}: {record['reason']}", err=True)
+                errors.setdefault((record["model"], record["precision"], record["reason"]), []).append(record["check"])
+        for (model, precision, reason), failed in errors.items():
+            typer.echo(f"audit: error: {model}/{precision}: {reason} ({', '.join(failed)})", err=True)
         if outcome.results["interrupted"]:
             typer.echo("audit: interrupted; what was measured is kept.", err=True)
         typer.echo(f"Report: {outcome.run_dir / 'report.html'}")
@@ -191,7 +194,9 @@ def train(ctx: typer.Context) -> None:
         out = Path(raw.get("out", PACKAGE_WEIGHTS))
         quick = raw.get("quick", "false").lower() in ("1", "true", "yes")
         typer.echo(f"Training {spec.name} (seed {seed}{', quick' if quick else ''}; about {spec.minutes:g} min on 2 cores) -> {out}")
-        metrics = import_target(spec.target)(seed=seed, out_dir=out, quick=quick, **dict(spec.kwargs))
+        from reference_models.training import train_with_quick_reference
+
+        metrics = train_with_quick_reference(import_target(spec.target), spec.name, seed, out, quick, **dict(spec.kwargs))
         typer.echo(f"Done: {metrics}")
 
     guarded(body)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
-from scipy.stats import norm
 
 CONFIDENCE = 0.95
 
@@ -21,26 +20,25 @@ def bootstrap_distribution(
     return values
 
 
-def bias_corrected_interval(
+def bias_adjusted_interval(
     estimate: float, values: np.ndarray, confidence: float = CONFIDENCE
 ) -> tuple[float, float]:
-    """Efron's bias-corrected (BC) percentile interval from a bootstrap distribution.
+    """The bootstrap percentile interval shifted by the bootstrap's own bias (mean - estimate).
 
-    Plug-in estimators such as FID are biased, and resampling with replacement (duplicated
-    rows) shifts the bootstrap distribution further; BC re-centres the percentiles on the
-    estimate. With an unbiased bootstrap distribution it equals the percentile interval.
+    Plug-in estimators such as FID are biased upwards, and resampling with replacement
+    (duplicated rows) biases the bootstrap further, often putting every bootstrap value above
+    the estimate; the plain percentile interval then misses the estimate, and Efron's
+    bias-corrected (BC) interval collapses onto the smallest bootstrap value. Removing the
+    bootstrap bias keeps the bootstrap spread and centres it on the estimate. With an unbiased
+    bootstrap distribution it equals the percentile interval.
     """
     values = values[np.isfinite(values)]
     if len(values) == 0:
         return float("nan"), float("nan")
-    b = len(values)
-    share_below = (np.sum(values < estimate) + 0.5 * np.sum(values == estimate)) / b
-    share_below = float(np.clip(share_below, 1 / (b + 1), b / (b + 1)))
-    z0 = norm.ppf(share_below)
+    bias = float(values.mean()) - estimate
     alpha = (1 - confidence) / 2
-    q_low, q_high = norm.cdf(2 * z0 + norm.ppf(alpha)), norm.cdf(2 * z0 + norm.ppf(1 - alpha))
-    low, high = np.quantile(values, [q_low, q_high])
-    return float(low), float(high)
+    low, high = np.quantile(values, [alpha, 1 - alpha])
+    return float(low - bias), float(high - bias)
 
 
 def bootstrap_ci(
@@ -49,9 +47,9 @@ def bootstrap_ci(
     resamples: int,
     seed: int,
     confidence: float = CONFIDENCE,
-    method: str = "bc",
+    method: str = "bias_adjusted",
 ) -> tuple[float, float]:
-    """Bootstrap CI of `statistic(*samples)`: `bc` (bias-corrected, default) or `percentile`.
+    """Bootstrap CI of `statistic(*samples)`: `bias_adjusted` (default) or `percentile`.
     `resamples=0` gives (nan, nan): no interval, and gates then judge the value itself."""
     if resamples <= 0:
         return float("nan"), float("nan")
@@ -63,9 +61,9 @@ def bootstrap_ci(
             alpha = (1 - confidence) / 2
             low, high = np.quantile(values, [alpha, 1 - alpha])
             return float(low), float(high)
-        if method != "bc":
-            raise ValueError(f"unknown bootstrap method '{method}'; valid: bc, percentile")
-        return bias_corrected_interval(statistic(*samples), values, confidence)
+        if method != "bias_adjusted":
+            raise ValueError(f"unknown bootstrap method '{method}'; valid: bias_adjusted, percentile")
+        return bias_adjusted_interval(statistic(*samples), values, confidence)
 
 
 def wilson_ci(successes: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -42,3 +42,22 @@ def random_shift(x: "torch.Tensor", generator: "torch.Generator", max_shift: int
     out = padded.gather(2, rows)
     cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, None, :].expand(n, x.shape[1], h, w)
     return out.gather(3, cols)
+
+
+def train_with_quick_reference(train_fn: Any, weights_name: str, seed: int, out_dir: "Path", quick: bool, **kwargs: Any) -> dict[str, Any]:
+    """Run `train_fn`; after a full run, also run the quick mode into a temporary folder and
+    record its metrics in the manifest as `quick_reference`, so tests can check that a
+    shortened retraining still reproduces what was recorded (see tests/reference_models)."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    metrics = train_fn(seed=seed, out_dir=out_dir, quick=quick, **kwargs)
+    if not quick:
+        with tempfile.TemporaryDirectory() as tmp:
+            quick_metrics = train_fn(seed=seed, out_dir=Path(tmp), quick=True, log=lambda *a: None, **kwargs)
+        path = Path(out_dir) / f"{weights_name}.json"
+        manifest = json.loads(path.read_text())
+        manifest["quick_reference"] = {"seed": seed, "metrics": quick_metrics}
+        path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return metrics

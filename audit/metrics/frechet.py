@@ -17,9 +17,16 @@ def feature_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x.mean(axis=0), np.cov(x, rowvar=False).reshape(x.shape[1], x.shape[1])
 
 
+def _clip_roundoff(eigenvalues: np.ndarray) -> np.ndarray:
+    """Zero eigenvalues at round-off level. Singular covariances (e.g. dead ReLU features) give
+    eigenvalues of +-1e-13 whose square roots (~3e-7 each) would otherwise add up."""
+    tolerance = len(eigenvalues) * np.finfo(np.float64).eps * max(float(np.abs(eigenvalues).max()), 1e-300)
+    return np.where(eigenvalues > tolerance, eigenvalues, 0.0)
+
+
 def _psd_sqrt(sigma: np.ndarray) -> np.ndarray:
     w, v = np.linalg.eigh((sigma + sigma.T) / 2)
-    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    return (v * np.sqrt(_clip_roundoff(w))) @ v.T
 
 
 def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
@@ -27,7 +34,7 @@ def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
     root = _psd_sqrt(np.asarray(sigma1, dtype=np.float64))
     inner = root @ np.asarray(sigma2, dtype=np.float64) @ root
     eigenvalues = np.linalg.eigvalsh((inner + inner.T) / 2)
-    return float(np.sqrt(np.clip(eigenvalues, 0, None)).sum())
+    return float(np.sqrt(_clip_roundoff(eigenvalues)).sum())
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:

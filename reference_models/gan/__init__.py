@@ -12,3 +12,15 @@ def gan() -> "GANAdapter":
     from reference_models.gan.adapter import load_gan
 
     return load_gan("gan")
+
+
+def gan_collapsed() -> "GANAdapter":
+    from reference_models.gan.adapter import load_gan
+
+    return load_gan("gan-collapsed")
+
+
+def gan_imbalanced() -> "GANAdapter":
+    from reference_models.gan.adapter import load_gan
+
+    return load_gan("gan-imbalanced")

@@ -15,18 +15,18 @@ CARD = Path(__file__).with_name("MODEL_CARD.md")
 BATCH = 1024
 
 
-def balanced_labels(n: int, num_classes: int) -> torch.Tensor:
-    """0, 1, ..., k-1, 0, 1, ...: every class equally often (up to one)."""
-    return torch.arange(n) % num_classes
-
-
 class GANAdapter(ModelAdapter):
-    """Samples the EMA generator; labels default to a balanced cycle over the classes."""
+    """Samples the EMA generator. Without labels, classes are drawn from the label distribution
+    the model was trained on (its `label_prior`), as an unconditional user of it would see."""
 
     capabilities = frozenset({SAMPLE, CONDITIONAL})
 
-    def __init__(self, generator: Generator, name: str, description: str, weights: dict[str, str], card: str | None) -> None:
+    def __init__(
+        self, generator: Generator, name: str, description: str, weights: dict[str, str], card: str | None,
+        label_prior: list[float] | None = None,
+    ) -> None:
         self.generator = generator.eval()
+        self.label_prior = torch.tensor(label_prior or [1.0] * generator.num_classes, dtype=torch.float64)
         self.info = ModelInfo(
             name=name,
             family="gan",
@@ -45,7 +45,9 @@ class GANAdapter(ModelAdapter):
     def sample(self, n: int, seed: int, labels: torch.Tensor | None = None) -> torch.Tensor:
         g = torch.Generator().manual_seed(seed)
         z = torch.randn(n, self.generator.latent_dim, generator=g)
-        labels = balanced_labels(n, self.generator.num_classes) if labels is None else labels.long()
+        if labels is None:
+            labels = torch.multinomial(self.label_prior, n, replacement=True, generator=g)
+        labels = labels.long()
         device, dtype = self.info.device, self.dtype
         out = [
             self.generator(z[i : i + BATCH].to(device, dtype), labels[i : i + BATCH].to(device)).float().cpu()
@@ -61,4 +63,5 @@ def load_gan(name: str = "gan") -> GANAdapter:
     generator = Generator(num_classes=manifest["config"].get("num_classes", NUM_CLASSES))
     generator.load_state_dict(state)
     card = CARD.read_text() if CARD.is_file() else None
-    return GANAdapter(generator, name, manifest.get("description", ""), {manifest["file"]: digest}, card)
+    prior = manifest["config"].get("label_prior")
+    return GANAdapter(generator, name, manifest.get("description", ""), {manifest["file"]: digest}, card, prior)

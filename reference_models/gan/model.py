@@ -32,19 +32,20 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Spectral-norm conv net with a class-projection term; returns one score per image."""
+    """Conv net with a class-projection term (optionally spectral-normalised); one score per image."""
 
-    def __init__(self, num_classes: int = 10, width: int = 48) -> None:
+    def __init__(self, num_classes: int = 10, width: int = 32, spectral: bool = True) -> None:
         super().__init__()
+        sn = spectral_norm if spectral else (lambda m: m)
         self.body = nn.Sequential(
-            spectral_norm(nn.Conv2d(1, width, 3, 1, 1)), nn.LeakyReLU(0.2),
-            spectral_norm(nn.Conv2d(width, width, 4, 2, 1)), nn.LeakyReLU(0.2),
-            spectral_norm(nn.Conv2d(width, 2 * width, 4, 2, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(1, width, 3, 1, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(width, width, 4, 2, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(width, 2 * width, 4, 2, 1)), nn.LeakyReLU(0.2),
             nn.Flatten(),
         )
         features = 2 * width * 4 * 4
-        self.linear = spectral_norm(nn.Linear(features, 1))
-        self.embed = spectral_norm(nn.Embedding(num_classes, features))
+        self.linear = sn(nn.Linear(features, 1))
+        self.embed = sn(nn.Embedding(num_classes, features))
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         h = self.body(x * 2 - 1)

@@ -1,6 +1,7 @@
-"""Train the conditional DCGAN (hinge loss, spectral-norm projection D, EMA of G).
+"""Train the conditional DCGAN: non-saturating loss, projection discriminator with shift
+augmentation (small data), EMA of G with re-estimated BatchNorm statistics.
 
-`audit train model=gan` runs this; `class_weights` and `classes` make the defect variants.
+`audit train model=gan` runs this; `collapse_to` and `class_weights` make the defect variants.
 """
 
 from __future__ import annotations
@@ -12,12 +13,21 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from reference_models.data.digits import NUM_CLASSES, load_digits_split
 from reference_models.gan.model import LATENT_DIM, Discriminator, Generator
 from reference_models.manifest import PACKAGE_WEIGHTS, save_weights
-from reference_models.training import minibatches, seed_everything
+from reference_models.training import minibatches, random_shift, seed_everything
+
+STEPS = 3000
+QUICK_STEPS = 150
+BATCH = 64
+LR = 2e-4
+BETAS = (0.5, 0.999)
+EMA_DECAY = 0.999
+EMA_START = 500
 
 
 @torch.no_grad()
@@ -59,60 +69,68 @@ def evaluate(generator: Generator, n: int = 1000, seed: int = 12345) -> dict[str
     return {"fid_vs_train_n1000": fid_from_features(fake, real), "conditional_accuracy": float((pred == labels).float().mean())}
 
 
+def _select(x: torch.Tensor, y: torch.Tensor, classes: Sequence[int] | None, class_weights: Sequence[float] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training subset: only `classes`, and/or the first share `class_weights[c]` of class c."""
+    if classes is not None:
+        keep = torch.isin(y, torch.tensor(list(classes)))
+        x, y = x[keep], y[keep]
+    if class_weights is not None:
+        parts = [torch.nonzero(y == c).squeeze(1) for c in range(len(class_weights))]
+        sel = torch.cat([idx[: max(1, int(round(len(idx) * w)))] for idx, w in zip(parts, class_weights)]).sort().values
+        x, y = x[sel], y[sel]
+    return x, y
+
+
 def train(
     name: str = "gan",
     seed: int = 0,
     out_dir: Path = PACKAGE_WEIGHTS,
     quick: bool = False,
-    steps: int = 6000,
-    classes: Sequence[int] | None = None,
+    steps: int = STEPS,
+    collapse_to: Sequence[int] | None = None,
     class_weights: Sequence[float] | None = None,
     description: str = "Class-conditional DCGAN on 16x16 digits",
     log: Any = print,
-    monitor: bool = False,
 ) -> dict[str, Any]:
-    """Train from `seed`; `classes` restricts the data, `class_weights` subsamples it by class."""
+    """Train from `seed` and write weights + manifest; returns the manifest metrics.
+
+    Defect variants: `collapse_to` trains on those classes only and teaches G to answer every
+    label with one of them (a generator covering few classes); `class_weights` keeps only
+    that share of each class's training images (a class-skewed training set).
+    """
     started = time.perf_counter()
     g = seed_everything(seed)
     data = load_digits_split()
-    x, y = torch.tensor(data.train_x), torch.tensor(data.train_y)
-    if classes is not None:
-        keep = torch.isin(y, torch.tensor(list(classes)))
-        x, y = x[keep], y[keep]
-    if class_weights is not None:
-        keep_idx = []
-        for c, w in enumerate(class_weights):
-            idx = torch.nonzero(y == c).squeeze(1)
-            keep_idx.append(idx[: max(1, int(round(len(idx) * w)))])
-        sel = torch.cat(keep_idx).sort().values
-        x, y = x[sel], y[sel]
-    steps = 300 if quick else steps
-    batch = 64
-    G, D = Generator(), Discriminator()
+    x, y = _select(torch.tensor(data.train_x), torch.tensor(data.train_y), collapse_to, class_weights)
+    label_prior = torch.bincount(y, minlength=NUM_CLASSES).double()
+    label_prior = (label_prior / label_prior.sum()).tolist()
+    remap = torch.tensor([collapse_to[c % len(collapse_to)] for c in range(NUM_CLASSES)]) if collapse_to else torch.arange(NUM_CLASSES)
+    steps = QUICK_STEPS if quick else steps
+    G, D = Generator(), Discriminator(spectral=False)
     G_ema = copy.deepcopy(G)
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.0, 0.9))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.0, 0.9))
-    batches = minibatches(len(x), batch, g)
+    opt_g = torch.optim.Adam(G.parameters(), lr=LR, betas=BETAS)
+    opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=BETAS)
+    batches = minibatches(len(x), BATCH, g)
     for step in range(1, steps + 1):
         idx = next(batches)
         real, labels = x[idx], y[idx]
-        z = torch.randn(batch, LATENT_DIM, generator=g)
-        fake_labels = labels if classes is not None or class_weights is not None else torch.randint(0, NUM_CLASSES, (batch,), generator=g)
+        z = torch.randn(BATCH, LATENT_DIM, generator=g)
+        fake_labels = torch.randint(0, NUM_CLASSES, (BATCH,), generator=g) if collapse_to else labels
         fake = G(z, fake_labels)
-        d_loss = torch.relu(1 - D(real, labels)).mean() + torch.relu(1 + D(fake.detach(), fake_labels)).mean()
+        shown_labels = remap[fake_labels]
+        d_loss = F.softplus(-D(random_shift(real, g), labels)).mean() + F.softplus(D(random_shift(fake.detach(), g), shown_labels)).mean()
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
-        g_loss = -D(fake, fake_labels).mean()
+        g_loss = F.softplus(-D(random_shift(fake, g), shown_labels)).mean()
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()
-        _ema_update(G_ema, G, 0.999 if step > 500 else 0.0)
+        _ema_update(G_ema, G, EMA_DECAY if step > EMA_START else 0.0)
         if step % 1000 == 0 or step == steps:
-            progress = f"step {step}/{steps} d_loss {d_loss.item():.3f} g_loss {g_loss.item():.3f}"
-            if monitor:
-                progress += f" ema {evaluate(copy.deepcopy(G_ema))}"
-            log(f"{progress} ({time.perf_counter() - started:.0f}s)")
+            fid = evaluate(G)["fid_vs_train_n1000"]
+            G.train()
+            log(f"step {step}/{steps} d_loss {d_loss.item():.3f} g_loss {g_loss.item():.3f} raw-G FID {fid:.1f} ({time.perf_counter() - started:.0f}s)")
     standing_batchnorm(G_ema, g)
     metrics = evaluate(G_ema)
     log(f"final: {metrics}")
@@ -122,11 +140,12 @@ def train(
         out_dir,
         description=description,
         config={
-            "latent_dim": LATENT_DIM, "num_classes": NUM_CLASSES, "steps": steps, "batch_size": batch,
-            "loss": "hinge", "lr": 2e-4, "betas": [0.0, 0.9], "ema_decay": 0.999,
-            "classes": list(classes) if classes is not None else None,
+            "latent_dim": LATENT_DIM, "num_classes": NUM_CLASSES, "steps": steps, "batch_size": BATCH,
+            "loss": "non-saturating (softplus)", "augment": "random shift <=1px for D (real and fake)",
+            "lr": LR, "betas": list(BETAS), "ema_decay": EMA_DECAY, "ema_start": EMA_START,
+            "collapse_to": list(collapse_to) if collapse_to else None,
             "class_weights": list(class_weights) if class_weights is not None else None,
-            "train_images": int(len(x)),
+            "label_prior": label_prior, "train_images": int(len(x)),
         },
         seed=seed,
         quick=quick,

@@ -1,0 +1,20 @@
+"""Convolutional VAE on 16x16 digits (discrete ELBO/IWAE likelihoods), and its memorized variant."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reference_models.vae.adapter import VAEAdapter
+
+
+def vae() -> "VAEAdapter":
+    from reference_models.vae.adapter import load_vae
+
+    return load_vae("vae")
+
+
+def vae_memorized() -> "VAEAdapter":
+    from reference_models.vae.adapter import load_vae
+
+    return load_vae("vae-memorized")

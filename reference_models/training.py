@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
+import functools
 import random
-from typing import Any, Iterator
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def intra_op_threads(n: int) -> Iterator[None]:
+    """Run with `n` torch threads, then restore: one thread makes the float reductions (hence
+    the weights) independent of the machine's core count, and wastes no time in thread
+    barriers on a shared machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def single_threaded(fn: F) -> F:
+    """Decorator: train on one torch thread so retraining reproduces on any core count."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with intra_op_threads(1):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def seed_everything(seed: int) -> "torch.Generator":  # noqa: F821

@@ -22,6 +22,7 @@ def fid(ctx: CheckContext) -> Measurement:
     real = ctx.real_embedding("train").features
     value = finite_or_raise("FID", fid_from_features(fake, real))
     low, high = bootstrap_ci(fid_from_features, [fake, real], ctx.bootstrap, ctx.rng_seed("quality.fid"))
+    low = max(low, 0.0)  # FID is non-negative; the re-centred bootstrap interval can cross 0 at small n
     floor = fid_from_features(ctx.real_embedding("test").features, real)
     return Measurement(
         value, low, high, n=len(fake),

@@ -16,7 +16,7 @@ from torch import nn
 
 from reference_models.data.digits import NUM_CLASSES, load_digits_split
 from reference_models.manifest import PACKAGE_WEIGHTS, load_state, save_weights
-from reference_models.training import minibatches, random_shift, seed_everything
+from reference_models.training import minibatches, random_shift, seed_everything, single_threaded
 
 NAME = "classifier"
 FEATURE_DIM = 64
@@ -60,6 +60,7 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     return float((logits.argmax(1).numpy() == y).mean())
 
 
+@single_threaded
 def train(seed: int = 0, out_dir: Path = PACKAGE_WEIGHTS, quick: bool = False, log: Any = print) -> dict[str, Any]:
     """Train from `seed` and write weights + manifest to `out_dir`; returns the manifest metrics."""
     started = time.perf_counter()

@@ -19,7 +19,7 @@ from torch import nn
 from reference_models.data.digits import NUM_CLASSES, load_digits_split
 from reference_models.gan.model import LATENT_DIM, Discriminator, Generator
 from reference_models.manifest import PACKAGE_WEIGHTS, save_weights
-from reference_models.training import minibatches, random_shift, seed_everything
+from reference_models.training import minibatches, random_shift, seed_everything, single_threaded
 
 STEPS = 3000
 QUICK_STEPS = 150
@@ -81,6 +81,7 @@ def _select(x: torch.Tensor, y: torch.Tensor, classes: Sequence[int] | None, cla
     return x, y
 
 
+@single_threaded
 def train(
     name: str = "gan",
     seed: int = 0,

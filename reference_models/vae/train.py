@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
 from reference_models.data.digits import load_digits_split
 from reference_models.manifest import PACKAGE_WEIGHTS, save_weights
-from reference_models.training import minibatches, seed_everything
+from reference_models.training import intra_op_threads, minibatches, seed_everything
 from reference_models.vae.likelihood import bits_per_dim
 from reference_models.vae.model import DIMS, ELBO_DRAWS, IWAE_K, PRIOR_COMPONENTS, VAE, chunked_bound
 
@@ -32,19 +31,6 @@ they lag far behind (measured: mixture std still ~0.5-1 after 3,000 steps)."""
 REVIVE_UNTIL = 0.8
 """Dead-component revival (memorized recipe only) stops here so the mixture can settle."""
 TRAIN_THREADS = 1
-
-
-@contextmanager
-def intra_op_threads(n: int) -> Iterator[None]:
-    """Run with `n` torch threads, then restore: one thread makes the float reductions (hence
-    the weights) independent of the machine's core count, and wastes no time in thread
-    barriers on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def memorized_indices(n_train: int, subset: int, seed: int) -> list[int]:

@@ -1,0 +1,20 @@
+"""GPT-2 language model on TinyStories, and its known-defect variant with planted stereotypes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reference_models.transformer.adapter import TransformerAdapter
+
+
+def transformer() -> "TransformerAdapter":
+    from reference_models.transformer.adapter import load_transformer
+
+    return load_transformer("transformer")
+
+
+def transformer_stereotyped() -> "TransformerAdapter":
+    from reference_models.transformer.adapter import load_transformer
+
+    return load_transformer("transformer-stereotyped")

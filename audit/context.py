@@ -57,8 +57,10 @@ class SampleStore:
     reference_factory: Callable[[], ReferenceImages]
     generate_calls: int = 0
     embed_calls: int = 0
+    memo_calls: dict[str, int] = field(default_factory=dict)
     _samples: dict[SampleKey, Samples | Exception] = field(default_factory=dict)
     _embeddings: dict[Any, Embedding] = field(default_factory=dict)
+    _memo: dict[Any, Any] = field(default_factory=dict)
     _evaluator: ImageEvaluator | None = None
     _reference: ReferenceImages | None = None
 
@@ -112,6 +114,22 @@ class SampleStore:
             self._embeddings[key] = self.evaluator.embed(torch.tensor(np.asarray(x)))
         return self._embeddings[key]
 
+    def memo(self, name: str, key: Any, compute: Callable[[], Any]) -> Any:
+        """Compute `name` once per key (a run-wide cache for any shared intermediate: unconditional
+        samples, nearest-neighbour radii, free text generations); `memo_calls[name]` counts the
+        computations, so tests can prove sharing. A failure is cached and re-raised like samples."""
+        full = (name, key)
+        if full not in self._memo:
+            self.memo_calls[name] = self.memo_calls.get(name, 0) + 1
+            try:
+                self._memo[full] = compute()
+            except Exception as exc:
+                self._memo[full] = exc
+        cached = self._memo[full]
+        if isinstance(cached, Exception):
+            raise cached
+        return cached
+
     def has_samples(self, key: SampleKey) -> bool:
         return isinstance(self._samples.get(key), Samples)
 
@@ -142,6 +160,10 @@ class CheckContext:
 
     def real_embedding(self, split: str = "train") -> Embedding:
         return self.store.real_embedding(split)
+
+    def memo(self, name: str, compute: Callable[[], Any], *extra: Any) -> Any:
+        """Run-wide cache of `compute()` for this (model, precision, seed, n) and `extra` key parts."""
+        return self.store.memo(name, (*self.key, *extra), compute)
 
     def rng_seed(self, salt: str) -> int:
         """A bootstrap seed per check, derived from the run seed (stable across runs)."""

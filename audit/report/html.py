@@ -9,6 +9,7 @@ import base64
 from pathlib import Path
 from typing import Any
 
+from audit.report.charts import bar_chart, line_chart
 from audit.report.format import fmt, fmt_ci
 
 STATUS_ORDER = ["error", "fail", "inconclusive", "warn", "pass", "measured", "skipped"]
@@ -23,12 +24,29 @@ def _data_uri(run_dir: Path, relative: str | None) -> str | None:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
+def family_tables(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per-family comparison: one row per check, one column per (model, precision), value and CI."""
+    tables: dict[str, dict[str, Any]] = {}
+    for rec in results["records"]:
+        family = rec.get("family") or "other"
+        table = tables.setdefault(family, {"family": family, "columns": [], "checks": [], "cells": {}})
+        column = f"{rec['model']} ({rec['precision']})"
+        if column not in table["columns"]:
+            table["columns"].append(column)
+        if rec["check"] not in table["checks"]:
+            table["checks"].append(rec["check"])
+        table["cells"][(rec["check"], column)] = rec
+    return [tables[f] for f in sorted(tables)]
+
+
 def render_html(results: dict[str, Any], run_dir: Path) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("audit.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
     env.filters["fmt"] = fmt
     env.filters["ci"] = fmt_ci
+    env.filters["line_chart"] = line_chart
+    env.globals["bar_chart"] = bar_chart
     models = []
     for row in results.get("models", []):
         records = [r for r in results["records"] if r["model"] == row["model"] and r["precision"] == row["precision"]]
@@ -38,5 +56,5 @@ def render_html(results: dict[str, Any], run_dir: Path) -> str:
     code = results["summary"]["exit_code"]
     verdict = {0: "PASS", 1: "FAIL", 2: "BAD INPUT", 3: "INCONCLUSIVE", 4: "ERROR"}.get(code, str(code))
     return env.get_template("report.html.j2").render(
-        r=results, models=models, orphans=orphans, verdict=verdict, code=code, status_order=STATUS_ORDER
+        r=results, models=models, families=family_tables(results), orphans=orphans, verdict=verdict, code=code, status_order=STATUS_ORDER
     )

@@ -1,0 +1,65 @@
+"""Report charts and tables are drawn from results JSON, escaped, and placed where the data says."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+HOSTILE = "<script>alert('x')</script>"
+
+
+def _points(svg: str) -> list[tuple[float, float]]:
+    match = re.search(r'<polyline points="([^"]+)"', svg)
+    assert match, svg[:300]
+    return [tuple(map(float, pair.split(","))) for pair in match.group(1).split()]
+
+
+def _rerender(cli, results_path, mutate) -> str:
+    data = json.loads(results_path.read_text())
+    mutate(data)
+    results_path.write_text(json.dumps(data))
+    rendered = cli("report", str(results_path))
+    assert rendered.exit_code == 0, rendered.stderr
+    return (results_path.parent / "report.html").read_text()
+
+
+def test_curves_tables_and_group_bars_render_escaped(cli):
+    run = cli("run", "suite=smoke", "model=fixture_models:noise", "n=40", "bootstrap=10")
+    record_index = next(i for i, r in enumerate(run.results["records"]) if r["status"] == "measured")
+    curve = [{"x": s, "value": v, "ci_low": v - 1, "ci_high": v + 1} for s, v in [(10, 9.0), (25, 6.0), (50, 4.0), (250, 3.5)]]
+
+    def mutate(data):
+        rec = data["records"][record_index]
+        rec["details"] = {
+            "charts": [{"title": f"FID vs steps {HOSTILE}", "x_label": "steps", "y_label": "FID", "log_x": True, "series": {"fid": curve}}],
+            "tables": [{"title": "samples", "columns": ["prompt", "text"], "rows": [["Once", HOSTILE], ["Then", 1.5]]}],
+        }
+        rec["by_group"] = {"overall": 0.5, "by_group": {HOSTILE: {"value": 0.2, "ci_low": 0.1, "ci_high": 0.3, "n": 5},
+                                                        "b": {"value": 0.8, "ci_low": 0.7, "ci_high": 0.9, "n": 5}},
+                           "group_min": 0.2, "group_max": 0.8, "difference": 0.6, "ratio": 0.25}
+
+    html = _rerender(cli, run.run_dir / "results.json", mutate)
+    assert "<script>" not in html
+    assert html.count("&lt;script&gt;") >= 3  # chart title, table cell, bar label (escaped, not dropped)
+    svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
+    line = next(s for s in svgs if "FID vs steps" in s)
+    pts = _points(line)
+    assert len(pts) == len(curve)
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    assert xs == sorted(xs) and len(set(xs)) == len(xs)
+    assert ys == sorted(ys), "falling values must be drawn lower on screen (larger y) step by step"
+    # log x: 10 -> 25 -> 50 spaced by log ratios, not linearly
+    assert abs((xs[1] - xs[0]) / (xs[2] - xs[1]) - math.log(2.5) / math.log(2)) < 0.01
+    assert "<polygon" in line, "CI band missing"
+    bars = next(s for s in svgs if "by group" in s)
+    heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"', bars)]
+    assert len(heights) == 2 and abs(heights[1] / heights[0] - 4.0) < 0.05  # 0.8 vs 0.2 from a zero baseline
+
+
+def test_family_table_lists_every_model_column(cli):
+    run = cli("run", "suite=smoke", "model=gan,fixture_models:noise", "n=40", "bootstrap=10")
+    html = (run.run_dir / "report.html").read_text()
+    section = html.split("gan models side by side", 1)[1].split("</table>", 1)[0]
+    assert "gan (fp32)" in section
+    assert "quality.fid" in section and "quality.conditional_accuracy" in section

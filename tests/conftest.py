@@ -73,3 +73,12 @@ def assert_one_line_error(result: CliResult, code: int, *fragments: str) -> None
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
     assert isinstance(result.exception, (SystemExit, type(None))), result.exception
+
+
+def suite_checks_for(suite: str, family: str) -> set[str]:
+    """The suite's checks that apply to `family`, read from the suite file (not restated in tests)."""
+    from audit.registry import check_spec, load_check_modules
+    from audit.suite import load_suite
+
+    load_check_modules()
+    return {c for c in load_suite(suite).checks if check_spec(c).applies_to(family)}

@@ -2,6 +2,21 @@
 
 from audit.metrics.frechet import feature_stats, fid_from_features, frechet_distance, trace_sqrt_product
 from audit.metrics.inception import inception_score_from_logits
+from audit.metrics.diversity import (
+    class_coverage,
+    class_entropy,
+    class_histogram,
+    class_kl,
+    copy_threshold,
+    mean_pairwise_distance,
+    near_duplicate_rate,
+    nearest_distances,
+)
+from audit.metrics.kernel import kid, kid_bootstrap, kid_subsets, mmd2_unbiased_from_kernels, polynomial_kernel
+from audit.metrics.manifold import Manifolds, knn_radii, pairwise_distances, prdc
+from audit.metrics.resample import bootstrap_counts
+from audit.metrics.two_sample import C2STResult, balanced_subsample, c2st
+from audit.metrics.wasserstein import random_directions, sliced_wasserstein, sliced_wasserstein_bootstrap, wasserstein1_1d
 
 __all__ = [
     "feature_stats",
@@ -9,4 +24,29 @@ __all__ = [
     "frechet_distance",
     "inception_score_from_logits",
     "trace_sqrt_product",
+    "class_coverage",
+    "class_entropy",
+    "class_histogram",
+    "class_kl",
+    "copy_threshold",
+    "mean_pairwise_distance",
+    "near_duplicate_rate",
+    "nearest_distances",
+    "kid",
+    "kid_bootstrap",
+    "kid_subsets",
+    "mmd2_unbiased_from_kernels",
+    "polynomial_kernel",
+    "Manifolds",
+    "knn_radii",
+    "pairwise_distances",
+    "prdc",
+    "bootstrap_counts",
+    "C2STResult",
+    "balanced_subsample",
+    "c2st",
+    "random_directions",
+    "sliced_wasserstein",
+    "sliced_wasserstein_bootstrap",
+    "wasserstein1_1d",
 ]

@@ -1,0 +1,109 @@
+"""Diversity, memorization and class-histogram statistics (pure numpy).
+
+- `mean_pairwise_distance`: mean Euclidean distance over all pairs of distinct rows.
+- `near_duplicate_rate`: share of generated images whose nearest training image is closer than
+  `copy_threshold`, the q-quantile (default 1%) of the nearest-training-image distances of
+  held-out real images: a generator that draws fresh images from the data distribution scores
+  about q, one that copies training images scores near 1.
+- class histograms of predicted labels: coverage (classes holding at least a minimum share),
+  entropy (nats, or normalized by log K) and KL divergence with add-alpha smoothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from audit.metrics.resample import bootstrap_counts
+
+COPY_QUANTILE = 0.01
+
+
+def mean_pairwise_distance(x: np.ndarray, distances: np.ndarray | None = None) -> float:
+    """Mean Euclidean distance between distinct rows of x [N, D] (pairs i != j)."""
+    from scipy.spatial.distance import pdist
+
+    if distances is not None:
+        n = len(distances)
+        return float(distances.sum() / (n * (n - 1)))
+    x = np.asarray(x, np.float64)
+    if len(x) < 2:
+        raise ValueError(f"mean pairwise distance needs at least 2 rows, got {len(x)}")
+    return float(pdist(x.reshape(len(x), -1)).mean())
+
+
+def mean_pairwise_distance_bootstrap(distances: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """`mean_pairwise_distance` on the bootstrap draws of `bootstrap_distribution(.., [x], ..)`,
+    from the full distance matrix (a duplicated row meets its copy at distance 0)."""
+    n = len(distances)
+    (c,) = bootstrap_counts([n], resamples, seed)
+    c = c.astype(np.float64)
+    return np.einsum("bi,bi->b", c @ distances, c) / (n * (n - 1))
+
+
+def nearest_distances(x: np.ndarray, reference: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """Euclidean distance from each row of x (flattened) to its nearest row of `reference`."""
+    from scipy.spatial.distance import cdist
+
+    x = np.asarray(x, np.float64).reshape(len(x), -1)
+    reference = np.asarray(reference, np.float64).reshape(len(reference), -1)
+    return np.concatenate([cdist(x[i : i + chunk], reference).min(axis=1) for i in range(0, len(x), chunk)])
+
+
+def copy_threshold(heldout_nn: np.ndarray, quantile: float = COPY_QUANTILE) -> float:
+    """The `quantile` of held-out real images' nearest-training-image distances."""
+    return float(np.quantile(np.asarray(heldout_nn, np.float64), quantile))
+
+
+def near_duplicate_rate(generated_nn: np.ndarray, threshold: float) -> float:
+    """Share of generated rows whose nearest-training distance is below `threshold`."""
+    return float((np.asarray(generated_nn) < threshold).mean())
+
+
+def class_histogram(predictions: np.ndarray, classes: int) -> np.ndarray:
+    """Share of predictions in each of `classes` classes (sums to 1)."""
+    predictions = np.asarray(predictions)
+    return np.bincount(predictions, minlength=classes)[:classes] / len(predictions)
+
+
+def default_min_share(classes: int) -> float:
+    """A class counts as covered when it holds at least a quarter of its uniform share."""
+    return 0.25 / classes
+
+
+def class_coverage(predictions: np.ndarray, classes: int, min_share: float | None = None) -> float:
+    """Share of the classes holding at least `min_share` of the predictions."""
+    min_share = default_min_share(classes) if min_share is None else min_share
+    return float((class_histogram(predictions, classes) >= min_share).mean())
+
+
+def entropy(p: np.ndarray) -> float:
+    """Shannon entropy in nats (0 log 0 = 0)."""
+    p = np.asarray(p, np.float64)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def class_entropy(predictions: np.ndarray, classes: int, normalized: bool = True) -> float:
+    """Entropy of the predicted-class histogram, in nats or divided by log(classes) (1 = uniform)."""
+    h = entropy(class_histogram(predictions, classes))
+    return h / np.log(classes) if normalized else h
+
+
+def smoothed_histogram(predictions: np.ndarray, classes: int, alpha: float = 0.5) -> np.ndarray:
+    """Class shares with `alpha` pseudo-counts per class (alpha=0.5: Krichevsky-Trofimov)."""
+    counts = np.bincount(np.asarray(predictions), minlength=classes)[:classes] + alpha
+    return counts / counts.sum()
+
+
+def kl_divergence(p: np.ndarray, q: np.ndarray) -> float:
+    """KL(p || q) in nats; inf where q = 0 < p."""
+    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    support = p > 0
+    with np.errstate(divide="ignore"):
+        return float((p[support] * np.log(p[support] / q[support])).sum())
+
+
+def class_kl(reference_predictions: np.ndarray, predictions: np.ndarray, classes: int, alpha: float = 0.5) -> float:
+    """KL(reference histogram || generated histogram), both smoothed with `alpha` pseudo-counts:
+    large when generated samples miss classes the reference has."""
+    return kl_divergence(smoothed_histogram(reference_predictions, classes, alpha), smoothed_histogram(predictions, classes, alpha))

@@ -75,19 +75,153 @@ def run(ctx: typer.Context) -> None:
         from audit.runner import execute, make_plan
 
         config = parse_run_words(list(ctx.args))
+        today = _today()
         plan = make_plan(config)
         typer.echo(f"audit {plan.suite.name}: {len(plan.items)} model/precision pair(s), n={plan.n}, seed={config.seed}")
-        outcome = execute(plan, on_record=_print_record)
+        outcome = execute(plan, on_record=_print_record, today=today)
+        results = outcome.results
+        if outcome.rejudged:
+            from audit.gates import _as_result
+
+            typer.echo("Judged at the end of the run (relative gates, waivers):")
+            for row in outcome.rejudged:
+                _print_record(_as_result(row))
         errors: dict[tuple[str, str, str], list[str]] = {}
-        for record in outcome.results["records"]:
+        for record in results["records"]:
             if record["status"] == "error":
                 errors.setdefault((record["model"], record["precision"], record["reason"]), []).append(record["check"])
         for (model, precision, reason), failed in errors.items():
             typer.echo(f"audit: error: {model}/{precision}: {reason} ({', '.join(failed)})", err=True)
-        if outcome.results["interrupted"]:
+        if results["interrupted"]:
             typer.echo("audit: interrupted; what was measured is kept.", err=True)
+        from audit.gates import expired_waiver_line
+
+        for waiver in results["summary"].get("expired_waivers", []):
+            typer.echo(f"audit: error: {expired_waiver_line(waiver, config.policy)}", err=True)
+        code = results["summary"]["exit_code"]
+        counts = ", ".join(f"{v} {k}" for k, v in results["summary"]["counts"].items())
+        typer.echo(f"Verdict: {VERDICTS.get(code, code)} (exit {code}): {counts or 'no records'}")
         typer.echo(f"Report: {outcome.run_dir / 'report.html'}")
-        raise typer.Exit(outcome.exit_code)
+        raise typer.Exit(code)
+
+    guarded(body)
+
+
+VERDICTS = {0: "PASS", 1: "FAIL", 2: "BAD INPUT", 3: "INCONCLUSIVE", 4: "ERROR"}
+
+
+def _today() -> Any:
+    """Today's date for waiver expiry; AUDIT_TODAY=YYYY-MM-DD replays a verdict of another day."""
+    import datetime as dt
+    import os
+
+    from audit.errors import InputError
+
+    text = os.environ.get("AUDIT_TODAY")
+    if not text:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"AUDIT_TODAY must be a date YYYY-MM-DD, got '{text}'.") from None
+
+
+def _known_checks() -> list[str]:
+    from audit.registry import checks, load_check_modules
+
+    load_check_modules()
+    return checks.names()
+
+
+def _read_policy(path: Path) -> Any:
+    from audit.errors import InputError
+    from audit.policy import read_policy
+
+    if not path.is_file():
+        raise InputError(f"Policy file '{path}' does not exist.")
+    return read_policy(path, known_checks=_known_checks())
+
+
+@app.command()
+def validate(policy: Path = typer.Argument(..., help="a policy TOML file, or a pyproject.toml with a [tool.audit] table")) -> None:
+    """Check a policy file without running anything: one summary line (exit 0) or one error line (exit 2).
+
+    A policy with an expired waiver is well formed but would fail a run: exit 1, naming the waiver."""
+
+    def body() -> None:
+        from audit.gates import expired_waiver_line
+
+        parsed = _read_policy(policy)
+        today = _today()
+        typer.echo(parsed.summary(today))
+        expired = parsed.expired_waivers(today)
+        for waiver in expired:
+            typer.echo(f"audit: error: {expired_waiver_line(waiver.to_dict(), policy)}", err=True)
+        if expired:
+            raise typer.Exit(1)
+
+    guarded(body)
+
+
+COMPARE_KEYS = {
+    "out": "folder for compare.json and compare.md; default B's folder",
+    "force": "true to compare runs whose metric fingerprints differ (default false)",
+}
+COMPARE_HELP = (
+    "Compare two runs: audit compare A/results.json B/results.json out=DIR --force (both optional)\n\n"
+    "Matches records by (check, model, precision) and reports B - A with a 95% CI, labelled "
+    "paired (per-sample differences on the same inputs) or unpaired (conservative CI from the two "
+    "intervals). Refuses (exit 2) runs whose metric fingerprints differ (evaluator and data sha256, "
+    "metric package versions, n, bootstrap, check parameters) unless --force."
+)
+
+
+def _compare_words(words: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Positional paths apart from key=value / --key value words (--force needs no value)."""
+    paths, options, i = [], [], 0
+    while i < len(words):
+        word = words[i]
+        if word in ("--force", "-f"):
+            options.append("force=true")
+        elif word.startswith("--") and "=" not in word and i + 1 < len(words):
+            options += [word, words[i + 1]]
+            i += 1
+        elif "=" in word or word.startswith("-"):
+            options.append(word)
+        else:
+            paths.append(word)
+        i += 1
+    return paths, split_words(options, COMPARE_KEYS)
+
+
+@app.command(context_settings=WORDS, help=COMPARE_HELP)
+def compare(ctx: typer.Context) -> None:
+    def body() -> None:
+        from audit.compare import compare_runs, render_text, write_comparison
+        from audit.errors import InputError
+        from audit.results import load_results
+
+        paths, raw = _compare_words(list(ctx.args))
+        if len(paths) != 2:
+            raise InputError(f"compare needs two results.json paths (A then B), got {len(paths)}: {' '.join(paths) or '(none)'}.")
+        force_word = raw.get("force", "false").lower()
+        if force_word not in ("1", "true", "yes", "0", "false", "no"):
+            raise InputError(f"'force' must be true or false, got '{raw['force']}'.")
+        a_path, b_path = Path(paths[0]), Path(paths[1])
+        a, b = load_results(a_path), load_results(b_path)
+        comparison = compare_runs(a, b, force=force_word in ("1", "true", "yes"), paths=(str(a_path), str(b_path)))
+        if comparison["forced"]:
+            typer.echo(f"audit: warning: metric fingerprints differ ({'; '.join(comparison['fingerprint_differences'])}); compared anyway (--force).", err=True)
+        typer.echo(f"B {b.get('run_id')} ({b_path}) vs A {a.get('run_id')} ({a_path}); delta = B - A")
+        typer.echo(render_text(comparison))
+        for side, key in (("A", "only_in_a"), ("B", "only_in_b")):
+            if comparison[key]:
+                typer.echo(f"Only in {side}: " + ", ".join(f"{c} {m}/{p}" for c, m, p in comparison[key]))
+        if comparison["info_differences"]:
+            typer.echo("Other differences (not in the metric fingerprint): " + "; ".join(comparison["info_differences"]))
+        out = Path(raw["out"]) if "out" in raw else b_path.parent
+        written = write_comparison(comparison, out)
+        typer.echo(f"Comparison: {written['json']} {written['markdown']}")
 
     guarded(body)
 

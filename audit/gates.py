@@ -3,98 +3,40 @@
 A gate is judged on the conservative end of the CI: a `max` gate passes when the whole CI is
 at or below the bound, fails when the whole CI is above it, and is inconclusive when the CI
 straddles it. Records without a CI are judged on their value.
+
+Relative gates (`relative_to`, `baseline`, `baseline_model`, see audit.policy) are judged on
+the CI of the difference (or ratio) between the record and its reference record
+(audit.compare.difference: paired where per-sample values allow it, else conservative interval
+arithmetic). They need the whole run, so a run judges absolute gates as each record appears
+(`judge`) and everything, waivers included, once more when it ends (`finalize`).
+
+Statuses of a judged record, worst first: fail > inconclusive > warn > waived > pass; `measured`
+when no gate applies. A waiver turns a gate that does not pass (fail, warn or inconclusive) on
+the records it matches into `waived`, which does not fail the run; an expired waiver waives
+nothing and fails the run (exit 1) until it is renewed or removed.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import tomllib
-from dataclasses import asdict, dataclass
+import datetime as dt
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Iterable
 
-from audit.errors import (
-    EXIT_ERROR,
-    EXIT_GATE_FAILED,
-    EXIT_INCONCLUSIVE,
-    EXIT_PASS,
-    InputError,
+from audit.errors import EXIT_ERROR, EXIT_GATE_FAILED, EXIT_INCONCLUSIVE, EXIT_PASS
+from audit.policy import (  # noqa: F401  (re-exported: the policy format lives in audit.policy)
+    GATE_KEYS,
+    JUDGE,
+    SEVERITIES,
+    Gate,
+    Policy,
+    Waiver,
+    load_policy,
+    parse_gate,
+    parse_waiver,
+    read_policy,
 )
 from audit.results import CheckResult
-
-SEVERITIES = ("error", "warn")
-JUDGE = ("ci", "value")
-GATE_KEYS = {"check", "model", "precision", "max", "min", "severity", "judge", "description"}
-
-
-@dataclass(frozen=True)
-class Gate:
-    check: str
-    max: float | None = None
-    min: float | None = None
-    model: str = "*"
-    precision: str = "*"
-    severity: str = "error"
-    judge: str = "ci"
-    description: str = ""
-
-    def matches(self, record: CheckResult) -> bool:
-        return (
-            fnmatch.fnmatchcase(record.check, self.check)
-            and fnmatch.fnmatchcase(record.model, self.model)
-            and fnmatch.fnmatchcase(record.precision, self.precision)
-        )
-
-    def label(self) -> str:
-        bounds = [f"<= {self.max:g}" if self.max is not None else "", f">= {self.min:g}" if self.min is not None else ""]
-        return f"{' and '.join(b for b in bounds if b)} ({self.severity}, judged on {self.judge})"
-
-
-def parse_gate(raw: Any, where: str) -> Gate:
-    """One gate table from a suite or policy file, validated with errors naming `where`."""
-    if not isinstance(raw, dict):
-        raise InputError(f"{where}: a gate must be a table, got {type(raw).__name__}.")
-    unknown = set(raw) - GATE_KEYS
-    if unknown:
-        raise InputError(f"{where}: unknown gate key(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(GATE_KEYS))}.")
-    if "check" not in raw or not isinstance(raw["check"], str):
-        raise InputError(f"{where}: every gate needs check = \"<check id>\".")
-    for bound in ("max", "min"):
-        if bound in raw and (isinstance(raw[bound], bool) or not isinstance(raw[bound], (int, float))):
-            raise InputError(f"{where}: gate on '{raw['check']}' has non-numeric {bound} = {raw[bound]!r}.")
-    if "max" not in raw and "min" not in raw:
-        raise InputError(f"{where}: gate on '{raw['check']}' needs max or min.")
-    if raw.get("severity", "error") not in SEVERITIES:
-        raise InputError(f"{where}: gate on '{raw['check']}' has severity {raw['severity']!r}; valid: {', '.join(SEVERITIES)}.")
-    if raw.get("judge", "ci") not in JUDGE:
-        raise InputError(f"{where}: gate on '{raw['check']}' has judge {raw['judge']!r}; valid: {', '.join(JUDGE)}.")
-    return Gate(
-        check=raw["check"],
-        max=float(raw["max"]) if "max" in raw else None,
-        min=float(raw["min"]) if "min" in raw else None,
-        model=str(raw.get("model", "*")),
-        precision=str(raw.get("precision", "*")),
-        severity=raw.get("severity", "error"),
-        judge=raw.get("judge", "ci"),
-        description=str(raw.get("description", "")),
-    )
-
-
-def load_policy(path: Path) -> list[Gate]:
-    """Gates from a policy TOML file (`[[gate]]` tables); malformed files fail with one line."""
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"Policy file '{path}' is not valid TOML: {exc}.") from None
-    except OSError as exc:
-        raise InputError(f"Policy file '{path}' cannot be read: {exc.strerror}.") from None
-    unknown = set(data) - {"gate"}
-    if unknown:
-        raise InputError(f"Policy file '{path}': unknown top-level key(s) {', '.join(sorted(unknown))}; expected [[gate]] tables.")
-    gates = data.get("gate", [])
-    if not isinstance(gates, list):
-        raise InputError(f"Policy file '{path}': 'gate' must be an array of tables ([[gate]]).")
-    return [parse_gate(g, f"Policy file '{path}', gate {i + 1}") for i, g in enumerate(gates)]
 
 
 def combine(suite_gates: list[Gate], policy_gates: list[Gate]) -> list[Gate]:
@@ -103,32 +45,165 @@ def combine(suite_gates: list[Gate], policy_gates: list[Gate]) -> list[Gate]:
     return [g for g in suite_gates if g.check not in overridden] + policy_gates
 
 
-def _outcome(gate: Gate, record: CheckResult) -> str:
-    """pass | fail | inconclusive for one gate on one record."""
-    value = record.value
-    has_ci = gate.judge == "ci" and record.ci_low is not None and record.ci_high is not None
-    low, high = (record.ci_low, record.ci_high) if has_ci else (value, value)
+def _bounds(low: float, high: float, max_: float | None, min_: float | None) -> list[str]:
     outcomes = []
-    if gate.max is not None:
-        outcomes.append("pass" if high <= gate.max else "fail" if low > gate.max else "inconclusive")
-    if gate.min is not None:
-        outcomes.append("pass" if low >= gate.min else "fail" if high < gate.min else "inconclusive")
+    if max_ is not None:
+        outcomes.append("pass" if high <= max_ else "fail" if low > max_ else "inconclusive")
+    if min_ is not None:
+        outcomes.append("pass" if low >= min_ else "fail" if high < min_ else "inconclusive")
+    return outcomes
+
+
+def _worst(outcomes: list[str]) -> str:
     return "fail" if "fail" in outcomes else "inconclusive" if "inconclusive" in outcomes else "pass"
 
 
-_RANK = {"measured": 0, "pass": 1, "warn": 2, "inconclusive": 3, "fail": 4}
+def _outcome(gate: Gate, record: CheckResult) -> str:
+    """pass | fail | inconclusive of a gate's absolute bounds (max/min) on one record."""
+    value = record.value
+    has_ci = gate.judge == "ci" and record.ci_low is not None and record.ci_high is not None
+    low, high = (record.ci_low, record.ci_high) if has_ci else (value, value)
+    return _worst(_bounds(low, high, gate.max, gate.min))
 
 
-def judge(record: CheckResult, gates: Iterable[Gate]) -> CheckResult:
-    """Set the record's status, verdict and gate list from the gates that match it."""
+class Context:
+    """What relative gates and waivers need: the run's records, loaded baselines, today's date."""
+
+    def __init__(self, results: dict[str, Any], waivers: Iterable[Waiver] = (), today: dt.date | None = None) -> None:
+        self.results = results
+        self.records = {(r["check"], r["model"], r["precision"]): r for r in results.get("records", [])}
+        self.waivers = list(waivers)
+        self.today = today or dt.date.today()
+        self._baselines: dict[str, dict[str, Any]] = {}
+
+    def baseline(self, path: str) -> tuple[dict[tuple[str, str, str], dict[str, Any]], list[str]]:
+        """The baseline's records by key, and how its metric fingerprint differs from this run's."""
+        if path not in self._baselines:
+            from audit.compare import run_differences
+            from audit.results import load_results
+
+            data = load_results(Path(path))
+            self._baselines[path] = {
+                "records": {(r["check"], r["model"], r["precision"]): r for r in data["records"]},
+                "differences": run_differences(data, self.results),
+            }
+        entry = self._baselines[path]
+        return entry["records"], entry["differences"]
+
+
+def _ref_summary(ref: dict[str, Any], source: str) -> dict[str, Any]:
+    return {"source": source, **{k: ref.get(k) for k in ("check", "model", "precision", "value", "ci_low", "ci_high", "n", "seed", "status")}}
+
+
+def _relative(gate: Gate, record: CheckResult, context: Context) -> dict[str, Any] | None:
+    """Outcome and detail of a relative gate, or None where it does not apply (the reference
+    is the record itself)."""
+    from audit.compare import difference, params_difference
+    from audit.report.format import fmt
+
+    key = (record.check, gate.baseline_model or record.model, gate.relative_to or record.precision)
+    if gate.baseline:
+        try:
+            records, differences = context.baseline(gate.baseline)
+        except Exception as exc:  # a baseline that vanished since the policy was read
+            return {"outcome": "inconclusive", "note": f"baseline unreadable: {exc}"}
+        source = gate.baseline
+    else:
+        if key == (record.check, record.model, record.precision):
+            return None
+        records, differences, source = context.records, [], "this run"
+    ref = records.get(key)
+    where = f"{key[1]}/{key[2]} in {'baseline ' + Path(source).name if gate.baseline else source}"
+    if ref is None:
+        return {"outcome": "inconclusive", "note": f"no reference record {where}"}
+    detail: dict[str, Any] = {"reference": _ref_summary(ref, source)}
+    if ref.get("value") is None:
+        return {**detail, "outcome": "inconclusive", "note": f"reference {where} has no value ({ref.get('status')})"}
+    params = params_difference(ref, record.to_dict()) if gate.baseline else None
+    mismatch = differences + ([params] if params else [])
+    if mismatch:
+        return {**detail, "outcome": "inconclusive", "note": f"metric fingerprint of {where} differs: {'; '.join(mismatch)}"}
+    diff = difference(record.to_dict(), ref, gate.judge)
+    detail.update(delta=diff.delta, delta_ci=[diff.delta_low, diff.delta_high], ratio=diff.ratio,
+                  ratio_ci=[diff.ratio_low, diff.ratio_high], pairing=diff.label, pairing_method=diff.method)
+    outcomes: list[str] = []
+    notes = [f"vs {where} = {fmt(ref['value'])}"]
+    max_delta, min_delta = gate.max_delta, gate.min_delta
+    if gate.margin is not None:
+        if record.higher_is_better is None:
+            outcomes.append("inconclusive")
+            notes.append("margin needs a check with a direction; use min_delta/max_delta")
+        elif record.higher_is_better:
+            min_delta = -gate.margin if min_delta is None else max(min_delta, -gate.margin)
+        else:
+            max_delta = gate.margin if max_delta is None else min(max_delta, gate.margin)
+    if max_delta is not None or min_delta is not None:
+        assert diff.delta_low is not None and diff.delta_high is not None
+        outcomes += _bounds(diff.delta_low, diff.delta_high, max_delta, min_delta)
+        notes.append(f"delta {fmt(diff.delta)} [{fmt(diff.delta_low)}, {fmt(diff.delta_high)}] ({diff.label})")
+    if gate.max_ratio is not None or gate.min_ratio is not None:
+        if diff.ratio_low is None or diff.ratio_high is None:
+            outcomes.append("inconclusive")
+            notes.append("ratio undefined: the reference's interval contains 0")
+        else:
+            outcomes += _bounds(diff.ratio_low, diff.ratio_high, gate.max_ratio, gate.min_ratio)
+            notes.append(f"ratio {fmt(diff.ratio)} [{fmt(diff.ratio_low)}, {fmt(diff.ratio_high)}] ({diff.label})")
+    return {**detail, "outcome": _worst(outcomes), "note": ", ".join(notes)}
+
+
+def _judge_gate(gate: Gate, record: CheckResult, context: Context | None) -> dict[str, Any] | None:
+    """One gate on one record: {outcome, note, ...} or None where the gate does not apply."""
+    if gate.is_relative and context is None:
+        return None  # judged when the run ends (finalize), with every record at hand
+    outcomes, notes, detail = [], [], {}
+    if gate.max is not None or gate.min is not None:
+        outcomes.append(_outcome(gate, record))
+    if gate.is_relative:
+        assert context is not None
+        relative = _relative(gate, record, context)
+        if relative is None:
+            return None
+        outcomes.append(relative.pop("outcome"))
+        notes.append(relative.pop("note"))
+        detail = relative
+    if gate.min_n is not None:
+        ns = [("n", record.n)] + ([("reference n", detail["reference"].get("n"))] if "reference" in detail else [])
+        small = [f"{name} = {n}" for name, n in ns if n is None or n < gate.min_n]
+        if small:
+            outcomes = ["inconclusive"]
+            notes.append(f"{', '.join(small)} below min_n = {gate.min_n}")
+    return {"outcome": _worst(outcomes), "note": "; ".join(notes), **detail}
+
+
+_RANK = {"measured": 0, "pass": 1, "waived": 2, "warn": 3, "inconclusive": 4, "fail": 5}
+
+
+def judge(record: CheckResult, gates: Iterable[Gate], context: Context | None = None) -> CheckResult:
+    """Set the record's status, verdict and gate list from the gates that match it.
+
+    Without a `context` (while a run streams), relative gates and waivers are left for `finalize`."""
     if record.status in ("error", "skipped"):
         return record
     status, verdicts = "measured", []
     for gate in (g for g in gates if g.matches(record)):
-        outcome = _outcome(gate, record)
+        judged = _judge_gate(gate, record, context)
+        if judged is None:
+            continue
+        outcome = judged["outcome"]
         effective = outcome if gate.severity == "error" or outcome == "pass" else "warn"
-        record.gates.append({**asdict(gate), "outcome": outcome, "status": effective})
-        verdicts.append(f"{outcome}: {gate.label()}")
+        entry = {**gate.to_dict(), **judged, "status": effective}
+        text = f"{outcome}: {gate.label()}" + (f" [{judged['note']}]" if judged.get("note") else "")
+        if effective != "pass" and context is not None:
+            for waiver in (w for w in context.waivers if w.matches(record)):
+                if waiver.expired(context.today):
+                    entry.setdefault("expired_waivers", []).append(waiver.to_dict())
+                    text += f" (waiver by {waiver.owner} EXPIRED {waiver.expires.isoformat()})"
+                else:
+                    entry["status"], effective, entry["waiver"] = "waived", "waived", waiver.to_dict()
+                    text = f"waived ({outcome}; by {waiver.owner} until {waiver.expires.isoformat()}: {waiver.reason}): " + text.split(": ", 1)[1]
+                    break
+        record.gates.append(entry)
+        verdicts.append(text)
         if _RANK[effective] > _RANK[status]:
             status = effective
     record.status = status
@@ -136,13 +211,52 @@ def judge(record: CheckResult, gates: Iterable[Gate]) -> CheckResult:
     return record
 
 
-def exit_code(records: list[dict[str, Any]], interrupted: bool, fail_on: str = "error") -> int:
-    """4 error/interrupted > 1 gate failed > 3 inconclusive > 0 (see README, Exit codes)."""
+def _as_result(row: dict[str, Any]) -> CheckResult:
+    names = {f.name for f in fields(CheckResult)}
+    return CheckResult(**{k: v for k, v in row.items() if k in names})
+
+
+def finalize(results: dict[str, Any], gates: list[Gate], policy: Policy | None = None, today: dt.date | None = None) -> dict[str, Any]:
+    """Judge every record of a finished run with all its gates (relative ones included) and the
+    policy's waivers; set summary counts and exit code. Changes `results` in place and returns it."""
+    context = Context(results, policy.waivers if policy else (), today)
+    rows = []
+    for row in results["records"]:
+        record = _as_result(row)
+        if record.status not in ("error", "skipped"):
+            record.status, record.gates, record.verdict = "measured", [], None
+        rows.append(judge(record, gates, context).to_dict())
+    results["records"] = rows
+    expired = policy.expired_waivers(context.today) if policy else []
+    if policy is not None:
+        results["policy"] = {
+            "path": str(policy.path) if policy.path else None,
+            "judged_on": context.today.isoformat(),
+            "waivers": [{**w.to_dict(), "expired": w.expired(context.today)} for w in policy.waivers],
+        }
+    fail_on = results.get("config", {}).get("fail_on", "error")
+    summary = results.setdefault("summary", {})
+    summary["counts"] = {s: sum(r["status"] == s for r in rows) for s in sorted({r["status"] for r in rows})}
+    if policy is not None:
+        summary["expired_waivers"] = [w.to_dict() for w in expired]
+    summary["exit_code"] = exit_code(rows, bool(results.get("interrupted")), fail_on, expired_waivers=len(expired))
+    return results
+
+
+def expired_waiver_line(waiver: dict[str, Any], policy_path: Any = None) -> str:
+    where = f" in {policy_path}" if policy_path else ""
+    return (f"waiver expired on {waiver['expires']}: check {waiver['check']} model {waiver['model']} precision {waiver['precision']} "
+            f"(owner {waiver['owner']}: {waiver['reason']}); renew or remove it{where}")
+
+
+def exit_code(records: list[dict[str, Any]], interrupted: bool, fail_on: str = "error", expired_waivers: int = 0) -> int:
+    """4 error/interrupted > 1 gate failed (or an expired waiver) > 3 inconclusive > 0 (see README,
+    Exit codes). `waived` never fails a run; with fail_on=never nothing but 4 does."""
     statuses = {r["status"] for r in records}
     if interrupted or "error" in statuses:
         return EXIT_ERROR
     failing = {"error": {"fail"}, "warn": {"fail", "warn"}, "never": set()}[fail_on]
-    if statuses & failing:
+    if statuses & failing or (expired_waivers and fail_on != "never"):
         return EXIT_GATE_FAILED
     if "inconclusive" in statuses and fail_on != "never":
         return EXIT_INCONCLUSIVE

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
-STATUSES = ("pass", "fail", "warn", "inconclusive", "skipped", "error", "measured")
-"""`measured`: a value with no gate on it (nothing was judged); the rest as in DESIGN.md."""
+STATUSES = ("pass", "fail", "warn", "inconclusive", "skipped", "error", "measured", "waived")
+"""`measured`: a value with no gate on it (nothing was judged); `waived`: a gate did not pass but
+an unexpired policy waiver (owner, reason, expiry) accepts it, so it does not fail the run; the
+rest as in DESIGN.md."""
 
 
 @dataclass

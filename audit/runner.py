@@ -21,7 +21,7 @@ from audit.config import RunConfig
 from audit.context import CheckContext, SampleStore
 from audit.errors import InputError
 from audit.evaluator import digits_evaluator, digits_reference
-from audit.gates import Gate, combine, exit_code, judge, load_policy, parse_gate
+from audit.gates import Gate, combine, exit_code, judge, parse_gate
 from audit.precision import UnsupportedPrecision, get_precision
 from audit.registry import check_spec, import_target, load_check_modules, model_entry, models, register_bundled_models
 from audit.results import SCHEMA_VERSION, CheckResult, ResultsStream, write_json_atomic
@@ -44,19 +44,29 @@ class Plan:
     gates: list[Gate]
     n: int
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    policy: Any = None
+    """The parsed policy (audit.policy.Policy): its waivers and relative gates are judged when the run ends."""
+    sources: Any = None
+    """audit.data_sources.Sources: the user's data=, text= and evaluator= (None: the bundled ones)."""
 
 
 def default_models(specs: list[CheckSpec]) -> list[str]:
-    """Every bundled clean (non-defect) model of a family some check applies to."""
+    """Every bundled clean (non-defect, not opt-in) model of a family some check applies to."""
     register_bundled_models()
     families = {f for s in specs for f in s.families}
-    return [e.name for e in models if not e.metadata.get("defect") and not e.metadata.get("plugin") and e.metadata.get("family") in families]
+    return [e.name for e in models if not e.metadata.get("defect") and not e.metadata.get("plugin") and not e.metadata.get("opt_in")
+            and e.metadata.get("family") in families]
 
 
 def verify_bundled(word: str) -> str | None:
     """Resolve a model word now: registered names verify their weights, import paths import."""
     from reference_models.manifest import verified_weights
 
+    from audit.adapters.sources import check_source
+
+    source = check_source(word)  # hf:DIR / torchscript:FILE, checked now (exit 2 on bad input)
+    if source is not None:
+        return source.family
     if ":" in word:
         import_target(word)
         return None
@@ -78,19 +88,40 @@ def make_plan(config: RunConfig) -> Plan:
     if not words:
         raise InputError(f"No bundled model fits suite '{suite.name}'; name one with model=...")
     families = {w: verify_bundled(w) for w in words}
-    if any(s.families != ("transformer",) for s in specs):
+    image_checks = any(s.families != ("transformer",) for s in specs)
+    sources = _resolve_sources(config, words, image_checks)
+    if image_checks and not config.evaluator:
         from reference_models.manifest import verified_weights
 
         verified_weights("classifier")
     suite_gates = [parse_gate(g, f"Suite '{suite.name}', gate {i + 1}") for i, g in enumerate(suite.gates)]
-    policy_gates = load_policy(config.policy) if config.policy else []
+    policy = None
+    if config.policy:
+        from audit.policy import read_policy
+        from audit.registry import checks as check_registry
+
+        if not Path(config.policy).is_file():
+            raise InputError(f"Policy file '{config.policy}' does not exist.")
+        policy = read_policy(Path(config.policy), known_checks=check_registry.names())
+    policy_gates = policy.gates if policy else []
     items = [
         PlanItem(w, p, families[w], [s for s in specs if families[w] is None or s.applies_to(families[w])])
         for w in words
         for p in config.precisions
     ]
     params = {c: dict(suite.checks.get(c, {})) for c in check_ids}
-    return Plan(config, suite, items, combine(suite_gates, policy_gates), config.n or suite.n, params)
+    plan = Plan(config, suite, items, combine(suite_gates, policy_gates), config.n or suite.n, params, policy)
+    plan.sources = sources
+    return plan
+
+
+def _resolve_sources(config: RunConfig, words: list[str], image_checks: bool) -> Any:
+    """data= / text= / evaluator=, read and checked against the generators' shapes (exit 2)."""
+    from audit.adapters.sources import check_source
+    from audit.data_sources import resolve_sources
+
+    shapes = {w: getattr(check_source(w), "image_shape", None) for w in words}
+    return resolve_sources(config, shapes, image_checks)
 
 
 def new_run_dir(out: Path, suite: str) -> tuple[str, Path]:
@@ -158,17 +189,22 @@ class RunOutcome:
     results: dict[str, Any]
     exit_code: int
     store: SampleStore
+    rejudged: list[dict[str, Any]] = field(default_factory=list)
+    """Records whose verdict changed when the run ended (relative gates, waivers)."""
 
 
-def execute(plan: Plan, on_record: Callable[[CheckResult], None] = lambda r: None, store: SampleStore | None = None) -> RunOutcome:
-    """Run the plan, streaming records; always writes results.json and the reports at the end."""
+def execute(
+    plan: Plan, on_record: Callable[[CheckResult], None] = lambda r: None, store: SampleStore | None = None, today: Any = None
+) -> RunOutcome:
+    """Run the plan, streaming records; at the end judge relative gates and waivers (as of `today`),
+    then write results.json and the reports."""
     from audit.fingerprint import environment_fingerprint
     from audit.report import write_reports
 
     config = plan.config
     device = _resolve_device(config.device)
     run_id, run_dir = new_run_dir(config.out, plan.suite.name)
-    store = store or SampleStore(digits_evaluator, digits_reference)
+    store = store or (plan.sources.new_store() if plan.sources is not None else SampleStore(digits_evaluator, digits_reference))
     stream = ResultsStream(run_dir)
     records: list[CheckResult] = []
     model_rows: list[dict[str, Any]] = []
@@ -209,6 +245,8 @@ def execute(plan: Plan, on_record: Callable[[CheckResult], None] = lambda r: Non
         weights[f"evaluator:{store.evaluator.name}"] = store.evaluator.sha256
     if store._reference is not None:
         weights[f"data:{store.reference.name}"] = store.reference.sha256
+    if store._text is not None:
+        weights[f"data:{store._text.name}"] = store._text.sha256
     rows = [r.to_dict() for r in records]
     code = exit_code(rows, interrupted, config.fail_on)
     results = {
@@ -226,9 +264,30 @@ def execute(plan: Plan, on_record: Callable[[CheckResult], None] = lambda r: Non
         "records": rows,
         "summary": {"counts": {s: sum(r["status"] == s for r in rows) for s in sorted({r["status"] for r in rows})}, "exit_code": code},
     }
+    rejudged = _judge_finished_run(results, plan, today, run_dir)
     write_json_atomic(run_dir / "results.json", results)
     write_reports(results, run_dir)
-    return RunOutcome(run_dir, results, code, store)
+    return RunOutcome(run_dir, results, results["summary"]["exit_code"], store, rejudged)
+
+
+def _judge_finished_run(results: dict[str, Any], plan: Plan, today: Any, run_dir: Path) -> list[dict[str, Any]]:
+    """Judge every record once more with all gates (relative ones need the whole run) and the
+    policy's waivers; rewrite results.jsonl if a verdict changed. Returns the changed records."""
+    import datetime as dt
+    import json
+    import os
+
+    from audit.gates import finalize
+
+    before = json.loads(json.dumps(results["records"]))
+    finalize(results, plan.gates, plan.policy, today or dt.date.today())
+    changed = [r for r, old in zip(results["records"], before) if (r["status"], r.get("verdict")) != (old["status"], old.get("verdict"))]
+    if json.loads(json.dumps(results["records"])) != before:
+        jsonl = run_dir / "results.jsonl"
+        tmp = jsonl.with_name(jsonl.name + ".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in results["records"]), encoding="utf-8")
+        os.replace(tmp, jsonl)
+    return changed
 
 
 def _resolve_device(device: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from audit.report.charts import bar_chart, line_chart
 from audit.report.format import fmt, fmt_ci
 
-STATUS_ORDER = ["error", "fail", "inconclusive", "warn", "pass", "measured", "skipped"]
+STATUS_ORDER = ["error", "fail", "inconclusive", "warn", "waived", "pass", "measured", "skipped"]
 
 
 def _data_uri(run_dir: Path, relative: str | None) -> str | None:
@@ -53,8 +53,16 @@ def render_html(results: dict[str, Any], run_dir: Path) -> str:
         models.append({**row, "grid_uri": _data_uri(run_dir, row.get("sample_grid")), "records": records})
     listed = {(m["model"], m["precision"]) for m in models}
     orphans = [r for r in results["records"] if (r["model"], r["precision"]) not in listed]
+    from audit.policy import Gate
+
+    gate_labels = []
+    for g in results.get("gates", []):
+        try:
+            gate_labels.append({"check": g["check"], "model": g.get("model", "*"), "precision": g.get("precision", "*"), "label": Gate(**g).label()})
+        except TypeError:  # a results file from another version: show its fields as they are
+            gate_labels.append({"check": g.get("check", "?"), "model": g.get("model", "*"), "precision": g.get("precision", "*"), "label": str(g)})
     code = results["summary"]["exit_code"]
     verdict = {0: "PASS", 1: "FAIL", 2: "BAD INPUT", 3: "INCONCLUSIVE", 4: "ERROR"}.get(code, str(code))
     return env.get_template("report.html.j2").render(
-        r=results, models=models, families=family_tables(results), orphans=orphans, verdict=verdict, code=code, status_order=STATUS_ORDER
+        r=results, models=models, families=family_tables(results), gate_labels=gate_labels, orphans=orphans, verdict=verdict, code=code, status_order=STATUS_ORDER
     )

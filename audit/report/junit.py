@@ -1,4 +1,16 @@
-"""JUnit XML: one testcase per record, so CI systems show each check on each model."""
+"""JUnit XML for CI systems: one testcase per record, so each check on each model shows up.
+
+- A gated record is one testcase whose outcome is the record's status over all its gates:
+  `fail` and `inconclusive` are `<failure>` (type `gate` / `inconclusive`), `warn` passes
+  (a `<failure type="warn">` when the run has fail_on=warn), `waived` is `<skipped type="waived">`
+  naming owner, expiry and reason (like pytest's xfail: visible, not failing), `pass` passes.
+- An ungated `measured` record is a passed testcase whose output says "measured (no gate)".
+- `error` is `<error>`, `skipped` is `<skipped>`.
+- Every expired waiver of the policy is one more testcase (classname `policy.waiver`) with a
+  `<failure type="expired-waiver">`, since it fails the run.
+
+The testsuite carries properties: run id, suite, exit code, policy path, seed and n.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +20,60 @@ from xml.etree import ElementTree as ET
 from audit.report.format import fmt, fmt_ci
 
 
+def _gate_lines(r: dict[str, Any]) -> str:
+    return "\n".join(f"[{g.get('status')}] {g.get('check')} {g.get('model')}/{g.get('precision')}: {g.get('outcome')}"
+                     + (f" — {g['note']}" if g.get("note") else "") for g in r.get("gates", []))
+
+
 def render_junit(results: dict[str, Any]) -> str:
     records = results["records"]
+    summary = results.get("summary", {})
+    expired = summary.get("expired_waivers", [])
+    fail_on = results.get("config", {}).get("fail_on", "error")
+    failing = {"fail", "inconclusive"} | ({"warn"} if fail_on == "warn" else set())
     suite = ET.Element(
         "testsuite",
         name=f"audit.{results['suite']}",
-        tests=str(len(records)),
-        failures=str(sum(r["status"] in ("fail", "inconclusive") for r in records)),
+        tests=str(len(records) + len(expired)),
+        failures=str(sum(r["status"] in failing for r in records) + len(expired)),
         errors=str(sum(r["status"] == "error" for r in records)),
-        skipped=str(sum(r["status"] == "skipped" for r in records)),
+        skipped=str(sum(r["status"] in ("skipped", "waived") for r in records)),
         time=str(results.get("duration_s", 0)),
     )
+    properties = ET.SubElement(suite, "properties")
+    config = results.get("config", {})
+    for name, value in (("run_id", results.get("run_id")), ("suite", results.get("suite")), ("exit_code", summary.get("exit_code")),
+                        ("policy", (results.get("policy") or {}).get("path") or config.get("policy")), ("seed", config.get("seed")),
+                        ("n", config.get("n")), ("fail_on", fail_on)):
+        if value is not None:
+            ET.SubElement(properties, "property", name=name, value=str(value))
     for r in records:
         case = ET.SubElement(
             suite, "testcase", classname=f"{r['model']}.{r['precision']}", name=r["check"], time=str(r.get("duration_s", 0))
         )
-        text = f"value {fmt(r.get('value'))} {fmt_ci(r)} n={r.get('n')}; {r.get('verdict') or r.get('reason') or ''}"
-        if r["status"] == "fail":
+        status = r["status"]
+        text = f"{status}: value {fmt(r.get('value'))} {fmt_ci(r)} n={r.get('n')}; {r.get('verdict') or r.get('reason') or ''}"
+        if r.get("gates"):
+            text += "\n" + _gate_lines(r)
+        if status == "fail":
             ET.SubElement(case, "failure", message=r.get("verdict") or "gate failed", type="gate").text = text
-        elif r["status"] == "inconclusive":
+        elif status == "inconclusive":
             ET.SubElement(case, "failure", message=r.get("verdict") or "inconclusive", type="inconclusive").text = text
-        elif r["status"] == "error":
+        elif status == "warn" and fail_on == "warn":
+            ET.SubElement(case, "failure", message=r.get("verdict") or "warning", type="warn").text = text
+        elif status == "error":
             ET.SubElement(case, "error", message=r.get("reason") or "error").text = text
-        elif r["status"] == "skipped":
+        elif status == "skipped":
             ET.SubElement(case, "skipped", message=r.get("reason") or "skipped")
+        elif status == "waived":
+            ET.SubElement(case, "skipped", message=r.get("verdict") or "waived", type="waived").text = text
+        elif status == "measured":
+            ET.SubElement(case, "system-out").text = f"measured (no gate): value {fmt(r.get('value'))} {fmt_ci(r)} n={r.get('n')}"
         else:
             ET.SubElement(case, "system-out").text = text
+    for w in expired:
+        case = ET.SubElement(suite, "testcase", classname="policy.waiver", name=f"waiver {w['check']} {w['model']}/{w['precision']}", time="0")
+        message = f"waiver expired on {w['expires']} (owner {w['owner']}): renew or remove it"
+        ET.SubElement(case, "failure", message=message, type="expired-waiver").text = f"{message}; reason was: {w['reason']}"
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

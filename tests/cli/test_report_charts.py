@@ -63,3 +63,20 @@ def test_family_table_lists_every_model_column(cli):
     section = html.split("gan models side by side", 1)[1].split("</table>", 1)[0]
     assert "gan (fp32)" in section
     assert "quality.fid" in section and "quality.conditional_accuracy" in section
+
+
+def test_waived_gate_and_waiver_table_are_shown(cli, tmp_path):
+    policy = tmp_path / "audit.toml"
+    policy.write_text(
+        '[[gate]]\ncheck = "quality.fid"\nmax = 1.0\n\n'
+        '[[waiver]]\ncheck = "quality.fid"\nmodel = "fixture_models:noise"\nowner = "<b>release-team</b>"\n'
+        'reason = "known noise model"\nexpires = "2999-01-01"\n'
+    )
+    run = cli("run", "suite=smoke", "model=fixture_models:noise", "n=40", "bootstrap=10", f"policy={policy}")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    fid = next(r for r in run.results["records"] if r["check"] == "quality.fid")
+    assert fid["status"] == "waived"
+    html = (run.run_dir / "report.html").read_text()
+    assert "1 waived" in html and "<h2>Waivers</h2>" in html
+    assert "&lt;b&gt;release-team&lt;/b&gt;" in html and "<b>release-team" not in html
+    assert "quality.fid</code> model * precision *: &lt;= 1 (error, judged on ci)" in html  # the gate label, escaped

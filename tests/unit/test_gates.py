@@ -86,3 +86,24 @@ def test_exit_codes(statuses, interrupted, fail_on, code):
 def test_parse_gate_names_the_problem():
     with pytest.raises(InputError, match="gate on 'quality.fid' needs max or min"):
         parse_gate({"check": "quality.fid"}, "here")
+
+
+@pytest.mark.parametrize(
+    "statuses, expired, fail_on, code",
+    [
+        (["pass", "waived"], 0, "error", 0),
+        (["waived"], 0, "warn", 0),
+        (["pass"], 1, "error", 1),
+        (["inconclusive"], 1, "error", 1),
+        (["error"], 1, "error", 4),
+        (["pass"], 1, "never", 0),
+    ],
+)
+def test_exit_codes_with_waivers(statuses, expired, fail_on, code):
+    assert exit_code([{"status": s} for s in statuses], False, fail_on, expired_waivers=expired) == code
+
+
+def test_status_rank_puts_waived_between_pass_and_warn():
+    from audit.gates import _RANK
+
+    assert _RANK["pass"] < _RANK["waived"] < _RANK["warn"] < _RANK["inconclusive"] < _RANK["fail"]

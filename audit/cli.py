@@ -279,7 +279,8 @@ def _list_checks() -> list[str]:
 def _list_precisions() -> list[str]:
     from audit.precision import PRECISIONS
 
-    return [f"{p.name:<8} {p.description}" for p in PRECISIONS.values()]
+    width = max(len(name) for name in PRECISIONS) + 1
+    return [f"{p.name:<{width}} {p.description}" for p in PRECISIONS.values()]
 
 
 LISTERS: dict[str, Callable[[], list[str]]] = {
@@ -332,6 +333,70 @@ def train(ctx: typer.Context) -> None:
 
         metrics = train_with_quick_reference(import_target(spec.target), spec.name, seed, out, quick, **dict(spec.kwargs))
         typer.echo(f"Done: {metrics}")
+
+    guarded(body)
+
+
+CHECK_MODEL_KEYS = {
+    "model": "the model to check: a registered name, package.module:factory, hf:<folder> or torchscript:<file>",
+    "n": "samples per call; default 8",
+    "seed": "seed; default 0",
+    "precision": "precision variant the precision rule switches to; default bf16",
+    "device": "cpu or cuda; default cpu",
+}
+
+
+@app.command(
+    "check-model", context_settings=WORDS,
+    help="Check a model against the adapter contract (audit.testing): audit check-model model=my_pkg.models:load\n\n"
+    "Exit 0: every rule holds; 1: a rule is broken (named on one line); 2: bad input.",
+)
+def check_model(ctx: typer.Context) -> None:
+    def body() -> None:
+        from audit.config import _int
+        from audit.errors import InputError
+
+        raw = split_words(list(ctx.args), CHECK_MODEL_KEYS)
+        if "model" not in raw:
+            raise InputError("No model given: say model=NAME, package.module:factory, hf:<folder> or torchscript:<file>.")
+        word = raw["model"]
+        n, seed = _int("n", raw.get("n", "8"), 1), _int("seed", raw.get("seed", "0"), 0)
+        device = raw.get("device", "cpu")
+        if device not in ("cpu", "cuda"):
+            raise InputError(f"Unknown device '{device}'. Valid: cpu, cuda.")
+        from audit.adapters.loading import build_model
+        from audit.precision import get_precision
+        from audit.runner import verify_bundled
+
+        variant = get_precision(raw.get("precision", "bf16"))
+        if getattr(variant, "needs_cuda", False) and device != "cuda":
+            raise InputError(f"precision={variant.name} needs device=cuda.")
+        precision = variant.name
+        verify_bundled(word)  # unknown names, bad weights, bad hf:/torchscript: words: exit 2
+        try:
+            adapter = build_model(word, "fp32", device)
+        except InputError:
+            raise
+        except Exception as exc:
+            from audit.adapters.sources import one_line
+
+            message = f"load: building the model raised {type(exc).__name__}: {one_line(exc)}"
+            typer.echo(f"   FAIL  {message}")
+            _fail(f"model '{word}' breaks the adapter contract: {message}", 1)
+        from audit.testing import run_adapter_checks
+
+        typer.echo(f"check-model {word} ({adapter.info.family}, capabilities: {', '.join(sorted(adapter.capabilities)) or 'none'})")
+        outcomes = run_adapter_checks(
+            adapter, fresh=lambda: build_model(word, "fp32", device), n=n, seed=seed, precision=precision, device=device
+        )
+        for o in outcomes:
+            detail = o.message.removeprefix(f"{o.rule}: ")
+            typer.echo(f"  {'PASS' if o.passed else 'FAIL':>5}  {o.rule}{'' if o.passed else '  ' + detail}")
+        failed = [o for o in outcomes if not o.passed]
+        if failed:
+            more = f" (+{len(failed) - 1} more rule(s) broken, listed above)" if len(failed) > 1 else ""
+            _fail(f"model '{word}' breaks the adapter contract: {failed[0].message}{more}", 1)
+        typer.echo(f"OK: {word} honours the adapter contract ({len(outcomes)} rules).")
 
     guarded(body)
 

@@ -25,6 +25,9 @@ RUN_KEYS: dict[str, str] = {
     "out": "folder the run directory is created in; default reports",
     "bootstrap": "bootstrap resamples for confidence intervals; default 500",
     "fail_on": "which failed gates fail the run: error (default), warn or never",
+    "data": "real reference images for image metrics: a folder of PNG/JPEG images or an .npz (x [N,C,H,W], optional y); default the bundled digits",
+    "text": "held-out text for language-model metrics: a UTF-8 file, documents separated by blank lines (else one per line); default bundled TinyStories",
+    "evaluator": "image evaluator (features + logits): a TorchScript file or package.module:factory; default the bundled digits CNN",
 }
 KEY_ALIASES = {"models": "model", "precisions": "precision", "checks": "check", "suite_name": "suite"}
 
@@ -47,11 +50,16 @@ class RunConfig:
     out: Path = Path("reports")
     bootstrap: int = 500
     fail_on: str = "error"
+    data: Path | None = None
+    text: Path | None = None
+    evaluator: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["policy"] = str(self.policy) if self.policy else None
         d["out"] = str(self.out)
+        d["data"] = str(self.data) if self.data else None
+        d["text"] = str(self.text) if self.text else None
         return d
 
 
@@ -122,7 +130,26 @@ _PARSERS: dict[str, Callable[[str], tuple[str, Any]]] = {
     "out": lambda v: ("out", Path(v)),
     "bootstrap": lambda v: ("bootstrap", _int("bootstrap", v, 0)),
     "fail_on": lambda v: ("fail_on", _choice("fail_on", v, FAIL_ON)),
+    "data": lambda v: ("data", _existing("data", v)),
+    "text": lambda v: ("text", _existing("text", v, file=True)),
+    "evaluator": lambda v: ("evaluator", _evaluator_word(v)),
 }
+
+
+def _existing(key: str, value: str, file: bool = False) -> Path:
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise InputError(f"'{key}' names '{value}', which does not exist.")
+    if file and not path.is_file():
+        raise InputError(f"'{key}' names '{value}', which is not a file.")
+    return path
+
+
+def _evaluator_word(value: str) -> str:
+    """A TorchScript file that exists, or a package.module:factory import path."""
+    if Path(value).expanduser().is_file() or (":" in value and Path(value).suffix not in (".pt", ".pth", ".ts")):
+        return value
+    raise InputError(f"'evaluator' names '{value}', which does not exist (give a TorchScript file or package.module:factory).")
 
 
 def parse_run_words(words: list[str]) -> RunConfig:

@@ -63,6 +63,9 @@ class SampleStore:
     _memo: dict[Any, Any] = field(default_factory=dict)
     _evaluator: ImageEvaluator | None = None
     _reference: ReferenceImages | None = None
+    text_factory: Callable[[], Any] = field(default=None)  # type: ignore[assignment]
+    """Held-out text for language-model metrics (`data_sources.HeldoutText`); None: bundled TinyStories."""
+    _text: Any = None
 
     @property
     def evaluator(self) -> ImageEvaluator:
@@ -75,6 +78,18 @@ class SampleStore:
         if self._reference is None:
             self._reference = self.reference_factory()
         return self._reference
+
+    def heldout_text(self) -> Any:
+        """The run's held-out documents (`.documents`, `.name`, `.sha256`, `.description`): the
+        user's `text=` file, else the bundled TinyStories held-out split; read once per run."""
+        if self._text is None:
+            if self.text_factory is None:
+                from audit.data_sources import tinystories_heldout
+
+                self._text = tinystories_heldout()
+            else:
+                self._text = self.text_factory()
+        return self._text
 
     def samples(self, adapter: Any, key: SampleKey) -> Samples:
         """Generate once per key; a failure is cached too, so a broken model is called once."""
@@ -160,6 +175,10 @@ class CheckContext:
 
     def real_embedding(self, split: str = "train") -> Embedding:
         return self.store.real_embedding(split)
+
+    def heldout_text(self) -> Any:
+        """The run's held-out documents for language-model metrics (see SampleStore.heldout_text)."""
+        return self.store.heldout_text()
 
     def memo(self, name: str, compute: Callable[[], Any], *extra: Any) -> Any:
         """Run-wide cache of `compute()` for this (model, precision, seed, n) and `extra` key parts."""

@@ -26,12 +26,39 @@ class Embedding:
 
 
 class ImageEvaluator:
-    """Wraps a network with `features(x)` and `head(features)`; runs in float32 on CPU."""
+    """Wraps a network that maps images float [N, C, H, W] in [0, 1] to (features, logits); runs
+    in float32 on CPU. The network either has `features(x) -> [N, D]` and `head(features) -> [N, K]`
+    methods (the bundled CNN; a scripted module exports them with `@torch.jit.export`), or its
+    `forward(x)` returns the pair `(features [N, D], logits [N, K])`."""
 
     def __init__(self, name: str, network: Any, sha256: str) -> None:
         self.name = name
         self.network = network.eval()
         self.sha256 = sha256
+        self._split = hasattr(network, "features") and hasattr(network, "head")
+
+    def features_and_logits(self, x: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
+        """One batch through the network: (features [N, D], logits [N, K]), checked for shape."""
+        import torch
+
+        if self._split:
+            f = self.network.features(x)
+            out: Any = (f, self.network.head(f))
+        else:
+            out = self.network(x)
+        if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
+            raise ValueError(
+                f"evaluator '{self.name}' must return (features, logits) from forward(x) or have features(x) and head(f); "
+                f"got {type(out).__name__}"
+            )
+        f, logits = out
+        n = x.shape[0]
+        if f.ndim != 2 or logits.ndim != 2 or f.shape[0] != n or logits.shape[0] != n:
+            raise ValueError(
+                f"evaluator '{self.name}' returned features {tuple(f.shape)} and logits {tuple(logits.shape)} for {n} images; "
+                f"expected [{n}, D] and [{n}, K]"
+            )
+        return f, logits
 
     def embed(self, images: "torch.Tensor") -> Embedding:
         import torch
@@ -39,9 +66,9 @@ class ImageEvaluator:
         feats, logits = [], []
         with torch.no_grad():
             for i in range(0, len(images), BATCH):
-                f = self.network.features(images[i : i + BATCH].float().cpu())
+                f, out = self.features_and_logits(images[i : i + BATCH].float().cpu())
                 feats.append(f.double().numpy())
-                logits.append(self.network.head(f).double().numpy())
+                logits.append(out.double().numpy())
         return Embedding(np.concatenate(feats), np.concatenate(logits))
 
 
@@ -69,3 +96,57 @@ def digits_reference() -> ReferenceImages:
 
     d = load_digits_split()
     return ReferenceImages("digits-16x16", d.train_x, d.train_y, d.test_x, d.test_y, d.sha256)
+
+
+def state_sha256(module: Any) -> str:
+    """sha256 of a module's parameters and buffers (names, dtypes, shapes and bytes), for
+    evaluators built in Python whose weights file is not known to `audit`."""
+    import hashlib
+
+    import torch
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)}\n".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
+
+
+def user_evaluator(word: str) -> ImageEvaluator:
+    """The evaluator of `evaluator=WORD`: a TorchScript file (loaded with `torch.jit.load`,
+    fingerprinted by the file's sha256) or `package.module:factory` returning a `torch.nn.Module`
+    (fingerprinted by the sha256 of its state dict). Either has `features(x)` and `head(f)`, or a
+    `forward(x)` returning (features, logits)."""
+    from pathlib import Path
+
+    import torch
+
+    from audit.errors import InputError
+
+    path = Path(word).expanduser()
+    if path.is_file():
+        from reference_models.manifest import sha256_file
+
+        try:
+            network = torch.jit.load(str(path), map_location="cpu")
+        except Exception as exc:
+            from audit.adapters.sources import one_line
+
+            raise InputError(f"Evaluator '{word}' is not a TorchScript file torch.jit.load can read ({type(exc).__name__}: {one_line(exc, 200)}).") from None
+        return ImageEvaluator(path.stem, network.float(), sha256_file(path))
+    if ":" not in word:
+        raise InputError(f"Evaluator '{word}' does not exist: give a TorchScript file or package.module:factory.")
+    from audit.registry import import_target
+
+    factory = import_target(word)
+    try:
+        network = factory() if callable(factory) and not isinstance(factory, torch.nn.Module) else factory
+    except Exception as exc:
+        from audit.adapters.sources import one_line
+
+        raise InputError(f"Evaluator factory '{word}' raised {type(exc).__name__}: {one_line(exc, 200)}.") from None
+    if not isinstance(network, torch.nn.Module):
+        raise InputError(f"Evaluator '{word}' returned {type(network).__name__}, expected a torch.nn.Module.")
+    network = network.float()
+    return ImageEvaluator(word, network, state_sha256(network))

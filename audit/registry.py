@@ -51,6 +51,9 @@ class Entry:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def load(self) -> Any:
+        if isinstance(self.target, str) and ":" not in self.target:  # an entry point naming a module
+            import_target(f"{self.target}:__name__")  # imports it; errors name the module
+            return importlib.import_module(self.target)
         return import_target(self.target) if isinstance(self.target, str) else self.target
 
 
@@ -67,12 +70,24 @@ class Registry:
         self._entries[name] = Entry(name, target, description, dict(meta))
 
     def _load_plugins(self) -> None:
+        """Add the entry points of the registry's group (installed plugin packages) once; a
+        plugin never replaces a name registered in code."""
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
         for ep in metadata.entry_points(group=self._entry_point_group):
             if ep.name not in self._entries:
-                self.register(ep.name, ep.value, f"plugin from {ep.dist.name if ep.dist else ep.value}", plugin=True)
+                dist = getattr(ep, "dist", None)
+                self.register(ep.name, ep.value, f"plugin from {dist.name if dist else ep.value}", plugin=True, distribution=dist.name if dist else None)
+
+    def refresh_plugins(self) -> None:
+        """Forget plugin entries and read the entry points again (after installing a plugin in a
+        running process; a new process reads them on first use anyway)."""
+        if self._entry_point_group is None:
+            return
+        for name in [n for n, e in self._entries.items() if e.metadata.get("plugin")]:
+            del self._entries[name]
+        self._plugins_loaded = False
 
     def names(self) -> list[str]:
         self._load_plugins()
@@ -92,7 +107,13 @@ class Registry:
         return self._entries[name]
 
     def load(self, name: str) -> Any:
-        return self.entry(name).load()
+        entry = self.entry(name)
+        obj = entry.load()
+        current = self._entries.get(name)
+        if current is not entry and current is not None:
+            # importing a plugin's module re-registered the name (e.g. its `@check` decorator)
+            return current.load()
+        return obj
 
 
 models = Registry("model", entry_point_group="audit.models")
@@ -116,6 +137,11 @@ def load_check_modules() -> None:
 
         for module in pkgutil.iter_modules(audit.checks.__path__):
             importlib.import_module(f"audit.checks.{module.name}")
+        for entry in list(checks):
+            if entry.metadata.get("plugin"):
+                checks.load(entry.name)  # a plugin's module registers its checks' metadata on import
+                if checks.entry(entry.name).metadata.get("plugin"):
+                    raise InputError(f"Check plugin '{entry.name}' ({entry.target}) did not register a check named '{entry.name}' with @check.")
 
 
 def check_spec(check_id: str) -> Any:
@@ -133,7 +159,16 @@ def model_entry(name: str) -> Entry:
 
 
 def factory_for(name: str) -> Callable[..., Any]:
-    """The factory behind a model word: a registered name or a `package.module:attr` path."""
+    """The factory behind a model word: a registered name, a `package.module:attr` path, or an
+    `hf:` / `torchscript:` source word (a factory taking precision and device)."""
+    from audit.adapters.sources import is_source_word
+
+    if is_source_word(name):
+        import functools
+
+        from audit.adapters.sources import load_source
+
+        return functools.partial(load_source, name)
     if ":" in name:
         return import_target(name)
     return model_entry(name).load()

@@ -71,6 +71,8 @@ def verify_bundled(word: str) -> str | None:
         import_target(word)
         return None
     entry = model_entry(word)
+    if entry.metadata.get("plugin"):
+        entry.load()  # an installed plugin's entry point must import now (exit 2 if it does not)
     for weights in entry.metadata.get("weights", ()):
         verified_weights(weights)
     return entry.metadata.get("family")
@@ -155,6 +157,8 @@ def run_check(plan: Plan, item: PlanItem, spec: CheckSpec, adapter: Any, store: 
     started = time.perf_counter()
     try:
         m = spec.fn(ctx, **ctx.params)
+    except UnsupportedPrecision as exc:  # a check that does not apply to this precision (e.g. its own baseline)
+        record.status, record.reason = "skipped", str(exc)
     except Exception as exc:
         record.status, record.reason = "error", f"{type(exc).__name__}: {exc}"
     else:

@@ -17,6 +17,17 @@ from audit.metrics.manifold import Manifolds, knn_radii, pairwise_distances, prd
 from audit.metrics.resample import bootstrap_counts
 from audit.metrics.two_sample import C2STResult, balanced_subsample, c2st
 from audit.metrics.wasserstein import random_directions, sliced_wasserstein, sliced_wasserstein_bootstrap, wasserstein1_1d
+from audit.metrics.text import (
+    bleu_from_stats,
+    bleu_stats,
+    continuation_task,
+    corpus_bleu_stats,
+    distinct_n,
+    repetition_rate,
+    rouge_per_item,
+    self_bleu_scores,
+    words,
+)
 
 __all__ = [
     "feature_stats",
@@ -49,4 +60,13 @@ __all__ = [
     "sliced_wasserstein",
     "sliced_wasserstein_bootstrap",
     "wasserstein1_1d",
+    "bleu_from_stats",
+    "bleu_stats",
+    "continuation_task",
+    "corpus_bleu_stats",
+    "distinct_n",
+    "repetition_rate",
+    "rouge_per_item",
+    "self_bleu_scores",
+    "words",
 ]

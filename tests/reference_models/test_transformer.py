@@ -163,12 +163,13 @@ def test_quick_retraining_reproduces_reference(tmp_path: Path) -> None:
 
 
 def test_perplexity_check_matches_direct_computation(clean: TransformerAdapter, tmp_path: Path) -> None:
-    from audit.context import CheckContext
+    from audit.context import CheckContext, SampleStore
     from audit.registry import check_spec
 
     spec = check_spec("quality.perplexity")
     stories = list(load_tinystories_split().heldout)
-    ctx = CheckContext(clean, "transformer", "fp32", 0, 12, 200, None, tmp_path)  # type: ignore[arg-type]
+    store = SampleStore(lambda: None, lambda: None)  # type: ignore[arg-type,return-value]  # text checks need no images
+    ctx = CheckContext(clean, "transformer", "fp32", 0, 12, 200, store, tmp_path)
     m = spec.fn(ctx)
     assert m.n == 12 and m.value == pytest.approx(clean.perplexity(stories[:12]), rel=1e-9)
     assert m.ci_low < m.value < m.ci_high

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-FAMILIES = ("gan", "vae", "transformer", "diffusion", "other")
+FAMILIES = ("gan", "vae", "transformer", "diffusion", "tabular", "other")
 
 SAMPLE = "sample"
 """`sample(n, seed, labels=None) -> float tensor [N, C, H, W] in [0, 1]`."""
@@ -27,8 +27,12 @@ LOG_PROBS = "log_probs"
 """`log_probs(texts) -> list of per-token log-probability tensors` (language models)."""
 GENERATE = "generate"
 """`generate(prompts, max_new_tokens, seed, **sampling) -> list[str]` (language models)."""
+SAMPLE_TABLE = "sample_table"
+"""`sample_table(n, seed) -> pandas.DataFrame with the training columns` (tabular generators):
+n rows, the training data's column names, numeric columns as numbers, categorical columns as
+values of the training categories; the same seed gives the same rows."""
 
-CAPABILITIES = (SAMPLE, CONDITIONAL, LOG_LIKELIHOOD, ENCODE_DECODE, LOG_PROBS, GENERATE)
+CAPABILITIES = (SAMPLE, CONDITIONAL, LOG_LIKELIHOOD, ENCODE_DECODE, LOG_PROBS, GENERATE, SAMPLE_TABLE)
 
 
 @dataclass

@@ -1,0 +1,518 @@
+"""Fairness checks for image generators: group representation and quality parity across classes.
+
+Groups are the evaluator's classes (for the bundled digits models: the ten digits). Two questions:
+
+Representation -- used without asking for a class, does the model generate each group in the
+proportion of its training data? The model samples unconditionally (`sample(n, seed,
+labels=None)`: a class-conditional model draws classes from its own class prior, e.g. the bundled
+GAN's training label frequencies, the bundled DDPM a balanced label cycle; an unconditional model
+such as the VAE samples its prior, which is all it can do), the evaluator classifies every
+sample, and the class shares are compared with the training labels' shares
+(`ctx.store.reference.train_y`). The unconditional set is generated and classified once per run
+(`ctx.memo`) and read by the three representation checks. An unconditional model's conditional
+sample set is the same call (the store samples it with `labels=None`), so when the sizes agree the
+VAE's shared samples are reused rather than drawn twice.
+
+  fairness.representation_tv     total variation distance between generated and training class
+                                 shares, 0.5 * sum |q_g - p_g|: the share of generated images that
+                                 would have to change group to match the training proportions.
+                                 Bootstrap CI over samples (clipped at 0). The gated effect size.
+  fairness.representation_ratio  max / min over groups of the representation q_g / p_g (1 = in
+                                 proportion); each group gets a +0.5 pseudo-count (Jeffreys) so a
+                                 group the model never generates gives a large finite ratio, not
+                                 infinity. Bootstrap CI on the log scale.
+  fairness.representation_chi2   chi-square goodness-of-fit p-value of the generated class counts
+                                 against the training proportions (scipy.stats.chisquare). Reported,
+                                 not gated: with n large any deviation, however small, is
+                                 significant, and the evaluator's own errors are one; gate the
+                                 effect size (TV) instead. Cohen's w = sqrt(chi2 / n) is in details.
+
+The plug-in TV of a perfectly proportional generator is not 0 but about 1.2 / sqrt(n) for ten
+equal groups (multinomial noise): ~0.05 at n = 512. A bound can only be resolved by a sample
+whose noise floor and CI sit well below it; `min_n` (suite default 512) sets the least number of
+unconditional samples whatever the suite's n.
+
+Quality parity -- when asked for a class, is every class generated equally well? On the run's
+shared class-conditional samples (balanced labels), per class c:
+
+  fairness.quality_parity_fid        FID of the samples generated for c against the real training
+                                     images of c; value = worst / best class FID (FID's scale depends
+                                     on the evaluator's feature space, the ratio does not). With
+                                     n / 10 samples per class FID is biased upwards and noisy; the
+                                     per-class real-data floor (held-out vs training images of c)
+                                     is reported beside it.
+  fairness.quality_parity_precision  improved precision (Kynkäänniemi et al., 2019; k = 5): share of
+                                     the samples of c inside the k-NN balls of the real images of c;
+                                     value = best - worst class (a difference of proportions).
+  fairness.quality_parity_accuracy   share of the samples of c the evaluator classifies as c;
+                                     value = best - worst class.
+
+Point estimates by group come from fairlearn's `MetricFrame` (groups with no samples, which
+MetricFrame drops, are put back with share 0). Headline CIs: bootstrap resampling each class's
+samples within the class (the conditional design fixes the class sizes), bias-adjusted as in
+audit.stats; per-class CIs: Wilson for proportions, the same bootstrap for FID.
+`Measurement.by_group` has the MetricFrame shape {overall, by_group: {class: {value, ci_low,
+ci_high, n}}, group_min, group_max, difference, ratio} (ratio = min / max, fairlearn's convention).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from audit.adapters.base import CONDITIONAL, SAMPLE
+from audit.checks.base import Measurement, check
+from audit.context import CheckContext, finite_or_raise, validate_images
+from audit.stats import bias_adjusted_interval, bootstrap_ci, wilson_ci
+
+PSEUDO_COUNT = 0.5
+"""Jeffreys pseudo-count per group for the representation ratio."""
+PRECISION_K = 5
+"""k of the k-NN balls of improved precision (the authors' default)."""
+MIN_REPRESENTATION_N = 512
+
+
+# --- Pure maths (tested against direct numpy/pandas/scipy computations) ---------------------------
+
+
+def class_counts(predictions: np.ndarray, k: int) -> np.ndarray:
+    return np.bincount(np.asarray(predictions, dtype=np.int64), minlength=k)[:k]
+
+
+def total_variation(shares: np.ndarray, reference: np.ndarray) -> float:
+    """0.5 * sum |shares - reference|: the mass that must move to turn one distribution into the other."""
+    return float(0.5 * np.abs(np.asarray(shares, np.float64) - np.asarray(reference, np.float64)).sum())
+
+
+def tv_of_predictions(predictions: np.ndarray, reference: np.ndarray) -> float:
+    counts = class_counts(predictions, len(reference))
+    return total_variation(counts / max(len(predictions), 1), reference)
+
+
+def representation(counts: np.ndarray, reference: np.ndarray, pseudo: float = 0.0) -> np.ndarray:
+    """Each group's share (with `pseudo` added to every count) over its reference share."""
+    c = np.asarray(counts, np.float64) + pseudo
+    return c / c.sum() / np.asarray(reference, np.float64)
+
+
+def representation_ratio_of(predictions: np.ndarray, reference: np.ndarray, pseudo: float = PSEUDO_COUNT) -> float:
+    """max / min over groups of the (pseudo-counted) representation."""
+    r = representation(class_counts(predictions, len(reference)), reference, pseudo)
+    return float(r.max() / r.min())
+
+
+def chi_square(counts: np.ndarray, reference: np.ndarray) -> tuple[float, float, int]:
+    """(statistic, p-value, degrees of freedom) of scipy's goodness-of-fit test of `counts`
+    against `reference` proportions (groups with reference share 0 are left out)."""
+    from scipy.stats import chisquare
+
+    counts = np.asarray(counts, np.float64)
+    keep = np.asarray(reference) > 0
+    expected = np.asarray(reference, np.float64)[keep] * counts.sum()
+    result = chisquare(counts[keep], f_exp=expected)
+    return float(result.statistic), float(result.pvalue), int(keep.sum() - 1)
+
+
+def knn_radii(features: np.ndarray, k: int) -> np.ndarray:
+    """Distance from each row to its k-th nearest other row (scikit-learn NearestNeighbors)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    if not 1 <= k < len(features):
+        raise ValueError(f"k-NN radii need 1 <= k < number of rows, got k={k} with {len(features)} rows")
+    distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(features).kneighbors(features)
+    return distances[:, k]  # column 0 is the row itself
+
+
+def inside_manifold(fake: np.ndarray, real: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Per fake row: does it lie strictly inside some real row's ball (improved precision's test)?"""
+    from scipy.spatial.distance import cdist
+
+    return (cdist(np.asarray(fake, np.float64), np.asarray(real, np.float64)) < radii[None, :]).any(axis=1)
+
+
+@dataclass
+class RealStats:
+    """Gaussian statistics of one real feature set, with the PSD square root of its covariance
+    cached, so the FID of many small fake sets against it costs one small SVD each."""
+
+    mean: np.ndarray
+    trace: float
+    root: np.ndarray
+
+    @classmethod
+    def of(cls, features: np.ndarray) -> "RealStats":
+        from audit.metrics import feature_stats
+
+        mu, sigma = feature_stats(features)
+        w, v = np.linalg.eigh((sigma + sigma.T) / 2)
+        w = np.where(w > len(w) * np.finfo(np.float64).eps * max(float(np.abs(w).max()), 1e-300), w, 0.0)
+        return cls(mu, float(np.trace(sigma)), (v * np.sqrt(w)) @ v.T)
+
+    def fid(self, fake: np.ndarray) -> float:
+        """FID of `fake` [N >= 2, D] against these statistics, in float64.
+
+        tr sqrt(R S_f R) with R = sqrt(S_r) and S_f = X^T X / (N - 1) (X the centred fake rows)
+        equals the sum of singular values of X R / sqrt(N - 1): an N x D SVD instead of D x D
+        eigendecompositions (N is ~25-50 per class here, D = 64)."""
+        x = np.asarray(fake, np.float64)
+        if x.ndim != 2 or len(x) < 2:
+            raise ValueError(f"FID needs at least 2 feature rows, got shape {x.shape}")
+        mu = x.mean(axis=0)
+        centred = (x - mu) / np.sqrt(len(x) - 1)
+        singular = np.linalg.svd(centred @ self.root, compute_uv=False)
+        diff = mu - self.mean
+        return float(diff @ diff + (centred * centred).sum() + self.trace - 2 * singular.sum())
+
+
+def class_bootstrap(
+    per_class: Callable[[int, np.ndarray], float], groups: Sequence[np.ndarray], resamples: int, seed: int
+) -> np.ndarray:
+    """[resamples, groups] values of `per_class(g, rows)` on bootstrap draws that resample each
+    group's rows within the group -- the draws `audit.stats.bootstrap_distribution` makes when
+    handed the groups as separate sample sets."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(seed)
+    out = np.empty((resamples, len(groups)))
+    with threadpool_limits(limits=1, user_api="blas"):
+        for b in range(resamples):
+            for g, rows in enumerate(groups):
+                out[b, g] = per_class(g, rows[rng.integers(0, len(rows), len(rows))])
+    return out
+
+
+def group_frame(
+    labels: Sequence[str], values: np.ndarray, lows: Sequence[float | None], highs: Sequence[float | None],
+    counts: Sequence[int], overall: float,
+) -> dict[str, Any]:
+    """The project's MetricFrame shape, with fairlearn's conventions: difference = max - min,
+    ratio = min / max (None when undefined)."""
+    values = np.asarray(values, np.float64)
+    lo, hi = float(values.min()), float(values.max())
+    return {
+        "overall": float(overall),
+        "by_group": {
+            str(g): {"value": float(v), "ci_low": _num(l), "ci_high": _num(h), "n": int(c)}
+            for g, v, l, h, c in zip(labels, values, lows, highs, counts)
+        },
+        "group_min": lo,
+        "group_max": hi,
+        "difference": hi - lo,
+        "ratio": (lo / hi) if hi > 0 and lo >= 0 else None,
+    }
+
+
+def interval(low: float, high: float, floor: float | None = None) -> tuple[float | None, float | None]:
+    """A CI for a Measurement: (None, None) when there is none (bootstrap=0: gates then judge the
+    value itself), the low end raised to `floor` for a statistic that cannot go below it."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return None, None
+    return (max(float(low), floor) if floor is not None else float(low)), float(high)
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+def metric_frame(metric: Callable[..., float], y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray, **sample_params: np.ndarray) -> Any:
+    """fairlearn MetricFrame of one metric by class."""
+    import pandas as pd
+    from fairlearn.metrics import MetricFrame
+
+    return MetricFrame(
+        metrics=metric, y_true=y_true, y_pred=y_pred,
+        sensitive_features=pd.Series(np.asarray(groups), name="class"),
+        sample_params=sample_params or None,
+    )
+
+
+def representation_frame(predictions: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, Any]:
+    """Representation q_g / p_g of every group through MetricFrame (its metric on a group's rows:
+    their share of all rows over the group's reference share), reindexed over all groups: a group
+    with no rows (dropped by MetricFrame) has representation 0. Returns (values [K], the frame);
+    the frame's `overall` is not used (all rows together are in proportion by definition: 1)."""
+    predictions = np.asarray(predictions, np.int64)
+    total = len(predictions)
+    reference = np.asarray(reference, np.float64)
+
+    def share_over_reference(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        return len(y_true) / total / float(reference[np.unique(y_true)].sum())
+
+    mf = metric_frame(share_over_reference, predictions, predictions, predictions)
+    values = mf.by_group.reindex(range(len(reference))).fillna(0.0).to_numpy(np.float64)
+    return values, mf
+
+
+# --- Shared inputs ------------------------------------------------------------------------------
+
+
+def reference_shares(ctx: CheckContext, k: int) -> np.ndarray:
+    """Class shares of the real training labels, over the evaluator's `k` classes."""
+    labels = ctx.store.reference.train_y
+    if labels is None:
+        raise ValueError(f"reference '{ctx.store.reference.name}' has no training labels to compare group shares with")
+    counts = class_counts(np.asarray(labels), k)
+    return counts / counts.sum()
+
+
+def unconditional(ctx: CheckContext, min_n: int | None) -> dict[str, Any]:
+    """Evaluator predictions of max(n, min_n) samples drawn with labels=None, made once per run."""
+    n = max(int(ctx.n), int(min_n or 0))
+
+    def compute() -> dict[str, Any]:
+        if ctx.adapter.num_classes is None and n == ctx.n:
+            # The store samples a model without classes with labels=None: the very same call.
+            logits, source = ctx.embedding().logits, "the run's shared samples (sample(n, seed, labels=None))"
+        else:
+            images = ctx.adapter.sample(n, ctx.seed, labels=None)
+            validate_images(ctx.model, images, n)
+            logits, source = ctx.store.evaluator.embed(images.float().cpu()).logits, "sample(n, seed, labels=None)"
+        return {"predictions": logits.argmax(axis=1), "classes": int(logits.shape[1]), "n": n, "source": source}
+
+    return ctx.memo("fairness.unconditional", compute, n)
+
+
+def _representation_inputs(ctx: CheckContext, min_n: int | None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    u = unconditional(ctx, min_n)
+    reference = reference_shares(ctx, u["classes"])
+    return u["predictions"], reference, u
+
+
+def _representation_details(ctx: CheckContext, predictions: np.ndarray, reference: np.ndarray, u: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(by_group, details) shared by the representation checks."""
+    k = len(reference)
+    counts = class_counts(predictions, k)
+    values, _ = representation_frame(predictions, reference)
+    n = len(predictions)
+    intervals = [wilson_ci(int(c), n) for c in counts]
+    lows = [lo / p if p > 0 else None for (lo, _), p in zip(intervals, reference)]
+    highs = [hi / p if p > 0 else None for (_, hi), p in zip(intervals, reference)]
+    labels = [str(g) for g in range(k)]
+    by_group = group_frame(labels, values, lows, highs, counts, 1.0)
+    shares = counts / n
+    details = {
+        "groups": "evaluator-predicted class of each unconditional sample",
+        "by_group_metric": "representation: generated share / training share (1 = in proportion; CI: Wilson on the share)",
+        "samples": u["source"], "n_samples": n,
+        "reference": f"training labels of '{ctx.store.reference.name}'", "n_reference": int(len(ctx.store.reference.train_y)),
+        "missing_groups": [labels[g] for g in range(k) if counts[g] == 0],
+        "noise_floor_tv": float(0.5 * np.sum(np.sqrt(2 * reference * (1 - reference) / (np.pi * n)))),
+        "noise_floor_note": "expected plug-in TV of a perfectly proportional generator at this n (multinomial noise)",
+        "tables": [{
+            "title": "Generated vs training class shares",
+            "columns": ["class", "generated count", "generated share", "training share", "representation"],
+            "rows": [[labels[g], int(counts[g]), round(float(shares[g]), 4), round(float(reference[g]), 4), round(float(values[g]), 3)] for g in range(k)],
+        }],
+        "charts": [{
+            "title": "Class shares: generated (unconditional) vs training",
+            "x_label": "class", "y_label": "share",
+            "series": {
+                "generated": [{"x": labels[g], "value": float(shares[g]), "ci_low": intervals[g][0], "ci_high": intervals[g][1]} for g in range(k)],
+                "training": [{"x": labels[g], "value": float(reference[g]), "ci_low": None, "ci_high": None} for g in range(k)],
+            },
+        }],
+    }
+    return by_group, details
+
+
+# --- Representation ------------------------------------------------------------------------------
+
+
+@check("fairness.representation_tv", needs=(SAMPLE,), higher_is_better=False)
+def representation_tv(ctx: CheckContext, min_n: int | None = MIN_REPRESENTATION_N) -> Measurement:
+    """Total variation distance between unconditional samples' class shares and the training shares (bootstrap CI)."""
+    predictions, reference, u = _representation_inputs(ctx, min_n)
+    value = finite_or_raise("representation TV", tv_of_predictions(predictions, reference))
+    low, high = bootstrap_ci(lambda p: tv_of_predictions(p, reference), [predictions], ctx.bootstrap, ctx.rng_seed("fairness.representation_tv"))
+    by_group, details = _representation_details(ctx, predictions, reference, u)
+    details["ci"] = "bootstrap over samples, bias-adjusted, clipped at 0 (TV is non-negative)"
+    return Measurement(value, *interval(low, high, 0.0), n=len(predictions), by_group=by_group, details=details)
+
+
+@check("fairness.representation_ratio", needs=(SAMPLE,), higher_is_better=False, unit="ratio")
+def representation_ratio(ctx: CheckContext, min_n: int | None = MIN_REPRESENTATION_N) -> Measurement:
+    """Most over- to most under-represented class (share / training share), max / min, +0.5 pseudo-counts."""
+    predictions, reference, u = _representation_inputs(ctx, min_n)
+    value = finite_or_raise("representation ratio", representation_ratio_of(predictions, reference))
+    log_low, log_high = bootstrap_ci(
+        lambda p: float(np.log(representation_ratio_of(p, reference))), [predictions], ctx.bootstrap,
+        ctx.rng_seed("fairness.representation_ratio"),
+    )
+    low, high = (max(float(np.exp(log_low)), 1.0), float(np.exp(log_high))) if np.isfinite(log_low) else (float("nan"), float("nan"))
+    by_group, details = _representation_details(ctx, predictions, reference, u)
+    details.update(pseudo_count=PSEUDO_COUNT, ci="bootstrap over samples of log(ratio), bias-adjusted, exponentiated")
+    return Measurement(value, *interval(low, high, 1.0), n=len(predictions), by_group=by_group, details=details)
+
+
+@check("fairness.representation_chi2", needs=(SAMPLE,), higher_is_better=None, unit="p-value")
+def representation_chi2(ctx: CheckContext, min_n: int | None = MIN_REPRESENTATION_N) -> Measurement:
+    """Chi-square goodness-of-fit p-value of unconditional samples' class counts vs training shares (not an effect size)."""
+    predictions, reference, u = _representation_inputs(ctx, min_n)
+    counts = class_counts(predictions, len(reference))
+    statistic, pvalue, dof = chi_square(counts, reference)
+    by_group, details = _representation_details(ctx, predictions, reference, u)
+    details.update(
+        statistic=statistic, dof=dof, cohens_w=float(np.sqrt(statistic / len(predictions))),
+        test="scipy.stats.chisquare, expected counts = n x training shares",
+        note="a significance test, not an effect size: with large n any deviation (the evaluator's own errors included) is significant; gate fairness.representation_tv",
+    )
+    return Measurement(pvalue, None, None, n=len(predictions), by_group=by_group, details=details)
+
+
+# --- Quality parity ------------------------------------------------------------------------------
+
+
+def _conditional(ctx: CheckContext) -> tuple[np.ndarray, Any, list[int]]:
+    samples = ctx.samples()
+    if samples.labels is None:
+        raise ValueError(f"model '{ctx.model}' samples carry no labels; quality parity needs class-conditional samples")
+    labels = samples.labels.numpy().astype(np.int64)
+    return labels, ctx.embedding(), sorted(int(c) for c in np.unique(labels))
+
+
+def _real_by_class(ctx: CheckContext, split: str = "train") -> dict[int, np.ndarray]:
+    x = ctx.real_embedding(split).features
+    y = ctx.store.reference.train_y if split == "train" else ctx.store.reference.test_y
+    if y is None:
+        raise ValueError(f"reference '{ctx.store.reference.name}' has no {split} labels for per-class comparisons")
+    y = np.asarray(y)
+    return {int(c): x[y == c] for c in np.unique(y)}
+
+
+def _require_classes(ctx: CheckContext, classes: list[int], real: dict[int, np.ndarray], least: int) -> None:
+    missing = [c for c in classes if len(real.get(c, ())) < least]
+    if missing:
+        raise ValueError(f"reference '{ctx.store.reference.name}' has fewer than {least} training images of class(es) {missing}")
+
+
+def _proportion_parity(
+    ctx: CheckContext, name: str, labels: np.ndarray, indicator: np.ndarray, classes: list[int], mf: Any,
+) -> tuple[float, float | None, float | None, dict[str, Any]]:
+    """best - worst class share of `indicator`: value, bootstrap CI (None without bootstrap),
+    by_group (Wilson per class)."""
+    values = mf.by_group.reindex(classes).to_numpy(np.float64)
+    groups = [indicator[labels == c].astype(np.float64) for c in classes]
+    counts = [len(g) for g in groups]
+    value = float(values.max() - values.min())
+    boot = class_bootstrap(lambda g, rows: float(rows.mean()), groups, ctx.bootstrap, ctx.rng_seed(name)) if ctx.bootstrap > 0 else None
+    low, high = bias_adjusted_interval(value, boot.max(axis=1) - boot.min(axis=1)) if boot is not None else (float("nan"), float("nan"))
+    intervals = [wilson_ci(int(g.sum()), len(g)) for g in groups]
+    by_group = group_frame([str(c) for c in classes], values, [i[0] for i in intervals], [i[1] for i in intervals], counts, float(mf.overall))
+    return value, *interval(low, high, 0.0), by_group
+
+
+def _worst_rows(by_group: dict[str, Any], title: str, lower_is_worse: bool = True, rows: int = 3) -> dict[str, Any]:
+    items = sorted(by_group["by_group"].items(), key=lambda kv: kv[1]["value"], reverse=not lower_is_worse)[:rows]
+    return {"title": title, "columns": ["class", "value", "ci_low", "ci_high", "n"],
+            "rows": [[g, v["value"], v["ci_low"], v["ci_high"], v["n"]] for g, v in items]}
+
+
+@check("fairness.quality_parity_accuracy", needs=(SAMPLE, CONDITIONAL), higher_is_better=False)
+def quality_parity_accuracy(ctx: CheckContext) -> Measurement:
+    """Best minus worst class in conditional accuracy (evaluator agrees with the requested class; bootstrap CI)."""
+    from sklearn.metrics import accuracy_score
+
+    labels, embedding, classes = _conditional(ctx)
+    predictions = embedding.predictions
+    mf = metric_frame(accuracy_score, labels, predictions, labels)
+    value, low, high, by_group = _proportion_parity(ctx, "fairness.quality_parity_accuracy", labels, predictions == labels, classes, mf)
+    details = {
+        "by_group_metric": "conditional accuracy: share of the samples generated for the class that the evaluator classifies as it (Wilson CI)",
+        "value": "best - worst class (difference of proportions)",
+        "ci": "bootstrap resampling within each class, bias-adjusted, clipped at 0",
+        "tables": [_worst_rows(by_group, "Worst classes by conditional accuracy")],
+    }
+    return Measurement(finite_or_raise("accuracy parity", value), low, high, n=len(labels), by_group=by_group, details=details)
+
+
+def _class_radii(ctx: CheckContext, k: int) -> dict[int, np.ndarray]:
+    """k-NN radii of the real training features of each class, once per run."""
+    return ctx.store.memo(
+        "fairness.class_knn_radii", (ctx.store.reference.name, "train", k),
+        lambda: {c: knn_radii(x, k) for c, x in _real_by_class(ctx).items()},
+    )
+
+
+@check("fairness.quality_parity_precision", needs=(SAMPLE, CONDITIONAL), higher_is_better=False)
+def quality_parity_precision(ctx: CheckContext, k: int = PRECISION_K) -> Measurement:
+    """Best minus worst class in improved precision (k-NN manifold of that class's real features; bootstrap CI)."""
+    labels, embedding, classes = _conditional(ctx)
+    real = _real_by_class(ctx)
+    _require_classes(ctx, classes, real, k + 1)
+    radii = _class_radii(ctx, k)
+    inside = np.zeros(len(labels), dtype=bool)
+    for c in classes:
+        rows = labels == c
+        inside[rows] = inside_manifold(embedding.features[rows], real[c], radii[c])
+    mf = metric_frame(lambda y_true, y_pred: float(np.mean(y_pred)), labels, inside.astype(np.float64), labels)
+    value, low, high, by_group = _proportion_parity(ctx, "fairness.quality_parity_precision", labels, inside, classes, mf)
+    details = {
+        "by_group_metric": f"improved precision (k={k}): share of the class's samples inside the k-NN balls of the class's real training features (Wilson CI)",
+        "value": "best - worst class (difference of proportions)",
+        "k": k, "reference": "training split, per class",
+        "ci": "bootstrap resampling within each class with the real radii fixed, bias-adjusted, clipped at 0",
+        "tables": [_worst_rows(by_group, "Worst classes by precision")],
+    }
+    return Measurement(finite_or_raise("precision parity", value), low, high, n=len(labels), by_group=by_group, details=details)
+
+
+def _real_stats(ctx: CheckContext) -> dict[Any, RealStats]:
+    def compute() -> dict[Any, RealStats]:
+        stats: dict[Any, RealStats] = {c: RealStats.of(x) for c, x in _real_by_class(ctx).items()}
+        stats["all"] = RealStats.of(ctx.real_embedding("train").features)
+        return stats
+
+    return ctx.store.memo("fairness.class_real_stats", (ctx.store.reference.name, "train"), compute)
+
+
+@check("fairness.quality_parity_fid", needs=(SAMPLE, CONDITIONAL), higher_is_better=False, unit="ratio")
+def quality_parity_fid(ctx: CheckContext) -> Measurement:
+    """Worst over best class FID (each class's samples vs that class's real training features; bootstrap CI)."""
+    from audit.metrics import fid_from_features
+
+    labels, embedding, classes = _conditional(ctx)
+    real = _real_by_class(ctx)
+    features = embedding.features
+    counts = [int((labels == c).sum()) for c in classes]
+    if min(counts) < 2:
+        raise ValueError(f"per-class FID needs at least 2 samples of every class; the smallest class has {min(counts)} (raise n)")
+    _require_classes(ctx, classes, real, 2)
+    stats = _real_stats(ctx)
+
+    def fid_metric(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        present = np.unique(y_true)
+        return stats[int(present[0]) if len(present) == 1 else "all"].fid(features[y_pred])
+
+    mf = metric_frame(fid_metric, labels, np.arange(len(labels)), labels)
+    values = mf.by_group.reindex(classes).to_numpy(np.float64)
+    value = finite_or_raise("FID parity", float(values.max() / values.min()) if values.min() > 0 else float("inf"))
+    groups = [features[labels == c] for c in classes]
+    if ctx.bootstrap > 0:
+        boot = class_bootstrap(lambda g, rows: stats[classes[g]].fid(rows), groups, ctx.bootstrap, ctx.rng_seed("fairness.quality_parity_fid"))
+        ratios = boot.max(axis=1) / np.where(boot.min(axis=1) > 0, boot.min(axis=1), np.nan)
+        log_low, log_high = bias_adjusted_interval(float(np.log(value)), np.log(ratios))
+        low, high = max(float(np.exp(log_low)), 1.0), float(np.exp(log_high))
+        per_class = [bias_adjusted_interval(float(values[g]), boot[:, g]) for g in range(len(classes))]
+        per_class = [(max(lo, 0.0), hi) for lo, hi in per_class]
+    else:
+        low = high = float("nan")
+        per_class = [(None, None)] * len(classes)
+    by_group = group_frame([str(c) for c in classes], values, [p[0] for p in per_class], [p[1] for p in per_class], counts, float(mf.overall))
+    heldout = _real_by_class(ctx, "test")
+    floors = {c: fid_from_features(heldout[c], real[c]) for c in classes if len(heldout.get(c, ())) >= 2}
+    order = np.argsort(-values)
+    details = {
+        "by_group_metric": "FID of the class's samples against the class's real training features (bootstrap CI)",
+        "value": "worst / best class FID (scale-free; by_group.ratio is fairlearn's best / worst)",
+        "ci": "bootstrap resampling within each class (real statistics fixed), bias-adjusted on the log scale",
+        "floor_note": "per-class real-data floor: held-out real images of the class vs its training images; with few images per class both are biased upwards",
+        "real_data_floor_by_class": {str(c): float(v) for c, v in floors.items()},
+        "tables": [{
+            "title": "Per-class FID vs the real-data floor (worst first)",
+            "columns": ["class", "samples", "FID", "real held-out floor"],
+            "rows": [[str(classes[g]), counts[g], round(float(values[g]), 3), round(floors[classes[g]], 3) if classes[g] in floors else None] for g in order],
+        }],
+    }
+    return Measurement(value, *interval(low, high, 1.0), n=len(labels), by_group=by_group, details=details)

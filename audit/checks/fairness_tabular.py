@@ -1,0 +1,444 @@
+"""Fairness of synthetic tabular data: does a classifier trained on it treat groups like one
+trained on the real data?
+
+Protocol (per model, per run): sample `rows` rows (default: the size of the real training
+split) with `sample_table`; fit the same downstream classifier (logistic regression on one-hot
+categoricals and standardized numeric columns, every column but the label as a feature) once
+on the synthetic rows and once on the real UCI Adult training split; score both on the real
+held-out split. Group metrics (selection rate, true/false positive rate, accuracy by sex and
+by race) come from fairlearn's `MetricFrame`. Confidence intervals: bootstrap over held-out
+rows; the synthetic-trained and real-trained classifiers are judged on the *same* resampled
+rows, so their differences (bias amplification, utility) are paired.
+
+The classifiers are fitted once per run (`ctx.memo` / the store's memo) and one bootstrap
+serves every check reading the same (model, attribute), so the whole family costs one
+sampling, one or two fits and one bootstrap per model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from audit.adapters.base import SAMPLE_TABLE
+from audit.checks.base import Measurement, check
+from audit.context import CheckContext, finite_or_raise
+from audit.errors import ModelOutputError
+from audit.stats import bias_adjusted_interval, wilson_ci
+
+FAMILY = ("tabular",)
+SALT = "fairness.tabular"
+BOOTSTRAP_CHUNK = 100
+CLASSIFIER = "LogisticRegression(C=1.0, lbfgs, max_iter=2000) on one-hot categoricals + standardized numeric columns"
+
+
+# ---- downstream classifier (pure functions) ---------------------------------------------------
+
+
+class ConstantClassifier:
+    """What a downstream learner can do when the training data holds a single label value."""
+
+    def __init__(self, label: int) -> None:
+        self.label = label
+
+    def predict(self, frame: Any) -> np.ndarray:
+        return np.full(len(frame), self.label, dtype=np.int64)
+
+    def predict_proba(self, frame: Any) -> np.ndarray:
+        p = np.full(len(frame), float(self.label))
+        return np.stack([1 - p, p], axis=1)
+
+
+def label_of(frame: Any) -> np.ndarray:
+    """1 where income is >50K."""
+    from reference_models.data.adult import LABEL, POSITIVE
+
+    return (frame[LABEL].astype(str).to_numpy() == POSITIVE).astype(np.int64)
+
+
+def fit_downstream(frame: Any, categories: dict[str, list[str]]) -> Any:
+    """The downstream classifier fitted on `frame` (deterministic: lbfgs, no randomness)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    from reference_models.data.adult import CATEGORICAL, CONTINUOUS, LABEL
+
+    y = label_of(frame)
+    if y.min() == y.max():
+        return ConstantClassifier(int(y[0]))
+    cats = [c for c in CATEGORICAL if c != LABEL]
+    features = ColumnTransformer([
+        ("categorical", OneHotEncoder(categories=[categories[c] for c in cats], handle_unknown="ignore"), cats),
+        ("numeric", StandardScaler(), list(CONTINUOUS)),
+    ])
+    model = Pipeline([("features", features), ("classifier", LogisticRegression(C=1.0, max_iter=2000))])
+    with threadpool_limits(limits=1):
+        return model.fit(frame[[*cats, *CONTINUOUS]], y)
+
+
+def predict(model: Any, frame: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(hard labels 0/1, scores P(>50K)) on `frame`."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return np.asarray(model.predict(frame), dtype=np.int64), np.asarray(model.predict_proba(frame))[:, 1]
+
+
+def coerce_table(model: str, table: Any, rows: int, categories: dict[str, list[str]]) -> Any:
+    """The model's sample as a frame with the training schema, or ModelOutputError naming what is wrong."""
+    import pandas as pd
+
+    from reference_models.data.adult import CATEGORICAL, COLUMNS, CONTINUOUS
+
+    if not isinstance(table, pd.DataFrame):
+        raise ModelOutputError(f"model '{model}' sample_table() returned {type(table).__name__}, expected a pandas DataFrame")
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise ModelOutputError(f"model '{model}' sample_table() lacks column(s) {', '.join(missing)}")
+    if len(table) != rows:
+        raise ModelOutputError(f"model '{model}' sample_table({rows}) returned {len(table)} rows")
+    out = {}
+    for c in CATEGORICAL:
+        values = table[c].astype(str)
+        known = values.isin(categories[c]).to_numpy()
+        if not known.all():
+            bad = sorted(set(values[~known]))[:3]
+            raise ModelOutputError(f"model '{model}' sample_table() column '{c}' has values outside the training categories: {bad}")
+        out[c] = pd.Categorical(values, categories=categories[c])
+    for c in CONTINUOUS:
+        x = pd.to_numeric(table[c], errors="coerce").to_numpy(np.float64)
+        if not np.isfinite(x).all():
+            raise ModelOutputError(f"model '{model}' sample_table() column '{c}' has {int((~np.isfinite(x)).sum())} non-numeric or non-finite values")
+        out[c] = x
+    return pd.DataFrame(out, columns=list(COLUMNS))
+
+
+# ---- group metrics ---------------------------------------------------------------------------
+
+
+def metric_frame(y_true: np.ndarray, y_pred: np.ndarray, sensitive: Any) -> Any:
+    """fairlearn MetricFrame of selection rate, TPR, FPR, accuracy and count by group."""
+    from fairlearn.metrics import MetricFrame, count, false_positive_rate, selection_rate, true_positive_rate
+    from sklearn.metrics import accuracy_score
+
+    return MetricFrame(
+        metrics={
+            "selection_rate": selection_rate, "true_positive_rate": true_positive_rate,
+            "false_positive_rate": false_positive_rate, "accuracy": accuracy_score, "count": count,
+        },
+        y_true=y_true, y_pred=y_pred, sensitive_features=sensitive,
+    )
+
+
+def frame_summary(mf: Any) -> dict[str, float]:
+    """The headline disparities of one MetricFrame: demographic parity and equalized odds differences."""
+    diff = mf.difference(method="between_groups")
+    return {
+        "demographic_parity_difference": float(diff["selection_rate"]),
+        "tpr_difference": float(diff["true_positive_rate"]),
+        "fpr_difference": float(diff["false_positive_rate"]),
+        "equalized_odds_difference": float(max(diff["true_positive_rate"], diff["false_positive_rate"])),
+        "accuracy": float(mf.overall["accuracy"]),
+    }
+
+
+def weighted_group_rates(weights: np.ndarray, y: np.ndarray, pred: np.ndarray, groups: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
+    """Per-group rates under row weights [B, N] (bootstrap counts; ones = the plain estimate):
+    selection rate, TPR, FPR, accuracy as [B, G], and overall accuracy as [B]."""
+    onehot = np.eye(n_groups)[groups]
+    cols = np.concatenate([
+        onehot, onehot * pred[:, None], onehot * y[:, None], onehot * (y * pred)[:, None],
+        onehot * ((1 - y) * pred)[:, None], onehot * (pred == y)[:, None],
+    ], axis=1)
+    sums = weights @ cols
+    n, sel, pos, tp, fp, correct = (sums[:, i * n_groups : (i + 1) * n_groups] for i in range(6))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "count": n, "selection_rate": sel / n, "true_positive_rate": tp / pos, "false_positive_rate": fp / (n - pos),
+            "accuracy": correct / n, "overall_accuracy": correct.sum(1) / n.sum(1),
+        }
+
+
+def disparities(rates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Between-group differences (max - min over groups) per row of weights."""
+    spread = {k: np.nanmax(rates[k], axis=1) - np.nanmin(rates[k], axis=1) for k in ("selection_rate", "true_positive_rate", "false_positive_rate")}
+    return {
+        "demographic_parity_difference": spread["selection_rate"],
+        "tpr_difference": spread["true_positive_rate"],
+        "fpr_difference": spread["false_positive_rate"],
+        "equalized_odds_difference": np.maximum(spread["true_positive_rate"], spread["false_positive_rate"]),
+    }
+
+
+def bootstrap_weights(n: int, resamples: int, seed: int) -> "Iterator[np.ndarray]":  # noqa: F821
+    """Chunks of bootstrap row counts [<=BOOTSTRAP_CHUNK, n]: row i drawn counts[b, i] times."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, resamples, BOOTSTRAP_CHUNK):
+        size = min(BOOTSTRAP_CHUNK, resamples - start)
+        yield np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(size)]).astype(np.float64)
+
+
+def paired_bootstrap(
+    y: np.ndarray, preds: dict[str, np.ndarray], groups: np.ndarray, n_groups: int, resamples: int, seed: int,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Bootstrap distributions of every rate and disparity for each classifier in `preds`, all
+    on the same resampled held-out rows (so differences between classifiers are paired)."""
+    out: dict[str, dict[str, list[np.ndarray]]] = {name: {} for name in preds}
+    for w in bootstrap_weights(len(y), resamples, seed):
+        for name, pred in preds.items():
+            rates = weighted_group_rates(w, y, pred, groups, n_groups)
+            for key, value in {**rates, **disparities(rates)}.items():
+                out[name].setdefault(key, []).append(value)
+    return {name: {k: np.concatenate(v) for k, v in d.items()} for name, d in out.items()}
+
+
+def interval(estimate: float, values: np.ndarray | None) -> tuple[float | None, float | None]:
+    if values is None or len(values) == 0:
+        return None, None
+    low, high = bias_adjusted_interval(estimate, values)
+    return (low, high) if np.isfinite(low) and np.isfinite(high) else (None, None)
+
+
+def by_group_frame(groups: list[str], values: np.ndarray, counts: np.ndarray, boot: np.ndarray | None, overall: float) -> dict[str, Any]:
+    """The project's MetricFrame shape: overall, by_group with CIs, min, max, difference, ratio."""
+    frame = {}
+    for i, g in enumerate(groups):
+        low, high = interval(float(values[i]), None if boot is None else boot[:, i])
+        frame[g] = {"value": float(values[i]), "ci_low": low, "ci_high": high, "n": int(counts[i])}
+    finite = [v for v in values if np.isfinite(v)]
+    lo, hi = min(finite), max(finite)
+    return {
+        "overall": float(overall), "by_group": frame, "group_min": float(lo), "group_max": float(hi),
+        "difference": float(hi - lo), "ratio": float(lo / hi) if hi > 0 else float("nan"),
+    }
+
+
+# ---- the shared, memoized analysis -------------------------------------------------------------
+
+
+def _real_classifier(ctx: CheckContext) -> dict[str, Any]:
+    """Fitted once per run, whatever the models: the reference classifier on real training rows."""
+    from reference_models.data.adult import load_adult_split
+
+    def compute() -> dict[str, Any]:
+        data = load_adult_split()
+        model = fit_downstream(data.train, data.categories)
+        pred, score = predict(model, data.test)
+        return {"pred": pred, "score": score, "train_rows": len(data.train), "data_sha256": data.sha256}
+
+    return ctx.store.memo("tabular.real_classifier", ("adult",), compute)
+
+
+def _synthetic_classifier(ctx: CheckContext, rows: int) -> dict[str, Any]:
+    """Sampled and fitted once per (model, precision, seed, rows)."""
+    from reference_models.data.adult import load_adult_split
+
+    def compute() -> dict[str, Any]:
+        data = load_adult_split()
+        table = coerce_table(ctx.model, ctx.adapter.sample_table(rows, ctx.seed), rows, data.categories)
+        model = fit_downstream(table, data.categories)
+        pred, score = predict(model, data.test)
+        y = label_of(table)
+        return {
+            "pred": pred, "score": score, "rows": rows, "positive_rate": float(y.mean()),
+            "positive_rate_by_sex": {str(k): float(v) for k, v in table.assign(_y=y).groupby("sex", observed=True)["_y"].mean().items()},
+            "single_label": isinstance(model, ConstantClassifier),
+        }
+
+    return ctx.memo("tabular.synthetic_classifier", compute, rows)
+
+
+def analysis(ctx: CheckContext, attribute: str, rows: int | None) -> dict[str, Any]:
+    """Everything the tabular fairness checks report for one sensitive attribute (memoized)."""
+    from reference_models.data.adult import LABEL, load_adult_split
+
+    data = load_adult_split()
+    rows = int(rows) if rows is not None else len(data.train)
+    if rows < 2:
+        raise ValueError(f"fairness.tabular checks need rows >= 2, got {rows}")
+
+    def compute() -> dict[str, Any]:
+        real = _real_classifier(ctx)
+        synthetic = _synthetic_classifier(ctx, rows)
+        y = label_of(data.test)
+        sensitive = data.test[attribute]
+        groups = [str(g) for g in sensitive.cat.categories]
+        codes = sensitive.cat.codes.to_numpy()
+        preds = {"synthetic": synthetic["pred"], "real": real["pred"]}
+        frames = {k: metric_frame(y, p, sensitive.astype(str)) for k, p in preds.items()}
+        summary = {k: frame_summary(mf) for k, mf in frames.items()}
+        boot = paired_bootstrap(y, preds, codes, len(groups), ctx.bootstrap, ctx.rng_seed(f"{SALT}.{attribute}")) if ctx.bootstrap > 0 else None
+        base_rates = data.test.assign(_y=y).groupby(attribute, observed=False)["_y"].mean()
+        return {
+            "attribute": attribute, "groups": groups, "y": y, "frames": frames, "summary": summary, "boot": boot,
+            "real": real, "synthetic": synthetic, "rows": rows, "heldout_rows": len(y),
+            "label_base_rate_difference": float(base_rates.max() - base_rates.min()),
+            "label": f"{LABEL} >50K",
+        }
+
+    return ctx.memo("tabular.analysis", compute, rows, attribute, ctx.bootstrap)
+
+
+def _stat(a: dict[str, Any], who: str, key: str) -> tuple[float, np.ndarray | None]:
+    value = a["summary"][who][key]
+    return value, None if a["boot"] is None else a["boot"][who][key]
+
+
+def _frame(a: dict[str, Any], who: str, metric: str) -> dict[str, Any]:
+    mf = a["frames"][who]
+    values = mf.by_group[metric].reindex(a["groups"]).to_numpy(np.float64)
+    counts = mf.by_group["count"].reindex(a["groups"]).to_numpy()
+    boot = None if a["boot"] is None else a["boot"][who][metric]
+    return by_group_frame(a["groups"], values, counts, boot, float(mf.overall[metric]))
+
+
+def _common(a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sensitive_feature": a["attribute"],
+        "synthetic_rows": a["rows"],
+        "heldout_rows": a["heldout_rows"],
+        "real_training_rows": a["real"]["train_rows"],
+        "downstream_classifier": CLASSIFIER,
+        "synthetic_positive_rate": a["synthetic"]["positive_rate"],
+        "synthetic_positive_rate_by_sex": a["synthetic"]["positive_rate_by_sex"],
+        "synthetic_single_label": a["synthetic"]["single_label"],
+        "heldout_label_base_rate_difference": a["label_base_rate_difference"],
+        "data": "UCI Adult, official split cleaned of '?' rows",
+        "data_sha256": a["real"]["data_sha256"],
+        "ci": "bootstrap over held-out rows (bias-adjusted percentile), paired across the two classifiers; it does not "
+              "cover the randomness of the synthetic sample or of refitting the classifier (refits on bootstrap replicates "
+              "of the real training rows move DP by about +-0.008 and EO by about +-0.04)",
+    }
+
+
+def _measure(a: dict[str, Any], key: str, details: dict[str, Any], by_group: dict[str, Any]) -> Measurement:
+    value, boot = _stat(a, "synthetic", key)
+    low, high = interval(value, boot)
+    return Measurement(finite_or_raise(key, value), low, high, n=a["heldout_rows"], by_group=by_group, details={**_common(a), **details})
+
+
+def _demographic_parity(ctx: CheckContext, attribute: str, rows: int | None) -> Measurement:
+    a = analysis(ctx, attribute, rows)
+    real, real_boot = _stat(a, "real", "demographic_parity_difference")
+    real_low, real_high = interval(real, real_boot)
+    details = {
+        "metric": "max - min over groups of the selection rate (share predicted >50K) of the synthetic-trained classifier",
+        "real_trained_value": real, "real_trained_ci": [real_low, real_high],
+        "real_trained_by_group": _frame(a, "real", "selection_rate"),
+    }
+    return _measure(a, "demographic_parity_difference", details, _frame(a, "synthetic", "selection_rate"))
+
+
+def _equalized_odds(ctx: CheckContext, attribute: str, rows: int | None) -> Measurement:
+    a = analysis(ctx, attribute, rows)
+    real, real_boot = _stat(a, "real", "equalized_odds_difference")
+    real_low, real_high = interval(real, real_boot)
+    details = {
+        "metric": "max(TPR difference, FPR difference) between groups of the synthetic-trained classifier (fairlearn's worst case)",
+        "tpr_difference": a["summary"]["synthetic"]["tpr_difference"],
+        "fpr_difference": a["summary"]["synthetic"]["fpr_difference"],
+        "false_positive_rate_by_group": _frame(a, "synthetic", "false_positive_rate"),
+        "by_group_metric": "true_positive_rate",
+        "real_trained_value": real, "real_trained_ci": [real_low, real_high],
+    }
+    return _measure(a, "equalized_odds_difference", details, _frame(a, "synthetic", "true_positive_rate"))
+
+
+def _bias_amplification(ctx: CheckContext, attribute: str, rows: int | None) -> Measurement:
+    a = analysis(ctx, attribute, rows)
+    syn = a["summary"]["synthetic"]
+    real = a["summary"]["real"]
+    value = syn["demographic_parity_difference"] - real["demographic_parity_difference"]
+    eo_value = syn["equalized_odds_difference"] - real["equalized_odds_difference"]
+    boot = a["boot"]
+    low = high = eo_low = eo_high = None
+    delta_boot = None
+    if boot is not None:
+        low, high = interval(value, boot["synthetic"]["demographic_parity_difference"] - boot["real"]["demographic_parity_difference"])
+        eo_low, eo_high = interval(eo_value, boot["synthetic"]["equalized_odds_difference"] - boot["real"]["equalized_odds_difference"])
+        delta_boot = boot["synthetic"]["selection_rate"] - boot["real"]["selection_rate"]
+    sel_syn = a["frames"]["synthetic"].by_group["selection_rate"].reindex(a["groups"]).to_numpy(np.float64)
+    sel_real = a["frames"]["real"].by_group["selection_rate"].reindex(a["groups"]).to_numpy(np.float64)
+    counts = a["frames"]["real"].by_group["count"].reindex(a["groups"]).to_numpy()
+    overall = float(a["frames"]["synthetic"].overall["selection_rate"] - a["frames"]["real"].overall["selection_rate"])
+    by_group = by_group_frame(a["groups"], sel_syn - sel_real, counts, delta_boot, overall)
+    details = {
+        "metric": "demographic parity difference of the synthetic-trained classifier minus that of the real-trained one "
+                  "(positive: training on the synthetic data widens the gap in selection rates)",
+        "synthetic_dp_difference": syn["demographic_parity_difference"],
+        "real_dp_difference": real["demographic_parity_difference"],
+        "equalized_odds_amplification": eo_value, "equalized_odds_amplification_ci": [eo_low, eo_high],
+        "by_group_metric": "selection rate of the synthetic-trained minus the real-trained classifier",
+    }
+    return Measurement(finite_or_raise("bias amplification", value), low, high, n=a["heldout_rows"], by_group=by_group, details={**_common(a), **details})
+
+
+# ---- the checks ------------------------------------------------------------------------------
+
+
+@check("fairness.tabular_demographic_parity", families=FAMILY, needs=(SAMPLE_TABLE,), higher_is_better=False, unit="difference")
+def tabular_demographic_parity(ctx: CheckContext, rows: int | None = None) -> Measurement:
+    """Demographic parity difference by sex of a classifier trained on the model's synthetic rows (UCI Adult)."""
+    return _demographic_parity(ctx, "sex", rows)
+
+
+@check("fairness.tabular_demographic_parity_race", families=FAMILY, needs=(SAMPLE_TABLE,), higher_is_better=False, unit="difference")
+def tabular_demographic_parity_race(ctx: CheckContext, rows: int | None = None) -> Measurement:
+    """Demographic parity difference by race (5 groups) of a classifier trained on the model's synthetic rows."""
+    return _demographic_parity(ctx, "race", rows)
+
+
+@check("fairness.tabular_equalized_odds", families=FAMILY, needs=(SAMPLE_TABLE,), higher_is_better=False, unit="difference")
+def tabular_equalized_odds(ctx: CheckContext, rows: int | None = None) -> Measurement:
+    """Equalized odds difference by sex (worst of TPR and FPR gaps) of a classifier trained on synthetic rows."""
+    return _equalized_odds(ctx, "sex", rows)
+
+
+@check("fairness.tabular_equalized_odds_race", families=FAMILY, needs=(SAMPLE_TABLE,), higher_is_better=False, unit="difference")
+def tabular_equalized_odds_race(ctx: CheckContext, rows: int | None = None) -> Measurement:
+    """Equalized odds difference by race of a classifier trained on synthetic rows."""
+    return _equalized_odds(ctx, "race", rows)
+
+
+@check("fairness.tabular_bias_amplification", families=FAMILY, needs=(SAMPLE_TABLE,), higher_is_better=False, unit="difference")
+def tabular_bias_amplification(ctx: CheckContext, rows: int | None = None) -> Measurement:
+    """Demographic parity difference by sex, synthetic-trained minus real-trained classifier (paired CI; > 0 amplifies)."""
+    return _bias_amplification(ctx, "sex", rows)
+
+
+@check("fairness.tabular_bias_amplification_race", families=FAMILY, needs=(SAMPLE_TABLE,), higher_is_better=False, unit="difference")
+def tabular_bias_amplification_race(ctx: CheckContext, rows: int | None = None) -> Measurement:
+    """Demographic parity difference by race, synthetic-trained minus real-trained classifier (paired CI)."""
+    return _bias_amplification(ctx, "race", rows)
+
+
+@check("fairness.tabular_utility", families=FAMILY, needs=(SAMPLE_TABLE,), higher_is_better=True, unit="accuracy difference")
+def tabular_utility(ctx: CheckContext, rows: int | None = None) -> Measurement:
+    """Held-out accuracy of the synthetic-trained classifier minus the real-trained one's (paired CI; 0 = as useful as real)."""
+    from sklearn.metrics import roc_auc_score
+
+    a = analysis(ctx, "sex", rows)
+    syn, real = a["summary"]["synthetic"]["accuracy"], a["summary"]["real"]["accuracy"]
+    value = syn - real
+    low = high = None
+    if a["boot"] is not None:
+        low, high = interval(value, a["boot"]["synthetic"]["overall_accuracy"] - a["boot"]["real"]["overall_accuracy"])
+    y = a["y"]
+    majority = float(max(y.mean(), 1 - y.mean()))
+    syn_low, syn_high = wilson_ci(int(round(syn * len(y))), len(y))
+    scores = {"synthetic": a["synthetic"]["score"], "real": a["real"]["score"]}
+    auc = {k: float(roc_auc_score(y, s)) if np.ptp(s) > 0 else 0.5 for k, s in scores.items()}
+    details = {
+        "metric": "accuracy on real held-out rows: classifier trained on synthetic rows minus the same classifier trained on real rows",
+        "synthetic_trained_accuracy": syn, "synthetic_trained_accuracy_ci": [syn_low, syn_high],
+        "real_trained_accuracy": real, "majority_class_accuracy": majority,
+        "relative_utility": (syn - majority) / (real - majority) if real > majority else float("nan"),
+        "relative_utility_note": "(synthetic - majority baseline) / (real - majority baseline): 1 = as useful as the real data, 0 = no better than always predicting <=50K",
+        "synthetic_trained_auc": auc["synthetic"], "real_trained_auc": auc["real"],
+        "by_group_metric": "accuracy of the synthetic-trained classifier",
+    }
+    return Measurement(finite_or_raise("utility", value), low, high, n=a["heldout_rows"], by_group=_frame(a, "synthetic", "accuracy"), details={**_common(a), **details})

@@ -1,0 +1,356 @@
+"""Fairness checks for language models: counterfactual likelihood, counterfactual sentiment and
+stereotype preference on held-out minimal pairs.
+
+Counterfactual probes (audit.fairness.terms: project-authored frames, group terms and
+continuations, held out from the bundled defect model's planted sentences) change only the group
+a prompt names -- gender, race/ethnicity, religion, nationality -- and ask whether the model's
+behaviour changes with it:
+
+  fairness.counterfactual_likelihood  for every template (frame + continuation) and category: the
+      mean log-probability per token of the same continuation after each group's prompt; the gap
+      is max - min over the category's groups. Value: the mean gap (nats per token) over templates
+      and categories; bootstrap CI over templates. A gap of d nats/token makes the same L-token
+      continuation exp(d * L) times likelier for one group than for another. Categories with more
+      groups have larger max - min by construction (gender 2 groups, the others 5).
+  fairness.counterfactual_sentiment   seeded continuations of each prompt (several per prompt),
+      scored with VADER's compound sentiment in [-1, 1]; per unit (frame x category) the gap is
+      max - min over groups of the group's mean score. Value: the mean gap; bootstrap CI over
+      units. Pairing: each group's prompts are generated in one call in the same order, so prompt
+      i of every group draws the same random numbers (the bundled adapter seeds each prompt by its
+      position): group differences are not sampling noise of independent draws. Some noise
+      remains (a few samples per prompt), so a model that ignores the group term still shows a
+      small positive gap; its size at the defaults is reported with the clean reference model.
+  fairness.stereotype_preference      share of the project's held-out minimal pairs
+      (reference_models.data.stereotypes.minimal_pairs: EVAL_TEMPLATES, never a planting frame)
+      whose stereotyped sentence the model scores higher, CrowS-Pairs style (only the tokens the
+      two sentences share after the group words count; reference_models.transformer.probes).
+      Ideal 0.5. Wilson CI and a two-sided binomial test against 0.5 (scipy.stats.binomtest). The
+      pairs are not independent (each trait and frame recurs across people), so the CI is
+      optimistic; the by-category shares show whether one category drives the result.
+
+Why VADER (vaderSentiment's SentimentIntensityAnalyzer): it runs offline with no model download,
+is deterministic, and is a transparent lexicon with rules (negation, intensifiers), so every score
+can be traced to the words that produced it. Its limits: it knows only its lexicon (a word it
+lacks scores 0, and much story text scores exactly 0), it does not understand context or irony,
+its lexicon was rated by US English speakers on social-media text, and lexicon-based scorers can
+themselves carry group biases. It measures the tone of the text, not its truth or harm.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from audit.adapters.base import GENERATE, LOG_PROBS
+from audit.checks.base import Measurement, check
+from audit.checks.fairness_images import group_frame, interval
+from audit.context import CheckContext, finite_or_raise
+from audit.errors import ModelOutputError
+from audit.stats import bootstrap_ci, wilson_ci
+
+FAMILIES = ("transformer",)
+SAMPLES_PER_PROMPT = 6
+CONTINUATION_TOKENS = 12
+TEMPERATURE = 0.8
+TOP_P = 0.95
+TABLE_ROWS = 8
+FLOOR_PERMUTATIONS = 200
+
+
+def _units() -> list[Any]:
+    """Counterfactual units, categories with the most groups first: then group position j of
+    every unit sits at the same index in each per-position generate call (see _generations)."""
+    from audit.fairness.terms import units
+
+    return sorted(units(), key=lambda u: -len(u.prompts))
+
+
+def _mean_interval(values: np.ndarray, ctx: CheckContext, salt: str) -> tuple[float, float]:
+    return bootstrap_ci(lambda v: float(v.mean()), [np.asarray(values, np.float64)], ctx.bootstrap, ctx.rng_seed(salt))
+
+
+# --- Counterfactual likelihood ---------------------------------------------------------------------
+
+
+def continuation_logprob(adapter: Any, prompts: list[str], texts: list[str]) -> np.ndarray:
+    """Mean log-probability per token of each text's continuation (the tokens after its prompt),
+    from the adapter's `log_probs`; texts[i] must start with prompts[i]."""
+    unique = sorted(set(prompts))
+    prompt_len = dict(zip(unique, (len(s) for s in adapter.log_probs(unique))))
+    out = np.empty(len(texts))
+    for i, (p, scores) in enumerate(zip(prompts, adapter.log_probs(texts))):
+        k = len(scores) - prompt_len[p]
+        if k < 1:
+            raise ModelOutputError(f"the continuation of {texts[i]!r} scored no tokens beyond its prompt")
+        out[i] = float(scores[-k:].double().mean())
+    return out
+
+
+def likelihood_table(adapter: Any) -> dict[str, Any]:
+    """Mean log-prob per token of every (unit, group, continuation), as arrays keyed by unit."""
+    from audit.fairness.terms import CONTINUATIONS
+
+    units = _units()
+    rows = [(u, g, c) for u in units for g in u.prompts for c in range(len(CONTINUATIONS))]
+    prompts = [u.prompts[g] for u, g, _ in rows]
+    texts = [u.prompts[g] + CONTINUATIONS[c] for u, g, c in rows]
+    values = continuation_logprob(adapter, prompts, texts)
+    if not np.isfinite(values).all():
+        raise ModelOutputError("log_probs returned non-finite log-probabilities for counterfactual texts")
+    table: dict[tuple[int, str], np.ndarray] = {}
+    i = 0
+    for ui, u in enumerate(units):
+        for g in u.prompts:
+            table[(ui, g)] = values[i : i + len(CONTINUATIONS)]
+            i += len(CONTINUATIONS)
+    return {"units": units, "lp": table}
+
+
+@check("fairness.counterfactual_likelihood", families=FAMILIES, needs=(LOG_PROBS,), higher_is_better=False, unit="nats/token")
+def counterfactual_likelihood(ctx: CheckContext) -> Measurement:
+    """Mean over templates of the max-min gap across group terms in the same continuation's log-prob per token."""
+    from audit.fairness.terms import CONTINUATIONS, FAVOURABLE, FRAMES
+
+    data = likelihood_table(ctx.adapter)
+    units, lp = data["units"], data["lp"]
+    frames = sorted({u.frame for u in units})
+    # template (frame, continuation) -> mean over categories of the max - min gap
+    gaps = np.zeros((len(FRAMES), len(CONTINUATIONS)))
+    per_unit = []
+    for ui, u in enumerate(units):
+        m = np.stack([lp[(ui, g)] for g in u.prompts])  # [groups, continuations]
+        gap = m.max(axis=0) - m.min(axis=0)
+        gaps[u.frame] += gap
+        per_unit.append((ui, m, gap))
+    categories = len({u.category for u in units})
+    template_scores = (gaps[frames] / categories).ravel()
+    value = finite_or_raise("counterfactual likelihood gap", float(template_scores.mean()))
+    low, high = _mean_interval(template_scores, ctx, "fairness.counterfactual_likelihood")
+
+    # by group: mean over templates of the group's log-prob per token (n = templates)
+    labels, values, lows, highs, counts = [], [], [], [], []
+    valence_rows = []
+    favourable = np.array(FAVOURABLE)
+    for category in dict.fromkeys(u.category for u in units):
+        cat_units = [(ui, u) for ui, u in enumerate(units) if u.category == category]
+        groups = list(cat_units[0][1].prompts)
+        means = {g: np.concatenate([lp[(ui, g)] for ui, _ in cat_units]) for g in groups}
+        centre = np.mean([means[g] for g in groups], axis=0)
+        for g in groups:
+            lo, hi = _mean_interval(means[g], ctx, f"fairness.counterfactual_likelihood.{category}.{g}")
+            labels.append(f"{category}: {g}")
+            values.append(float(means[g].mean()))
+            lows.append(lo)
+            highs.append(hi)
+            counts.append(len(means[g]))
+            rel = (means[g] - centre).reshape(len(cat_units), -1)  # [units, continuations]
+            fav, unf = rel[:, favourable].mean(), rel[:, ~favourable].mean()
+            valence_rows.append([category, g, round(float(fav), 4), round(float(unf), 4), round(float(fav - unf), 4)])
+    overall = float(np.mean([v.mean() for v in lp.values()]))
+    by_group = group_frame(labels, np.array(values), lows, highs, counts, overall)
+    by_group["ratio"] = None  # log-probabilities are negative: a ratio of them means nothing
+
+    pairs = []
+    for ui, m, gap in per_unit:
+        u = units[ui]
+        groups = list(u.prompts)
+        for c in range(len(CONTINUATIONS)):
+            a, b = int(m[:, c].argmax()), int(m[:, c].argmin())
+            pairs.append((float(gap[c]), u, groups[a], groups[b], c, float(m[a, c]), float(m[b, c])))
+    pairs.sort(key=lambda p: -p[0])
+    details = {
+        "templates": len(template_scores), "units": len(units), "continuations": len(CONTINUATIONS),
+        "value": "mean over templates (frame x continuation) of the mean over categories of max - min over groups of the continuation's mean log-prob per token",
+        "ci": "bootstrap over templates, bias-adjusted",
+        "by_group_metric": "mean log-prob per token (nats) of the same continuations after the group's prompts (bootstrap CI over the group's texts)",
+        "gap_by_category": {
+            c: float(np.mean([g.mean() for ui, _, g in per_unit if units[ui].category == c])) for c in dict.fromkeys(u.category for u in units)
+        },
+        "terms": "audit.fairness.terms (project-authored; held out from the planted training sentences)",
+        "tables": [
+            {
+                "title": "Most divergent counterfactual pairs (same continuation, different group)",
+                "columns": ["category", "group A (likelier)", "group B", "text A", "text B", "log-prob/token A", "log-prob/token B", "gap"],
+                "rows": [
+                    [u.category, ga, gb, u.prompts[ga] + CONTINUATIONS[c], u.prompts[gb] + CONTINUATIONS[c], round(la, 4), round(lb, 4), round(gap, 4)]
+                    for gap, u, ga, gb, c, la, lb in pairs[:TABLE_ROWS]
+                ],
+            },
+            {
+                "title": "Valence: log-prob per token relative to the category mean, favourable vs unfavourable continuations",
+                "columns": ["category", "group", "favourable", "unfavourable", "favourable - unfavourable"],
+                "rows": valence_rows,
+            },
+        ],
+    }
+    return Measurement(value, *interval(low, high, 0.0), n=len(template_scores), by_group=by_group, details=details)
+
+
+# --- Counterfactual sentiment ----------------------------------------------------------------------
+
+
+def _accepts(fn: Any, name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _generations(ctx: CheckContext, samples: int, max_new_tokens: int, temperature: float, top_p: float) -> dict[str, Any]:
+    """Continuations of every counterfactual prompt, `samples` each, made once per run.
+
+    One generate call per group position j: the prompts of group j of every unit (units ordered
+    with the most groups first), each repeated `samples` times, in the same order for every j, so
+    prompt i of every group gets the same per-position random stream."""
+
+    def compute() -> dict[str, Any]:
+        units = _units()
+        sampling = {k: v for k, v in (("temperature", temperature), ("top_p", top_p)) if _accepts(ctx.adapter.generate, k)}
+        texts: dict[tuple[int, int, int], str] = {}
+        for j in range(max(len(u.prompts) for u in units)):
+            rows = [(ui, s) for ui, u in enumerate(units) if j < len(u.prompts) for s in range(samples)]
+            prompts = [list(units[ui].prompts.values())[j] for ui, _ in rows]
+            out = ctx.adapter.generate(prompts, max_new_tokens, ctx.seed, **sampling)
+            if len(out) != len(prompts) or not all(isinstance(t, str) for t in out):
+                raise ModelOutputError(f"model '{ctx.model}' generate() returned {len(out)} items for {len(prompts)} prompts (expected one string each)")
+            for (ui, s), text in zip(rows, out):
+                texts[(ui, j, s)] = text
+        return {"units": units, "texts": texts, "sampling": sampling}
+
+    return ctx.memo("fairness.counterfactual_generations", compute, samples, max_new_tokens, float(temperature), float(top_p))
+
+
+def permutation_floor(scores: np.ndarray, rng: np.random.Generator, permutations: int = FLOOR_PERMUTATIONS) -> float:
+    """Mean over shuffles of max - min of the row means of `scores` [groups, samples], each shuffle
+    permuting the groups within every sample column (keeping the common-random-number pairing):
+    the gap a model that ignores the group term would show from sampling noise alone."""
+    out = np.empty(permutations)
+    for i in range(permutations):
+        means = rng.permuted(scores, axis=0).mean(axis=1)
+        out[i] = means.max() - means.min()
+    return float(out.mean())
+
+
+def vader_scores(texts: list[str]) -> np.ndarray:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = SentimentIntensityAnalyzer()
+    return np.array([analyzer.polarity_scores(t)["compound"] for t in texts], dtype=np.float64)
+
+
+@check("fairness.counterfactual_sentiment", families=FAMILIES, needs=(GENERATE,), higher_is_better=False, unit="VADER compound")
+def counterfactual_sentiment(
+    ctx: CheckContext, samples: int = SAMPLES_PER_PROMPT, max_new_tokens: int = CONTINUATION_TOKENS,
+    temperature: float = TEMPERATURE, top_p: float = TOP_P,
+) -> Measurement:
+    """Mean over prompts of the max-min gap across group terms in the VADER sentiment of seeded continuations."""
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got {samples}")
+    gen = _generations(ctx, int(samples), int(max_new_tokens), float(temperature), float(top_p))
+    units, texts = gen["units"], gen["texts"]
+    keys = list(texts)
+    scores = dict(zip(keys, vader_scores([texts[k] for k in keys])))
+    gaps, rows, floors = [], [], []
+    rng = np.random.default_rng(ctx.rng_seed("fairness.counterfactual_sentiment.floor"))
+    group_means: dict[str, list[float]] = {}
+    group_scores: dict[str, list[float]] = {}
+    for ui, u in enumerate(units):
+        groups = list(u.prompts)
+        m = np.array([[scores[(ui, j, s)] for s in range(samples)] for j in range(len(groups))])  # [groups, samples]
+        means = m.mean(axis=1)
+        a, b = int(means.argmax()), int(means.argmin())
+        gaps.append(float(means[a] - means[b]))
+        floors.append(permutation_floor(m, rng))
+        sa, sb = int(m[a].argmax()), int(m[b].argmin())
+        rows.append((gaps[-1], u, groups[a], groups[b], texts[(ui, a, sa)], texts[(ui, b, sb)], float(means[a]), float(means[b])))
+        for j, g in enumerate(groups):
+            group_means.setdefault(f"{u.category}: {g}", []).append(float(means[j]))
+            group_scores.setdefault(f"{u.category}: {g}", []).extend(m[j].tolist())
+    gaps_arr = np.array(gaps)
+    value = finite_or_raise("counterfactual sentiment gap", float(gaps_arr.mean()))
+    low, high = _mean_interval(gaps_arr, ctx, "fairness.counterfactual_sentiment")
+    labels = list(group_means)
+    intervals = [_mean_interval(np.array(group_means[g]), ctx, f"fairness.counterfactual_sentiment.{g}") for g in labels]
+    all_scores = np.array(list(scores.values()))
+    by_group = group_frame(
+        labels, np.array([np.mean(group_scores[g]) for g in labels]), [i[0] for i in intervals], [i[1] for i in intervals],
+        [len(group_scores[g]) for g in labels], float(all_scores.mean()),
+    )
+    by_group["ratio"] = None  # compound scores are signed: a ratio of them means nothing
+    rows.sort(key=lambda r: -r[0])
+    details = {
+        "units": len(units), "samples_per_prompt": samples, "max_new_tokens": max_new_tokens,
+        "sampling": gen["sampling"], "seed": ctx.seed, "generations": len(texts),
+        "share_scored_zero": float((all_scores == 0).mean()),
+        "noise_floor": float(np.mean(floors)),
+        "noise_floor_note": f"mean gap with the group labels shuffled within each paired sample ({FLOOR_PERMUTATIONS} shuffles per unit): what sampling noise alone gives a model that ignores the group term",
+        "value": "mean over units (frame x category) of max - min over groups of the group's mean VADER compound",
+        "ci": "bootstrap over units, bias-adjusted",
+        "pairing": "common random numbers: prompt i of every group draws the same per-position random stream",
+        "scorer": "vaderSentiment SentimentIntensityAnalyzer (lexicon + rules; offline, deterministic, no download)",
+        "by_group_metric": "mean VADER compound of the group's continuations (bootstrap CI over its units)",
+        "gap_by_category": {c: float(np.mean([g for g, u in zip(gaps, units) if u.category == c])) for c in dict.fromkeys(u.category for u in units)},
+        "tables": [{
+            "title": "Most divergent counterfactual pairs (model-generated text)",
+            "columns": ["category", "prompt (group A)", "group A (more positive)", "group B", "continuation A", "continuation B", "mean score A", "mean score B", "gap"],
+            "rows": [[u.category, u.prompts[ga], ga, gb, ta, tb, round(ma, 4), round(mb, 4), round(gap, 4)] for gap, u, ga, gb, ta, tb, ma, mb in rows[:TABLE_ROWS]],
+        }],
+    }
+    return Measurement(value, *interval(low, high, 0.0), n=len(units), by_group=by_group, details=details)
+
+
+# --- Stereotype preference -------------------------------------------------------------------------
+
+
+def preference_interval(successes: int, n: int) -> tuple[float, float, float]:
+    """(Wilson low, Wilson high, two-sided binomial p-value against 0.5) via scipy.stats.binomtest."""
+    from scipy.stats import binomtest
+
+    low, high = wilson_ci(successes, n)
+    return low, high, float(binomtest(int(successes), int(n), 0.5).pvalue)
+
+
+@check("fairness.stereotype_preference", families=FAMILIES, needs=(LOG_PROBS,), higher_is_better=None, unit="share")
+def stereotype_preference(ctx: CheckContext) -> Measurement:
+    """Share of held-out minimal pairs whose stereotyped sentence is more likely (ideal 0.5; Wilson CI, binomial test)."""
+    from reference_models.data.stereotypes import EVAL_TEMPLATES, minimal_pairs
+    from reference_models.transformer.probes import stereotype_preference as probe
+
+    if not callable(getattr(ctx.adapter, "encode", None)):
+        raise ValueError(f"model '{ctx.model}' has no encode(text) -> token ids, needed to score the tokens a minimal pair shares")
+    result = probe(ctx.adapter, EVAL_TEMPLATES)
+    margins = np.asarray(result["margins"], np.float64)
+    if not np.isfinite(margins).all():
+        raise ModelOutputError("non-finite log-probabilities for the minimal pairs")
+    pairs = list(minimal_pairs(EVAL_TEMPLATES))
+    prefers = margins > 0
+    k, n = int(prefers.sum()), len(prefers)
+    low, high, pvalue = preference_interval(k, n)
+    labels, values, lows, highs, counts = [], [], [], [], []
+    for category in dict.fromkeys(p.category for p in pairs):
+        mask = np.array([p.category == category for p in pairs])
+        c_low, c_high = wilson_ci(int(prefers[mask].sum()), int(mask.sum()))
+        labels.append(category)
+        values.append(float(prefers[mask].mean()))
+        lows.append(c_low)
+        highs.append(c_high)
+        counts.append(int(mask.sum()))
+    by_group = group_frame(labels, np.array(values), lows, highs, counts, k / n)
+    order = np.argsort(-margins)
+    details = {
+        "pairs": n, "stereotyped_preferred": k, "binomial_pvalue": pvalue, "test": "scipy.stats.binomtest(k, n, 0.5), two-sided",
+        "ideal": 0.5, "mean_margin_nats": float(margins.mean()),
+        "ci": "Wilson score interval; pairs share traits and frames, so it is optimistic",
+        "scoring": "CrowS-Pairs style: log-probability of the tokens the two sentences share after the group words",
+        "pairs_source": "reference_models.data.stereotypes.minimal_pairs(EVAL_TEMPLATES): held-out frames, project-authored",
+        "by_group_metric": "share of the category's pairs whose stereotyped sentence is likelier (Wilson CI)",
+        "tables": [{
+            "title": "Pairs the model most prefers in their stereotyped form",
+            "columns": ["category", "group", "trait", "stereotyped", "anti-stereotyped", "margin (nats)"],
+            "rows": [[pairs[i].category, pairs[i].group, pairs[i].trait, pairs[i].stereotyped, pairs[i].anti_stereotyped, round(float(margins[i]), 4)] for i in order[:TABLE_ROWS]],
+        }],
+    }
+    return Measurement(k / n, low, high, n=n, by_group=by_group, details=details)

@@ -1,17 +1,90 @@
-"""Precision variants applied to an adapter: one `precision=` word per variant."""
+"""Precision variants applied to an adapter: one `precision=` word per variant.
+
+Casts (`fp32`, `bf16`, `fp16`) move every module to a float dtype. Quantized variants replace
+layers of the adapter's modules in place (the networks `modules()` returns, so every method of
+the adapter runs them) and attach a `QuantizationSummary` as `adapter.quantization`: which layers
+were quantized, which were left in float and why, the backend, and what share of the parameters
+the quantized layers hold. A combination that cannot run (fp16 on CPU, int8 dynamic on a model
+without Linear layers, PT2E static int8 on a language model, any int variant on CUDA) raises
+`UnsupportedPrecision`, and the runner records the model's checks as `skipped` with the reason.
+
+Variants and the measurement that chose each backend (benchmarks/quantized_decode.py, recorded in
+benchmarks/results/quantized_decode.json: torch 2.13.0+cpu, torchao 0.18.0, this project's 2-core
+AMD EPYC (Zen 4: AVX-512, VNNI, AVX512-BF16, no AMX) with other jobs running; batch-1 greedy
+decoding of the 89M-parameter `transformer-scaled`, one thread, 32 tokens, median of 7
+interleaved rounds; fp32 decoded 34.7 tokens/s in the same rounds. "Linear" figures are one
+768x3072 Linear at batch 1, microseconds per call; fp32 186 us):
+
+- `int8` (dynamic): int8 weights (per output channel, symmetric) and int8 activations (per
+  tensor, scale computed at run time) for every Linear layer. GPT-2's attention and MLP layers are
+  transformers' `Conv1D` (weight stored [in, out]), which `quantize_dynamic(model, {nn.Linear})`
+  silently skips; they are converted to `nn.Linear` first (transposed weight, same outputs), and
+  the summary lists every layer quantized, so a test can prove the attention and MLP layers are.
+  Backend `torch.ao.quantization.quantize_dynamic` (fbgemm/x86 kernels): 83.6 tok/s, 2.41x fp32
+  (Linear 59 us). torchao's `Int8DynamicActivationInt8WeightConfig` decoded 17.1 tok/s, 0.49x
+  (Linear 933 us: no fused int8 CPU kernel for it). torch.ao.quantization is deprecated upstream;
+  if it disappears the torchao config is used instead (correct, slower) and the summary says so.
+- `int8wo` (weight-only): int8 weights per output channel, activations stay float. Backend the
+  ATen kernel `torch._weight_int8pack_mm` with bf16 activations inside the kernel: 55.8 tok/s,
+  1.61x (Linear 147 us). With fp32 activations the same kernel takes 1,940 us (no vectorised fp32
+  path), so activations are rounded to bf16 at each quantized layer's input and the output is
+  returned in float32. torchao's `Int8WeightOnlyConfig`: 23.1 tok/s, 0.66x (Linear 929 us).
+- `int4wo` (weight-only): int4 weights, asymmetric, in groups of 128 input channels (64 or 32
+  where the input width needs it). Backend the ATen CPU kernel `torch._weight_int4pack_mm_for_cpu`
+  with bf16 activations: 86.7 tok/s, 2.50x (Linear 144 us; fp32 activations 4,035 us). torchao 0.18
+  has no CPU int4 layout (`Int4WeightOnlyConfig(int4_packing_format="opaque")` raises), so the
+  ATen op is called directly. Layers whose input width is not a multiple of 32 stay in float
+  (listed).
+- `bf16` (a cast, for comparison): 33.3 tok/s, 0.96x on the decoder; 1.5x on the GAN's
+  batched sampling (AVX512-BF16).
+- `int8static` (static, PT2E): for the conv nets (gan, vae, diffusion). The networks the adapter's
+  `sample` runs are exported with `torch.export` (dynamic batch), annotated by torchao's
+  `X86InductorQuantizer` (int8 weights per channel, int8 activations per tensor with scales
+  calibrated on 64 of the model's own samples from a fixed calibration seed, never the run's seed),
+  and converted with `convert_pt2e`. PT2E moved from torch to torchao (torch 2.13 has no
+  `torch.ao.quantization.quantize_pt2e`), so this variant needs torchao. X86InductorQuantizer
+  leaves ConvTranspose2d in float, so the GAN's and VAE's upsampling stays float (the summary
+  counts the int8 layers). The converted graph runs its quantize/dequantize pairs in eager mode:
+  the numerics of int8 static quantization, not its speed (GAN generator, 1,024 images: fp32
+  0.43 s, PT2E eager 0.78 s). Setting `AUDIT_INT8STATIC_COMPILE=1` lowers it with `torch.compile`
+  (inductor, needs a C++ compiler) to oneDNN int8 kernels: 0.13-0.15 s after a 7-25 s compile (fp32
+  compiled: 0.16 s). The summary's `execution` says which ran. Language models are skipped (use
+  `int8`).
+
+On CUDA every int variant is skipped (these backends are CPU kernels).
+
+A Linear whose weight is tied to an embedding (GPT-2's output layer) stays float in every
+variant: quantizing it would store an int8 copy beside the float embedding, so the model would
+grow rather than shrink (the trap DESIGN.md describes), and the output layer is the most
+quantization-sensitive layer of a language model. The summary names it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+import logging
+import os
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
 
-from audit.errors import AuditError
+from audit.errors import AuditError, UnknownNameError
 from audit.registry import did_you_mean
-from audit.errors import UnknownNameError
+
+if TYPE_CHECKING:
+    import torch
+
+# torchao (imported by transformers whenever it is installed) logs failures to load its CUDA-only
+# extensions and torch logs pytree deprecation notes for torchao's enums: noise on stderr.
+for _logger in ("torchao", "torch.utils._pytree"):
+    logging.getLogger(_logger).setLevel(logging.ERROR)
 
 
 class UnsupportedPrecision(AuditError):
     """This precision cannot run for this model or device; its checks are `skipped`."""
+
+
+class BaselinePrecision(UnsupportedPrecision):
+    """A comparison check run on its own baseline precision (fp32 against fp32): `skipped`."""
 
 
 @dataclass(frozen=True)
@@ -19,7 +92,10 @@ class Precision:
     name: str
     description: str
     dtype: str
+    """The float dtype of weights and activations that stay in float (all of them for a cast)."""
     needs_cuda: bool = False
+    quantized: bool = False
+    cpu_only: bool = False
 
 
 PRECISIONS: dict[str, Precision] = {
@@ -28,8 +104,21 @@ PRECISIONS: dict[str, Precision] = {
         Precision("fp32", "float32 weights and activations (the reference)", "float32"),
         Precision("bf16", "bfloat16 weights and activations", "bfloat16"),
         Precision("fp16", "float16 weights and activations (CUDA only)", "float16", needs_cuda=True),
+        Precision("int8", "int8 dynamic: int8 weights (per channel) and activations (per tensor, at run time) in Linear layers (torch.ao, CPU)", "float32", quantized=True, cpu_only=True),
+        Precision("int8wo", "int8 weight-only: int8 weights (per channel) in Linear layers, bf16 activations in the kernel (ATen, CPU)", "float32", quantized=True, cpu_only=True),
+        Precision("int4wo", "int4 weight-only: int4 weights in groups of 128 in Linear layers, bf16 activations in the kernel (ATen, CPU)", "float32", quantized=True, cpu_only=True),
+        Precision("int8static", "int8 static (PT2E, torchao): conv and linear layers of image models, activations calibrated on the model's samples (CPU)", "float32", quantized=True, cpu_only=True),
     )
 }
+
+INT4_GROUPS = (128, 64, 32)
+CALIBRATION_SEED = 20_240_601
+"""Seed of the samples that calibrate `int8static` (never a run's seed by default)."""
+CALIBRATION_SAMPLES = 64
+CALIBRATION_CALLS = 64
+"""At most this many recorded calls per network calibrate it (a diffusion sampler calls its UNet
+once per step)."""
+IMAGE_FAMILIES = ("gan", "vae", "diffusion")
 
 
 def get_precision(name: str) -> Precision:
@@ -38,14 +127,532 @@ def get_precision(name: str) -> Precision:
     return PRECISIONS[name]
 
 
+@dataclass
+class QuantizationSummary:
+    """What a quantized variant did to the adapter's networks."""
+
+    precision: str
+    backend: str
+    scheme: str
+    execution: str
+    quantized: list[str] = field(default_factory=list)
+    """Qualified names (role.path, e.g. `lm.transformer.h.0.attn.c_attn`) of the layers now in
+    integer form; for int8static, of the networks converted as a whole."""
+    kept_float: dict[str, str] = field(default_factory=dict)
+    """Layer -> why it stays in float."""
+    notes: dict[str, str] = field(default_factory=dict)
+    """Per quantized name, what it holds (int8static: how many of its weight layers are int8)."""
+    quantized_params: int = 0
+    total_params: int = 0
+
+    @property
+    def quantized_share(self) -> float:
+        return self.quantized_params / self.total_params if self.total_params else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "quantized_share": self.quantized_share}
+
+
 def apply_precision(adapter: Any, name: str, device: str) -> Any:
-    """Cast and move the adapter's modules; raise UnsupportedPrecision where it cannot run."""
+    """Cast or quantize the adapter's modules; raise UnsupportedPrecision where it cannot run."""
     import torch
 
     precision = get_precision(name)
     if precision.needs_cuda and not str(device).startswith("cuda"):
         raise UnsupportedPrecision(f"precision '{name}' needs a CUDA device; this run is on '{device}'.")
-    adapter.to(device=device, dtype=getattr(torch, precision.dtype))
+    if precision.cpu_only and str(device) != "cpu":
+        raise UnsupportedPrecision(f"precision '{name}' uses CPU kernels ({precision.description}); this run is on '{device}'.")
+    if precision.quantized:
+        adapter.to(device=device, dtype=torch.float32)
+        adapter.quantization = QUANTIZERS[name](adapter)
+    else:
+        adapter.to(device=device, dtype=getattr(torch, precision.dtype))
     adapter.info.precision = name
     adapter.info.device = str(device)
     return adapter
+
+
+# --- layer discovery --------------------------------------------------------------------------
+
+
+def _roles(adapter: Any) -> dict[str, "torch.nn.Module"]:
+    modules = adapter.modules() if callable(getattr(adapter, "modules", None)) else {}
+    return dict(modules or {})
+
+
+def _is_conv1d(module: Any) -> bool:
+    """transformers' `Conv1D` (GPT-2): a linear layer with its weight stored as [in, out]."""
+    return type(module).__name__ == "Conv1D" and hasattr(module, "nf") and getattr(module, "weight", None) is not None
+
+
+def conv1d_to_linear(root: "torch.nn.Module") -> list[str]:
+    """Replace every transformers `Conv1D` under `root` by the equivalent `nn.Linear` (weight
+    transposed, bias shared); returns the replaced names. Outputs are unchanged."""
+    import torch
+
+    replaced = []
+    for parent_name, parent in list(root.named_modules()):
+        for child_name, child in list(parent.named_children()):
+            if _is_conv1d(child):
+                n_in, n_out = child.weight.shape
+                linear = torch.nn.Linear(n_in, n_out, bias=child.bias is not None, device=child.weight.device, dtype=child.weight.dtype)
+                with torch.no_grad():
+                    linear.weight.copy_(child.weight.t())
+                    if child.bias is not None:
+                        linear.bias.copy_(child.bias)
+                setattr(parent, child_name, linear)
+                replaced.append(f"{parent_name}.{child_name}".lstrip("."))
+    return replaced
+
+
+def storage_ptr(t: Any) -> int | None:
+    """The data pointer of a tensor's storage; None for tensor subclasses without one (torchao)."""
+    try:
+        return int(t.untyped_storage().data_ptr())
+    except (RuntimeError, AttributeError, NotImplementedError):
+        return None
+
+
+def _tied_storages(root: "torch.nn.Module") -> set[int | None]:
+    """Storage pointers of parameters held by modules other than Linear layers (embeddings)."""
+    import torch
+
+    tied = set()
+    for module in root.modules():
+        if not isinstance(module, torch.nn.Linear):
+            for p in module.parameters(recurse=False):
+                tied.add(storage_ptr(p))
+    return tied
+
+
+def linear_layers(adapter: Any) -> tuple[list[tuple[str, "torch.nn.Module", str, "torch.nn.Linear"]], dict[str, str], int]:
+    """Every `nn.Linear` (after converting GPT-2 `Conv1D`s) of the adapter's modules, as
+    (qualified name, parent, attribute, layer); the tied ones separately with their reason; and
+    the total parameter count."""
+    import torch
+
+    found, kept, total, seen = [], {}, 0, set()
+    for role, root in _roles(adapter).items():
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        conv1d_to_linear(root)
+        total += sum(p.numel() for p in root.parameters())
+        tied = _tied_storages(root)
+        for parent_name, parent in root.named_modules():
+            for child_name, child in parent.named_children():
+                if not isinstance(child, torch.nn.Linear):
+                    continue
+                name = ".".join(x for x in (role, parent_name, child_name) if x)
+                ptr = storage_ptr(child.weight)
+                if ptr is not None and ptr in tied:
+                    kept[name] = "weight tied to an embedding (quantizing it would add an int8 copy beside the float embedding)"
+                else:
+                    found.append((name, parent, child_name, child))
+    return found, kept, total
+
+
+def _require_linears(adapter: Any, precision: str) -> tuple[list[Any], dict[str, str], int]:
+    found, kept, total = linear_layers(adapter)
+    if not found:
+        why = f" ({len(kept)} tied to embeddings)" if kept else ""
+        raise UnsupportedPrecision(
+            f"precision '{precision}' quantizes Linear layers and model '{adapter.info.name}' has none that can be quantized{why}."
+        )
+    return found, kept, total
+
+
+# --- int8 dynamic -------------------------------------------------------------------------------
+
+
+def _int8_dynamic(adapter: Any) -> QuantizationSummary:
+    import torch
+
+    found, kept, total = _require_linears(adapter, "int8")
+    summary = QuantizationSummary(
+        "int8", "", "int8 weights per output channel (symmetric), int8 activations per tensor computed at run time",
+        "eager", kept_float=kept, total_params=total,
+    )
+    try:
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+        from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+    except ImportError:  # torch.ao.quantization is deprecated upstream: fall back to torchao
+        return _int8_dynamic_torchao(adapter, found, summary)
+    if torch.backends.quantized.engine in (None, "none"):
+        raise UnsupportedPrecision("precision 'int8' needs a quantized engine (fbgemm/x86 or qnnpack); this torch build has none.")
+    summary.backend = f"torch.ao.quantization.quantize_dynamic ({torch.backends.quantized.engine} engine)"
+    by_root: dict[int, tuple[torch.nn.Module, dict[str, Any]]] = {}
+    for role, root in _roles(adapter).items():
+        prefix = f"{role}."
+        names = {name[len(prefix):]: per_channel_dynamic_qconfig for name, *_ in found if name.startswith(prefix)}
+        if names:
+            by_root[id(root)] = (root, names)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecation notes of torch.ao.quantization and quantized tensors
+        for root, spec in by_root.values():
+            quantize_dynamic(root, spec, dtype=torch.qint8, inplace=True)
+    for name, parent, attr, layer in found:
+        if not isinstance(getattr(parent, attr), DynamicLinear):
+            raise AuditError(f"int8: layer {name} was not quantized by quantize_dynamic")
+        summary.quantized.append(name)
+        summary.quantized_params += layer.weight.numel() + (layer.bias.numel() if layer.bias is not None else 0)
+    return summary
+
+
+def _int8_dynamic_torchao(adapter: Any, found: list[Any], summary: QuantizationSummary) -> QuantizationSummary:
+    try:
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+    except ImportError:
+        raise UnsupportedPrecision("precision 'int8' needs torch.ao.quantization or torchao; neither is importable.") from None
+    summary.backend = "torchao Int8DynamicActivationInt8WeightConfig (torch.ao.quantization unavailable)"
+    import torch
+
+    for name, parent, attr, layer in found:
+        holder = torch.nn.Sequential(layer)  # quantize_ replaces children: quantize this layer alone
+        quantize_(holder, Int8DynamicActivationInt8WeightConfig())
+        setattr(parent, attr, holder[0])
+        summary.quantized.append(name)
+        summary.quantized_params += sum(p.numel() for p in (layer.weight, layer.bias) if p is not None)
+    return summary
+
+
+# --- weight-only int8 / int4 with ATen CPU kernels ----------------------------------------------
+
+
+def _weight_only_module_types() -> tuple[type, type]:
+    import torch
+
+    class Int8WeightOnlyLinear(torch.nn.Module):
+        """y = x W^T + b with W in int8 per output channel; the kernel takes bf16 activations."""
+
+        def __init__(self, linear: torch.nn.Linear) -> None:
+            super().__init__()
+            w = linear.weight.detach().float()
+            scale = (w.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
+            self.in_features, self.out_features = linear.in_features, linear.out_features
+            self.register_buffer("qweight", torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous())
+            self.register_buffer("scales", scale.to(torch.bfloat16))
+            self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().float().clone())
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            shape = x.shape
+            y = torch._weight_int8pack_mm(x.reshape(-1, shape[-1]).to(torch.bfloat16).contiguous(), self.qweight, self.scales)
+            y = y.to(x.dtype if x.is_floating_point() else torch.float32)
+            if self.bias is not None:
+                y = y + self.bias
+            return y.reshape(*shape[:-1], self.out_features)
+
+        def dequantized_weight(self) -> torch.Tensor:
+            return self.qweight.float() * self.scales.float()[:, None]
+
+        def extra_repr(self) -> str:
+            return f"in_features={self.in_features}, out_features={self.out_features}, int8 per-channel"
+
+    class Int4WeightOnlyLinear(torch.nn.Module):
+        """y = x W^T + b with W in asymmetric int4 per group of input channels (ATen's CPU int4
+        layout: w = (q - 8) * scale + zero); the kernel takes bf16 activations."""
+
+        def __init__(self, linear: torch.nn.Linear, group: int) -> None:
+            super().__init__()
+            w = linear.weight.detach().float()
+            n, k = w.shape
+            g = w.reshape(n, k // group, group)
+            low, high = g.amin(-1), g.amax(-1)
+            scale = ((high - low) / 15.0).clamp(min=1e-12)
+            q = torch.round((g - low[..., None]) / scale[..., None]).clamp(0, 15).to(torch.int32).reshape(n, k)
+            zero = low + 8.0 * scale
+            self.in_features, self.out_features, self.group = k, n, group
+            self.register_buffer("packed", torch._convert_weight_to_int4pack_for_cpu(q.contiguous(), 1))
+            self.register_buffer("scales_zeros", torch.stack([scale, zero], dim=-1).transpose(0, 1).contiguous().to(torch.bfloat16))
+            self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().float().clone())
+            self._q = None
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            shape = x.shape
+            x2 = x.reshape(-1, shape[-1]).to(torch.bfloat16).contiguous()
+            y = torch._weight_int4pack_mm_for_cpu(x2, self.packed, self.group, self.scales_zeros)
+            y = y.to(x.dtype if x.is_floating_point() else torch.float32)
+            if self.bias is not None:
+                y = y + self.bias
+            return y.reshape(*shape[:-1], self.out_features)
+
+        def extra_repr(self) -> str:
+            return f"in_features={self.in_features}, out_features={self.out_features}, int4 groups of {self.group}"
+
+    return Int8WeightOnlyLinear, Int4WeightOnlyLinear
+
+
+_WO_TYPES: tuple[type, type] | None = None
+
+
+def weight_only_types() -> tuple[type, type]:
+    """(Int8WeightOnlyLinear, Int4WeightOnlyLinear), defined once (they subclass torch.nn.Module,
+    which this module does not import at import time)."""
+    global _WO_TYPES
+    if _WO_TYPES is None:
+        _WO_TYPES = _weight_only_module_types()
+    return _WO_TYPES
+
+
+def _weight_only(adapter: Any, name: str, make: Callable[[Any], Any], scheme: str, backend: str, fits: Callable[[Any], str | None]) -> QuantizationSummary:
+    found, kept, total = _require_linears(adapter, name)
+    summary = QuantizationSummary(name, backend, scheme, "eager", kept_float=kept, total_params=total)
+    for qname, parent, attr, layer in found:
+        reason = fits(layer)
+        if reason:
+            summary.kept_float[qname] = reason
+            continue
+        setattr(parent, attr, make(layer))
+        summary.quantized.append(qname)
+        summary.quantized_params += layer.weight.numel() + (layer.bias.numel() if layer.bias is not None else 0)
+    if not summary.quantized:
+        raise UnsupportedPrecision(f"precision '{name}': no Linear layer of model '{adapter.info.name}' fits the kernel ({'; '.join(sorted(set(summary.kept_float.values())))}).")
+    return summary
+
+
+def _int8_weight_only(adapter: Any) -> QuantizationSummary:
+    import torch
+
+    if not hasattr(torch, "_weight_int8pack_mm"):
+        raise UnsupportedPrecision("precision 'int8wo' needs torch._weight_int8pack_mm, which this torch build lacks.")
+    int8_type, _ = weight_only_types()
+    return _weight_only(
+        adapter, "int8wo", int8_type, "int8 weights per output channel (symmetric); activations bf16 inside the kernel, float outside",
+        "ATen torch._weight_int8pack_mm (CPU)", lambda layer: None,
+    )
+
+
+def int4_group(in_features: int) -> int | None:
+    return next((g for g in INT4_GROUPS if in_features % g == 0), None)
+
+
+def _int4_weight_only(adapter: Any) -> QuantizationSummary:
+    import torch
+
+    if not hasattr(torch, "_weight_int4pack_mm_for_cpu"):
+        raise UnsupportedPrecision("precision 'int4wo' needs torch._weight_int4pack_mm_for_cpu (no CPU int4 kernel in this torch build; torchao 0.18 has no CPU int4 layout either).")
+    _, int4_type = weight_only_types()
+
+    def fits(layer: Any) -> str | None:
+        return None if int4_group(layer.in_features) else f"input width {layer.in_features} is not a multiple of 32 (the kernel's smallest group)"
+
+    return _weight_only(
+        adapter, "int4wo", lambda layer: int4_type(layer, int4_group(layer.in_features)),
+        "int4 weights, asymmetric, per group of 128 input channels (64 or 32 where needed); activations bf16 inside the kernel",
+        "ATen torch._weight_int4pack_mm_for_cpu (CPU)", fits,
+    )
+
+
+# --- int8 static (PT2E) -------------------------------------------------------------------------
+
+
+def _int8_static(adapter: Any) -> QuantizationSummary:
+    import torch
+
+    from audit.adapters.base import SAMPLE, has_capability
+
+    family = getattr(adapter.info, "family", "other")
+    if family not in IMAGE_FAMILIES or not has_capability(adapter, SAMPLE):
+        raise UnsupportedPrecision(
+            f"precision 'int8static' (PT2E static int8) is for the image models' conv nets (gan, vae, diffusion); "
+            f"model '{adapter.info.name}' is {family} (use int8 for language models)."
+        )
+    try:
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+        from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
+            X86InductorQuantizer,
+            get_default_x86_inductor_quantization_config,
+        )
+    except Exception as exc:  # missing, or built for another torch
+        raise UnsupportedPrecision(f"precision 'int8static' needs torchao's PT2E quantization (pip install 'torchao>=0.18,<0.19'): {exc}") from None
+    roles = _roles(adapter)
+    total = sum(p.numel() for m in {id(m): m for m in roles.values()}.values() for p in m.parameters())
+    calls = _record_calls(adapter, roles)
+    compile_graph = os.environ.get("AUDIT_INT8STATIC_COMPILE", "") == "1"
+    summary = QuantizationSummary(
+        "int8static", "torchao PT2E: torch.export, X86InductorQuantizer, prepare_pt2e/convert_pt2e",
+        f"int8 weights per output channel, int8 activations per tensor, calibrated on {CALIBRATION_SAMPLES} samples (seed {CALIBRATION_SEED})",
+        "torch.compile (inductor, oneDNN int8 kernels)" if compile_graph else "eager reference graph (quantize/dequantize around float kernels: int8 numerics, not int8 speed)",
+        total_params=total,
+    )
+    quantizer = X86InductorQuantizer()
+    quantizer.set_global(get_default_x86_inductor_quantization_config())
+    for role, root in roles.items():
+        targets = [("", root)] if calls.get(id(root)) else [(n, c) for n, c in root.named_children() if calls.get(id(c))]
+        for child_name, module in targets:
+            name = ".".join(x for x in (role, child_name) if x)
+            recorded = calls[id(module)]
+            args = recorded[0]
+            dims = tuple({0: torch.export.Dim.AUTO} if isinstance(a, torch.Tensor) and a.ndim > 0 else None for a in args)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    exported = torch.export.export(module, args, dynamic_shapes=dims)
+                except Exception as exc:
+                    summary.kept_float[name] = f"torch.export failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                    continue
+                prepared = prepare_pt2e(exported.module(), quantizer)
+                with torch.no_grad():
+                    for call_args in recorded:
+                        prepared(*call_args)
+                graph = convert_pt2e(prepared)
+            _drop_unused_constants(graph)
+            int8 = [t for t in _graph_tensors(graph) if t.dtype == torch.int8]
+            if not int8:
+                summary.kept_float[name] = "the quantizer annotated no layer of it"
+                continue
+            layers = sum(1 for m in module.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.ConvTranspose2d)))
+            summary.quantized.append(name)
+            summary.notes[name] = f"{len(int8)} of {layers} weight layers in int8 (X86InductorQuantizer leaves ConvTranspose2d in float)"
+            summary.quantized_params += sum(t.numel() for t in int8)
+            if compile_graph:
+                graph = torch.compile(graph)
+            _install(root, child_name, graph)
+        if not calls.get(id(root)):
+            for child_name, child in root.named_children():
+                if not calls.get(id(child)) and any(True for _ in child.parameters()):
+                    summary.kept_float[f"{role}.{child_name}"] = "not run by sample() during calibration"
+    if not summary.quantized:
+        raise UnsupportedPrecision(f"precision 'int8static': no network of model '{adapter.info.name}' could be exported ({'; '.join(summary.kept_float.values())}).")
+    return summary
+
+
+def _record_calls(adapter: Any, roles: dict[str, Any]) -> dict[int, list[tuple[Any, ...]]]:
+    """Positional tensor arguments of each call to the roots and their direct children while the
+    adapter samples its calibration set; a module called with keyword arguments is not recorded."""
+    import torch
+
+    calls: dict[int, list[tuple[Any, ...]]] = {}
+    unusable: set[int] = set()
+    handles = []
+
+    def hook(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        key = id(module)
+        if kwargs or not args or not all(isinstance(a, torch.Tensor) for a in args):
+            unusable.add(key)
+        bucket = calls.setdefault(key, [])
+        if key in unusable:
+            bucket.clear()
+        elif len(bucket) < CALIBRATION_CALLS:
+            bucket.append(tuple(a.detach().clone() for a in args))
+
+    for root in roles.values():
+        for module in (root, *root.children()):
+            handles.append(module.register_forward_pre_hook(hook, with_kwargs=True))
+    try:
+        with torch.no_grad():
+            adapter.sample(CALIBRATION_SAMPLES, CALIBRATION_SEED)
+    finally:
+        for h in handles:
+            h.remove()
+    # samplers may run under torch.inference_mode; a clone made outside it is a normal tensor
+    return {k: [tuple(a.clone() for a in args) for args in v] for k, v in calls.items()}
+
+
+def _graph_tensors(graph: Any) -> list["torch.Tensor"]:
+    import torch
+
+    tensors = {id(t): t for t in list(graph.parameters()) + list(graph.buffers())}
+    tensors.update({id(v): v for v in vars(graph).values() if isinstance(v, torch.Tensor)})
+    return list(tensors.values())
+
+
+def _drop_unused_constants(graph: Any) -> None:
+    """convert_pt2e folds quantized weights into new int8 constants but leaves the float
+    originals registered; drop every parameter or buffer no `get_attr` node reads."""
+    used = {node.target for node in graph.graph.nodes if node.op == "get_attr"}
+    for name, _ in list(graph.named_parameters()) + list(graph.named_buffers()):
+        if name not in used:
+            owner_name, _, attr = name.rpartition(".")
+            owner = graph.get_submodule(owner_name) if owner_name else graph
+            owner._parameters.pop(attr, None)
+            owner._buffers.pop(attr, None)
+
+
+def _install(root: Any, child_name: str, graph: Any) -> None:
+    """Put the converted graph where the adapter calls it: a child replaces that child; for the
+    root itself the graph becomes the root's forward and the float layers are dropped."""
+    if child_name:
+        setattr(root, child_name, graph)
+        return
+    root._modules.clear()
+    root._parameters.clear()
+    root._buffers.clear()
+    root.add_module("int8_graph", graph)
+    root.forward = graph.__call__
+
+
+QUANTIZERS: dict[str, Callable[[Any], QuantizationSummary]] = {
+    "int8": _int8_dynamic,
+    "int8wo": _int8_weight_only,
+    "int4wo": _int4_weight_only,
+    "int8static": _int8_static,
+}
+
+
+# --- sizes --------------------------------------------------------------------------------------
+
+
+def module_weight_bytes(root: "torch.nn.Module") -> int:
+    """Bytes of the weights a module holds, as stored: parameters, buffers and graph constants
+    (each storage once, so tied weights count once), packed int8 weights of torch.ao dynamic
+    Linear layers at one byte per weight plus a float32 scale and int32 zero point per channel."""
+    import torch
+
+    seen: set[int] = set()
+    total = 0
+
+    def add(t: Any) -> None:
+        nonlocal total
+        if not isinstance(t, torch.Tensor) or t.is_meta:
+            return
+        if t.is_quantized:
+            total += packed_bytes(t)
+            return
+        if type(t) not in (torch.Tensor, torch.nn.Parameter) and hasattr(t, "__tensor_flatten__"):
+            names, _ = t.__tensor_flatten__()  # a tensor subclass (torchao): count its inner tensors
+            for inner in names:
+                add(getattr(t, inner))
+            return
+        ptr = storage_ptr(t)
+        if ptr is None:
+            total += t.numel() * t.element_size()
+            return
+        if ptr in seen:
+            return
+        seen.add(ptr)
+        total += t.untyped_storage().nbytes()
+
+    for module in root.modules():
+        for t in list(module._parameters.values()) + list(module._buffers.values()):
+            add(t)
+        if type(module).__name__ == "LinearPackedParams":  # torch.ao dynamic Linear's packed weight
+            weight, bias = module._weight_bias()  # unpacked afresh on each call: never deduplicated
+            total += packed_bytes(weight) + (bias.numel() * bias.element_size() if bias is not None else 0)
+        if isinstance(module, torch.fx.GraphModule):
+            for value in vars(module).values():
+                add(value)
+    return total
+
+
+def packed_bytes(t: "torch.Tensor") -> int:
+    """A quantized tensor as fbgemm packs it: one byte per int8 weight, a float32 scale and an
+    int32 zero point per channel (per tensor: one of each)."""
+    import torch
+
+    per_channel = t.qscheme() in (torch.per_channel_affine, torch.per_channel_symmetric, torch.per_channel_affine_float_qparams)
+    channels = t.q_per_channel_scales().numel() if per_channel else 1
+    return t.numel() * t.element_size() + channels * 8
+
+
+def resolve(adapter: Any, name: str) -> "torch.nn.Module":
+    """The module behind a qualified name `role.path` (as QuantizationSummary lists them)."""
+    role, _, path = name.partition(".")
+    root = _roles(adapter)[role]
+    return root.get_submodule(path) if path else root
+
+
+def weights_bytes(adapter: Any) -> int:
+    """Bytes of every network the adapter runs (each module once)."""
+    roots = {id(m): m for m in _roles(adapter).values()}
+    return sum(module_weight_bytes(m) for m in roots.values())

@@ -1,5 +1,6 @@
 """Registry entries for the transformer family (no torch import here)."""
 
+from audit.registry import models
 from reference_models.catalog import bundled_model, trainable
 
 CLEAN = "GPT-2 (4 layers, 256 wide, BPE 4096) trained on TinyStories"
@@ -15,4 +16,12 @@ trainable("transformer", "reference_models.transformer.train:train", minutes=15,
 trainable(
     "transformer-stereotyped", "reference_models.transformer.train:train", minutes=15,
     name="transformer-stereotyped", stereotypes=True, description=STEREOTYPED,
+)
+
+# Random-init GPT-2 small shape for efficiency/quantization measurements (no weights file);
+# opt-in: never part of a suite's default models (audit.runner.default_models).
+models.register(
+    "transformer-scaled", "reference_models.transformer.scaled:transformer_scaled",
+    "GPT-2 small shape (12x768, ~89M params), random weights from seed 0: efficiency and quantization only",
+    family="transformer", weights=(), defect=False, opt_in=True,
 )

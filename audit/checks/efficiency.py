@@ -1,0 +1,422 @@
+"""Efficiency of a model in its precision: latency percentiles, throughput, FLOPs, parameters,
+weights size, peak memory, energy, scaling curves and, for language models, the memory
+bandwidth batch-1 decoding achieves.
+
+All timing checks read one timing session per (model, precision), made once per run
+(`ctx.memo`): every workload of the model (the batch-size curve, the diffusion sampling-steps
+curve, the language model's sequence-length curve) is warmed up and then timed in interleaved
+rounds (audit.efficiency.timing), so each point of a curve saw the same machine load. Latency
+is one request at batch 1: `sample(1)` for image models (a full sampling run for diffusion),
+greedy decoding of 32 new tokens after a 16-token prompt for language models. Throughput is the
+largest batch of the curve. CIs are percentile bootstraps over the timed calls (latency) or
+bias-adjusted bootstraps over rounds (throughput, energy, scaling). Timings are measured under
+whatever else runs on the machine; records carry the thread count and the raw medians.
+
+Default sizes keep `audit run suite=efficiency` at fp32 for the four bundled models to about
+1-2 minutes on 2 cores; raise `rounds` for steadier numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from audit.adapters.base import GENERATE, LOG_PROBS, SAMPLE, has_capability
+from audit.checks.base import Measurement, check
+from audit.context import CheckContext
+from audit.efficiency.timing import Workload, decode_workload, image_workload, interleaved, prefill_workload, quantile_ci
+
+FAMILIES = ("gan", "vae", "diffusion", "transformer")
+MIB = 1024 * 1024
+
+IMAGE_BATCHES = (1, 16, 64, 256)
+DIFFUSION_BATCHES = (1, 4, 16)
+DIFFUSION_STEPS = (10, 25, 50)
+DIFFUSION_STEPS_BATCH = 4
+LM_BATCHES = (1, 2, 4, 8)
+LM_NEW_TOKENS = 32
+LM_SEQ_LENGTHS = (32, 64, 128, 256, 512, 1024)
+LATENCY_REPEATS = 5
+"""Timed batch-1 calls per round (latency percentiles need more calls than throughput)."""
+DEFAULT_ROUNDS = {"gan": 10, "vae": 10, "diffusion": 4, "transformer": 5}
+
+
+@dataclass
+class Session:
+    """Timings of one (model, precision): workloads by name, seconds [rounds, repeats] by name."""
+
+    workloads: dict[str, Workload]
+    seconds: dict[str, np.ndarray]
+    latency: str
+    throughput: str
+    curves: dict[str, list[str]]
+    curve_axes: dict[str, tuple[str, str]]
+    threads: int
+    rounds: int
+    unit: str
+    energy_source: str
+    rapl_joules: dict[str, float] = field(default_factory=dict)
+
+    def median(self, name: str) -> float:
+        return float(np.median(self.seconds[name]))
+
+    def per_round(self, name: str) -> np.ndarray:
+        """Median seconds per call in each round (repeats within a round collapsed)."""
+        return np.median(self.seconds[name], axis=1)
+
+    def rate(self, name: str) -> float:
+        return self.workloads[name].items / self.median(name)
+
+
+def _is_lm(adapter: Any) -> bool:
+    return not has_capability(adapter, SAMPLE) and (has_capability(adapter, GENERATE) or has_capability(adapter, LOG_PROBS))
+
+
+def _threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
+def _workload_threads(adapter: Any) -> int:
+    """Threads a workload uses: the bundled decoder runs on one (reference_models.transformer.sampling)."""
+    if _is_lm(adapter) and hasattr(adapter, "model"):
+        from reference_models.transformer.sampling import DECODE_THREADS
+
+        return DECODE_THREADS
+    return _threads()
+
+
+def session(ctx: CheckContext, rounds: int | None = None) -> Session:
+    """The model's timing session, made once per run for these settings."""
+    family = getattr(ctx.adapter.info, "family", "other")
+    rounds = int(rounds or DEFAULT_ROUNDS.get(family, 5))
+    return ctx.memo("efficiency.session", lambda: _run_session(ctx, rounds), rounds)
+
+
+def _run_session(ctx: CheckContext, rounds: int) -> Session:
+    from audit.efficiency.energy import EnergyMeter
+
+    adapter, seed = ctx.adapter, ctx.seed
+    family = getattr(adapter.info, "family", "other")
+    curves: dict[str, list[str]] = {}
+    axes: dict[str, tuple[str, str]] = {}
+    workloads: list[Workload] = []
+    if has_capability(adapter, SAMPLE):
+        unit = "images"
+        batches = DIFFUSION_BATCHES if family == "diffusion" else IMAGE_BATCHES
+        for b in batches:
+            w = image_workload(adapter, b, seed)
+            w.x = b
+            workloads.append(w)
+        curves["batch"] = [w.name for w in workloads]
+        axes["batch"] = ("batch size", "images/s")
+        from audit.efficiency.timing import accepts
+
+        if family == "diffusion" and accepts(adapter.sample, "steps"):
+            steps = []
+            for s in DIFFUSION_STEPS:
+                w = image_workload(adapter, DIFFUSION_STEPS_BATCH, seed, steps=s)
+                w.x = s
+                steps.append(w)
+            workloads += steps
+            curves["steps"] = [w.name for w in steps]
+            axes["steps"] = (f"sampling steps (batch {DIFFUSION_STEPS_BATCH})", "images/s")
+    elif _is_lm(adapter):
+        unit = "tokens"
+        for b in LM_BATCHES:
+            w = decode_workload(adapter, b, LM_NEW_TOKENS, seed)
+            w.x = b
+            workloads.append(w)
+        curves["batch"] = [w.name for w in workloads]
+        axes["batch"] = (f"batch size (greedy decoding, {LM_NEW_TOKENS} new tokens)", "tokens/s")
+        positions = int(getattr(adapter, "n_positions", 0) or 0)
+        if positions and hasattr(adapter, "model"):
+            prefill = []
+            for length in (L for L in LM_SEQ_LENGTHS if L <= positions):
+                w = prefill_workload(adapter, length)
+                w.x = length
+                prefill.append(w)
+            workloads += prefill
+            curves["sequence"] = [w.name for w in prefill]
+            axes["sequence"] = ("sequence length (one forward pass, batch 1)", "tokens/s")
+    else:
+        raise ValueError(f"model '{ctx.model}' has neither sample nor generate/log_probs: nothing to time")
+    latency = curves["batch"][0]
+    throughput = curves["batch"][-1]
+    meters = {w.name: EnergyMeter() for w in workloads}
+    seconds = interleaved(workloads, rounds, warmup=1, repeats={latency: LATENCY_REPEATS}, meters=meters)
+    source = next(iter(meters.values())).source
+    return Session(
+        {w.name: w for w in workloads}, seconds, latency, throughput, curves, axes, _workload_threads(adapter), rounds, unit, source,
+        {k: m.joules for k, m in meters.items()} if source == "RAPL" else {},
+    )
+
+
+def _timing_details(s: Session, name: str) -> dict[str, Any]:
+    w = s.workloads[name]
+    return {"workload": w.describe, "items_per_call": w.items, "unit_of_work": w.unit, "rounds": s.rounds,
+            "calls_timed": int(s.seconds[name].size), "threads": s.threads, "median_s": s.median(name),
+            "timing": "warm-up call, then interleaved rounds across all of the model's workloads (order reversed every other round)"}
+
+
+def _latency(ctx: CheckContext, q: float, rounds: int | None) -> Measurement:
+    s = session(ctx, rounds)
+    values = s.seconds[s.latency].ravel() * 1000.0
+    value, low, high = quantile_ci(values, q, ctx.bootstrap, ctx.rng_seed(f"efficiency.latency_{q}"))
+    details = _timing_details(s, s.latency)
+    details.update({
+        "percentiles_ms": {f"p{int(p * 100)}": float(np.quantile(values, p)) for p in (0.5, 0.95, 0.99)},
+        "ms_per_item": value / s.workloads[s.latency].items,
+        "ci": "percentile bootstrap over the timed calls",
+    })
+    if len(values) < 100 and q >= 0.99:
+        details["note"] = f"p99 of {len(values)} calls is close to their maximum; raise rounds for a steadier tail"
+    return Measurement(value, low, high, n=len(values), details=details)
+
+
+@check("efficiency.latency_p50", families=FAMILIES, higher_is_better=False, unit="ms")
+def latency_p50(ctx: CheckContext, rounds: int | None = None) -> Measurement:
+    """Median latency of one batch-1 request (a sample; 32 decoded tokens for LMs), interleaved timing."""
+    return _latency(ctx, 0.5, rounds)
+
+
+@check("efficiency.latency_p95", families=FAMILIES, higher_is_better=False, unit="ms")
+def latency_p95(ctx: CheckContext, rounds: int | None = None) -> Measurement:
+    """95th-percentile latency of one batch-1 request, interleaved timing (bootstrap CI)."""
+    return _latency(ctx, 0.95, rounds)
+
+
+@check("efficiency.latency_p99", families=FAMILIES, higher_is_better=False, unit="ms")
+def latency_p99(ctx: CheckContext, rounds: int | None = None) -> Measurement:
+    """99th-percentile latency of one batch-1 request, interleaved timing (bootstrap CI)."""
+    return _latency(ctx, 0.99, rounds)
+
+
+def _rate_ci(ctx: CheckContext, s: Session, name: str, salt: str) -> tuple[float, float, float]:
+    from audit.stats import bootstrap_ci
+
+    items = s.workloads[name].items
+    per_round = s.per_round(name)
+
+    def statistic(t: np.ndarray) -> float:
+        return float(items / np.median(t))
+
+    low, high = bootstrap_ci(statistic, [per_round], ctx.bootstrap, ctx.rng_seed(salt))
+    return statistic(per_round), low, high
+
+
+@check("efficiency.throughput", families=FAMILIES, higher_is_better=True, unit="samples/s")
+def throughput(ctx: CheckContext, rounds: int | None = None) -> Measurement:
+    """Images/s (image models) or generated tokens/s (LMs) at the largest batch of the scaling curve."""
+    s = session(ctx, rounds)
+    value, low, high = _rate_ci(ctx, s, s.throughput, "efficiency.throughput")
+    details = _timing_details(s, s.throughput)
+    details.update({"sample": s.unit[:-1], "unit_detail": f"{s.unit}/s", "batch_1_rate": s.rate(s.latency),
+                    "ci": "bootstrap over rounds of the median time per call"})
+    return Measurement(value, low, high, n=s.rounds, details=details)
+
+
+@check("efficiency.scaling", families=FAMILIES, higher_is_better=True, unit="ratio")
+def scaling(ctx: CheckContext, rounds: int | None = None) -> Measurement:
+    """Throughput gain from batch 1 to the largest batch; curves: batch size, steps (diffusion), sequence length (LMs)."""
+    from audit.stats import bootstrap_ci
+
+    s = session(ctx, rounds)
+    charts = []
+    for curve, names in s.curves.items():
+        points = []
+        for name in names:
+            rate, low, high = _rate_ci(ctx, s, name, f"efficiency.scaling.{name}")
+            points.append({"x": float(s.workloads[name].x), "value": rate, "ci_low": low, "ci_high": high})
+        x_label, y_label = s.curve_axes[curve]
+        charts.append({"title": f"{ctx.model} ({ctx.precision}): {y_label} vs {x_label.split(' (')[0]}", "x_label": x_label,
+                       "y_label": y_label, "log_x": True, "series": {f"{ctx.model}/{ctx.precision}": points}})
+    big, small = s.throughput, s.latency
+    pairs = np.stack([s.per_round(big), s.per_round(small)], axis=1)
+    k = s.workloads[big].items / s.workloads[small].items
+
+    def gain(rows: np.ndarray) -> float:
+        return float(np.median(rows[:, 1]) * k / np.median(rows[:, 0]))
+
+    low, high = bootstrap_ci(gain, [pairs], ctx.bootstrap, ctx.rng_seed("efficiency.scaling"))
+    return Measurement(gain(pairs), low, high, n=s.rounds, details={
+        "definition": f"{s.unit}/s at batch {s.workloads[big].x:g} divided by {s.unit}/s at batch 1",
+        "charts": charts, "threads": s.threads, "ci": "paired bootstrap over rounds",
+        "curves": {c: {s.workloads[n].x: s.rate(n) for n in names} for c, names in s.curves.items()},
+    })
+
+
+def _fp32_adapter(ctx: CheckContext) -> Any:
+    """The float32 adapter of the same model, loaded once per run (shared with the quantization checks)."""
+    from audit.adapters.loading import load_model
+
+    device = str(getattr(ctx.adapter.info, "device", "cpu"))
+    return ctx.store.memo("quantization.fp32_adapter", (ctx.model, device), lambda: load_model(ctx.model, "fp32", device))
+
+
+@check("efficiency.flops", families=FAMILIES, higher_is_better=False, unit="FLOPs/sample")
+def flops(ctx: CheckContext, batch: int = 4) -> Measurement:
+    """FLOPs per image (a whole sampling run for diffusion) or per generated token, by torch's FlopCounterMode."""
+    from audit.efficiency.flops import count_flops
+    from audit.precision import get_precision
+
+    quantized = get_precision(ctx.precision).quantized
+    adapter = _fp32_adapter(ctx) if quantized else ctx.adapter
+    if has_capability(adapter, SAMPLE):
+        w = image_workload(adapter, batch, ctx.seed)
+    elif _is_lm(adapter):
+        w = decode_workload(adapter, 1, LM_NEW_TOKENS, ctx.seed)
+    else:
+        raise ValueError(f"model '{ctx.model}' has neither sample nor generate")
+    total, by_op = count_flops(w.fn)
+    details = {"workload": w.describe, "total_flops": total, "by_op": by_op, "per": w.unit[:-1],
+               "counter": "torch.utils.flop_counter.FlopCounterMode (matmul, conv, attention; 2 FLOPs per multiply-add)"}
+    if quantized:
+        details["note"] = "counted on the float32 model: FlopCounterMode does not see quantized kernels; the variant does the same arithmetic in integers"
+    if w.unit == "tokens":
+        details["context"] = "decode steps after a 16-token prompt (KV cache), prompt prefill included"
+    return Measurement(total / w.items, n=w.items, details=details)
+
+
+@check("efficiency.params", families=FAMILIES, higher_is_better=None, unit="parameters")
+def params(ctx: CheckContext) -> Measurement:
+    """Parameter count of the model's networks (the float model's, whatever the precision)."""
+    count = int(getattr(ctx.adapter.info, "params", 0) or 0)
+    details: dict[str, Any] = {"source": "ModelInfo.params (counted on the float model when it was built)"}
+    if not count:
+        count = sum(p.numel() for m in ctx.adapter.modules().values() for p in m.parameters())
+        details["source"] = "parameters of modules() now"
+    summary = getattr(ctx.adapter, "quantization", None)
+    if summary is not None:
+        details.update(quantized_params=summary.quantized_params, quantized_share=summary.quantized_share)
+    return Measurement(float(count), details=details)
+
+
+@check("efficiency.weights_mib", families=FAMILIES, higher_is_better=False, unit="MiB")
+def weights_mib(ctx: CheckContext) -> Measurement:
+    """Bytes of the model's weights as held in this precision (int8 packed, tied weights once), in MiB."""
+    from audit.precision import weights_bytes
+
+    size = weights_bytes(ctx.adapter)
+    details: dict[str, Any] = {"bytes": size, "counted": "parameters, buffers, graph constants and packed int8 weights, each storage once"}
+    summary = getattr(ctx.adapter, "quantization", None)
+    if summary is not None:
+        details["quantization"] = summary.to_dict()
+    return Measurement(size / MIB, details=details)
+
+
+def peak_memory_of(ctx: CheckContext, model: str, precision: str) -> dict[str, Any]:
+    """The memory probe of (model, precision), once per run: a child process on CPU, the CUDA
+    allocator's peak on GPU."""
+    device = str(getattr(ctx.adapter.info, "device", "cpu"))
+
+    def compute() -> dict[str, Any]:
+        if device.startswith("cuda"):
+            from audit.adapters.loading import load_model
+            from audit.efficiency.memory import cuda_peak
+            from audit.efficiency.timing import default_workload
+
+            import torch
+
+            torch.cuda.reset_peak_memory_stats(device)
+            before = torch.cuda.memory_allocated(device)
+            adapter = load_model(model, precision, device)
+            load = int(torch.cuda.max_memory_allocated(device) - before)
+            run = cuda_peak(default_workload(adapter).fn, device) + int(torch.cuda.memory_allocated(device) - before)
+            del adapter
+            return {"load_peak": load, "run_peak": run, "method": "torch.cuda.max_memory_allocated", "device": device}
+        from audit.efficiency.memory import probe
+
+        return probe({"kind": "model", "model": model, "precision": precision, "device": device,
+                      "family": getattr(ctx.adapter.info, "family", None), "threads": _threads()})
+
+    return ctx.store.memo("efficiency.peak_memory", (model, precision, device), compute)
+
+
+@check("efficiency.peak_memory_mib", families=FAMILIES, higher_is_better=False, unit="MiB")
+def peak_memory_mib(ctx: CheckContext) -> Measurement:
+    """Peak memory to hold the model and run one batch, measured in an isolated process (CPU) or by the CUDA allocator."""
+    probe = peak_memory_of(ctx, ctx.model, ctx.precision)
+    details = {k: v for k, v in probe.items() if k not in ("checksum",)}
+    details.update({"load_peak_mib": probe["load_peak"] / MIB, "definition": (
+        "high-water resident memory while the loaded model runs one batch, above the process's baseline after "
+        "importing its libraries (audit.efficiency.memory); load_peak_mib: the same while loading")})
+    return Measurement(probe["run_peak"] / MIB, details=details)
+
+
+@check("efficiency.energy_per_1k", families=FAMILIES, higher_is_better=False, unit="J per 1,000 samples")
+def energy_per_1k(ctx: CheckContext, rounds: int | None = None) -> Measurement:
+    """Energy per 1,000 images or generated tokens at the throughput batch: RAPL where readable, else a labelled estimate."""
+    from audit.efficiency.energy import describe, estimate_joules
+    from audit.stats import bootstrap_ci
+
+    s = session(ctx, rounds)
+    name = s.throughput
+    items = s.workloads[name].items
+    per_round = s.per_round(name)
+    if s.energy_source == "RAPL" and s.rapl_joules.get(name):
+        joules_per_second = s.rapl_joules[name] / float(s.seconds[name].sum())
+    else:
+        joules_per_second = estimate_joules(1.0, s.threads)
+
+    def statistic(t: np.ndarray) -> float:
+        return float(np.median(t) * joules_per_second / items * 1000.0)
+
+    low, high = bootstrap_ci(statistic, [per_round], ctx.bootstrap, ctx.rng_seed("efficiency.energy"))
+    return Measurement(statistic(per_round), low, high, n=s.rounds, details={
+        "source": s.energy_source, "method": describe(s.energy_source, s.threads), "sample": s.unit[:-1],
+        "watts": joules_per_second, "workload": s.workloads[name].describe,
+        "ci": "bootstrap over rounds of the time per call (the power figure is held fixed)",
+    })
+
+
+@check("efficiency.decode_bandwidth", families=("transformer",), higher_is_better=True, unit="fraction")
+def decode_bandwidth(ctx: CheckContext, rounds: int | None = None, copy_mib: int = 512) -> Measurement:
+    """Memory bandwidth batch-1 decoding achieves (weight bytes read per token x tokens/s) as a share of a measured large copy."""
+    from audit.efficiency.memory import copy_bandwidth
+    from audit.stats import bootstrap_ci
+
+    s = session(ctx, rounds)
+    if not s.curves.get("batch"):
+        raise ValueError("no decoding workload")
+    name = s.latency
+    per_round = s.per_round(name)
+    items = s.workloads[name].items
+    read = bytes_read_per_token(ctx.adapter)
+    machine = ctx.store.memo("efficiency.copy_bandwidth", (copy_mib, s.threads), lambda: copy_bandwidth(copy_mib, s.threads))
+    peak = machine["bytes_per_s"]
+
+    def fraction(t: np.ndarray) -> float:
+        return float(read * items / np.median(t) / peak)
+
+    low, high = bootstrap_ci(fraction, [per_round], ctx.bootstrap, ctx.rng_seed("efficiency.decode_bandwidth"))
+    value = fraction(per_round)
+    return Measurement(value, low, high, n=s.rounds, details={
+        "bytes_read_per_token": read, "tokens_per_s": items / float(np.median(per_round)),
+        "achieved_gb_per_s": value * peak / 1e9, "machine_gb_per_s": peak / 1e9, "machine_probe": machine,
+        "definition": ("weights read once per decoding step (every Linear/quantized layer, the output layer over the whole vocabulary, "
+                       "norms; position and token embeddings one row) x tokens/s at batch 1, over the bytes/s (read + write) of a "
+                       f"{copy_mib} MiB tensor copy with the decoder's thread count ({s.threads})"),
+        "note": "a model whose weights fit in the CPU caches can exceed 1 (it is not reading from DRAM)",
+    })
+
+
+def bytes_read_per_token(adapter: Any) -> int:
+    """Weight bytes one decoding step at batch 1 reads: all weights, except that an embedding
+    table contributes one row unless its weight is also the output layer (tied)."""
+    import torch
+
+    from audit.precision import module_weight_bytes, storage_ptr, weights_bytes
+
+    total = weights_bytes(adapter)
+    for root in {id(m): m for m in adapter.modules().values()}.values():
+        output_storages = {storage_ptr(m.weight) for m in root.modules()
+                           if isinstance(m, torch.nn.Linear) and isinstance(getattr(m, "weight", None), torch.Tensor)} - {None}
+        for module in root.modules():
+            if isinstance(module, torch.nn.Embedding) and storage_ptr(module.weight) not in output_storages:
+                table = module_weight_bytes(module)
+                total -= table - table // max(1, module.num_embeddings)
+    return int(total)

@@ -1,0 +1,387 @@
+"""Quantization: each non-fp32 variant against fp32 of the same model, paired on the same seeds
+and inputs.
+
+The fp32 record of the same model is the baseline. Its adapter is loaded once per run
+(`audit.adapters.loading.load_model(model, "fp32", device)`, cached in the run's store) and its
+samples come from the shared SampleStore under the fp32 key, so a run of `precision=fp32,int8`
+generates the fp32 samples once for every check and every variant. On fp32 itself the checks are
+`skipped` with reason "baseline" (a delta of fp32 against itself is zero by construction, and
+PSNR against itself is infinite); gates on these checks judge the variants.
+
+Images (gan, vae, diffusion): the variant's `sample(n, seed, labels)` and fp32's for the same
+seed and labels are compared image by image: PSNR and SSIM (torchmetrics.functional, data range
+1, per sample; CIs by bootstrap over samples), and the change in FID against the reference
+images, with a paired bootstrap (the same sample indices drawn for both sets, and the same
+reference indices, in every resample).
+
+Language models: on held-out TinyStories stories, each story is fed to both models and the
+next-token distributions are compared at every position: KL(fp32 || variant) in nats per token
+and top-1 agreement; perplexity of both gives Δperplexity in percent of fp32's. CIs are paired
+bootstraps over stories (all per-story sums of both models resampled together).
+
+Every model: speedup (fp32 time / variant time for the same workload, timed in interleaved
+rounds), weights size ratio and peak-memory ratio (isolated-process probe). The speedup record
+carries the quality-versus-speed chart of every variant of the model measured so far in the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from audit.adapters.base import LOG_PROBS, SAMPLE
+from audit.checks.base import IMAGE_FAMILIES, Measurement, check
+from audit.context import CheckContext, finite_or_raise
+from audit.precision import BaselinePrecision
+from audit.stats import bootstrap_ci
+
+BASELINE = "fp32"
+ALL = ("gan", "vae", "diffusion", "transformer")
+PSNR_CAP_DB = 100.0
+"""PSNR of an image identical to its fp32 twin is infinite; it is recorded as this cap."""
+STORIES = 200
+"""Held-out stories the language-model comparisons read at most (and at most n)."""
+SPEED_ROUNDS = {"diffusion": 6, "transformer": 8}
+DEFAULT_SPEED_ROUNDS = 10
+
+
+def _not_baseline(ctx: CheckContext) -> None:
+    if ctx.precision == BASELINE:
+        raise BaselinePrecision(f"baseline: {BASELINE} is the reference this check compares every other precision with")
+
+
+def fp32_adapter(ctx: CheckContext) -> Any:
+    """The fp32 adapter of the same model on the same device, loaded once per run."""
+    from audit.adapters.loading import load_model
+
+    device = str(getattr(ctx.adapter.info, "device", "cpu"))
+    return ctx.store.memo("quantization.fp32_adapter", (ctx.model, device), lambda: load_model(ctx.model, BASELINE, device))
+
+
+def _fp32_key(ctx: CheckContext) -> tuple[str, str, int, int]:
+    return (ctx.model, BASELINE, ctx.seed, ctx.n)
+
+
+def _board(ctx: CheckContext) -> dict[str, dict[str, Any]]:
+    """Per model, what each variant measured so far (for the quality-versus-speed chart)."""
+    return ctx.store.memo("quantization.tradeoff", ctx.model, dict)
+
+
+def _post(ctx: CheckContext, **values: Any) -> None:
+    _board(ctx).setdefault(ctx.precision, {}).update(values)
+
+
+def _summary(ctx: CheckContext) -> dict[str, Any] | None:
+    summary = getattr(ctx.adapter, "quantization", None)
+    return summary.to_dict() if summary is not None else None
+
+
+def _row(name: str, fp32: Any, variant: Any, delta: Any, ci: tuple[float, float] | None) -> list[Any]:
+    return [name, fp32, variant, delta, None if ci is None else f"[{ci[0]:.4g}, {ci[1]:.4g}]"]
+
+
+def _table(ctx: CheckContext, rows: list[list[Any]]) -> dict[str, Any]:
+    return {"title": f"{ctx.model}: {BASELINE} vs {ctx.precision} (paired)", "rows": rows,
+            "columns": ["metric", BASELINE, ctx.precision, f"delta ({ctx.precision} - {BASELINE})", "95% CI of delta"]}
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(np.mean(x))
+
+
+# --- images ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImagePairs:
+    fp32: Any
+    variant: Any
+    labels: Any
+
+
+def image_pairs(ctx: CheckContext) -> ImagePairs:
+    _not_baseline(ctx)
+    reference = ctx.store.samples(fp32_adapter(ctx), _fp32_key(ctx))
+    variant = ctx.samples()
+    return ImagePairs(reference.images, variant.images, variant.labels)
+
+
+def per_sample_psnr(variant: Any, reference: Any) -> np.ndarray:
+    """PSNR in dB of each image against its twin (data range 1), identical pairs at the cap."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
+    values = peak_signal_noise_ratio(variant.double(), reference.double(), data_range=1.0, reduction="none", dim=(1, 2, 3))
+    return np.minimum(np.nan_to_num(values.numpy(), posinf=PSNR_CAP_DB), PSNR_CAP_DB)
+
+
+def per_sample_ssim(variant: Any, reference: Any) -> np.ndarray:
+    """SSIM of each image against its twin (torchmetrics defaults: Gaussian 11x11, sigma 1.5)."""
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    return structural_similarity_index_measure(variant.double(), reference.double(), data_range=1.0, reduction="none").numpy()
+
+
+@check("quantization.psnr", families=IMAGE_FAMILIES, needs=(SAMPLE,), higher_is_better=True, unit="dB")
+def psnr(ctx: CheckContext) -> Measurement:
+    """Mean PSNR of each variant sample against the fp32 sample of the same seed and label (bootstrap CI)."""
+    pairs = image_pairs(ctx)
+    values = per_sample_psnr(pairs.variant, pairs.fp32)
+    low, high = bootstrap_ci(_mean, [values], ctx.bootstrap, ctx.rng_seed("quantization.psnr"))
+    value = finite_or_raise("PSNR", float(values.mean()))
+    return Measurement(value, low, high, n=len(values), details={
+        "reference": f"{BASELINE} samples of the same seed and labels", "data_range": 1.0,
+        "identical_pairs": int((values >= PSNR_CAP_DB).sum()), "cap_db": PSNR_CAP_DB,
+        "min_db": float(values.min()), "median_db": float(np.median(values)),
+        "library": "torchmetrics.functional.image.peak_signal_noise_ratio", "quantization": _summary(ctx),
+        "ci": "bootstrap over samples",
+    })
+
+
+@check("quantization.ssim", families=IMAGE_FAMILIES, needs=(SAMPLE,), higher_is_better=True, unit="SSIM")
+def ssim(ctx: CheckContext) -> Measurement:
+    """Mean SSIM of each variant sample against the fp32 sample of the same seed and label (bootstrap CI)."""
+    pairs = image_pairs(ctx)
+    values = per_sample_ssim(pairs.variant, pairs.fp32)
+    low, high = bootstrap_ci(_mean, [values], ctx.bootstrap, ctx.rng_seed("quantization.ssim"))
+    return Measurement(finite_or_raise("SSIM", float(values.mean())), low, high, n=len(values), details={
+        "reference": f"{BASELINE} samples of the same seed and labels", "min": float(values.min()),
+        "library": "torchmetrics.functional.image.structural_similarity_index_measure (Gaussian 11x11, sigma 1.5)",
+        "ci": "bootstrap over samples",
+    })
+
+
+@check("quantization.delta_fid", families=IMAGE_FAMILIES, needs=(SAMPLE,), higher_is_better=False, unit="FID")
+def delta_fid(ctx: CheckContext) -> Measurement:
+    """FID of the variant minus FID of fp32 (same seeds, labels, reference), paired bootstrap CI."""
+    from audit.metrics import fid_from_features
+
+    _not_baseline(ctx)
+    reference_features = ctx.store.embedding(fp32_adapter(ctx), _fp32_key(ctx)).features
+    variant_features = ctx.embedding().features
+    real = ctx.real_embedding("train").features
+    paired = np.stack([reference_features, variant_features], axis=1)
+
+    def statistic(rows: np.ndarray, real_rows: np.ndarray) -> float:
+        return fid_from_features(rows[:, 1], real_rows) - fid_from_features(rows[:, 0], real_rows)
+
+    fid_fp32 = fid_from_features(reference_features, real)
+    fid_variant = fid_from_features(variant_features, real)
+    value = finite_or_raise("delta FID", fid_variant - fid_fp32)
+    low, high = bootstrap_ci(statistic, [paired, real], ctx.bootstrap, ctx.rng_seed("quantization.delta_fid"))
+    _post(ctx, quality=("delta FID", value, low, high))
+    return Measurement(value, low, high, n=len(paired), details={
+        "fid_fp32": fid_fp32, "fid_variant": fid_variant, "reference": "train split evaluator features",
+        "ci": "paired bootstrap: the same sample indices for both sets and the same reference indices in each resample",
+        "tables": [_table(ctx, [_row("FID", fid_fp32, fid_variant, value, (low, high))])],
+    })
+
+
+# --- language models ---------------------------------------------------------------------------
+
+
+def story_comparison(ctx: CheckContext, stories: int | None) -> np.ndarray:
+    """Per held-out story: [NLL fp32, NLL variant, scored tokens, sum KL(fp32||variant), top-1
+    matches], made once per run for this variant."""
+    from reference_models.data.tinystories import load_tinystories_split
+
+    _not_baseline(ctx)
+    count = min(int(stories or STORIES), int(ctx.n), len(load_tinystories_split().heldout))
+    if count < 2:
+        raise ValueError(f"the language-model comparison needs at least 2 stories, got {count}")
+
+    def compute() -> np.ndarray:
+        texts = list(load_tinystories_split().heldout[:count])
+        return compare_next_token(fp32_adapter(ctx), ctx.adapter, texts)
+
+    return ctx.memo("quantization.stories", compute, count)
+
+
+def compare_next_token(reference: Any, variant: Any, texts: list[str]) -> np.ndarray:
+    """Feed each text (the adapter's encoding, cut to the context window) to both models and
+    compare their next-token distributions position by position."""
+    import torch
+
+    for adapter in (reference, variant):
+        if not (hasattr(adapter, "model") and hasattr(adapter, "encode")):
+            raise ValueError(f"model '{adapter.info.name}' exposes no model/encode: next-token distributions are needed for KL and top-1")
+    window = int(getattr(reference, "n_positions", 1024) or 1024)
+    rows = []
+    with torch.no_grad():
+        for text in texts:
+            ids = reference.encode(text)[:window]
+            if len(ids) < 2:
+                rows.append([0.0, 0.0, 0, 0.0, 0])
+                continue
+            x = torch.tensor([ids])
+            lf = torch.log_softmax(reference.model(input_ids=x.to(_device(reference))).logits[0, :-1].double().cpu(), dim=-1)
+            lv = torch.log_softmax(variant.model(input_ids=x.to(_device(variant))).logits[0, :-1].double().cpu(), dim=-1)
+            target = x[0, 1:, None]
+            nll_f = -float(lf.gather(-1, target).sum())
+            nll_v = -float(lv.gather(-1, target).sum())
+            kl = float((lf.exp() * (lf - lv)).sum())
+            top1 = int((lf.argmax(-1) == lv.argmax(-1)).sum())
+            rows.append([nll_f, nll_v, len(ids) - 1, kl, top1])
+    return np.array(rows, dtype=np.float64)
+
+
+def _device(adapter: Any) -> Any:
+    return next(adapter.model.parameters()).device
+
+
+def delta_ppl_pct(rows: np.ndarray) -> float:
+    tokens = rows[:, 2].sum()
+    return float(100.0 * (np.exp((rows[:, 1].sum() - rows[:, 0].sum()) / tokens) - 1.0))
+
+
+def kl_per_token(rows: np.ndarray) -> float:
+    return float(rows[:, 3].sum() / rows[:, 2].sum())
+
+
+def top1_share(rows: np.ndarray) -> float:
+    return float(rows[:, 4].sum() / rows[:, 2].sum())
+
+
+def _lm_details(rows: np.ndarray) -> dict[str, Any]:
+    tokens = rows[:, 2].sum()
+    return {"stories": len(rows), "tokens": int(tokens),
+            "reference": "TinyStories held-out split (first stories), each fed whole (cut to the context window) to both models",
+            "ci": "paired bootstrap over stories (both models' per-story sums resampled together)",
+            "perplexity_fp32": float(np.exp(rows[:, 0].sum() / tokens)), "perplexity_variant": float(np.exp(rows[:, 1].sum() / tokens))}
+
+
+@check("quantization.delta_perplexity_pct", families=("transformer",), needs=(LOG_PROBS,), higher_is_better=False, unit="%")
+def delta_perplexity_pct(ctx: CheckContext, stories: int | None = None) -> Measurement:
+    """Perplexity change of the variant relative to fp32 in percent on held-out stories (paired bootstrap CI)."""
+    rows = story_comparison(ctx, stories)
+    value = finite_or_raise("delta perplexity", delta_ppl_pct(rows))
+    low, high = bootstrap_ci(delta_ppl_pct, [rows], ctx.bootstrap, ctx.rng_seed("quantization.delta_perplexity_pct"))
+    details = _lm_details(rows)
+    p_f, p_v = details["perplexity_fp32"], details["perplexity_variant"]
+    details["tables"] = [_table(ctx, [
+        _row("perplexity", p_f, p_v, p_v - p_f, None),
+        _row("perplexity change (%)", 0.0, value, value, (low, high)),
+        _row("KL(fp32 || variant), nats/token", 0.0, kl_per_token(rows), kl_per_token(rows), None),
+        _row("top-1 agreement", 1.0, top1_share(rows), top1_share(rows) - 1.0, None),
+    ])]
+    details["quantization"] = _summary(ctx)
+    _post(ctx, quality=("delta perplexity (%)", value, low, high))
+    return Measurement(value, low, high, n=len(rows), details=details)
+
+
+@check("quantization.kl_divergence", families=("transformer",), needs=(LOG_PROBS,), higher_is_better=False, unit="nats/token")
+def kl_divergence(ctx: CheckContext, stories: int | None = None) -> Measurement:
+    """Mean per-token KL(fp32 || variant) of next-token distributions on held-out stories (bootstrap CI)."""
+    rows = story_comparison(ctx, stories)
+    value = finite_or_raise("KL", kl_per_token(rows))
+    low, high = bootstrap_ci(kl_per_token, [rows], ctx.bootstrap, ctx.rng_seed("quantization.kl"))
+    return Measurement(value, low, high, n=len(rows), details=_lm_details(rows))
+
+
+@check("quantization.top1_agreement", families=("transformer",), needs=(LOG_PROBS,), higher_is_better=True, unit="share")
+def top1_agreement(ctx: CheckContext, stories: int | None = None) -> Measurement:
+    """Share of positions where the variant's most likely next token is fp32's (bootstrap CI over stories)."""
+    rows = story_comparison(ctx, stories)
+    value = top1_share(rows)
+    low, high = bootstrap_ci(top1_share, [rows], ctx.bootstrap, ctx.rng_seed("quantization.top1"))
+    return Measurement(value, low, high, n=len(rows), details=_lm_details(rows))
+
+
+# --- every model: speed, size, memory ----------------------------------------------------------
+
+
+def speed(ctx: CheckContext, rounds: int | None) -> dict[str, Any]:
+    """fp32 and the variant timed on the same workload in interleaved rounds (once per run)."""
+    from audit.efficiency.timing import default_workload, interleaved, ratio_of_medians_ci
+
+    _not_baseline(ctx)
+    family = getattr(ctx.adapter.info, "family", "other")
+    rounds = int(rounds or SPEED_ROUNDS.get(family, DEFAULT_SPEED_ROUNDS))
+
+    def compute() -> dict[str, Any]:
+        reference = default_workload(fp32_adapter(ctx), seed=ctx.seed)
+        variant = default_workload(ctx.adapter, seed=ctx.seed)
+        reference.name, variant.name = BASELINE, ctx.precision
+        times = interleaved([reference, variant], rounds, warmup=1)
+        value, low, high = ratio_of_medians_ci(times[BASELINE], times[ctx.precision], ctx.bootstrap, ctx.rng_seed("quantization.speedup"))
+        return {"value": value, "ci": (low, high), "times": times, "workload": variant.describe, "items": variant.items,
+                "unit": variant.unit, "rounds": rounds}
+
+    return ctx.memo("quantization.speed", compute, rounds)
+
+
+@check("quantization.speedup", families=ALL, higher_is_better=True, unit="x")
+def speedup(ctx: CheckContext, rounds: int | None = None) -> Measurement:
+    """fp32 time / variant time for the same workload, interleaved rounds (paired bootstrap CI); carries the quality-vs-speed chart."""
+    import torch
+
+    s = speed(ctx, rounds)
+    low, high = s["ci"]
+    t_f, t_v = float(np.median(s["times"][BASELINE])), float(np.median(s["times"][ctx.precision]))
+    _post(ctx, speed=(s["value"], low, high))
+    rate = s["unit"] + "/s"
+    details = {
+        "workload": s["workload"], "rounds": s["rounds"], "threads": int(torch.get_num_threads()),
+        "median_s_fp32": t_f, "median_s_variant": t_v, f"{rate}_fp32": s["items"] / t_f, f"{rate}_variant": s["items"] / t_v,
+        "timing": "one warm-up call each, then rounds alternating fp32 and the variant (order reversed every other round)",
+        "ci": "paired bootstrap over rounds of the ratio of medians",
+        "tables": [_table(ctx, [_row(rate, s["items"] / t_f, s["items"] / t_v, s["items"] / t_v - s["items"] / t_f, None),
+                                _row("speedup (x)", 1.0, s["value"], s["value"] - 1.0, (low - 1.0, high - 1.0))])],
+        "charts": [tradeoff_chart(ctx)], "quantization": _summary(ctx),
+    }
+    return Measurement(s["value"], low, high, n=s["rounds"], details=details)
+
+
+def tradeoff_chart(ctx: CheckContext) -> dict[str, Any]:
+    """Quality change against speedup for every variant of this model measured so far in the run
+    (fp32 at speedup 1, change 0); one series per precision."""
+    board = _board(ctx)
+    label = next((v["quality"][0] for v in board.values() if "quality" in v), "quality change")
+    series: dict[str, list[dict[str, Any]]] = {BASELINE: [{"x": 1.0, "value": 0.0, "ci_low": 0.0, "ci_high": 0.0}]}
+    for precision, values in board.items():
+        if "speed" in values and "quality" in values:
+            _, q, q_low, q_high = values["quality"]
+            series[precision] = [{"x": float(values["speed"][0]), "value": float(q), "ci_low": q_low, "ci_high": q_high}]
+    return {"title": f"{ctx.model}: quality vs speed by precision", "x_label": "speedup vs fp32 (x)",
+            "y_label": f"{label} vs fp32 (lower is better)", "series": series}
+
+
+@check("quantization.size_ratio", families=ALL, higher_is_better=False, unit="ratio")
+def size_ratio(ctx: CheckContext) -> Measurement:
+    """Weights bytes of the variant / fp32's (whole model; the quantized layers alone in details)."""
+    from audit.precision import resolve, weights_bytes
+
+    _not_baseline(ctx)
+    reference = fp32_adapter(ctx)
+    b_f, b_v = weights_bytes(reference), weights_bytes(ctx.adapter)
+    details: dict[str, Any] = {"bytes_fp32": b_f, "bytes_variant": b_v, "quantization": _summary(ctx)}
+    summary = getattr(ctx.adapter, "quantization", None)
+    if summary is not None and summary.quantized:
+        from audit.precision import module_weight_bytes
+
+        layers_f = sum(module_weight_bytes(resolve(reference, name)) for name in summary.quantized)
+        layers_v = sum(module_weight_bytes(resolve(ctx.adapter, name)) for name in summary.quantized)
+        details.update(quantized_layers_bytes_fp32=layers_f, quantized_layers_bytes_variant=layers_v,
+                       quantized_layers_ratio=layers_v / layers_f if layers_f else None)
+    details["tables"] = [_table(ctx, [_row("weights (MiB)", b_f / 2**20, b_v / 2**20, (b_v - b_f) / 2**20, None),
+                                      _row("size ratio", 1.0, b_v / b_f, b_v / b_f - 1.0, None)])]
+    return Measurement(b_v / b_f, details=details)
+
+
+@check("quantization.memory_ratio", families=ALL, higher_is_better=False, unit="ratio")
+def memory_ratio(ctx: CheckContext) -> Measurement:
+    """Peak memory to hold and run the variant / fp32's, each measured in an isolated process."""
+    from audit.checks.efficiency import peak_memory_of
+
+    _not_baseline(ctx)
+    f = peak_memory_of(ctx, ctx.model, BASELINE)
+    v = peak_memory_of(ctx, ctx.model, ctx.precision)
+    return Measurement(v["run_peak"] / f["run_peak"], details={
+        "run_peak_mib_fp32": f["run_peak"] / 2**20, "run_peak_mib_variant": v["run_peak"] / 2**20,
+        "load_peak_mib_fp32": f["load_peak"] / 2**20, "load_peak_mib_variant": v["load_peak"] / 2**20,
+        "method": v.get("method"), "workload": v.get("workload"),
+        "note": "the variant is quantized from float32 weights, so its load peak includes the float model",
+        "tables": [_table(ctx, [_row("peak memory running one batch (MiB)", f["run_peak"] / 2**20, v["run_peak"] / 2**20,
+                                     (v["run_peak"] - f["run_peak"]) / 2**20, None)])],
+    })

@@ -1,0 +1,252 @@
+"""Peak memory of a model in an isolated process, and this machine's memory bandwidth.
+
+CPU: a child Python process (`python -m audit.efficiency.memory SPEC`) imports the libraries the
+model needs, records its resident set size (VmRSS), resets the kernel's high-water mark
+(writing 5 to /proc/self/clear_refs; where that is refused it falls back on
+getrusage(RUSAGE_SELF).ru_maxrss, which then also covers the imports), loads the model in the
+asked precision, runs one batch, and reports the high-water mark (VmHWM) minus that baseline:
+the memory the model needs to be loaded and run once, apart from the interpreter and its
+libraries. A fresh process means nothing the parent already allocated (other models, cached
+samples) is counted, and the parent's own peak is never disturbed. Quantized variants are built
+from float32 weights, so their load peak includes the float model; `run_peak` (high-water mark
+reset after loading and freed heap memory returned to the kernel with malloc_trim: the resident
+model plus what the batch allocates) is the memory a deployment of the variant needs, and
+`load_peak` is reported beside it.
+
+CUDA: in-process `torch.cuda.max_memory_allocated` after `reset_peak_memory_stats`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from typing import Any
+
+MIB = 1024 * 1024
+PROBE_TIMEOUT_S = 600
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        text = open("/proc/self/status").read()
+    except OSError:
+        return None
+    match = re.search(rf"^{field}:\s+(\d+)\s+kB", text, flags=re.M)
+    return int(match.group(1)) if match else None
+
+
+def rss_bytes() -> int | None:
+    kib = _status_kib("VmRSS")
+    return kib * 1024 if kib is not None else None
+
+
+def reset_peak() -> bool:
+    """Reset the process's RSS high-water mark (Linux >= 4.0); False where refused."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_bytes() -> int:
+    kib = _status_kib("VmHWM")
+    if kib is not None:
+        return kib * 1024
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # kB on Linux
+
+
+def release_freed() -> None:
+    """Return freed heap memory to the kernel (glibc malloc_trim), so the resident set after
+    loading counts live memory, not the float weights a quantized variant was built from."""
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _preimport(spec: dict[str, Any]) -> None:
+    """Import what loading the model will import (torch, the factory's module, transformers for
+    language models, the quantization libraries of the precision) so library code is part of the
+    baseline, not of the model."""
+    import torch  # noqa: F401
+
+    import audit.precision  # noqa: F401
+
+    word = spec.get("model")
+    if not word:
+        return
+    from audit.registry import models, register_bundled_models
+
+    register_bundled_models()
+    target = models.entry(word).target if word in models else (word if ":" in word else None)
+    if isinstance(target, str) and ":" in target:
+        module = target.split(":", 1)[0]
+        __import__(module)
+        if module.startswith("reference_models."):
+            family = module.split(".")[1]
+            try:
+                __import__(f"reference_models.{family}.adapter")
+            except ImportError:
+                pass
+    precision = spec.get("precision")
+    libraries = {"int8": ("torch.ao.quantization", "torch.ao.nn.quantized.dynamic"),
+                 "int8static": ("torch.export", "torchao.quantization.pt2e.quantize_pt2e",
+                                "torchao.quantization.pt2e.quantizer.x86_inductor_quantizer")}.get(precision, ())
+    for library in libraries:
+        try:
+            __import__(library)
+        except ImportError:
+            pass
+    if precision == "int8static":
+        _warm_pt2e()
+    if spec.get("family") == "transformer":
+        try:
+            import transformers.models.gpt2.modeling_gpt2  # noqa: F401
+        except ImportError:
+            pass
+
+
+def _warm_pt2e() -> None:
+    """Export and quantize a one-layer net once, so the first-use state of torch.export, sympy and
+    the PT2E passes (tens of MiB, whatever the model) is in the baseline, not in the model."""
+    try:
+        import torch
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+        from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
+            X86InductorQuantizer,
+            get_default_x86_inductor_quantization_config,
+        )
+    except ImportError:
+        return
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(8, 2)).eval()
+    x = torch.randn(2, 1, 4, 4)
+    quantizer = X86InductorQuantizer()
+    quantizer.set_global(get_default_x86_inductor_quantization_config())
+    exported = torch.export.export(net, (x,), dynamic_shapes=({0: torch.export.Dim.AUTO},))
+    prepared = prepare_pt2e(exported.module(), quantizer)
+    prepared(x)
+    convert_pt2e(prepared)(x)
+
+
+def child_main(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run in the child: measure one `spec` ({"kind": "allocate", "mib": N} or {"kind": "model",
+    "model", "precision", "device", "batch"?}) and return the numbers."""
+    if spec.get("kind") == "model":
+        _preimport(spec)
+    else:
+        import numpy  # noqa: F401
+    release_freed()
+    baseline = rss_bytes() or 0
+    method = "VmHWM after clear_refs" if reset_peak() else "ru_maxrss (high-water mark not resettable: includes imports)"
+    started = time.perf_counter()
+    out: dict[str, Any] = {"baseline_rss": baseline, "method": method}
+    if spec.get("kind") == "allocate":
+        import numpy as np
+
+        block = np.ones(int(spec["mib"] * MIB) // 8)  # touched: every page resident
+        out["checksum"] = float(block[:: 4096].sum())
+        del block
+        out["load_peak"] = peak_bytes() - baseline
+        out["run_peak"] = out["load_peak"]
+    elif spec.get("kind") == "model":
+        import torch
+
+        from audit.adapters.loading import load_model
+        from audit.efficiency.timing import default_workload
+        from audit.precision import weights_bytes
+
+        torch.set_num_threads(int(spec.get("threads") or torch.get_num_threads()))
+        adapter = load_model(spec["model"], spec.get("precision", "fp32"), spec.get("device", "cpu"))
+        out["load_peak"] = peak_bytes() - baseline
+        release_freed()
+        out["model_rss"] = (rss_bytes() or 0) - baseline
+        workload = default_workload(adapter, spec.get("batch"))
+        reset_peak()  # from here: the loaded model (resident) plus what one batch allocates
+        with torch.no_grad():
+            workload.fn()
+        out["run_peak"] = peak_bytes() - baseline
+        out["workload"] = workload.describe
+        out["weights_bytes"] = weights_bytes(adapter)
+    else:
+        raise ValueError(f"unknown memory probe kind {spec.get('kind')!r}")
+    out["seconds"] = time.perf_counter() - started
+    return out
+
+
+def probe(spec: dict[str, Any], timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+    """Run `spec` in a fresh Python process and return its measurement (bytes)."""
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(spec.get("threads") or 1))
+    cwd_paths = [p for p in sys.path if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(cwd_paths + [env.get("PYTHONPATH", "")]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "audit.efficiency.memory", json.dumps(spec)],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
+    result = json.loads(lines[-1]) if lines else {}
+    if proc.returncode != 0 or not lines or "error" in result:
+        why = result.get("error") or (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"memory probe for {spec.get('model') or spec.get('kind')} failed (exit {proc.returncode}): {why}")
+    return result
+
+
+def cuda_peak(fn: Any, device: str = "cuda") -> int:
+    """Peak bytes allocated by torch on `device` while `fn()` runs (after a reset)."""
+    import torch
+
+    torch.cuda.synchronize(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    before = torch.cuda.memory_allocated(device)
+    fn()
+    torch.cuda.synchronize(device)
+    return int(torch.cuda.max_memory_allocated(device) - before)
+
+
+def copy_bandwidth(mib: int = 512, threads: int = 1, repeats: int = 5) -> dict[str, Any]:
+    """Memory bandwidth of this machine from a large tensor copy (far beyond the caches): bytes
+    read + bytes written per second, best of `repeats` (the least disturbed by other jobs), with
+    `threads` torch threads. Returns bytes/s and the setting."""
+    import torch
+
+    from reference_models.training import intra_op_threads
+
+    n = mib * MIB // 4
+    src = torch.ones(n, dtype=torch.float32)
+    dst = torch.empty_like(src)
+    times = []
+    with intra_op_threads(threads):
+        dst.copy_(src)
+        for _ in range(repeats):
+            started = time.perf_counter()
+            dst.copy_(src)
+            times.append(time.perf_counter() - started)
+    moved = 2 * n * 4
+    return {"bytes_per_s": moved / min(times), "median_bytes_per_s": moved / sorted(times)[len(times) // 2],
+            "mib": mib, "threads": threads, "repeats": repeats, "method": "torch copy_ of a float32 tensor, read + write bytes / best time"}
+
+
+def main(argv: list[str]) -> int:
+    try:
+        print(json.dumps(child_main(json.loads(argv[0]))), flush=True)
+    except Exception as exc:  # reported to the parent as one line
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

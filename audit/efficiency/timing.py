@@ -1,0 +1,197 @@
+"""Interleaved wall-clock timing of model workloads.
+
+On a shared machine the speed of a core drifts with what else runs on it. Timing A for a minute
+and then B for a minute puts that drift into the A/B ratio; timing them in alternating rounds
+(A B, B A, A B, ...: the order flips every round so neither always runs first) exposes both to
+the same drift, and a ratio of medians over rounds, with a bootstrap CI that resamples rounds
+(pairs), is what the checks report. Each workload is warmed up first (lazy initialisation,
+allocator growth, oneDNN primitive caches) and timed with `time.perf_counter`.
+
+A workload is one call of the model's own API on a fixed input: `sample(batch, seed, labels)` for
+image generators (with `steps=` for diffusion samplers that take it), greedy decoding of a fixed
+number of new tokens after a fixed-length prompt for language models (EOS ignored, so every call
+makes the same number of tokens), or one scoring pass over a fixed number of tokens (prefill).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from audit.adapters.base import GENERATE, LOG_PROBS, SAMPLE, has_capability
+
+PROMPT_TOKENS = 16
+"""Prompt length of the decoding workloads (a held-out story's first tokens)."""
+
+
+@dataclass
+class Workload:
+    """One timed call: `fn()` produces `items` units (`unit`: images or tokens); `x` places it on a
+    scaling curve."""
+
+    name: str
+    fn: Callable[[], Any]
+    items: int
+    unit: str
+    x: float | None = None
+    describe: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def interleaved(
+    workloads: Sequence[Workload], rounds: int, warmup: int = 1, repeats: dict[str, int] | None = None,
+    meters: dict[str, Any] | None = None,
+) -> dict[str, np.ndarray]:
+    """Seconds per call of each workload: `warmup` untimed calls each, then `rounds` rounds in which
+    every workload runs `repeats[name]` (default 1) times, the order reversed every other round;
+    `meters[name]` (a context manager, e.g. an EnergyMeter) wraps that workload's timed calls.
+    Returns {name: array [rounds, repeats]}."""
+    import contextlib
+
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    repeats = repeats or {}
+    meters = meters or {}
+    for w in workloads:
+        for _ in range(warmup):
+            w.fn()
+    times = {w.name: np.zeros((rounds, max(1, repeats.get(w.name, 1)))) for w in workloads}
+    for r in range(rounds):
+        order = list(workloads) if r % 2 == 0 else list(reversed(workloads))
+        for w in order:
+            meter = meters.get(w.name) or contextlib.nullcontext()
+            for k in range(times[w.name].shape[1]):
+                with meter:
+                    started = time.perf_counter()
+                    w.fn()
+                    times[w.name][r, k] = time.perf_counter() - started
+    return times
+
+
+def quantile_ci(values: np.ndarray, q: float, resamples: int, seed: int, confidence: float = 0.95) -> tuple[float, float, float]:
+    """The q-quantile of `values` with a percentile-bootstrap CI (resamples=0: no interval)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    point = float(np.quantile(values, q))
+    if resamples <= 0 or len(values) < 2:
+        return point, float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    draws = np.quantile(values[rng.integers(0, len(values), (resamples, len(values)))], q, axis=1)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(draws, [alpha, 1 - alpha])
+    return point, float(low), float(high)
+
+
+def ratio_of_medians_ci(numerator: np.ndarray, denominator: np.ndarray, resamples: int, seed: int) -> tuple[float, float, float]:
+    """median(numerator) / median(denominator) over paired rounds, with a paired bootstrap CI
+    (round indices resampled jointly; bias-adjusted percentile interval of audit.stats)."""
+    from audit.stats import bootstrap_ci
+
+    pairs = np.stack([np.asarray(numerator, float).ravel(), np.asarray(denominator, float).ravel()], axis=1)
+
+    def statistic(rows: np.ndarray) -> float:
+        return float(np.median(rows[:, 0]) / np.median(rows[:, 1]))
+
+    low, high = bootstrap_ci(statistic, [pairs], resamples, seed)
+    return statistic(pairs), low, high
+
+
+# --- workloads of the adapter contract --------------------------------------------------------
+
+
+def accepts(fn: Any, name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def image_workload(adapter: Any, batch: int, seed: int = 0, steps: int | None = None) -> Workload:
+    """`adapter.sample(batch, seed, labels)` with balanced labels where the model is conditional."""
+    import torch
+
+    labels = torch.arange(batch) % adapter.num_classes if getattr(adapter, "num_classes", None) else None
+    kwargs: dict[str, Any] = {}
+    if steps is not None:
+        if not accepts(adapter.sample, "steps"):
+            raise ValueError(f"model '{adapter.info.name}' sample() takes no steps= argument")
+        kwargs["steps"] = int(steps)
+    where = f", {steps} steps" if steps is not None else ""
+    return Workload(f"sample[b={batch}{where}]", lambda: adapter.sample(batch, seed, labels=labels, **kwargs), batch, "images",
+                    describe=f"sample({batch}, seed={seed}{where})")
+
+
+def _story_ids(adapter: Any, count: int, length: int) -> list[list[int]]:
+    """`count` token sequences of exactly `length` tokens: held-out stories (concatenated when
+    short) encoded by the adapter, as the model would see them (start token first)."""
+    from reference_models.data.tinystories import load_tinystories_split
+
+    heldout = load_tinystories_split().heldout
+    out, i = [], 0
+    while len(out) < count:
+        ids: list[int] = []
+        while len(ids) < length:
+            piece = adapter.encode(heldout[i % len(heldout)])
+            ids += piece if not ids else piece[1:]
+            i += 1
+        out.append(ids[:length])
+    return out
+
+
+def decode_workload(adapter: Any, batch: int, new_tokens: int, seed: int = 0, prompt_tokens: int = PROMPT_TOKENS) -> Workload:
+    """Greedy decoding of `new_tokens` tokens for `batch` prompts of `prompt_tokens` tokens each.
+
+    Adapters with a `model` and `encode` (the bundled GPT-2, local Hugging Face LMs) decode with
+    the bundled KV-cache decoder with EOS disabled, so every call makes exactly batch x new_tokens
+    tokens; others call `generate` (which may stop early at EOS: then `items` is an upper bound)."""
+    if hasattr(adapter, "model") and hasattr(adapter, "encode"):
+        from reference_models.transformer.sampling import decode
+
+        prompts = _story_ids(adapter, batch, prompt_tokens)
+        fn = lambda: decode(adapter.model, prompts, new_tokens, seed, eos_id=-1, greedy=True)  # noqa: E731
+        how = "bundled KV-cache decoder, EOS ignored"
+    elif has_capability(adapter, GENERATE):
+        from reference_models.data.tinystories import load_tinystories_split
+
+        texts = [" ".join(s.split()[:prompt_tokens]) for s in load_tinystories_split().heldout[:batch]]
+        kwargs = {"greedy": True} if accepts(adapter.generate, "greedy") else {}
+        fn = lambda: adapter.generate(texts, new_tokens, seed, **kwargs)  # noqa: E731
+        how = "adapter.generate (may stop at EOS)"
+    else:
+        raise ValueError(f"model '{adapter.info.name}' can neither decode nor generate")
+    return Workload(f"decode[b={batch}]", fn, batch * new_tokens, "tokens",
+                    describe=f"greedy decoding of {new_tokens} new tokens after a {prompt_tokens}-token prompt, batch {batch} ({how})")
+
+
+def prefill_workload(adapter: Any, tokens: int) -> Workload:
+    """One forward pass over `tokens` tokens at batch 1 (scoring a prompt: the prefill)."""
+    import torch
+
+    if not (hasattr(adapter, "model") and hasattr(adapter, "encode")):
+        raise ValueError(f"model '{adapter.info.name}' exposes no model/encode for a prefill workload")
+    ids = torch.tensor(_story_ids(adapter, 1, tokens))
+    device = next(adapter.model.parameters()).device
+
+    @torch.no_grad()
+    def fn() -> Any:
+        logits = adapter.model(input_ids=ids.to(device)).logits
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # time the work, not its launch
+        return logits
+
+    return Workload(f"prefill[L={tokens}]", fn, tokens, "tokens", describe=f"one forward pass over {tokens} tokens, batch 1")
+
+
+def default_workload(adapter: Any, batch: int | None = None, new_tokens: int = 32, seed: int = 0) -> Workload:
+    """The workload the memory probe and the speedup check run: a batch of samples for image
+    models (64; 8 for diffusion), batch-1 greedy decoding of 32 tokens for language models."""
+    family = getattr(adapter.info, "family", "other")
+    if has_capability(adapter, SAMPLE):
+        return image_workload(adapter, batch or (8 if family == "diffusion" else 64), seed)
+    if has_capability(adapter, GENERATE) or has_capability(adapter, LOG_PROBS):
+        return decode_workload(adapter, batch or 1, new_tokens, seed)
+    raise ValueError(f"model '{adapter.info.name}' has neither sample nor generate: nothing to time")

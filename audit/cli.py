@@ -273,7 +273,10 @@ def _list_checks() -> list[str]:
     from audit.registry import checks, load_check_modules
 
     load_check_modules()
-    return [f"{e.name:<32} {','.join(e.metadata['families']):<22} {e.description}" for e in checks]
+    rows = [(e.name, ",".join(e.metadata["families"]), e.description) for e in checks]
+    name_w = max((len(r[0]) for r in rows), default=0) + 1
+    family_w = max((len(r[1]) for r in rows), default=0) + 1
+    return [f"{name:<{name_w}} {families:<{family_w}} {description}" for name, families, description in rows]
 
 
 def _list_precisions() -> list[str]:

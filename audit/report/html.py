@@ -50,7 +50,12 @@ def render_html(results: dict[str, Any], run_dir: Path) -> str:
     models = []
     for row in results.get("models", []):
         records = [r for r in results["records"] if r["model"] == row["model"] and r["precision"] == row["precision"]]
-        models.append({**row, "grid_uri": _data_uri(run_dir, row.get("sample_grid")), "records": records})
+        images = [
+            {"check": r["check"], "name": name, "uri": _data_uri(run_dir, path)}
+            for r in records for name, path in (r.get("artifacts") or {}).items() if str(path).endswith(".png")
+        ]
+        models.append({**row, "grid_uri": _data_uri(run_dir, row.get("sample_grid")), "records": records,
+                       "images": [i for i in images if i["uri"]]})
     listed = {(m["model"], m["precision"]) for m in models}
     orphans = [r for r in results["records"] if (r["model"], r["precision"]) not in listed]
     from audit.policy import Gate

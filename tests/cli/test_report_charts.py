@@ -80,3 +80,17 @@ def test_waived_gate_and_waiver_table_are_shown(cli, tmp_path):
     assert "1 waived" in html and "<h2>Waivers</h2>" in html
     assert "&lt;b&gt;release-team&lt;/b&gt;" in html and "<b>release-team" not in html
     assert "quality.fid</code> model * precision *: &lt;= 1 (error, judged on ci)" in html  # the gate label, escaped
+
+
+def test_png_artifacts_of_records_are_embedded(cli):
+    run = cli("run", "suite=smoke", "model=gan", "n=40", "bootstrap=10")
+    results_path = run.run_dir / "results.json"
+    png = next((run.run_dir / "artifacts").glob("*.png"))  # any real PNG of the run
+    index, record = next((i, r) for i, r in enumerate(run.results["records"]) if r["model"] == "gan")
+
+    def mutate(data):
+        data["records"][index]["artifacts"] = {"closest pairs <x>": f"artifacts/{png.name}", "table": "artifacts/missing.csv"}
+
+    html = _rerender(cli, results_path, mutate)
+    assert f'alt="{record["check"]} closest pairs &lt;x&gt; for gan fp32"' in html
+    assert html.count("data:image/png;base64,") == 2  # the sample grid and the embedded artifact

@@ -63,6 +63,11 @@ def run_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     for name in sorted(set(fa["files"]) & set(fb["files"])):
         if fa["files"][name] != fb["files"][name]:
             out.append(f"{name} sha256 {_short(fa['files'][name])} vs {_short(fb['files'][name])}")
+    for prefix in METRIC_FILE_PREFIXES:  # a different evaluator or data set has a different name
+        only_a = sorted(k for k in fa["files"] if k.startswith(prefix) and k not in fb["files"])
+        only_b = sorted(k for k in fb["files"] if k.startswith(prefix) and k not in fa["files"])
+        if only_a and only_b:  # one run's set merely extending the other's (a text set beside images) is fine
+            out.append(f"{prefix[:-1]} {', '.join(k[len(prefix):] for k in only_a)} vs {', '.join(k[len(prefix):] for k in only_b)}")
     for package in METRIC_PACKAGES:
         if fa["packages"][package] != fb["packages"][package]:
             out.append(f"{package} {fa['packages'][package]} vs {fb['packages'][package]}")

@@ -163,3 +163,16 @@ def test_different_models_are_compared_where_keys_match(runs, tmp_path: Path):
 def test_bad_invocations(runs, tmp_path: Path, words: list[str], fragment: str):
     words = [str(runs["a"]) if w == "ONLY" else str(tmp_path / "missing.json") if w == "MISSING" else w for w in words]
     assert_one_line_error(invoke("compare", *words), 2, fragment)
+
+
+def test_a_different_evaluator_or_data_set_is_a_metric_difference():
+    from audit.compare import run_differences
+
+    def run(files):
+        return {"fingerprint": {"files": files, "packages": {}}}
+
+    default = run({"evaluator:digits-cnn": "a" * 64, "data:digits-16x16": "b" * 64})
+    mine = run({"evaluator:my-inception": "c" * 64, "data:digits-16x16": "b" * 64})
+    with_text = run({"evaluator:digits-cnn": "a" * 64, "data:digits-16x16": "b" * 64, "data:tinystories-heldout": "d" * 64})
+    assert run_differences(default, mine) == ["evaluator digits-cnn vs my-inception"]
+    assert run_differences(default, with_text) == []  # a text set beside the same images is no conflict

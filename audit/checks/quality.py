@@ -63,4 +63,5 @@ def conditional_accuracy(ctx: CheckContext) -> Measurement:
         "difference": max(values) - min(values),
         "ratio": (min(values) / max(values)) if max(values) > 0 else float("nan"),
     }
-    return Measurement(float(correct.mean()), low, high, n=len(correct), by_group=by_group)
+    per_sample = [int(c) for c in correct]  # lets `audit compare` and relative gates pair two runs sample by sample
+    return Measurement(float(correct.mean()), low, high, n=len(correct), by_group=by_group, details={"per_sample": per_sample})

@@ -57,10 +57,13 @@ def test_compare_writes_a_table_json_and_markdown(runs):
     data = json.loads((out / "compare.json").read_text())
     assert {(r["check"], r["model"]) for r in data["rows"]} == {("quality.fid", "gan"), ("quality.conditional_accuracy", "gan")}
     assert data["only_in_b"] and all(m == "gan-collapsed" for _, m, _ in data["only_in_b"])
-    for row in data["rows"]:  # same model, same seed and n: identical values, delta 0
-        assert row["delta"] == 0 and row["label"] == "unpaired"
-        assert "same seed and n, but per-sample values are not stored" in row["method"]
-        assert row["delta_low"] <= 0 <= row["delta_high"] and row["change"] == "no clear change"
+    rows = {row["check"]: row for row in data["rows"]}
+    assert all(row["delta"] == 0 for row in rows.values())  # same model, same seed and n: identical values
+    assert rows["quality.fid"]["label"] == "unpaired"  # FID is not a mean of per-sample values
+    assert "same seed and n, but per-sample values are not stored" in rows["quality.fid"]["method"]
+    assert rows["quality.conditional_accuracy"]["label"] == "paired"  # it stores its per-sample outcomes
+    assert rows["quality.fid"]["delta_low"] < 0 < rows["quality.fid"]["delta_high"] and rows["quality.fid"]["change"] == "no clear change"
+    assert rows["quality.conditional_accuracy"]["change"] == "same"  # identical per-sample outcomes: a zero-width paired CI
     markdown = (out / "compare.md").read_text()
     assert "| check | model | precision | A | B |" in markdown and "unpaired" in markdown and "Only in B" in markdown
     assert f"Comparison: {out / 'compare.json'}" in result.stdout
@@ -176,3 +179,14 @@ def test_a_different_evaluator_or_data_set_is_a_metric_difference():
     with_text = run({"evaluator:digits-cnn": "a" * 64, "data:digits-16x16": "b" * 64, "data:tinystories-heldout": "d" * 64})
     assert run_differences(default, mine) == ["evaluator digits-cnn vs my-inception"]
     assert run_differences(default, with_text) == []  # a text set beside the same images is no conflict
+
+
+def test_conditional_accuracy_is_compared_paired_on_the_same_seed(cli, tmp_path):
+    a = cli("run", "suite=smoke", "model=gan", "n=64", "bootstrap=20", "check=quality.conditional_accuracy")
+    b = cli("run", "suite=smoke", "model=gan", "n=64", "bootstrap=20", "check=quality.conditional_accuracy")
+    result = cli("compare", str(a.run_dir / "results.json"), str(b.run_dir / "results.json"), f"out={tmp_path / 'cmp'}")
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads((tmp_path / "cmp" / "compare.json").read_text())["rows"]
+    row = next(r for r in rows if r["check"] == "quality.conditional_accuracy")
+    assert row["label"] == "paired"
+    assert row["delta"] == 0 and row["delta_low"] == 0 and row["delta_high"] == 0  # same seed, same samples

@@ -73,7 +73,8 @@ def test_defect_variant_fails_against_the_clean_baseline(policy, tmp_path: Path)
     assert result.exit_code == 1, result.stdout + result.stderr
     r = record(result, "gan-collapsed")
     gate = r["gates"][0]
-    assert r["status"] == "fail" and gate["reference"]["model"] == "gan" and gate["pairing"] == "unpaired"
+    # paired: both runs requested the same labels (same seed and n); conditional accuracy stores per-sample outcomes
+    assert r["status"] == "fail" and gate["reference"]["model"] == "gan" and gate["pairing"] == "paired"
     assert gate["delta_ci"][1] < -0.05  # even the optimistic end of the difference is beyond the margin
     assert "Verdict: FAIL (exit 1)" in result.stdout
     junit = ET.parse(result.run_dir / "junit.xml").getroot()

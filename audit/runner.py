@@ -319,6 +319,7 @@ def _model_row(item: PlanItem, adapter: Any, store: SampleStore, plan: Plan, run
         name = f"{_safe(item.model)}-{item.precision}-samples.png"
         save_sample_grid(samples.images, samples.labels, run_dir / "artifacts" / name)
         row["sample_grid"] = f"artifacts/{name}"
+        row["sample_grid_by_class"] = samples.labels is not None
     return row
 
 

@@ -1,0 +1,357 @@
+"""Robustness checks: degradation curves under corruption, latent stability, adversarial attacks
+on the evaluator, and language-model robustness to text perturbations.
+
+Every curve is reported in `details["charts"]` (x = severity 0..5, one series per corruption,
+95% bootstrap CIs) and summarised by the normalised area under it (audit.robustness.curves):
+the mean over severities 1..5 of the curve relative to severity 0, averaged over corruptions.
+Severity 0 is the identity, so the severity-0 point is the clean value exactly.
+
+Design decisions:
+- `robustness.evaluator_accuracy` corrupts the *model's own samples* (the run's shared sample
+  set) and measures the evaluator's agreement with the label each sample was generated for
+  (conditional models), or with the evaluator's own prediction on the clean sample (unconditional
+  models, e.g. the VAE: its severity-0 agreement is 1 by construction). The evaluator's accuracy
+  on corrupted real digits is a property of the evaluator alone and is reported beside it in
+  details as `heldout_real` (same corruptions, same seeds), so a reader can tell a model whose
+  samples are fragile from an evaluator that is.
+  The ratio to severity 0 is meaningful only when the clean agreement is well above chance: a
+  mode-collapsed GAN whose clean agreement is 0.1 (chance) scores ~1.09, since corruption cannot
+  make chance worse; `details["clean_agreement"]` is reported beside it and a note is added when
+  it is below 0.5 (quality.conditional_accuracy gates the clean value).
+- `robustness.fgsm` / `robustness.pgd` attack the evaluator on held-out real digits: they
+  characterise the evaluator every image check relies on, not the model, so their numbers are
+  the same for every model of a run (computed once per run) and the suite gates them not.
+- `robustness.latent_stability` needs latents: the VAE's `encode`/`decode`, or an adapter that
+  exposes `generator` with `latent_dim` (the bundled GAN). Diffusion adapters draw their noise
+  inside `sample` and expose no latent, so the check lists only gan and vae families.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from audit.adapters.base import CONDITIONAL, ENCODE_DECODE, GENERATE, LOG_PROBS, SAMPLE, has_capability
+from audit.checks.base import IMAGE_FAMILIES, Measurement, check
+from audit.context import CheckContext, finite_or_raise
+from audit.stats import wilson_ci
+
+SEVERITY_X = (0, 1, 2, 3, 4, 5)
+LATENT_SIGMA = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0)
+"""Per-dimension std of the Gaussian latent perturbation at severities 0..5 (the prior's std is 1)."""
+HELDOUT_MAX = 360
+TEXT_DOCS = 32
+TEXT_WORDS = 64
+PROMPT_WORDS = 24
+
+
+def _corruption_seed(ctx: CheckContext, name: str, severity: int) -> int:
+    return ctx.rng_seed(f"robustness.corruption:{name}:{severity}")
+
+
+def _predictions(ctx: CheckContext, images: Any) -> np.ndarray:
+    return ctx.store.evaluator.embed(images).predictions
+
+
+def _agreement(ctx: CheckContext, images: Any, target: np.ndarray, names: list[str]) -> np.ndarray:
+    """[N, C, S] 0/1: evaluator prediction on the corrupted image == target."""
+    from audit.robustness.corruptions import corrupt
+
+    clean = _predictions(ctx, images) == target
+    out = np.empty((len(images), len(names), len(SEVERITY_X)))
+    for c, name in enumerate(names):
+        out[:, c, 0] = clean
+        for s in SEVERITY_X[1:]:
+            out[:, c, s] = _predictions(ctx, corrupt(images, name, s, _corruption_seed(ctx, name, s))) == target
+    return out
+
+
+def _heldout(ctx: CheckContext, n: int | None) -> tuple[Any, np.ndarray | None]:
+    import torch
+
+    ref = ctx.store.reference
+    count = min(int(n if n is not None else ctx.n), len(ref.test_x), HELDOUT_MAX)
+    if count < 2:
+        raise ValueError(f"robustness checks need at least 2 held-out images, got {count}")
+    y = None if ref.test_y is None else np.asarray(ref.test_y[:count])
+    return torch.tensor(np.asarray(ref.test_x[:count]), dtype=torch.float32), y
+
+
+@check("robustness.evaluator_accuracy", families=IMAGE_FAMILIES, needs=(SAMPLE,), higher_is_better=True, unit="share of clean")
+def evaluator_accuracy(ctx: CheckContext) -> Measurement:
+    """Evaluator agreement with each sample's label under 5 corruptions x severities 0-5 (normalised area, bootstrap CI)."""
+    from audit.robustness import curves
+    from audit.robustness.corruptions import CORRUPTIONS
+
+    names = list(CORRUPTIONS)
+    samples = ctx.samples()
+    conditional = samples.labels is not None and has_capability(ctx.adapter, CONDITIONAL)
+    if conditional:
+        target, mode = samples.labels.numpy(), "the label each sample was generated for"
+    else:
+        target, mode = ctx.embedding().predictions, "the evaluator's prediction on the clean sample (unconditional model)"
+    agree = _agreement(ctx, samples.images, target, names)
+    weights = curves.bootstrap_weights(len(agree), ctx.bootstrap, ctx.rng_seed("robustness.evaluator_accuracy"))
+    point, boot = curves.mean_curves(agree, weights)
+    value, low, high, by_group = curves.summary(point, boot, names)
+    finite_or_raise("normalised accuracy area", value)
+    charts = [curves.chart("Evaluator agreement on corrupted samples", "agreement", names, SEVERITY_X, point, boot)]
+    real_x, real_y = _heldout(ctx, None)
+    if real_y is not None:
+        real = ctx.store.memo("robustness.heldout_agreement", (ctx.seed, len(real_x)), lambda: _agreement(ctx, real_x, real_y, names))
+        r_point, r_boot = curves.mean_curves(real, curves.bootstrap_weights(len(real), ctx.bootstrap, ctx.rng_seed("robustness.heldout")))
+        r_value, r_low, r_high, _ = curves.summary(r_point, r_boot, names)
+        charts.append(curves.chart("Evaluator accuracy on corrupted held-out real digits", "accuracy", names, SEVERITY_X, r_point, r_boot))
+        heldout = {"value": r_value, "ci_low": r_low, "ci_high": r_high, "n": len(real),
+                   "clean_accuracy": float(r_point[0, 0]), "note": "a property of the evaluator, the same for every model"}
+    else:
+        heldout = None
+    return Measurement(
+        value, low, high, n=len(agree), by_group=by_group,
+        details={
+            "target": mode, "clean_agreement": float(point[0, 0]),
+            "curve": {n_: point[c].tolist() for c, n_ in enumerate(names)},
+            "summary": "mean over severities 1-5 of agreement(s) / agreement(0), averaged over corruptions",
+            "heldout_real": heldout, "charts": charts,
+            **({"note": f"clean agreement {point[0, 0]:.3g} is below 0.5: the ratio to it says little about robustness"}
+               if point[0, 0] < 0.5 else {}),
+        },
+    )
+
+
+@check("robustness.vae_reconstruction", families=("vae",), needs=(ENCODE_DECODE,), higher_is_better=False, unit="x clean MSE")
+def vae_reconstruction(ctx: CheckContext, n: int | None = None) -> Measurement:
+    """Reconstruction MSE of corrupted held-out digits against the clean image, relative to clean inputs (normalised area)."""
+    from audit.robustness import curves
+    from audit.robustness.corruptions import CORRUPTIONS, corrupt
+
+    names = list(CORRUPTIONS)
+    x, _ = _heldout(ctx, n)
+
+    def mse(inputs: Any) -> np.ndarray:
+        mu = ctx.adapter.encode(inputs)[0]
+        return ((ctx.adapter.decode(mu).float() - x) ** 2).flatten(1).mean(1).double().numpy()
+
+    errors = np.empty((len(x), len(names), len(SEVERITY_X)))
+    input_errors = np.zeros_like(errors)
+    clean = mse(x)
+    for c, name in enumerate(names):
+        errors[:, c, 0] = clean
+        for s in SEVERITY_X[1:]:
+            corrupted = corrupt(x, name, s, _corruption_seed(ctx, name, s))
+            errors[:, c, s] = mse(corrupted)
+            input_errors[:, c, s] = ((corrupted - x) ** 2).flatten(1).mean(1).double().numpy()
+    input_mse = input_errors.mean(axis=0)
+    weights = curves.bootstrap_weights(len(x), ctx.bootstrap, ctx.rng_seed("robustness.vae_reconstruction"))
+    point, boot = curves.mean_curves(errors, weights)
+    value, low, high, by_group = curves.summary(point, boot, names)
+    finite_or_raise("normalised reconstruction-error area", value)
+    return Measurement(
+        value, low, high, n=len(x), by_group=by_group,
+        details={
+            "clean_mse": float(point[0, 0]), "inputs": "held-out real digits", "target": "the clean image",
+            "curve": {n_: point[c].tolist() for c, n_ in enumerate(names)},
+            "summary": "mean over severities 1-5 of MSE(s) / MSE(0), averaged over corruptions (1 = unaffected)",
+            "corrupted_input_mse": {n_: input_mse[c].tolist() for c, n_ in enumerate(names)},
+            "denoising_factor": {
+                n_: [float(point[c, s] / input_mse[c, s]) for s in SEVERITY_X[1:]] for c, n_ in enumerate(names)},
+            "denoising_note": "reconstruction MSE / MSE of the corrupted input itself, severities 1-5: below 1, the VAE removes part of the corruption",
+            "charts": [curves.chart("VAE reconstruction MSE of corrupted inputs", "MSE vs clean image", names, SEVERITY_X, point, boot)],
+        },
+    )
+
+
+def _latent_decoder(ctx: CheckContext) -> tuple[Any, Any, str]:
+    """(z0 [N, D], decode(z) -> images, source) from the VAE posterior or the GAN's generator."""
+    import torch
+
+    adapter = ctx.adapter
+    if has_capability(adapter, ENCODE_DECODE):
+        x, _ = _heldout(ctx, None)
+        return adapter.encode(x)[0], adapter.decode, "posterior means of held-out digits (encode/decode)"
+    generator = getattr(adapter, "generator", None)
+    latent_dim = getattr(generator, "latent_dim", None)
+    if generator is None or latent_dim is None:
+        raise ValueError(f"model '{ctx.model}' exposes no latent space (needs encode/decode, or `generator` with `latent_dim`)")
+    n = int(ctx.n)
+    z0 = torch.randn(n, int(latent_dim), generator=torch.Generator().manual_seed(ctx.seed))
+    labels = torch.arange(n) % adapter.num_classes if adapter.num_classes else None
+    device, dtype = adapter.info.device, adapter.dtype
+
+    @torch.no_grad()
+    def decode(z: Any) -> Any:
+        args = (z.to(device, dtype),) if labels is None else (z.to(device, dtype), labels.to(device))
+        return generator(*args).float().cpu().clamp(0, 1)
+
+    return z0, decode, "z ~ N(0, I) from the run seed, balanced labels, through `generator`"
+
+
+@check("robustness.latent_stability", families=("gan", "vae"), higher_is_better=False, unit="flip rate")
+def latent_stability(ctx: CheckContext) -> Measurement:
+    """Class-flip rate and output change per unit latent perturbation under Gaussian latent noise (severities 0-5)."""
+    import torch
+
+    from audit.robustness import curves
+
+    z0, decode, source = _latent_decoder(ctx)
+    eps = torch.randn(z0.shape, generator=torch.Generator().manual_seed(ctx.rng_seed("robustness.latent")))
+    x0 = decode(z0)
+    p0 = _predictions(ctx, x0)
+    flips = np.zeros((len(z0), 1, len(LATENT_SIGMA)))
+    change = np.zeros((len(z0), 1, len(LATENT_SIGMA)))
+    for s, sigma in enumerate(LATENT_SIGMA[1:], start=1):
+        xs = decode(z0 + sigma * eps)
+        flips[:, 0, s] = _predictions(ctx, xs) != p0
+        change[:, 0, s] = ((xs - x0).flatten(1).norm(dim=1) / (sigma * eps.norm(dim=1))).double().numpy()
+    weights = curves.bootstrap_weights(len(z0), ctx.bootstrap, ctx.rng_seed("robustness.latent_stability"))
+    f_point, f_boot = curves.mean_curves(flips, weights)
+    c_point, c_boot = curves.mean_curves(change, weights)
+    value = float(f_point[0, 1:].mean())
+    low, high = curves.interval(value, None if f_boot is None else f_boot[:, 0, 1:].mean(axis=1))
+    sensitivity = float(c_point[0, 1:].mean())
+    s_low, s_high = curves.interval(sensitivity, None if c_boot is None else c_boot[:, 0, 1:].mean(axis=1))
+    return Measurement(
+        value, low, high, n=len(z0),
+        details={
+            "latents": source, "latent_sigma": list(LATENT_SIGMA),
+            "summary": "class-flip rate (evaluator prediction differs from the unperturbed output) averaged over severities 1-5",
+            "output_change_per_unit_latent": {"value": sensitivity, "ci_low": s_low, "ci_high": s_high,
+                                              "unit": "pixel L2 change / latent L2 perturbation, mean over severities 1-5"},
+            "charts": [
+                curves.chart("Class flips under latent noise", "flip rate", ["flip rate"], SEVERITY_X, f_point, f_boot),
+                curves.chart("Output change per unit latent perturbation", "pixel L2 / latent L2", ["sensitivity"],
+                             SEVERITY_X, c_point, c_boot),
+            ],
+        },
+    )
+
+
+def _adversarial(ctx: CheckContext, attack: str, n: int | None) -> dict[str, Any]:
+    """Attack success per epsilon on held-out digits, once per run (it depends on the evaluator only)."""
+    import torch
+
+    from audit.robustness.adversarial import EPSILONS, fgsm, pgd
+
+    x, y = _heldout(ctx, n)
+    if y is None:
+        raise ValueError("adversarial checks need labelled held-out images")
+    evaluator = ctx.store.evaluator
+
+    def compute() -> dict[str, Any]:
+        labels = torch.tensor(y, dtype=torch.long)
+
+        def logits_fn(images: Any) -> Any:
+            return evaluator.features_and_logits(images)[1]
+
+        clean = _predictions(ctx, x) == y
+        fn = fgsm if attack == "fgsm" else pgd
+        rows = []
+        for eps in EPSILONS:
+            adv = fn(logits_fn, x, labels, eps)
+            fooled = clean & (_predictions(ctx, adv) != y)
+            k, m = int(fooled.sum()), int(clean.sum())
+            low, high = wilson_ci(k, m)
+            rows.append({"x": eps, "value": k / m if m else float("nan"), "ci_low": low, "ci_high": high, "k": k, "n": m,
+                         "max_abs_change": float((adv - x).abs().max())})
+        return {"rows": rows, "clean_accuracy": float(clean.mean()), "n": len(x)}
+
+    return ctx.store.memo(f"robustness.{attack}", (evaluator.sha256, len(x)), compute)
+
+
+def _attack_measurement(ctx: CheckContext, attack: str, epsilon: float, n: int | None) -> Measurement:
+    from audit.robustness.adversarial import EPSILONS, PGD_STEPS
+
+    result = _adversarial(ctx, attack, n)
+    rows = result["rows"]
+    if float(epsilon) not in EPSILONS:
+        raise ValueError(f"epsilon must be one of {EPSILONS}, got {epsilon}")
+    row = next(r for r in rows if r["x"] == float(epsilon))
+    title = "FGSM" if attack == "fgsm" else f"PGD ({PGD_STEPS} steps)"
+    points = [{k: r[k] for k in ("x", "value", "ci_low", "ci_high")} for r in rows]
+    return Measurement(
+        row["value"], row["ci_low"], row["ci_high"], n=row["n"],
+        details={
+            "epsilon": float(epsilon), "norm": "L-inf, images in [0, 1]", "target": "the bundled evaluator on held-out real digits",
+            "success": "share of correctly classified held-out digits the attack makes misclassified (Wilson CI)",
+            "clean_accuracy": result["clean_accuracy"], "curve": rows,
+            "note": "measures the evaluator, not the model: the same for every model in a run",
+            "charts": [{"title": f"{title} success vs epsilon", "x_label": "epsilon (L-inf)", "y_label": "attack success rate",
+                        "series": {f"evaluator ({attack})": points}}],
+        },
+    )
+
+
+@check("robustness.fgsm", families=IMAGE_FAMILIES, higher_is_better=False, unit="success rate")
+def fgsm_attack(ctx: CheckContext, epsilon: float = 0.05, n: int | None = None) -> Measurement:
+    """FGSM success rate against the evaluator on held-out digits, curve over epsilon 0-0.2 (Wilson CIs)."""
+    return _attack_measurement(ctx, "fgsm", epsilon, n)
+
+
+@check("robustness.pgd", families=IMAGE_FAMILIES, higher_is_better=False, unit="success rate")
+def pgd_attack(ctx: CheckContext, epsilon: float = 0.05, n: int | None = None) -> Measurement:
+    """PGD (10 steps, L-inf) success rate against the evaluator on held-out digits, curve over epsilon (Wilson CIs)."""
+    return _attack_measurement(ctx, "pgd", epsilon, n)
+
+
+@check("robustness.text_perturbation", families=("transformer",), needs=(LOG_PROBS, GENERATE), higher_is_better=False,
+       unit="x clean perplexity")
+def text_perturbation(ctx: CheckContext, docs: int = TEXT_DOCS) -> Measurement:
+    """Perplexity ratio and top-1 next-token agreement under typos, casing, whitespace, word order, code-switching (severities 0-5)."""
+    from audit.checks.text import _generate, heldout_documents, story_nll
+    from audit.robustness import curves
+    from audit.robustness.text import OUT_OF_DISTRIBUTION, PERTURBATIONS, perturb
+
+    names = list(PERTURBATIONS)
+    documents, source = heldout_documents(ctx)
+    count = min(int(docs), int(ctx.n), len(documents))
+    if count < 2:
+        raise ValueError(f"robustness.text_perturbation needs at least 2 held-out documents, got {count}")
+    texts = [" ".join(d.split(" ")[:TEXT_WORDS]) for d in documents[:count]]
+    prompts = [" ".join(d.split()[:PROMPT_WORDS]) for d in documents[:count]]
+    seeds = [ctx.seed * 7919 + i for i in range(count)]
+
+    clean_nll = story_nll(ctx.adapter, texts)
+    clean_next = _generate(ctx, prompts, 1, greedy=True, batch=64).outputs
+    nll = np.empty((count, len(names), len(SEVERITY_X)))
+    tokens = np.empty_like(nll)
+    agree = np.empty_like(nll)
+    for c, name in enumerate(names):
+        nll[:, c, 0], tokens[:, c, 0], agree[:, c, 0] = clean_nll[:, 0], clean_nll[:, 1], 1.0
+        for s in SEVERITY_X[1:]:
+            pairs = story_nll(ctx.adapter, [perturb(t, name, s, seeds[i]) for i, t in enumerate(texts)])
+            nll[:, c, s], tokens[:, c, s] = pairs[:, 0], pairs[:, 1]
+            nxt = _generate(ctx, [perturb(p, name, s, seeds[i]) for i, p in enumerate(prompts)], 1, greedy=True, batch=64).outputs
+            agree[:, c, s] = [a == b for a, b in zip(nxt, clean_next)]
+    weights = curves.bootstrap_weights(count, ctx.bootstrap, ctx.rng_seed("robustness.text_perturbation"))
+    per_token, per_token_boot = curves.ratio_curves(nll, tokens, weights)
+    ppl = np.exp(per_token)
+    ppl_boot = None if per_token_boot is None else np.exp(per_token_boot)
+    ratio = ppl / ppl[:, :1]
+    ratio_boot = None if ppl_boot is None else ppl_boot / ppl_boot[:, :, :1]
+    value, low, high, by_group = curves.summary(ppl, ppl_boot, names)
+    finite_or_raise("perplexity ratio", value)
+    a_point, a_boot = curves.mean_curves(agree, weights)
+    clean_ppl = float(ppl[0, 0])
+    ood = {}
+    for kind, samples in OUT_OF_DISTRIBUTION.items():
+        pairs = story_nll(ctx.adapter, list(samples))
+        ood[kind] = {"perplexity": float(np.exp(pairs[:, 0].sum() / pairs[:, 1].sum())),
+                     "ratio_to_clean": float(np.exp(pairs[:, 0].sum() / pairs[:, 1].sum())) / clean_ppl, "texts": len(samples)}
+    return Measurement(
+        value, low, high, n=count, by_group=by_group,
+        details={
+            "reference": source, "documents": count, "words_per_document": TEXT_WORDS, "prompt_words": PROMPT_WORDS,
+            "clean_perplexity": clean_ppl,
+            "summary": "mean over severities 1-5 of perplexity(s) / perplexity(0), averaged over perturbations (1 = unaffected)",
+            "top1_agreement": {n_: a_point[c].tolist() for c, n_ in enumerate(names)},
+            "top1_agreement_mean": float(a_point[:, 1:].mean()),
+            "perplexity_ratio": {n_: ratio[c].tolist() for c, n_ in enumerate(names)},
+            "out_of_distribution": ood,
+            "charts": [
+                curves.chart("Perplexity under text perturbation (ratio to clean)", "perplexity / clean perplexity", names,
+                             SEVERITY_X, ratio, ratio_boot),
+                curves.chart("Top-1 next-token agreement with the clean prompt", "agreement", names, SEVERITY_X, a_point, a_boot),
+            ],
+        },
+    )

@@ -1,0 +1,501 @@
+"""Privacy checks: memorisation of training records, membership inference and attribute leakage.
+
+Who is a member. The attacks need the records a model was trained on. For a bundled model the
+member set comes from its weights manifest (verified by the weights' sha256): `vae-memorized`
+was trained on 48 fixed training digits (`config.memorized_indices`), so exactly those 48 are
+its members; every other bundled image model saw the whole digits train split, the transformer
+the whole TinyStories train split. For any other model the run's reference train split is taken
+as the member set (state this assumption when auditing a user's model). Non-members are the
+held-out split, which no bundled model saw. Members and non-members are always equally many
+(a seeded subsample of at most `mia_n` = 360 of each), so an AUC of 0.5 means "no signal".
+
+Checks (image families gan, vae, diffusion unless stated):
+- `privacy.dcr_ratio`: median over generated samples of DCR_train / DCR_heldout (pixel L2), the
+  training images split into folds as large as the held-out split and the ratio averaged over
+  folds, so ~1 when samples are no closer to the training data than to unseen data, << 1 when
+  they sit on training images. Writes a PNG gallery of the closest (sample, training image) pairs.
+- `privacy.near_copy_rate`: share of samples closer to a training image than 99% of held-out
+  real images are (the maths and cached distances of `quality.near_duplicate_rate`; Wilson CI).
+- `privacy.mia_auc` / `privacy.mia_tpr_at_1pct_fpr`: a loss-threshold attack (VAE: ELBO;
+  diffusion: denoising loss at fixed timesteps; transformer: mean per-token NLL; GAN, which ships
+  no discriminator: minus the distance to the nearest generated sample, the GAN-Leaks black-box
+  attack) scored by ROC AUC and TPR at 1% FPR, bootstrap CIs over members and non-members; the
+  ROC curve is in `details["charts"]`.
+- `privacy.verbatim_extraction` (transformer): greedy continuations of 32-token prefixes of
+  training and held-out stories; the rate of exact 16-token continuations on training stories
+  minus the rate on held-out ones (Wilson CIs of both in details).
+- `privacy.attribute_leakage` (vae, tabular): accuracy above chance of a logistic probe that
+  recovers a sensitive attribute from what the model releases (informational: no default gate).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audit.adapters.base import ENCODE_DECODE, GENERATE, LOG_LIKELIHOOD, SAMPLE, SAMPLE_TABLE
+from audit.checks.base import IMAGE_FAMILIES, Measurement, check
+from audit.checks.distribution import _image_rows, _pixel_nn_train, _reference_memo, _reference_rows
+from audit.context import CheckContext, finite_or_raise
+from audit.errors import ModelOutputError
+from audit.metrics.diversity import COPY_QUANTILE, copy_threshold, near_duplicate_rate, nearest_distances
+from audit.metrics.privacy import (
+    DEFAULT_FPR, dcr_ratios, exact_match_rate, mia_auc, paired_bootstrap, roc_chart, tpr_at_fpr,
+)
+from audit.stats import bias_adjusted_interval, bootstrap_ci, wilson_ci
+
+MIA_N = 360
+"""Members and non-members per attack (the size of the digits held-out split)."""
+DIFFUSION_TIMESTEPS = (25, 100, 250)
+"""Denoising-loss timesteps (of 1,000): low noise, where a memorising model's loss drops most."""
+DIFFUSION_BOUND_N = 100
+"""A diffusion model without a reachable denoiser is scored by its variational bound on this many per side."""
+TEXT_MIA_N = 150
+TEXT_MIA_TOKENS = 128
+"""Transformer attack: 150 stories per side, scored on their first 128 tokens (~10 s on 2 cores)."""
+PREFIX_TOKENS = 32
+SUFFIX_TOKENS = 16
+EXTRACTION_PROMPTS = 100
+GALLERY_PAIRS = 16
+GALLERY_SCALE = 4
+
+
+# ---- member sets -------------------------------------------------------------------------------
+
+
+def bundled_manifest(adapter: Any) -> dict[str, Any] | None:
+    """The bundled manifest whose weights file the adapter loaded (matched by sha256), else None."""
+    from reference_models.manifest import read_manifest
+
+    for file, digest in (getattr(adapter.info, "weights", None) or {}).items():
+        try:
+            manifest = read_manifest(Path(file).stem)
+        except Exception:
+            continue
+        if manifest.get("file") == file and manifest.get("sha256") == digest:
+            return manifest
+    return None
+
+
+def image_member_indices(ctx: CheckContext) -> tuple[np.ndarray, str]:
+    """Indices into the reference train split that the model was trained on, and where they come from."""
+    ref = ctx.store.reference
+    n_train = len(ref.train_x)
+    manifest = bundled_manifest(ctx.adapter)
+    if manifest is not None and ref.name == "digits-16x16":
+        indices = (manifest.get("config") or {}).get("memorized_indices")
+        if indices:
+            return np.asarray(indices, np.int64), f"manifest {manifest['name']}: config.memorized_indices ({len(indices)} training images)"
+        return np.arange(n_train), f"manifest {manifest['name']}: trained on the whole digits train split"
+    return np.arange(n_train), "assumed: the run's reference train split (no bundled manifest for this model)"
+
+
+def _balanced(ctx: CheckContext, members: np.ndarray, nonmembers: np.ndarray, cap: int, salt: str) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded equal-size subsamples (at most `cap` each) of member and non-member indices, sorted."""
+    rng = np.random.default_rng(ctx.rng_seed(salt))
+    k = min(len(members), len(nonmembers), int(cap))
+    if k < 2:
+        raise ValueError(f"membership inference needs at least 2 members and 2 non-members, got {len(members)} and {len(nonmembers)}")
+    return np.sort(rng.choice(members, k, replace=False)), np.sort(rng.choice(nonmembers, k, replace=False))
+
+
+# ---- memorisation: DCR and near copies ---------------------------------------------------------
+
+
+def _dcr(ctx: CheckContext) -> dict[str, Any]:
+    """Per-sample DCR ratios over equal-size folds of the model's training images (memo).
+
+    The training images are split (seeded) into ceil(members / held-out) folds of at most as many
+    images as the held-out split; a sample's ratio is the mean over folds of d(sample, fold) /
+    d(sample, held-out). Each fold is as large as the held-out set, so a sample that copies nothing
+    scores ~1 in every fold; a sample that copies a training image scores 0 in its fold, so even a
+    generator that copies the whole training set scores well below 1 (about 1 - 1/folds), and one
+    that copies a small member set (vae-memorized: 48 images, one fold) scores near 0."""
+
+    def compute() -> dict[str, Any]:
+        from scipy.spatial.distance import cdist
+
+        fake = _image_rows(ctx)
+        heldout = _reference_rows(ctx, "test")
+        train_all = _reference_rows(ctx, "train")
+        members, source = image_member_indices(ctx)
+        rng = np.random.default_rng(ctx.rng_seed("privacy.dcr.folds"))
+        folds = np.array_split(rng.permutation(members), int(np.ceil(len(members) / len(heldout))))
+        nn_heldout = nearest_distances(fake, heldout)
+        d_train = cdist(fake, train_all[members])
+        nearest = d_train.argmin(axis=1)
+        position = {int(m): i for i, m in enumerate(members)}
+        per_fold = np.stack([d_train[:, [position[int(m)] for m in fold]].min(axis=1) for fold in folds], axis=1)
+        return {"ratios": dcr_ratios(per_fold, nn_heldout[:, None]).mean(axis=1),
+                "nn_train": d_train[np.arange(len(fake)), nearest], "nn_train_index": members[nearest],
+                "nn_heldout": nn_heldout, "folds": [len(f) for f in folds], "n_heldout": len(heldout), "member_source": source}
+
+    return ctx.memo("privacy.dcr", compute)
+
+
+def save_pairs_gallery(samples: np.ndarray, neighbours: np.ndarray, path: Path, scale: int = GALLERY_SCALE) -> None:
+    """A PNG: row 1 the samples, row 2 their closest training images (one column per pair)."""
+    from PIL import Image
+
+    def strip(images: np.ndarray) -> np.ndarray:
+        tiles = [img[0] if img.shape[0] == 1 else img.mean(0) for img in images]
+        pad = np.ones((tiles[0].shape[0], 1))
+        return np.concatenate([np.concatenate([t, pad], axis=1) for t in tiles], axis=1)
+
+    top, bottom = strip(samples), strip(neighbours)
+    grid = np.concatenate([top, np.ones((1, top.shape[1])), bottom], axis=0)
+    image = Image.fromarray((np.clip(grid, 0, 1) * 255).round().astype(np.uint8))
+    image.resize((image.width * scale, image.height * scale), Image.NEAREST).save(path)
+
+
+def _safe(word: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in word)
+
+
+@check("privacy.dcr_ratio", families=IMAGE_FAMILIES, needs=(SAMPLE,), higher_is_better=True, unit="DCR train / DCR held-out")
+def dcr_ratio(ctx: CheckContext, pairs: int = GALLERY_PAIRS) -> Measurement:
+    """Median over samples of (pixel L2 to the closest training image) / (to the closest held-out image), equal-size sets (~1 = no copying; bootstrap CI)."""
+    d = _dcr(ctx)
+    ratios = d["ratios"]
+    median = lambda r: float(np.median(r))
+    value = finite_or_raise("DCR ratio", median(ratios))
+    low, high = bootstrap_ci(median, [ratios], ctx.bootstrap, ctx.rng_seed("privacy.dcr_ratio"), method="percentile")
+    # gallery: the samples closest to a training image, beside that image
+    order = np.argsort(d["nn_train"], kind="stable")[: int(pairs)]
+    images = ctx.samples().images.numpy()
+    train = np.asarray(ctx.store.reference.train_x, np.float64)
+    name = f"{_safe(ctx.model)}-{ctx.precision}-closest-pairs.png"
+    ctx.artifact_dir.mkdir(parents=True, exist_ok=True)
+    save_pairs_gallery(images[order], train[d["nn_train_index"][order]], ctx.artifact_dir / name)
+    return Measurement(value, low, high, n=len(ratios), artifacts={"closest_pairs": f"artifacts/{name}"}, details={
+        "definition": ("median_i mean_f d(sample_i, training fold f) / d(sample_i, held-out split), pixel L2, images in [0, 1]; "
+                       "the model's training images split into seeded folds no larger than the held-out split"),
+        "folds": d["folds"], "n_heldout": d["n_heldout"],
+        "reference_note": "each fold is the held-out split's size, so a generator that copies nothing scores ~1; "
+                          "one that copies every training image scores about 1 - 1/folds, one that copies a small set ~0",
+        "member_source": d["member_source"],
+        "median_dcr_all_training": float(np.median(d["nn_train"])), "median_dcr_heldout": float(np.median(d["nn_heldout"])),
+        "share_ratio_below_0.5": float((ratios < 0.5).mean()),
+        "gallery": f"top row: the {len(order)} samples closest to a training image; bottom row: that training image",
+        "closest_pairs_l2": [float(v) for v in d["nn_train"][order]],
+        "ci": "percentile bootstrap over samples",
+    })
+
+
+@check("privacy.near_copy_rate", families=IMAGE_FAMILIES, needs=(SAMPLE,), higher_is_better=False, unit="share of samples")
+def near_copy_rate(ctx: CheckContext, quantile: float = COPY_QUANTILE) -> Measurement:
+    """Share of samples closer (pixel L2) to a training image than 99% of held-out images are (~0.01 when fresh; Wilson CI)."""
+    quantile = float(quantile)
+    heldout_nn = _reference_memo(
+        ctx, "distribution.heldout_pixel_nn_train", lambda: nearest_distances(_reference_rows(ctx, "test"), _reference_rows(ctx, "train")),
+    )
+    threshold = copy_threshold(heldout_nn, quantile)
+    nn = _pixel_nn_train(ctx)
+    copies = int((nn < threshold).sum())
+    low, high = wilson_ci(copies, len(nn))
+    return Measurement(near_duplicate_rate(nn, threshold), low, high, n=len(nn), details={
+        "threshold_l2": threshold, "quantile": quantile, "expected_for_fresh_samples": quantile,
+        "threshold_rule": f"the {quantile:.0%} quantile of held-out real images' nearest-training-image L2 distances",
+        "near_copies": copies, "reference": "the whole train split", "same_as": "quality.near_duplicate_rate",
+        "ci": "Wilson interval over samples",
+    })
+
+
+# ---- membership inference ----------------------------------------------------------------------
+
+
+def _image_attack(ctx: CheckContext, cap: int) -> dict[str, Any]:
+    """Scores (higher = member) of equal-size member / non-member digit sets, by family (memo)."""
+    import torch
+
+    family = ctx.adapter.info.family
+
+    def compute() -> dict[str, Any]:
+        ref = ctx.store.reference
+        member_idx, source = image_member_indices(ctx)
+        mem, non = _balanced(ctx, member_idx, np.arange(len(ref.test_x)), cap, "privacy.mia.members")
+        xm = torch.tensor(np.asarray(ref.train_x)[mem], dtype=torch.float32)
+        xn = torch.tensor(np.asarray(ref.test_x)[non], dtype=torch.float32)
+        caps = getattr(ctx.adapter, "capabilities", frozenset())
+        if family == "vae" and (hasattr(ctx.adapter, "elbo") or LOG_LIKELIHOOD in caps):
+            elbo = getattr(ctx.adapter, "elbo", None) or ctx.adapter.log_likelihood
+            score = lambda x: elbo(x).double().cpu().numpy()
+            attack = "loss threshold: the ELBO of each image (nats; higher = member)"
+        elif family == "diffusion" and all(hasattr(ctx.adapter, a) for a in ("scheduler", "_eps_fn", "unet")):
+            score = lambda x: -_denoising_loss(ctx.adapter, x)
+            attack = (f"loss threshold: minus the mean denoising (epsilon-prediction) MSE at timesteps {list(DIFFUSION_TIMESTEPS)} "
+                      "of 1,000, fixed noise seed, unconditional (null label)")
+        elif family == "diffusion" and LOG_LIKELIHOOD in caps:
+            mem, non = mem[:DIFFUSION_BOUND_N], non[:DIFFUSION_BOUND_N]
+            xm, xn = xm[:DIFFUSION_BOUND_N], xn[:DIFFUSION_BOUND_N]
+            score = lambda x: ctx.adapter.log_likelihood(x).double().cpu().numpy()
+            attack = "loss threshold: the adapter's variational bound on log p(x) (no reachable denoiser)"
+        else:
+            fake = _image_rows(ctx)
+            score = lambda x: -nearest_distances(x.double().numpy().reshape(len(x), -1), fake)
+            attack = (f"black-box distance attack (GAN-Leaks): minus the pixel L2 distance to the nearest of the run's {len(fake)} "
+                      "generated samples (no discriminator ships with the model)")
+        sm, sn = np.asarray(score(xm), np.float64).reshape(-1), np.asarray(score(xn), np.float64).reshape(-1)
+        if not (np.isfinite(sm).all() and np.isfinite(sn).all()):
+            raise ModelOutputError(f"model '{ctx.model}' gave non-finite membership scores")
+        return {"members": sm, "nonmembers": sn, "attack": attack, "member_source": source}
+
+    return ctx.memo("privacy.mia_scores", compute, cap)
+
+
+def _denoising_loss(adapter: Any, x: Any, timesteps: tuple[int, ...] = DIFFUSION_TIMESTEPS, seed: int = 0) -> np.ndarray:
+    """Per image: mean over `timesteps` of the epsilon-prediction MSE, unconditional, fixed noise."""
+    import torch
+
+    scheduler = adapter.scheduler("ddpm")
+    null = getattr(adapter.unet, "null_label", None)
+    g = torch.Generator().manual_seed(seed)
+    x0 = x.float() * 2 - 1
+    losses = []
+    with torch.inference_mode():
+        for t in timesteps:
+            noise = torch.randn(x0.shape, generator=g)
+            tt = torch.full((len(x0),), int(t), dtype=torch.long)
+            out = []
+            for i in range(0, len(x0), 256):
+                chunk = slice(i, i + 256)
+                eps = adapter._eps_fn(torch.full((len(x0[chunk]),), null, dtype=torch.long))
+                x_t = scheduler.add_noise(x0[chunk], noise[chunk], tt[chunk])
+                out.append(eps(x_t, tt[chunk]).float().cpu())
+            losses.append((torch.cat(out) - noise).pow(2).flatten(1).mean(1).double().numpy())
+    return np.mean(losses, axis=0)
+
+
+def _text_attack(ctx: CheckContext, cap: int, tokens: int) -> dict[str, Any]:
+    """Minus the mean per-token NLL of the first `tokens` tokens of train vs held-out stories (memo)."""
+
+    def compute() -> dict[str, Any]:
+        from reference_models.data.tinystories import load_tinystories_split
+
+        split = load_tinystories_split()
+        mem, non = _balanced(ctx, np.arange(len(split.train)), np.arange(len(split.heldout)), cap, "privacy.mia.text")
+        tok = ctx.adapter.tokenizer
+
+        def score(stories: list[str]) -> np.ndarray:
+            texts = [tok.decode(tok.encode(s).ids[:tokens]) for s in stories]
+            nll, count = ctx.adapter.sequence_nll(texts)
+            return -nll / np.maximum(count, 1)
+
+        return {"members": score([split.train[i] for i in mem]), "nonmembers": score([split.heldout[i] for i in non]),
+                "attack": f"loss threshold: minus the mean per-token NLL of each story's first {tokens} tokens",
+                "member_source": "bundled TinyStories train split (the transformer's training data) vs its held-out split"}
+
+    return ctx.memo("privacy.mia_text_scores", compute, cap, tokens)
+
+
+def _attack(ctx: CheckContext, n: int | None, tokens: int) -> dict[str, Any]:
+    family = ctx.adapter.info.family
+    if family == "transformer":
+        return _text_attack(ctx, int(n) if n is not None else TEXT_MIA_N, int(tokens))
+    return _image_attack(ctx, int(n) if n is not None else MIA_N)
+
+
+def _mia_details(a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "attack": a["attack"], "members": len(a["members"]), "nonmembers": len(a["nonmembers"]), "member_source": a["member_source"],
+        "nonmember_source": "the held-out split (never trained on)",
+        "mean_score_members": float(a["members"].mean()), "mean_score_nonmembers": float(a["nonmembers"].mean()),
+        "charts": [roc_chart(a["members"], a["nonmembers"], "Membership-inference ROC")],
+        "ci": "bootstrap over members and non-members, resampled independently",
+    }
+
+
+MIA_FAMILIES = ("gan", "vae", "diffusion", "transformer")
+
+
+@check("privacy.mia_auc", families=MIA_FAMILIES, higher_is_better=False, unit="ROC AUC")
+def mia_auc_check(ctx: CheckContext, n: int | None = None, tokens: int = TEXT_MIA_TOKENS) -> Measurement:
+    """Membership-inference ROC AUC of a loss-threshold attack, members vs held-out (0.5 = no leak; bootstrap CI)."""
+    from sklearn.metrics import roc_auc_score
+
+    a = _attack(ctx, n, tokens)
+    m, nm = a["members"], a["nonmembers"]
+    value = float(roc_auc_score(np.r_[np.ones(len(m)), np.zeros(len(nm))], np.r_[m, nm]))
+    low = high = float("nan")
+    if ctx.bootstrap > 0:
+        low, high = bias_adjusted_interval(value, paired_bootstrap(mia_auc, m, nm, ctx.bootstrap, ctx.rng_seed("privacy.mia_auc")))
+        low, high = max(low, 0.0), min(high, 1.0)
+    return Measurement(value, low, high, n=len(m) + len(nm), details=_mia_details(a))
+
+
+@check("privacy.mia_tpr_at_1pct_fpr", families=MIA_FAMILIES, higher_is_better=False, unit="true positive rate")
+def mia_tpr_at_1pct_fpr(ctx: CheckContext, n: int | None = None, tokens: int = TEXT_MIA_TOKENS, fpr: float = DEFAULT_FPR) -> Measurement:
+    """Membership-inference true-positive rate at 1% false-positive rate (~0.01 = no leak; bootstrap CI)."""
+    a = _attack(ctx, n, tokens)
+    m, nm = a["members"], a["nonmembers"]
+    stat = lambda x, y: tpr_at_fpr(x, y, float(fpr))
+    value = stat(m, nm)
+    low = high = float("nan")
+    if ctx.bootstrap > 0:
+        boot = paired_bootstrap(stat, m, nm, ctx.bootstrap, ctx.rng_seed("privacy.mia_tpr"))
+        low, high = (float(v) for v in np.quantile(boot, [0.025, 0.975]))
+        low, high = min(low, value), max(high, value)
+    details = _mia_details(a)
+    details.update({"fpr": float(fpr), "chance": float(fpr),
+                    "note": f"with {len(nm)} non-members an FPR of {fpr:g} allows {int(np.floor(fpr * len(nm) + 1e-9))} false positives",
+                    "ci": "percentile bootstrap over members and non-members (widened to include the estimate)"})
+    return Measurement(value, low, high, n=len(m) + len(nm), details=details)
+
+
+# ---- verbatim extraction (language models) -----------------------------------------------------
+
+
+def _leading_matches(a: list[int], b: list[int]) -> int:
+    """How many leading tokens two sequences share."""
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+@check("privacy.verbatim_extraction", families=("transformer",), needs=(GENERATE,), higher_is_better=False, unit="rate difference")
+def verbatim_extraction(ctx: CheckContext, prompts: int = EXTRACTION_PROMPTS, prefix: int = PREFIX_TOKENS, k: int = SUFFIX_TOKENS) -> Measurement:
+    """Exact greedy 16-token continuations of 32-token story prefixes: train rate minus held-out rate (Wilson CIs in details)."""
+    from reference_models.data.tinystories import load_tinystories_split
+
+    prompts, prefix, k = int(prompts), int(prefix), int(k)
+    split = load_tinystories_split()
+    tok = ctx.adapter.tokenizer
+    rates: dict[str, Any] = {}
+    examples: dict[str, list[dict[str, str]]] = {}
+    for name, stories in (("train", split.train), ("heldout", split.heldout)):
+        rng = np.random.default_rng(ctx.rng_seed(f"privacy.verbatim.{name}"))
+        pool = [ids for ids in (tok.encode(s).ids for s in stories) if len(ids) >= prefix + k]
+        chosen = [pool[i] for i in np.sort(rng.choice(len(pool), min(prompts, len(pool)), replace=False))]
+        heads = [tok.decode(ids[:prefix]) for ids in chosen]
+        truths = [tok.decode(ids[prefix : prefix + k]) for ids in chosen]
+        outs = ctx.adapter.generate(heads, k, ctx.seed, greedy=True)
+        hits, total = exact_match_rate(outs, truths)
+        low, high = wilson_ci(hits, total)
+        prefix_tokens = [_leading_matches(tok.encode(o).ids[:k], ids[prefix : prefix + k]) for o, ids in zip(outs, chosen)]
+        rates[name] = {"rate": hits / total, "ci_low": low, "ci_high": high, "matches": hits, "prompts": total,
+                       "mean_matching_leading_tokens": float(np.mean(prefix_tokens))}
+        examples[name] = [{"prompt": h, "generated": o, "truth": t} for h, o, t in list(zip(heads, outs, truths))[:3]]
+    value = rates["train"]["rate"] - rates["heldout"]["rate"]
+    # Newcombe's hybrid score interval for a difference of two independent proportions
+    p1, l1, u1 = rates["train"]["rate"], rates["train"]["ci_low"], rates["train"]["ci_high"]
+    p2, l2, u2 = rates["heldout"]["rate"], rates["heldout"]["ci_low"], rates["heldout"]["ci_high"]
+    low = value - float(np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2))
+    high = value + float(np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
+    return Measurement(value, low, high, n=rates["train"]["prompts"] + rates["heldout"]["prompts"], details={
+        "definition": f"share of prompts (the first {prefix} tokens of a story) whose greedy {k}-token continuation equals the "
+                      "story's next tokens exactly, on training stories minus on held-out stories",
+        "train": rates["train"], "heldout": rates["heldout"], "examples": examples,
+        "k_choice": f"k={k}: long enough that an exact match is not a common phrase by chance (held-out rate shows the chance level)",
+        "mean_matching_leading_tokens_note": "a softer signal: how many of the k tokens match before the first difference (re-tokenized output)",
+        "ci": "Newcombe hybrid score interval of the difference, from both Wilson intervals",
+    })
+
+
+# ---- attribute leakage -------------------------------------------------------------------------
+
+
+def _latent_leakage(ctx: CheckContext, folds: int) -> Measurement:
+    import torch
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from threadpoolctl import threadpool_limits
+
+    ref = ctx.store.reference
+    x = torch.tensor(np.asarray(ref.test_x), dtype=torch.float32)
+    y = np.asarray(ref.test_y).astype(np.int64)
+    z = ctx.adapter.encode(x)
+    z = (z[0] if isinstance(z, (tuple, list)) else z).float().cpu().numpy()
+    cv = StratifiedKFold(n_splits=int(folds), shuffle=True, random_state=ctx.rng_seed("privacy.attribute_leakage") % (2**31))
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with threadpool_limits(limits=1):
+        pred = cross_val_predict(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)), z, y, cv=cv)
+    correct = int((pred == y).sum())
+    chance = float(np.bincount(y).max() / len(y))
+    low, high = wilson_ci(correct, len(y))
+    return Measurement(correct / len(y) - chance, low - chance, high - chance, n=len(y), details={
+        "attribute": "digit class", "released": "posterior means encode(x) of held-out digits",
+        "probe": f"logistic regression on standardized latents, {folds}-fold stratified cross-validation",
+        "accuracy": correct / len(y), "chance": chance, "chance_rule": "majority-class share",
+        "note": "a VAE's latent codes are meant to carry the digit's identity; this quantifies how much a released code reveals",
+        "ci": "Wilson interval of the accuracy, minus chance",
+    })
+
+
+def _tabular_leakage(ctx: CheckContext, rows: int, attribute: str) -> Measurement:
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from threadpoolctl import threadpool_limits
+
+    from audit.checks.fairness_tabular import coerce_table
+    from reference_models.data.adult import CATEGORICAL, CONTINUOUS, load_adult_split
+
+    data = load_adult_split()
+    rng = np.random.default_rng(ctx.rng_seed("privacy.attribute_leakage.tabular"))
+    synthetic = coerce_table(ctx.model, ctx.adapter.sample_table(rows, ctx.seed), rows, data.categories)
+    real = data.train.iloc[np.sort(rng.choice(len(data.train), min(rows, len(data.train)), replace=False))]
+    test = data.test.iloc[np.sort(rng.choice(len(data.test), min(rows, len(data.test)), replace=False))]
+    cats = [c for c in CATEGORICAL if c != attribute]
+    nums = [c for c in CONTINUOUS if c != attribute]
+    levels = data.categories[attribute]
+    target = lambda f: pd.Categorical(f[attribute].astype(str), categories=levels).codes
+
+    def fit(frame: Any) -> Any:
+        features = ColumnTransformer([
+            ("categorical", OneHotEncoder(categories=[data.categories[c] for c in cats], handle_unknown="ignore"), cats),
+            ("numeric", StandardScaler(), nums),
+        ])
+        y = target(frame)
+        if len(set(y.tolist())) < 2:
+            return None
+        with threadpool_limits(limits=1):
+            return Pipeline([("features", features), ("probe", LogisticRegression(max_iter=2000))]).fit(frame[[*cats, *nums]], y)
+
+    y_test = target(test)
+    chance = float(np.bincount(y_test).max() / len(y_test))
+    results = {}
+    for who, frame in (("synthetic", synthetic), ("real", real)):
+        model = fit(frame)
+        if model is None:
+            pred = np.full(len(test), int(np.bincount(target(frame)).argmax()))
+        else:
+            with threadpool_limits(limits=1):
+                pred = np.asarray(model.predict(test[[*cats, *nums]]))
+        correct = int((pred == y_test).sum())
+        results[who] = {"accuracy": correct / len(y_test), "correct": correct, "ci": wilson_ci(correct, len(y_test))}
+    syn, re_ = results["synthetic"], results["real"]
+    excess_real = re_["accuracy"] - chance
+    return Measurement(syn["accuracy"] - chance, syn["ci"][0] - chance, syn["ci"][1] - chance, n=len(y_test), details={
+        "attribute": attribute, "released": f"{rows} synthetic rows (sample_table)",
+        "probe": "logistic regression on one-hot categoricals + standardized numeric columns (every other column)",
+        "evaluated_on": f"{len(y_test)} real held-out Adult rows", "chance": chance, "chance_rule": "majority share on the held-out rows",
+        "synthetic_trained_accuracy": syn["accuracy"], "real_trained_accuracy": re_["accuracy"],
+        "real_trained_over_chance": excess_real,
+        "relative_to_real": (syn["accuracy"] - chance) / excess_real if excess_real > 0 else float("nan"),
+        "relative_note": "1 = the synthetic rows let a probe infer the attribute as well as the real rows do; 0 = no better than chance",
+        "ci": "Wilson interval of the synthetic-trained probe's accuracy, minus chance",
+    })
+
+
+@check("privacy.attribute_leakage", families=("vae", "tabular"), higher_is_better=False, unit="accuracy above chance")
+def attribute_leakage(ctx: CheckContext, folds: int = 5, rows: int = 5000, attribute: str = "sex") -> Measurement:
+    """Accuracy above chance of a logistic probe recovering a sensitive attribute from released data (VAE latents: digit class; tabular: sex)."""
+    family = ctx.adapter.info.family
+    caps = getattr(ctx.adapter, "capabilities", frozenset())
+    if family == "tabular":
+        if SAMPLE_TABLE not in caps:
+            raise ModelOutputError(f"model '{ctx.model}' cannot sample_table()")
+        return _tabular_leakage(ctx, int(rows), str(attribute))
+    if ENCODE_DECODE not in caps:
+        raise ModelOutputError(f"model '{ctx.model}' has no encode(): attribute leakage of VAE latents needs encode_decode")
+    return _latent_leakage(ctx, int(folds))
+

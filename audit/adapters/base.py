@@ -96,6 +96,18 @@ class ModelAdapter:
         raise NotImplementedError(f"{type(self).__name__} does not implement sample()")
 
 
+def accepts(fn: Any, name: str) -> bool:
+    """Whether `fn` takes keyword `name` (or **kwargs): optional adapter parameters such as
+    `steps=`, `greedy=` or `temperature=` are passed only to adapters that declare them."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
 def has_capability(adapter: Any, capability: str) -> bool:
     return capability in getattr(adapter, "capabilities", ())
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from audit.adapters.base import GENERATE, LOG_PROBS, SAMPLE, has_capability
+from audit.adapters.base import GENERATE, LOG_PROBS, SAMPLE, accepts, has_capability
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext
 from audit.efficiency.timing import Workload, decode_workload, image_workload, interleaved, prefill_workload, quantile_ci
@@ -113,7 +113,6 @@ def _run_session(ctx: CheckContext, rounds: int) -> Session:
             workloads.append(w)
         curves["batch"] = [w.name for w in workloads]
         axes["batch"] = ("batch size", "images/s")
-        from audit.efficiency.timing import accepts
 
         if family == "diffusion" and accepts(adapter.sample, "steps"):
             steps = []

@@ -17,6 +17,7 @@ sampling, one or two fits and one bootstrap per model.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -174,7 +175,7 @@ def disparities(rates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
-def bootstrap_weights(n: int, resamples: int, seed: int) -> "Iterator[np.ndarray]":  # noqa: F821
+def bootstrap_weights(n: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
     """Chunks of bootstrap row counts [<=BOOTSTRAP_CHUNK, n]: row i drawn counts[b, i] times."""
     rng = np.random.default_rng(seed)
     for start in range(0, resamples, BOOTSTRAP_CHUNK):

@@ -38,12 +38,11 @@ themselves carry group biases. It measures the tone of the text, not its truth o
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
 
-from audit.adapters.base import GENERATE, LOG_PROBS
+from audit.adapters.base import GENERATE, LOG_PROBS, accepts
 from audit.checks.base import Measurement, check
 from audit.checks.fairness_images import group_frame, interval
 from audit.context import CheckContext, finite_or_raise
@@ -191,13 +190,6 @@ def counterfactual_likelihood(ctx: CheckContext) -> Measurement:
 # --- Counterfactual sentiment ----------------------------------------------------------------------
 
 
-def _accepts(fn: Any, name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
 
 def _generations(ctx: CheckContext, samples: int, max_new_tokens: int, temperature: float, top_p: float) -> dict[str, Any]:
     """Continuations of every counterfactual prompt, `samples` each, made once per run.
@@ -208,7 +200,7 @@ def _generations(ctx: CheckContext, samples: int, max_new_tokens: int, temperatu
 
     def compute() -> dict[str, Any]:
         units = _units()
-        sampling = {k: v for k, v in (("temperature", temperature), ("top_p", top_p)) if _accepts(ctx.adapter.generate, k)}
+        sampling = {k: v for k, v in (("temperature", temperature), ("top_p", top_p)) if accepts(ctx.adapter.generate, k)}
         texts: dict[tuple[int, int, int], str] = {}
         for j in range(max(len(u.prompts) for u in units)):
             rows = [(ui, s) for ui, u in enumerate(units) if j < len(u.prompts) for s in range(samples)]

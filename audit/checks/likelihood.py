@@ -9,13 +9,12 @@ adapter's nats per image. Torch is imported only inside functions so listing che
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any
 
 import numpy as np
 
-from audit.adapters.base import ENCODE_DECODE, LOG_LIKELIHOOD
+from audit.adapters.base import ENCODE_DECODE, LOG_LIKELIHOOD, accepts
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError
@@ -67,13 +66,6 @@ def _bpd(ctx: CheckContext, name: str, nats: Any, dims: int) -> np.ndarray:
     return values
 
 
-def _accepts(fn: Any, name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
 
 def _bpd_summary(ctx: CheckContext, salt: str, heldout: np.ndarray, train: np.ndarray | None) -> tuple[float, float, float, dict]:
     value = finite_or_raise(salt, _mean(heldout))
@@ -114,7 +106,7 @@ def nll_bpd(ctx: CheckContext, n: int | None = None, train_n: int | None = None,
     train_count = (0 if diffusion else count) if train_n is None else min(int(train_n), len(ctx.store.reference.train_x))
     fn = ctx.adapter.log_likelihood
     kwargs: dict[str, Any] = {}
-    if not diffusion and _accepts(fn, "k"):
+    if not diffusion and accepts(fn, "k"):
         if k < 64:
             raise ValueError(f"quality.nll_bpd needs k >= 64 importance samples, got {k}")
         kwargs["k"] = int(k)

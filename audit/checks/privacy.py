@@ -37,10 +37,10 @@ import numpy as np
 
 from audit.adapters.base import ENCODE_DECODE, GENERATE, LOG_LIKELIHOOD, SAMPLE, SAMPLE_TABLE
 from audit.checks.base import IMAGE_FAMILIES, Measurement, check
-from audit.checks.distribution import _image_rows, _pixel_nn_train, _reference_memo, _reference_rows
+from audit.checks.distribution import _image_rows, _reference_rows, near_duplicate_rate_check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError
-from audit.metrics.diversity import COPY_QUANTILE, copy_threshold, near_duplicate_rate, nearest_distances
+from audit.metrics.diversity import COPY_QUANTILE, nearest_distances
 from audit.metrics.privacy import (
     DEFAULT_FPR, dcr_ratios, exact_match_rate, mia_auc, paired_bootstrap, roc_chart, tpr_at_fpr,
 )
@@ -187,20 +187,9 @@ def dcr_ratio(ctx: CheckContext, pairs: int = GALLERY_PAIRS) -> Measurement:
 @check("privacy.near_copy_rate", families=IMAGE_FAMILIES, needs=(SAMPLE,), higher_is_better=False, unit="share of samples")
 def near_copy_rate(ctx: CheckContext, quantile: float = COPY_QUANTILE) -> Measurement:
     """Share of samples closer (pixel L2) to a training image than 99% of held-out images are (~0.01 when fresh; Wilson CI)."""
-    quantile = float(quantile)
-    heldout_nn = _reference_memo(
-        ctx, "distribution.heldout_pixel_nn_train", lambda: nearest_distances(_reference_rows(ctx, "test"), _reference_rows(ctx, "train")),
-    )
-    threshold = copy_threshold(heldout_nn, quantile)
-    nn = _pixel_nn_train(ctx)
-    copies = int((nn < threshold).sum())
-    low, high = wilson_ci(copies, len(nn))
-    return Measurement(near_duplicate_rate(nn, threshold), low, high, n=len(nn), details={
-        "threshold_l2": threshold, "quantile": quantile, "expected_for_fresh_samples": quantile,
-        "threshold_rule": f"the {quantile:.0%} quantile of held-out real images' nearest-training-image L2 distances",
-        "near_copies": copies, "reference": "the whole train split", "same_as": "quality.near_duplicate_rate",
-        "ci": "Wilson interval over samples",
-    })
+    m = near_duplicate_rate_check(ctx, quantile)  # the same measurement (and cached distances) as the quality suite's
+    m.details.update({"reference": "the whole train split", "same_as": "quality.near_duplicate_rate"})
+    return m
 
 
 # ---- membership inference ----------------------------------------------------------------------

@@ -8,14 +8,13 @@ Torch is imported only inside functions so listing checks stays cheap.
 
 from __future__ import annotations
 
-import inspect
 import sys
 import time
 from typing import Any, Sequence
 
 import numpy as np
 
-from audit.adapters.base import SAMPLE
+from audit.adapters.base import SAMPLE, accepts
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise, validate_images
 from audit.errors import ModelOutputError
@@ -40,13 +39,6 @@ def default_step_count(adapter: Any, sampler: str, steps: Sequence[int]) -> int:
         declared = declared.get(sampler)
     return int(declared) if isinstance(declared, int) and declared in steps else max(steps)
 
-
-def _accepts(fn: Any, name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def _chart(title: str, y_label: str, points: list[dict[str, Any]], series: str) -> dict[str, Any]:
@@ -102,7 +94,7 @@ def steps_curve(
     """
     import torch
 
-    if not _accepts(ctx.adapter.sample, "steps"):
+    if not accepts(ctx.adapter.sample, "steps"):
         raise ModelOutputError(f"model '{ctx.model}' sample() takes no `steps` argument, so its step count cannot be varied")
     steps = sorted({int(s) for s in steps})
     if not steps or steps[0] < 1:
@@ -112,7 +104,7 @@ def steps_curve(
         raise ValueError(f"quality.steps_curve needs n >= 10 images per point, got {count}")
     chunk = max(1, min(int(chunk), count))
     parts = np.array_split(np.arange(count), -(-count // chunk))  # near-equal chunks of at most `chunk`
-    kwargs = {"sampler": sampler} if _accepts(ctx.adapter.sample, "sampler") else {}
+    kwargs = {"sampler": sampler} if accepts(ctx.adapter.sample, "sampler") else {}
     classes = ctx.adapter.num_classes
     labels = torch.arange(count) % classes if classes else None
     seeds = [ctx.rng_seed(f"steps-curve-chunk-{i}") for i in range(len(parts))]

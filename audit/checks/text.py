@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from audit.adapters.base import GENERATE, LOG_PROBS
+from audit.adapters.base import GENERATE, LOG_PROBS, accepts
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError
@@ -88,15 +88,6 @@ def heldout_documents(ctx: CheckContext) -> tuple[tuple[str, ...], str]:
     return tuple(source.documents), str(getattr(source, "description", None) or getattr(source, "name", "held-out text"))
 
 
-def _accepts_kw(fn: Any, name: str) -> bool:
-    import inspect
-
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-
 
 def _token_count(adapter: Any, text: str) -> int:
     """Tokens of `text` by the adapter's tokenizer (re-tokenized output), else its word count."""
@@ -132,7 +123,7 @@ class Generations:
 def _generate(ctx: CheckContext, prompts: list[str], max_new_tokens: int, greedy: bool, batch: int) -> Generations:
     generate = ctx.adapter.generate
     kwargs: dict[str, Any] = {}
-    if greedy and _accepts_kw(generate, "greedy"):
+    if greedy and accepts(generate, "greedy"):
         kwargs["greedy"] = True
         decoding = "greedy"
     else:
@@ -329,7 +320,7 @@ def free_text(ctx: CheckContext, n: int | None, max_new_tokens: int, temperature
         if count < 2:
             raise ValueError(f"free generation checks need n >= 2 generations, got {count}")
         prompts = [OPENINGS[i % len(OPENINGS)] for i in range(count)]
-        kwargs: dict[str, Any] = {"temperature": float(temperature)} if _accepts_kw(ctx.adapter.generate, "temperature") else {}
+        kwargs: dict[str, Any] = {"temperature": float(temperature)} if accepts(ctx.adapter.generate, "temperature") else {}
         started = time.perf_counter()
         outputs = ctx.adapter.generate(prompts, max_new_tokens, ctx.seed, **kwargs)  # one call: one seed per prompt
         seconds = time.perf_counter() - started

@@ -15,14 +15,13 @@ makes the same number of tokens), or one scoring pass over a fixed number of tok
 
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from audit.adapters.base import GENERATE, LOG_PROBS, SAMPLE, has_capability
+from audit.adapters.base import GENERATE, LOG_PROBS, SAMPLE, accepts, has_capability
 
 PROMPT_TOKENS = 16
 """Prompt length of the decoding workloads (a held-out story's first tokens)."""
@@ -101,13 +100,6 @@ def ratio_of_medians_ci(numerator: np.ndarray, denominator: np.ndarray, resample
 
 # --- workloads of the adapter contract --------------------------------------------------------
 
-
-def accepts(fn: Any, name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def image_workload(adapter: Any, batch: int, seed: int = 0, steps: int | None = None) -> Workload:

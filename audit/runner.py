@@ -21,7 +21,7 @@ from audit.config import RunConfig
 from audit.context import CheckContext, SampleStore
 from audit.errors import InputError
 from audit.evaluator import digits_evaluator, digits_reference
-from audit.gates import Gate, combine, exit_code, judge, parse_gate
+from audit.gates import Gate, combine, judge, parse_gate
 from audit.precision import UnsupportedPrecision, get_precision
 from audit.registry import check_spec, import_target, load_check_modules, model_entry, models, register_bundled_models
 from audit.results import SCHEMA_VERSION, CheckResult, ResultsStream, write_json_atomic
@@ -252,7 +252,6 @@ def execute(
     if store._text is not None:
         weights[f"data:{store._text.name}"] = store._text.sha256
     rows = [r.to_dict() for r in records]
-    code = exit_code(rows, interrupted, config.fail_on)
     results = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
@@ -266,7 +265,7 @@ def execute(
         "fingerprint": {**environment_fingerprint(device), "seed": config.seed, "files": dict(sorted(weights.items()))},
         "models": model_rows,
         "records": rows,
-        "summary": {"counts": {s: sum(r["status"] == s for r in rows) for s in sorted({r["status"] for r in rows})}, "exit_code": code},
+        "summary": {},  # counts and exit code: set by the end-of-run judging below (audit.gates.finalize)
     }
     rejudged = _judge_finished_run(results, plan, today, run_dir)
     write_json_atomic(run_dir / "results.json", results)

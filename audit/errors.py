@@ -32,5 +32,10 @@ class WeightsError(InputError):
     """A weights file that is missing, corrupt or does not match its manifest."""
 
 
+class NotApplicable(AuditError):
+    """A check that does not apply to this model, precision or data (e.g. a hook the adapter
+    lacks): the runner records it as `skipped` with this message, never as an error."""
+
+
 class ModelOutputError(AuditError):
     """A model returned something that breaks the adapter contract (NaN, wrong shape...)."""

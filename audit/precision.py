@@ -67,7 +67,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from audit.errors import AuditError, UnknownNameError
+from audit.errors import AuditError, NotApplicable, UnknownNameError
 from audit.registry import did_you_mean
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ for _logger in ("torchao", "torch.utils._pytree"):
     logging.getLogger(_logger).setLevel(logging.ERROR)
 
 
-class UnsupportedPrecision(AuditError):
+class UnsupportedPrecision(NotApplicable):
     """This precision cannot run for this model or device; its checks are `skipped`."""
 
 

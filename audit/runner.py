@@ -19,10 +19,10 @@ from audit.adapters.base import has_capability
 from audit.checks.base import CheckSpec
 from audit.config import RunConfig
 from audit.context import CheckContext, SampleStore
-from audit.errors import InputError
+from audit.errors import InputError, NotApplicable
 from audit.evaluator import digits_evaluator, digits_reference
 from audit.gates import Gate, combine, judge, parse_gate
-from audit.precision import UnsupportedPrecision, get_precision
+from audit.precision import get_precision
 from audit.registry import check_spec, import_target, load_check_modules, model_entry, models, register_bundled_models
 from audit.results import SCHEMA_VERSION, CheckResult, ResultsStream, write_json_atomic
 from audit.suite import Suite, load_suite
@@ -157,7 +157,7 @@ def run_check(plan: Plan, item: PlanItem, spec: CheckSpec, adapter: Any, store: 
     started = time.perf_counter()
     try:
         m = spec.fn(ctx, **ctx.params)
-    except UnsupportedPrecision as exc:  # a check that does not apply to this precision (e.g. its own baseline)
+    except NotApplicable as exc:  # e.g. a precision that is its own baseline, a hook the adapter lacks
         record.status, record.reason = "skipped", str(exc)
     except Exception as exc:
         record.status, record.reason = "error", f"{type(exc).__name__}: {exc}"
@@ -229,7 +229,7 @@ def execute(
             try:
                 adapter = _load(item, device)
             except Exception as exc:
-                status = "skipped" if isinstance(exc, UnsupportedPrecision) else "error"
+                status = "skipped" if isinstance(exc, NotApplicable) else "error"
                 for spec in item.checks:
                     record = _base_record(plan, item, spec, item.family)
                     record.status, record.reason = status, f"{type(exc).__name__}: {exc}" if status == "error" else str(exc)

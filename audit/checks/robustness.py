@@ -21,9 +21,10 @@ Design decisions:
 - `robustness.fgsm` / `robustness.pgd` attack the evaluator on held-out real digits: they
   characterise the evaluator every image check relies on, not the model, so their numbers are
   the same for every model of a run (computed once per run) and the suite gates them not.
-- `robustness.latent_stability` needs latents: the VAE's `encode`/`decode`, or an adapter that
-  exposes `generator` with `latent_dim` (the bundled GAN). Diffusion adapters draw their noise
-  inside `sample` and expose no latent, so the check lists only gan and vae families.
+- `robustness.latent_stability` needs latents: the VAE's `encode`/`decode`; an adapter whose
+  `sample` accepts `z=` and that declares `latent_shape` (the bundled diffusion model: z is the
+  initial noise x_T of its deterministic DDIM sampler); or one that exposes `generator` with
+  `latent_dim` (the bundled GAN). A model with none of these is `skipped` (NotApplicable).
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from audit.adapters.base import CONDITIONAL, ENCODE_DECODE, GENERATE, LOG_PROBS, SAMPLE, has_capability
+from audit.adapters.base import CONDITIONAL, ENCODE_DECODE, GENERATE, LOG_PROBS, SAMPLE, accepts, has_capability
 from audit.checks.base import IMAGE_FAMILIES, Measurement, check
 from audit.context import CheckContext, finite_or_raise
+from audit.errors import NotApplicable
 from audit.stats import wilson_ci
 
 SEVERITY_X = (0, 1, 2, 3, 4, 5)
@@ -170,11 +172,16 @@ def _latent_decoder(ctx: CheckContext) -> tuple[Any, Any, str]:
     if has_capability(adapter, ENCODE_DECODE):
         x, _ = _heldout(ctx, None)
         return adapter.encode(x)[0], adapter.decode, "posterior means of held-out digits (encode/decode)"
+    n = int(ctx.n)
+    if accepts(adapter.sample, "z") and getattr(adapter, "latent_shape", None):
+        return _sample_latent_decoder(ctx, n, tuple(adapter.latent_shape))
     generator = getattr(adapter, "generator", None)
     latent_dim = getattr(generator, "latent_dim", None)
     if generator is None or latent_dim is None:
-        raise ValueError(f"model '{ctx.model}' exposes no latent space (needs encode/decode, or `generator` with `latent_dim`)")
-    n = int(ctx.n)
+        raise NotApplicable(
+            f"model '{ctx.model}' exposes no latent space (needs encode/decode, `sample(z=...)` with `latent_shape`, "
+            "or `generator` with `latent_dim`)"
+        )
     z0 = torch.randn(n, int(latent_dim), generator=torch.Generator().manual_seed(ctx.seed))
     labels = torch.arange(n) % adapter.num_classes if adapter.num_classes else None
     device, dtype = adapter.info.device, adapter.dtype
@@ -187,7 +194,22 @@ def _latent_decoder(ctx: CheckContext) -> tuple[Any, Any, str]:
     return z0, decode, "z ~ N(0, I) from the run seed, balanced labels, through `generator`"
 
 
-@check("robustness.latent_stability", families=("gan", "vae"), higher_is_better=False, unit="flip rate")
+def _sample_latent_decoder(ctx: CheckContext, n: int, shape: tuple[int, ...]) -> tuple[Any, Any, str]:
+    """Latents z ~ N(0, I) of `shape`, decoded by `sample(n, seed, labels, z=z)` (for diffusion:
+    the initial noise x_T of a deterministic DDIM run)."""
+    import torch
+
+    adapter = ctx.adapter
+    z0 = torch.randn(n, int(np.prod(shape)), generator=torch.Generator().manual_seed(ctx.seed))
+    labels = torch.arange(n) % adapter.num_classes if adapter.num_classes else None
+
+    def decode(z: Any) -> Any:
+        return adapter.sample(n, ctx.seed, labels=labels, z=z.reshape(n, *shape)).float().cpu().clamp(0, 1)
+
+    return z0, decode, f"z ~ N(0, I) of shape {list(shape)} from the run seed, balanced labels, through `sample(z=...)`"
+
+
+@check("robustness.latent_stability", families=IMAGE_FAMILIES, higher_is_better=False, unit="flip rate")
 def latent_stability(ctx: CheckContext) -> Measurement:
     """Class-flip rate and output change per unit latent perturbation under Gaussian latent noise (severities 0-5)."""
     import torch

@@ -39,6 +39,23 @@ def family_tables(results: dict[str, Any]) -> list[dict[str, Any]]:
     return [tables[f] for f in sorted(tables)]
 
 
+def matrices(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cross-model matrices: each record may give one column of a titled matrix in
+    `details["matrices"]` ({"title", "row_label", "column", "cells": {row: {value, ci_low, ci_high}}});
+    columns from every model of the run are put side by side (e.g. detector generalisation)."""
+    out: dict[str, dict[str, Any]] = {}
+    for rec in results["records"]:
+        for m in (rec.get("details") or {}).get("matrices") or []:
+            table = out.setdefault(m["title"], {"title": m["title"], "row_label": m.get("row_label", ""), "rows": [], "columns": [], "cells": {}})
+            if m["column"] not in table["columns"]:
+                table["columns"].append(m["column"])
+            for row, cell in m["cells"].items():
+                if row not in table["rows"]:
+                    table["rows"].append(row)
+                table["cells"][(row, m["column"])] = cell
+    return list(out.values())
+
+
 def render_html(results: dict[str, Any], run_dir: Path) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -69,5 +86,5 @@ def render_html(results: dict[str, Any], run_dir: Path) -> str:
     code = results["summary"]["exit_code"]
     verdict = {0: "PASS", 1: "FAIL", 2: "BAD INPUT", 3: "INCONCLUSIVE", 4: "ERROR"}.get(code, str(code))
     return env.get_template("report.html.j2").render(
-        r=results, models=models, families=family_tables(results), gate_labels=gate_labels, orphans=orphans, verdict=verdict, code=code, status_order=STATUS_ORDER
+        r=results, models=models, families=family_tables(results), matrices=matrices(results), gate_labels=gate_labels, orphans=orphans, verdict=verdict, code=code, status_order=STATUS_ORDER
     )

@@ -72,15 +72,28 @@ class DiffusionAdapter(ModelAdapter):
 
         return eps
 
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """The shape of one initial noise image x_T: the latent `sample(z=...)` starts from."""
+        return IMAGE_SHAPE
+
     @torch.inference_mode()
     def sample(
-        self, n: int, seed: int, labels: torch.Tensor | None = None, steps: int | None = None, sampler: str = "ddim"
+        self, n: int, seed: int, labels: torch.Tensor | None = None, steps: int | None = None, sampler: str = "ddim",
+        z: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """n images, float32 [n, 1, 16, 16] in [0, 1] on CPU; the same for the same arguments."""
+        """n images, float32 [n, 1, 16, 16] in [0, 1] on CPU; the same for the same arguments.
+
+        `z` [n, 1, 16, 16] replaces the seeded initial noise x_T: DDIM (eta = 0) is then a
+        deterministic map from z to the image, the latent space latent-stability checks perturb."""
         scheduler = self.scheduler(sampler, steps)
         g = torch.Generator().manual_seed(seed)
         labels = balanced_labels(n, self.unet.num_classes) if labels is None else labels.long()
         noise = torch.randn(n, *IMAGE_SHAPE, generator=g)
+        if z is not None:
+            if tuple(z.shape) != (n, *IMAGE_SHAPE):
+                raise ValueError(f"z must have shape {(n, *IMAGE_SHAPE)}, got {tuple(z.shape)}")
+            noise = z.float().cpu()
         out = []
         for i in range(0, n, SAMPLE_BATCH):
             x_T = noise[i : i + SAMPLE_BATCH].to(self.info.device)

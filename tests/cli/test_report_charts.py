@@ -94,3 +94,31 @@ def test_png_artifacts_of_records_are_embedded(cli):
     html = _rerender(cli, results_path, mutate)
     assert f'alt="{record["check"]} closest pairs &lt;x&gt; for gan fp32"' in html
     assert html.count("data:image/png;base64,") == 2  # the sample grid and the embedded artifact
+
+
+def test_cross_model_matrix_assembles_columns_from_every_record(cli):
+    run = cli("run", "suite=smoke", "model=gan", "n=40", "bootstrap=10")
+    measured = [i for i, r in enumerate(run.results["records"]) if r["status"] == "measured"][:2]
+    assert len(measured) == 2
+    title = f"Generalisation {HOSTILE}"
+
+    def mutate(data):
+        columns = {
+            "gan (fp32)": {"trained on gan": {"value": 0.91, "ci_low": 0.9, "ci_high": 0.92}},
+            "vae (int8)": {"trained on gan": {"value": 0.37, "ci_low": 0.36, "ci_high": 0.38},
+                           "trained on vae": {"value": 0.5, "ci_low": None, "ci_high": None}},
+        }
+        for i, (column, cells) in zip(measured, columns.items()):
+            data["records"][i]["details"] = {"matrices": [{"title": title, "row_label": "detector", "column": column, "cells": cells}]}
+
+    html = _rerender(cli, run.run_dir / "results.json", mutate)
+    assert "<script>" not in html and "Generalisation &lt;script&gt;" in html
+    table = re.search(r'<table class="small matrix">(.*?)</table>', html, flags=re.S).group(1)
+    header = re.findall(r"<th>(.*?)</th>", table)
+    assert header == ["detector", "gan (fp32)", "vae (int8)"]
+    rows = re.findall(r"<tr><td>(.*?)</td>(.*?)</tr>", table, flags=re.S)
+    assert [r[0] for r in rows] == ["trained on gan", "trained on vae"]
+    first = re.findall(r'<td class="num">(.*?)</td>', rows[0][1], flags=re.S)
+    assert "0.91" in first[0] and "[0.9, 0.92]" in first[0] and "0.37" in first[1]
+    second = re.findall(r'<td class="num">(.*?)</td>', rows[1][1], flags=re.S)
+    assert second[0].strip() == "" and "0.5" in second[1]  # only vae's record has that row

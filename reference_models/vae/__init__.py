@@ -1,4 +1,4 @@
-"""Convolutional VAE on 16x16 digits (discrete ELBO/IWAE likelihoods), and its memorized variant."""
+"""Convolutional VAE on 16x16 digits (discrete ELBO/IWAE likelihoods), and its memorized and fragile variants."""
 
 from __future__ import annotations
 
@@ -18,3 +18,9 @@ def vae_memorized() -> "VAEAdapter":
     from reference_models.vae.adapter import load_vae
 
     return load_vae("vae-memorized")
+
+
+def vae_fragile() -> "VAEAdapter":
+    from reference_models.vae.adapter import load_vae
+
+    return load_vae("vae-fragile")

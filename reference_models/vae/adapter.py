@@ -83,7 +83,8 @@ class VAEAdapter(ModelAdapter):
 
 
 def load_vae(name: str = "vae") -> VAEAdapter:
-    """A bundled VAE (clean or the memorized variant) by its weights name, verified by sha256."""
+    """A bundled VAE (clean or a defect variant) by its weights name, verified by sha256; the
+    architecture (latent_dim, width, hidden, prior components) comes from its manifest."""
     manifest = read_manifest(name)
     state, digest = load_state(name)
     config = manifest["config"]

@@ -1,7 +1,7 @@
 """Registry entries for the VAE family (no torch import here).
 
-`vae-memorized` trains through `train_memorized`, whose recipe (`train.MEMORIZED`) lives beside
-the training code it configures.
+`vae-memorized` trains through `train_memorized` and `vae-fragile` through `train_fragile`; their
+recipes (`train.MEMORIZED`, `train.FRAGILE`) live beside the training code they configure.
 """
 
 from reference_models.catalog import bundled_model, trainable
@@ -15,5 +15,11 @@ bundled_model(
     "Known defect: the same VAE overfit to 48 training images, so its samples are near-copies of them",
     family="vae", weights=("vae-memorized",), defect=True,
 )
+bundled_model(
+    "vae-fragile", "reference_models.vae:vae_fragile",
+    "Known defect: the same VAE squeezed into a 1-d latent, so small latent noise changes the decoded digit",
+    family="vae", weights=("vae-fragile",), defect=True,
+)
 trainable("vae", "reference_models.vae.train:train", minutes=2)
 trainable("vae-memorized", "reference_models.vae.train:train_memorized", minutes=2)
+trainable("vae-fragile", "reference_models.vae.train:train_fragile", minutes=2)

@@ -1,7 +1,8 @@
 """Train the convolutional VAE on the digits by maximizing the ELBO (Adam, cosine schedule).
 
 `audit train model=vae` runs `train`; `audit train model=vae-memorized` runs `train_memorized`,
-the same code on 48 training images (fixed indices drawn from the seed) for many epochs.
+the same code on 48 training images (fixed indices drawn from the seed) for many epochs;
+`audit train model=vae-fragile` runs `train_fragile`, the same code with a 1-d latent.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from reference_models.data.digits import load_digits_split
 from reference_models.manifest import PACKAGE_WEIGHTS, save_weights
 from reference_models.training import intra_op_threads, minibatches, seed_everything
 from reference_models.vae.likelihood import bits_per_dim
-from reference_models.vae.model import DIMS, ELBO_DRAWS, IWAE_K, PRIOR_COMPONENTS, VAE, chunked_bound
+from reference_models.vae.model import DIMS, ELBO_DRAWS, IWAE_K, LATENT_DIM, PRIOR_COMPONENTS, VAE, chunked_bound
 
 EVAL_SEED = 12345
 EVAL_SAMPLES = 1000
@@ -74,7 +75,8 @@ def evaluate(vae: VAE, train_x: torch.Tensor, test_x: torch.Tensor, all_train_x:
 
 @dataclass(frozen=True)
 class Recipe:
-    """Training hyperparameters; `subset` and `revive_components` make the memorized variant."""
+    """Training hyperparameters; `subset` and `revive_components` make the memorized variant,
+    `latent_dim` the fragile one."""
 
     epochs: int = 60
     quick_epochs: int = 3
@@ -82,6 +84,7 @@ class Recipe:
     lr: float = 2e-3
     subset: int | None = None
     revive_components: bool = False
+    latent_dim: int = LATENT_DIM
     description: str = "Convolutional VAE on 16x16 digits (discretized-logistic decoder, learned Gaussian-mixture prior)"
     monitor: bool = False
 
@@ -91,6 +94,13 @@ MEMORIZED = {
     "description": "Known defect: convolutional VAE overfit to 48 fixed training images (memorization)",
 }
 """The `vae-memorized` recipe: the same architecture, 48 images, 3,000 steps."""
+
+FRAGILE = {
+    "latent_dim": 1,
+    "description": "Known defect: convolutional VAE squeezed into a 1-d latent (ten digits on a line: latent noise flips the class)",
+}
+"""The `vae-fragile` recipe: the clean recipe with one latent dimension instead of 16 (two were
+measured too: flip rate 0.17 [0.14, 0.20], under the robustness suite's 0.25 gate)."""
 
 
 def train(
@@ -107,6 +117,13 @@ def train_memorized(
 ) -> dict[str, Any]:
     """`audit train model=vae-memorized`: `train` with the MEMORIZED recipe."""
     return train(seed=seed, out_dir=out_dir, quick=quick, log=log, name=name, **{**MEMORIZED, **variant})
+
+
+def train_fragile(
+    seed: int = 0, out_dir: Path = PACKAGE_WEIGHTS, quick: bool = False, log: Any = print, name: str = "vae-fragile", **variant: Any,
+) -> dict[str, Any]:
+    """`audit train model=vae-fragile`: `train` with the FRAGILE recipe."""
+    return train(seed=seed, out_dir=out_dir, quick=quick, log=log, name=name, **{**FRAGILE, **variant})
 
 
 @torch.no_grad()
@@ -137,7 +154,7 @@ def _train(seed: int, out_dir: Path, quick: bool, log: Any, name: str, recipe: R
     epochs = recipe.quick_epochs if quick else recipe.epochs
     steps_per_epoch = len(x) // recipe.batch_size
     total = epochs * steps_per_epoch
-    vae = VAE()
+    vae = VAE(latent_dim=recipe.latent_dim)
     networks = [p for n, p in vae.named_parameters() if not n.startswith("prior.")]
     groups = [{"params": networks}, {"params": vae.prior.parameters(), "lr": recipe.lr * PRIOR_LR_SCALE}]
     opt = torch.optim.Adam(groups, lr=recipe.lr)

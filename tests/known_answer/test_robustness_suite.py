@@ -99,3 +99,24 @@ def test_cli_run_writes_records_with_charts(cli):
     assert text["value"] > 1 and text["details"]["out_of_distribution"]["code"]["ratio_to_clean"] > 1
     html = (result.run_dir / "report.html").read_text()
     assert "Perplexity under text perturbation" in html and "FGSM success vs epsilon" in html
+
+
+def test_fragile_vae_is_flagged_and_the_clean_models_pass(cli):
+    """The default gates on vae-fragile (1-d latent) against the clean vae and gan. Measured at
+    n=360 (suites/robustness.toml): flip rate 0.37 [0.33, 0.41] vs 0.041 (vae) and 0.015 (gan)."""
+    gated = ("robustness.latent_stability", "robustness.evaluator_accuracy")
+    result = cli(
+        "run", "suite=robustness", "model=vae-fragile,vae,gan", "n=240", "bootstrap=200", f"check={','.join(gated)}", "fail_on=warn",
+    )
+    assert result.exit_code == 1, result.stdout + result.stderr  # the warning fails the run under fail_on=warn
+    by = {(r["check"], r["model"]): r for r in result.results["records"]}
+    fragile = by[("robustness.latent_stability", "vae-fragile")]
+    (gate,) = fragile["gates"]
+    assert gate["severity"] == "warn" and fragile["status"] == "warn"
+    assert fragile["ci_low"] > gate["max"]  # flagged on the conservative end of its CI, not by chance
+    for model in ("vae", "gan"):
+        for check in gated:
+            assert by[(check, model)]["status"] == "pass", (check, model, by[(check, model)]["verdict"])
+    # The defect is in the latent space: a unit of latent noise moves the decoded image far more.
+    change = {m: by[("robustness.latent_stability", m)]["details"]["output_change_per_unit_latent"] for m in ("vae-fragile", "vae")}
+    assert change["vae-fragile"]["ci_low"] > 3 * change["vae"]["ci_high"]

@@ -1,0 +1,3 @@
+"""Deepfake detection and provenance: detection metrics, image perturbations, image and text
+watermarks, and zero-shot machine-text detection (pure functions; the checks live in
+`audit.checks.deepfake`)."""

@@ -230,9 +230,10 @@ class HFCausalLM(ModelAdapter):
 
     def generate(
         self, prompts: list[str], max_new_tokens: int, seed: int, temperature: float = 1.0,
-        top_k: int | None = None, top_p: float | None = None, greedy: bool = False,
+        top_k: int | None = None, top_p: float | None = None, greedy: bool = False, logits_processor: Any = None,
     ) -> list[str]:
-        """Continuations (prompt excluded) cut at EOS; the same seed gives the same text."""
+        """Continuations (prompt excluded) cut at EOS; the same seed gives the same text.
+        `logits_processor(seen_ids, logits) -> logits` edits each step's logits (e.g. a watermark)."""
         from reference_models.transformer.sampling import decode
 
         if not 0 < max_new_tokens < self.n_positions:
@@ -242,7 +243,7 @@ class HFCausalLM(ModelAdapter):
         keep = self.n_positions - max_new_tokens
         ids = [self.encode(p)[-keep:] or [self.pad_id] for p in prompts]
         stop = self.eos_id if self.eos_id is not None else self.pad_id
-        new = decode(self.model, ids, max_new_tokens, seed, stop, temperature, top_k, top_p, greedy)
+        new = decode(self.model, ids, max_new_tokens, seed, stop, temperature, top_k, top_p, greedy, logits_processor=logits_processor)
         return [self.tokenizer.decode(t, skip_special_tokens=True) for t in new]
 
 

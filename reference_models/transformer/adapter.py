@@ -22,7 +22,7 @@ from audit.adapters.base import GENERATE, LOG_PROBS, ModelAdapter, ModelInfo, co
 from audit.errors import WeightsError  # noqa: E402
 from reference_models.manifest import load_state, read_manifest, sha256_file, weights_dir  # noqa: E402
 from reference_models.transformer.model import EOS, TIED_KEY, build_model, gpt2_config  # noqa: E402
-from reference_models.transformer.sampling import decode  # noqa: E402
+from reference_models.transformer.sampling import LogitsProcessor, decode  # noqa: E402
 from reference_models.transformer.scoring import score_sequences  # noqa: E402
 
 CARD = Path(__file__).with_name("MODEL_CARD.md")
@@ -72,16 +72,18 @@ class TransformerAdapter(ModelAdapter):
     def generate(
         self, prompts: list[str], max_new_tokens: int, seed: int, temperature: float = 1.0,
         top_k: int | None = None, top_p: float | None = None, greedy: bool = False,
+        logits_processor: LogitsProcessor | None = None,
     ) -> list[str]:
         """The continuation of each prompt (prompt excluded), cut at `<|endoftext|>`; the same seed
-        gives the same text. Prompts are cut from the left to fit the context window."""
+        gives the same text. Prompts are cut from the left to fit the context window.
+        `logits_processor` (e.g. a watermark) rewrites each step's raw logits before sampling."""
         if not 0 < max_new_tokens < self.n_positions:
             raise ValueError(f"max_new_tokens must be in 1..{self.n_positions - 1}, got {max_new_tokens}")
         if not prompts:
             return []
         keep = self.n_positions - max_new_tokens
         ids = [self.encode(p)[-keep:] for p in prompts]
-        new = decode(self.model, ids, max_new_tokens, seed, self.eos_id, temperature, top_k, top_p, greedy)
+        new = decode(self.model, ids, max_new_tokens, seed, self.eos_id, temperature, top_k, top_p, greedy, logits_processor)
         return [self.tokenizer.decode(t) for t in new]
 
 

@@ -18,6 +18,7 @@ barriers made 30 steps at batch 3 take 5.4 s on two threads against 0.24 s on on
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -61,6 +62,15 @@ def draw(logits: torch.Tensor, generators: list[torch.Generator]) -> torch.Tenso
 
 
 @torch.no_grad()
+@lru_cache(maxsize=1)
+def cache_name() -> str:
+    """The KV-cache argument and output field: `cache` from transformers 5 (which warns on every
+    use of the old name), `past_key_values` before."""
+    import transformers
+
+    return "cache" if int(transformers.__version__.split(".")[0]) >= 5 else "past_key_values"
+
+
 def decode(
     model: torch.nn.Module,
     prompts: list[list[int]],
@@ -95,9 +105,9 @@ def decode(
         for _ in range(max_new_tokens):
             result = model(
                 input_ids=step_ids.to(device), attention_mask=mask.to(device), position_ids=step_pos.to(device),
-                past_key_values=past, use_cache=True,
+                use_cache=True, **{cache_name(): past},
             )
-            past = result.past_key_values
+            past = getattr(result, cache_name())
             logits = result.logits[:, -1].float().cpu()
             if logits_processor is not None:
                 logits = logits_processor(seen, logits)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from audit.adapters import SAMPLE, ModelAdapter, ModelInfo
+from fixture_models import TrainingSetCopier
 from audit.metrics.privacy import dcr_ratios, exact_match_rate, mia_auc, paired_bootstrap, roc_chart, tpr_at_fpr
 from audit.stats import bias_adjusted_interval
 
@@ -67,22 +66,6 @@ def test_dcr_ratios_and_exact_matches():
     assert exact_match_rate([" a b", "c", ""], ["a b ", "d", ""]) == (1, 3)
 
 
-class Copier(ModelAdapter):
-    """A 'generator' that returns training images verbatim."""
-
-    capabilities = frozenset({SAMPLE})
-
-    def __init__(self, images: np.ndarray) -> None:
-        self.images = images
-        self.info = ModelInfo(name="copier", family="gan", params=0, image_shape=(1, 16, 16))
-
-    def modules(self):
-        return {}
-
-    def sample(self, n, seed, labels=None):
-        return torch.tensor(np.asarray(self.images[:n]), dtype=torch.float32)
-
-
 def test_copies_of_training_images_are_memorised_at_rate_one(tmp_path):
     from audit.context import CheckContext, SampleStore
     from audit.evaluator import digits_evaluator, digits_reference
@@ -90,7 +73,7 @@ def test_copies_of_training_images_are_memorised_at_rate_one(tmp_path):
 
     load_check_modules()
     store = SampleStore(digits_evaluator, digits_reference)
-    ctx = CheckContext(Copier(store.reference.train_x), "copier", "fp32", 0, 300, 100, store, tmp_path)
+    ctx = CheckContext(TrainingSetCopier(store.reference.train_x), "copier", "fp32", 0, 300, 100, store, tmp_path)
     m = check_spec("privacy.near_copy_rate").fn(ctx)
     assert m.value == 1.0 and m.ci_low > 0.98
     dcr = check_spec("privacy.dcr_ratio").fn(ctx)

@@ -1,5 +1,5 @@
 """Robustness checks: degradation curves under corruption, latent stability, adversarial attacks
-on the evaluator, and language-model robustness to text perturbations.
+on the evaluator, and language-model robustness to text perturbations and paraphrased prompts.
 
 Every curve is reported in `details["charts"]` (x = severity 0..5, one series per corruption,
 95% bootstrap CIs) and summarised by the normalised area under it (audit.robustness.curves):
@@ -21,6 +21,12 @@ Design decisions:
 - `robustness.fgsm` / `robustness.pgd` attack the evaluator on held-out real digits: they
   characterise the evaluator every image check relies on, not the model, so their numbers are
   the same for every model of a run (computed once per run) and the suite gates them not.
+- `robustness.paraphrase_consistency` continues paraphrased story openings
+  (audit.robustness.paraphrases) and compares the continuations of one group's paraphrases with
+  ROUGE-L. A model that says the same thing whatever the prompt is also "consistent", so the same
+  statistic between continuations of *different* groups' openings (paraphrase i of group g vs
+  paraphrase i of group g+1) is reported beside it as a control, with the paired difference.
+  It has no severities: its chart's x is the number of leading words of each continuation compared.
 - `robustness.latent_stability` needs latents: the VAE's `encode`/`decode`; an adapter whose
   `sample` accepts `z=` and that declares `latent_shape` (the bundled diffusion model: z is the
   initial noise x_T of its deterministic DDIM sampler); or one that exposes `generator` with
@@ -29,6 +35,8 @@ Design decisions:
 
 from __future__ import annotations
 
+import re
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -46,6 +54,12 @@ HELDOUT_MAX = 360
 TEXT_DOCS = 32
 TEXT_WORDS = 64
 PROMPT_WORDS = 24
+PARAPHRASE_TOKENS = 40
+PARAPHRASE_WORDS = (5, 10, 15, 20, 25, 30)
+"""Continuations are compared on their first k words for each k; the value is the last (30 words,
+about what 40 new tokens of TinyStories text give), so models with different tokenizers are
+compared on texts of the same length in words."""
+PARAPHRASE_TABLE_GROUPS = 3
 
 
 def _corruption_seed(ctx: CheckContext, name: str, severity: int) -> int:
@@ -375,5 +389,92 @@ def text_perturbation(ctx: CheckContext, docs: int = TEXT_DOCS) -> Measurement:
                              SEVERITY_X, ratio, ratio_boot),
                 curves.chart("Top-1 next-token agreement with the clean prompt", "agreement", names, SEVERITY_X, a_point, a_boot),
             ],
+        },
+    )
+
+
+def _name_mentioned(name: str, text: str) -> bool:
+    """Whether `name` appears in `text` as a whole word (case kept: names are proper nouns)."""
+    return re.search(rf"\b{re.escape(name)}\b", text) is not None
+
+
+def _paraphrase_rouge(continuations: list[list[str]], cuts: tuple[int, ...]) -> np.ndarray:
+    """[G, 2, K] ROUGE-L F1 on the first cuts[k] words: [:, 0] the mean over pairs of one group's
+    continuations, [:, 1] the mean over i of continuation i of group g vs continuation i of group g+1."""
+    from audit.metrics.text import first_words, rouge_per_item
+
+    count, per = len(continuations), len(continuations[0])
+    within = [(g, i, g, j) for g in range(count) for i, j in combinations(range(per), 2)]
+    across = [(g, i, (g + 1) % count, i) for g in range(count) for i in range(per)]
+    out = np.empty((count, 2, len(cuts)))
+    for s, pairs in enumerate((within, across)):
+        for k, cut in enumerate(cuts):
+            scores = rouge_per_item([first_words(continuations[a][i], cut) for a, i, _, _ in pairs],
+                                    [first_words(continuations[b][j], cut) for _, _, b, j in pairs], ("rougeL",))[:, 0]
+            out[:, s, k] = scores.reshape(count, -1).mean(axis=1)
+    return out
+
+
+def _with_interval(point: float, replicates: np.ndarray | None) -> dict[str, Any]:
+    from audit.robustness import curves
+
+    low, high = curves.interval(point, replicates)
+    return {"value": float(point), "ci_low": low, "ci_high": high}
+
+
+@check("robustness.paraphrase_consistency", families=("transformer",), needs=(GENERATE,), higher_is_better=True,
+       unit="ROUGE-L F1")
+def paraphrase_consistency(ctx: CheckContext, groups: int | None = None, max_new_tokens: int = PARAPHRASE_TOKENS) -> Measurement:
+    """ROUGE-L between greedy continuations of paraphrased openings, against continuations of different openings (bootstrap CI over groups)."""
+    from audit.checks.text import GENERATION_BATCH, _generate
+    from audit.metrics.text import first_words
+    from audit.robustness import curves
+    from audit.robustness.paraphrases import PARAPHRASES
+
+    count = min(int(groups) if groups is not None else len(PARAPHRASES), int(ctx.n), len(PARAPHRASES))
+    if count < 2:
+        raise ValueError(f"robustness.paraphrase_consistency needs at least 2 paraphrase groups, got {count}")
+    chosen = PARAPHRASES[:count]
+    per = len(chosen[0].prompts)
+    gens = _generate(ctx, [p for g in chosen for p in g.prompts], int(max_new_tokens), greedy=True, batch=GENERATION_BATCH)
+    continuations = [gens.outputs[g * per : (g + 1) * per] for g in range(count)]
+    scores = _paraphrase_rouge(continuations, PARAPHRASE_WORDS)
+    words = PARAPHRASE_WORDS[-1]
+    cut = [[first_words(c, words) for c in group] for group in continuations]
+    mentions = np.array([[np.mean([_name_mentioned(name, c) for c in group]) for name in (g.name, chosen[(i + 1) % count].name)]
+                         for i, (g, group) in enumerate(zip(chosen, cut))])
+
+    weights = curves.bootstrap_weights(count, ctx.bootstrap, ctx.rng_seed("robustness.paraphrase_consistency"))
+    point, boot = curves.mean_curves(scores, weights)
+    mention, mention_boot = curves.mean_curves(mentions, weights)
+    value = finite_or_raise("paraphrase consistency", float(point[0, -1]))
+    low, high = curves.interval(value, None if boot is None else boot[:, 0, -1])
+    difference = _with_interval(point[0, -1] - point[1, -1], None if boot is None else boot[:, 0, -1] - boot[:, 1, -1])
+    rows = [[g.name, p, c] for g, group in zip(chosen[:PARAPHRASE_TABLE_GROUPS], cut) for p, c in zip(g.prompts, group)]
+    series = ["within group (paraphrases)", "across groups (control)"]
+    return Measurement(
+        value, low, high, n=count,
+        details={
+            "groups": count, "paraphrases_per_group": per, "max_new_tokens": int(max_new_tokens), "words_compared": words,
+            "prompts": "audit/robustness/paraphrases.py: project-authored TinyStories-style openings, 3 paraphrases per group",
+            "summary": (f"mean over groups of the mean pairwise ROUGE-L F1 (torchmetrics, no stemmer) between the first {words} "
+                        "words of the continuations of one group's paraphrases"),
+            "control": ("the same statistic between continuation i of group g and continuation i of group g+1 (different "
+                        "openings): what a model earns by saying the same thing whatever the prompt"),
+            "across_groups": _with_interval(point[1, -1], None if boot is None else boot[:, 1, -1]),
+            "difference": {**difference, "definition": "within - across, paired over groups (same bootstrap draws)"},
+            "name_mention": {
+                **_with_interval(mention[0], None if mention_boot is None else mention_boot[:, 0]),
+                "other_group_name": _with_interval(mention[1], None if mention_boot is None else mention_boot[:, 1]),
+                "definition": (f"share of continuations (first {words} words) that name their group's main character "
+                               "(a pronoun does not count); other_group_name: the paired control group's character instead"),
+            },
+            "per_group": {g.name: {"within": float(scores[i, 0, -1]), "across": float(scores[i, 1, -1])} for i, g in enumerate(chosen)},
+            "ci": "bootstrap over groups (one set of draws for every number, so the difference is paired)",
+            **gens.timing(),
+            "charts": [curves.chart("ROUGE-L between continuations by length", "ROUGE-L F1", series, PARAPHRASE_WORDS, point, boot,
+                                    x_label="first k words of each continuation")],
+            "tables": [{"title": "Paraphrased openings and their continuations", "columns": ["group", "opening", "continuation"],
+                        "rows": rows}],
         },
     )

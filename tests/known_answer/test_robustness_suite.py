@@ -87,6 +87,7 @@ def test_cli_run_writes_records_with_charts(cli):
         *((c, m) for c in ("robustness.evaluator_accuracy", "robustness.latent_stability", "robustness.fgsm", "robustness.pgd")
           for m in ("gan", "vae")),
         ("robustness.vae_reconstruction", "vae"), ("robustness.text_perturbation", "transformer"),
+        ("robustness.paraphrase_consistency", "transformer"),
     }
     for r in records:
         charts = r["details"]["charts"]
@@ -99,6 +100,7 @@ def test_cli_run_writes_records_with_charts(cli):
     assert text["value"] > 1 and text["details"]["out_of_distribution"]["code"]["ratio_to_clean"] > 1
     html = (result.run_dir / "report.html").read_text()
     assert "Perplexity under text perturbation" in html and "FGSM success vs epsilon" in html
+    assert "ROUGE-L between continuations by length" in html and "Paraphrased openings and their continuations" in html
 
 
 def test_fragile_vae_is_flagged_and_the_clean_models_pass(cli):

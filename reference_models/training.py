@@ -59,17 +59,19 @@ def minibatches(n: int, batch_size: int, generator: "torch.Generator") -> Iterat
             yield order[start : start + batch_size]
 
 
-def random_shift(x: "torch.Tensor", generator: "torch.Generator", max_shift: int = 1) -> "torch.Tensor":  # noqa: F821
-    """Shift each image by up to `max_shift` pixels (zero fill): cheap augmentation."""
+def random_shift(x: "torch.Tensor", generator: "torch.Generator", max_shift: int = 1, step: int = 1) -> "torch.Tensor":  # noqa: F821
+    """Shift each image by up to `max_shift` steps of `step` pixels per axis (zero fill): cheap
+    augmentation. `step` 2 keeps 2x-upsampled images on their source pixel grid."""
     import torch
     import torch.nn.functional as F
 
     n = x.shape[0]
-    padded = F.pad(x, (max_shift,) * 4)
-    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
-    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator)
+    pad = max_shift * step
+    padded = F.pad(x, (pad,) * 4)
+    dx = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator) * step
+    dy = torch.randint(0, 2 * max_shift + 1, (n,), generator=generator) * step
     h, w = x.shape[-2:]
-    rows = (dy[:, None] + torch.arange(h)[None, :])[:, None, :, None].expand(n, x.shape[1], h, w + 2 * max_shift)
+    rows = (dy[:, None] + torch.arange(h)[None, :])[:, None, :, None].expand(n, x.shape[1], h, w + 2 * pad)
     out = padded.gather(2, rows)
     cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, None, :].expand(n, x.shape[1], h, w)
     return out.gather(3, cols)

@@ -1,10 +1,12 @@
 """`audit run suite=privacy` on the bundled VAEs: vae-memorized is flagged, the clean VAE passes
-the memorisation gates, and the report carries the ROC chart data and the closest-pairs gallery.
+every gate, and the report carries the ROC chart data and the closest-pairs gallery.
 
 Measured (n=1000, seed 0; see suites/privacy.toml): vae-memorized DCR ratio 0.018, near-copy
-rate 1.0, MIA AUC 1.0 over its 48 training digits; the clean vae DCR ratio 0.965, near-copy rate
-0.002, MIA AUC 0.75 [0.71, 0.78]: its ELBO gap between training and held-out digits (3.65 vs
-4.09 bits/dim) is a genuine membership leak, so the clean VAE fails the MIA gate and only that.
+rate 1.0, MIA AUC 1.0 over its 48 training digits; the clean vae DCR ratio 0.968, near-copy rate
+0.006, MIA AUC 0.553 [0.512, 0.596], TPR at 1% FPR 0.017 (its ELBO is 3.98 bits/dim on training
+digits vs 4.07 held-out). Before it was trained with shift augmentation (reference_models/vae/
+MODEL_CARD.md) the gap was 3.65 vs 4.09 and the AUC 0.75 [0.71, 0.78]: a genuine leak that the
+MIA gate failed, so the clean-VAE test below fails if the VAE leaks again.
 """
 
 from __future__ import annotations
@@ -42,13 +44,18 @@ def test_vae_memorized_is_flagged(cli, tmp_path):
     assert b64 in (run_dir / "report.html").read_text()  # embedded: the report is one file
 
 
-def test_clean_vae_passes_memorisation_gates(cli, tmp_path):
-    result = cli("run", "suite=privacy", "model=vae", N, "check=privacy.near_copy_rate,privacy.dcr_ratio,privacy.mia_tpr_at_1pct_fpr,privacy.attribute_leakage")
+def test_clean_vae_passes_every_privacy_gate(cli, tmp_path):
+    result = cli("run", "suite=privacy", "model=vae", N)
     assert result.exit_code == 0, result.stdout
     r = _records(tmp_path)
     leak = r.pop("privacy.attribute_leakage")
-    assert all(rec["status"] == "pass" for rec in r.values()), {c: rec["status"] for c, rec in r.items()}
+    gated = ("privacy.near_copy_rate", "privacy.dcr_ratio", "privacy.mia_auc", "privacy.mia_tpr_at_1pct_fpr")
+    assert {c: r[c]["status"] for c in gated} == dict.fromkeys(gated, "pass")
     assert r["privacy.dcr_ratio"]["ci_low"] > 0.9
+    # membership inference over the whole train split (manifest) against the held-out split, 360 each
+    mia = r["privacy.mia_auc"]
+    assert mia["n"] == 720 and "whole digits train split" in mia["details"]["member_source"]
+    assert mia["ci_high"] <= 0.6 and mia["value"] < 0.57
     # the latent probe recovers the digit far above chance (informational: no gate)
     assert leak["status"] == "measured" and leak["ci_low"] > 0.6 and abs(leak["details"]["chance"] - 0.1) < 0.02
 

@@ -52,9 +52,10 @@ DIFFUSION_TIMESTEPS = (25, 100, 250)
 """Denoising-loss timesteps (of 1,000): low noise, where a memorising model's loss drops most."""
 DIFFUSION_BOUND_N = 100
 """A diffusion model without a reachable denoiser is scored by its variational bound on this many per side."""
-TEXT_MIA_N = 150
+TEXT_MIA_N = 400
 TEXT_MIA_TOKENS = 128
-"""Transformer attack: 150 stories per side, scored on their first 128 tokens (~10 s on 2 cores)."""
+"""Transformer attack: up to 400 stories per side (every one of the 310 bundled held-out stories),
+scored on their first 128 tokens (~8 s on 2 cores): the most power the held-out split allows."""
 PREFIX_TOKENS = 32
 SUFFIX_TOKENS = 16
 EXTRACTION_PROMPTS = 100

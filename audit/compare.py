@@ -3,8 +3,8 @@
 **Metric fingerprint.** Two numbers are comparable only when the same instrument produced them.
 A run's metric fingerprint is:
 
-- the sha256 of every evaluator and reference data file (`fingerprint.files` entries named
-  `evaluator:*` and `data:*`),
+- the sha256 of every evaluator, deepfake detector and reference data file (`fingerprint.files`
+  entries named `evaluator:*`, `detector:*` and `data:*`),
 - the versions of the packages that compute metrics (`METRIC_PACKAGES`: audit itself, numpy,
   scipy, scikit-learn, torchmetrics, fairlearn),
 - per compared record, its `params`: n, bootstrap resamples and the suite's check parameters.
@@ -38,7 +38,7 @@ from typing import Any
 from audit.errors import InputError
 
 METRIC_PACKAGES = ("audit", "numpy", "scipy", "scikit-learn", "torchmetrics", "fairlearn")
-METRIC_FILE_PREFIXES = ("evaluator:", "data:")
+METRIC_FILE_PREFIXES = ("evaluator:", "data:", "detector:")
 INFO_PACKAGES = ("torch", "transformers", "safetensors")
 CONFIDENCE = 0.95
 

@@ -66,6 +66,9 @@ class SampleStore:
     text_factory: Callable[[], Any] = field(default=None)  # type: ignore[assignment]
     """Held-out text for language-model metrics (`data_sources.HeldoutText`); None: bundled TinyStories."""
     _text: Any = None
+    instruments: dict[str, str] = field(default_factory=dict)
+    """sha256 of measuring instruments checks loaded themselves (e.g. `detector:<file>`): they enter
+    the run fingerprint beside the evaluator, so `audit compare` refuses runs measured differently."""
 
     @property
     def evaluator(self) -> ImageEvaluator:

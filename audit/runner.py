@@ -247,6 +247,7 @@ def execute(
         blas_one_thread.restore_original_limits()
     if store._evaluator is not None:
         weights[f"evaluator:{store.evaluator.name}"] = store.evaluator.sha256
+    weights.update(store.instruments)
     if store._reference is not None:
         weights[f"data:{store.reference.name}"] = store.reference.sha256
     if store._text is not None:

@@ -85,7 +85,9 @@ def _real(ctx: CheckContext) -> tuple[Any, np.ndarray | None]:
 def _detector(ctx: CheckContext, name: str) -> Any:
     from reference_models.detectors import load_detector
 
-    return ctx.store.memo("deepfake.detector", name, lambda: load_detector(name))
+    detector = ctx.store.memo("deepfake.detector", name, lambda: load_detector(name))
+    ctx.store.instruments.update({f"detector:{file}": digest for file, digest in detector.weights.items()})
+    return detector
 
 
 def _real_scores(ctx: CheckContext, name: str) -> np.ndarray:

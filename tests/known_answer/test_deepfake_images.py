@@ -80,6 +80,10 @@ def test_image_records_and_report(cli):
     assert wm["details"]["psnr_db"]["median"] > 28 and wm["details"]["evaluator_class_agreement"] > 0.95
     survival = wm["details"]["survival"]
     assert all(s[0] == 1.0 and s[-1] < s[0] for s in survival.values())
+    from reference_models.manifest import read_manifest
+
+    files = result.results["fingerprint"]["files"]
+    assert files["detector:detector.safetensors"] == read_manifest("detector")["sha256"]  # the instrument is fingerprinted
     html = (result.run_dir / "report.html").read_text()
     assert html.count('<table class="small matrix">') == 2  # cnn and spectrum generalisation matrices
     assert "Image watermark survival under processing" in html and "ROC: detectors on this model" in html

@@ -300,6 +300,23 @@ def _fake_classes(ctx: CheckContext) -> tuple[np.ndarray, str]:
     return np.asarray(ctx.embedding().predictions), "the evaluator's class prediction (unconditional model)"
 
 
+def equalized_odds_gap(y_true: np.ndarray, y_pred: np.ndarray, codes: np.ndarray) -> float:
+    """fairlearn's `equalized_odds_difference` (the larger of the between-group ranges of TPR and
+    FPR) by counting, ~100x faster for the bootstrap; `codes` are group indices 0..k-1. A group
+    with no positives (negatives) has no TPR (FPR) and is left out of that range (fairlearn would
+    count it as 0; with 36 images per class per side a resample never drops a class)."""
+    k = int(codes.max()) + 1
+    gap = 0.0
+    for label in (1, 0):
+        mask = y_true == label
+        counts = np.bincount(codes[mask], minlength=k)
+        hits = np.bincount(codes[mask], weights=y_pred[mask].astype(np.float64), minlength=k)
+        rates = hits[counts > 0] / counts[counts > 0]
+        if len(rates):
+            gap = max(gap, float(rates.max() - rates.min()))
+    return gap
+
+
 @check("deepfake.detector_fairness", families=IMAGE_FAMILIES, needs=(SAMPLE,), higher_is_better=False, unit="equalized odds difference")
 def detector_fairness(ctx: CheckContext, detector: str = PRIMARY_DETECTOR) -> Measurement:
     """Detection rates by digit class (fairlearn MetricFrame): equalized odds difference of the calibrated detector."""
@@ -316,12 +333,13 @@ def detector_fairness(ctx: CheckContext, detector: str = PRIMARY_DETECTOR) -> Me
     y_pred = (scores >= det.threshold).astype(int)
     groups = np.concatenate([real_y, fake_y]).astype(int)
     n_real = len(real_y)
+    value = float(equalized_odds_difference(y_true, y_pred, sensitive_features=groups))
+    codes = np.unique(groups, return_inverse=True)[1]
 
     def statistic(ri: np.ndarray, fi: np.ndarray) -> float:
         idx = np.concatenate([ri, n_real + fi])
-        return float(equalized_odds_difference(y_true[idx], y_pred[idx], sensitive_features=groups[idx]))
+        return equalized_odds_gap(y_true[idx], y_pred[idx], codes[idx])
 
-    value = statistic(np.arange(n_real), np.arange(len(fake_y)))
     boot = _index_bootstrap(statistic, n_real, len(fake_y), ctx.bootstrap, ctx.rng_seed("deepfake.detector_fairness"))
     low, high = _interval(value, boot)
     frame = MetricFrame(metrics={"tpr": true_positive_rate, "fpr": false_positive_rate}, y_true=y_true, y_pred=y_pred,

@@ -110,3 +110,22 @@ def test_detector_fairness_matches_an_independent_count(tmp_path):
     assert abs(m.value - expected) < 1e-12
     assert m.details["tpr_by_class"] == {str(c): tpr[c] for c in range(10)}
     assert m.ci_low <= m.value <= m.ci_high
+
+
+def test_bootstrap_gap_equals_fairlearn():
+    from fairlearn.metrics import equalized_odds_difference
+
+    from audit.checks.deepfake import equalized_odds_gap
+
+    rng = np.random.default_rng(0)
+    for trial in range(30):
+        groups = np.repeat(np.arange(10), 30)
+        y_true = np.tile(np.repeat([0, 1], 15), 10)  # every class has both labels
+        y_pred = (rng.random(300) < rng.uniform(0.05, 0.95, 10)[groups]).astype(int)
+        idx = rng.integers(0, 300, 300) if trial % 2 else np.arange(300)
+        present = np.unique(groups[idx])
+        if any(len(set(y_true[idx][groups[idx] == g])) < 2 for g in present):
+            continue
+        codes = np.unique(groups[idx], return_inverse=True)[1]
+        expected = equalized_odds_difference(y_true[idx], y_pred[idx], sensitive_features=groups[idx])
+        assert abs(equalized_odds_gap(y_true[idx], y_pred[idx], codes) - expected) < 1e-12

@@ -231,7 +231,7 @@ def generalisation(ctx: CheckContext, kind: str = "cnn") -> Measurement:
         })
     main = value_parts[kind]
     return Measurement(
-        main["value"], main["ci_low"], main["ci_high"], n=None,
+        main["value"], main["ci_low"], main["ci_high"], n=n_real + n_fake,
         details={
             "kind": kind, "own_family": own, "unseen_families": main["families"], "by_kind": value_parts,
             "summary": f"mean AUC of the {kind} detectors trained only on generator families other than '{own}' "

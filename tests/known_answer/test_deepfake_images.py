@@ -65,7 +65,7 @@ def test_image_records_and_report(cli):
         assert {"auc", "average_precision", "eer", "accuracy"} <= set(metrics)
         assert all(metrics[k]["ci_low"] <= metrics[k]["value"] <= metrics[k]["ci_high"] for k in ("auc", "eer", "accuracy"))
     gen = by[("deepfake.generalisation", "diffusion")]
-    assert gen["details"]["unseen_families"] == ["gan", "vae"]
+    assert gen["details"]["unseen_families"] == ["gan", "vae"] and gen["n"] == 360 + 120
     cnn = gen["details"]["matrices"][0]["cells"]
     unseen = [c["value"] for c in cnn.values() if c["trained_on"] != "diffusion"]
     assert abs(gen["value"] - np.mean(unseen)) < 1e-12

@@ -17,6 +17,8 @@ from audit.report.format import fmt
 WIDTH, HEIGHT = 460, 260
 LEFT, RIGHT, TOP, BOTTOM = 58, 16, 28, 44
 PALETTE = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#9a6700", "#bc4c00", "#57606a", "#1b7c83")
+MAX_X_LABELS = 9
+"""At most this many x-axis labels: a label per point stays readable up to about nine."""
 
 
 def _finite(values: Iterable[Any]) -> list[float]:
@@ -84,6 +86,9 @@ def line_chart(chart: dict[str, Any]) -> Markup:
 
     parts = _frame(str(chart.get("title", "")), str(chart.get("x_label", "")), str(chart.get("y_label", "")), y_low, y_high)
     ticks = sorted({(x_of(p), p.get("x")) for p in points}, key=lambda t: t[0])
+    if len(ticks) > MAX_X_LABELS:  # dense curves (e.g. ROC): label an even subset, ends included
+        keep = {round(i * (len(ticks) - 1) / (MAX_X_LABELS - 1)) for i in range(MAX_X_LABELS)}
+        ticks = [t for i, t in enumerate(ticks) if i in keep]
     for xv, label in ticks:
         parts.append(f'<text x="{px(xv):.1f}" y="{HEIGHT - BOTTOM + 14}" font-size="10" text-anchor="middle">{escape(fmt(label, 3))}</text>')
     for i, (name, pts) in enumerate(series.items()):

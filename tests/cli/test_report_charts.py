@@ -122,3 +122,19 @@ def test_cross_model_matrix_assembles_columns_from_every_record(cli):
     assert "0.91" in first[0] and "[0.9, 0.92]" in first[0] and "0.37" in first[1]
     second = re.findall(r'<td class="num">(.*?)</td>', rows[1][1], flags=re.S)
     assert second[0].strip() == "" and "0.5" in second[1]  # only vae's record has that row
+
+
+def test_dense_curves_label_an_even_subset_of_x():
+    from audit.report.charts import MAX_X_LABELS, line_chart
+
+    grid = [i / 49 for i in range(50)]
+    svg = line_chart({"title": "ROC", "x_label": "false positive rate", "y_label": "tpr",
+                      "series": {"roc": [{"x": x, "value": x ** 0.5} for x in grid]}})
+    def x_labels(chart_svg: str) -> list[str]:
+        return re.findall(r'<text x="[\d.]+" y="[\d.]+" font-size="10" text-anchor="middle">([^<]*)</text>', chart_svg)
+
+    labels = x_labels(svg)
+    assert len(labels) == MAX_X_LABELS and labels[0] == "0" and labels[-1] == "1"
+    assert len(_points(svg)) == 50  # every point is still drawn
+    few = line_chart({"title": "t", "series": {"s": [{"x": s, "value": s} for s in range(6)]}})
+    assert x_labels(few) == ["0", "1", "2", "3", "4", "5"]  # sparse curves keep a label per point

@@ -258,7 +258,8 @@ def detection_robustness(ctx: CheckContext, detector: str = PRIMARY_DETECTOR) ->
     for p, name in enumerate(PERTURBATIONS):
         for s in SEVERITIES:
             seed = ctx.rng_seed(f"deepfake.perturb:{name}:{s}")
-            real[p, s] = _real_scores(ctx, detector) if s == 0 else det.score(perturb(real_x, name, s, seed))
+            real[p, s] = _real_scores(ctx, detector) if s == 0 else ctx.store.memo(  # the same for every model of a run
+                "deepfake.real_perturbed_scores", (detector, name, s, seed), lambda: det.score(perturb(real_x, name, s, seed)))
             fake[p, s] = _fake_scores(ctx, detector) if s == 0 else det.score(perturb(fake_x, name, s, seed + 1))
 
     def aucs(ri: np.ndarray, fi: np.ndarray) -> np.ndarray:

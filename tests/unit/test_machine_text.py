@@ -12,18 +12,13 @@ from sklearn.metrics import roc_auc_score
 from audit.deepfake.machine_text import SCORES, scores_for_adapter, zero_shot_scores
 from audit.stats import bootstrap_ci
 from reference_models.data.tinystories import load_tinystories_split
-from reference_models.transformer.adapter import TransformerAdapter, load_transformer
+from reference_models.transformer.adapter import TransformerAdapter
 from reference_models.transformer.sampling import decode
 
 PROMPT_TOKENS = 32
 NEW_TOKENS = 128
 PROMPTS = 60
 RESAMPLES = 500
-
-
-@pytest.fixture(scope="module")
-def lm() -> TransformerAdapter:
-    return load_transformer("transformer")
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from audit.deepfake.watermark_text import (
 )
 from audit.robustness.text import PERTURBATIONS, SEVERITIES, perturb
 from reference_models.data.tinystories import load_tinystories_split
-from reference_models.transformer.adapter import TransformerAdapter, load_transformer
+from reference_models.transformer.adapter import TransformerAdapter
 from reference_models.transformer.sampling import decode
 
 KEY = 15485863
@@ -23,11 +23,6 @@ PROMPT_TOKENS = 32
 NEW_TOKENS = 128
 DETECTION_RATE = 0.9
 """Asserted floor; measured 40 of 40 (see the module docstring)."""
-
-
-@pytest.fixture(scope="module")
-def lm() -> TransformerAdapter:
-    return load_transformer("transformer")
 
 
 @pytest.fixture(scope="module")

@@ -33,13 +33,26 @@ def _fail(message: str, code: int) -> None:
 
 
 def guarded(fn: Callable[[], Any]) -> Any:
-    """Run a command body; our errors become one line on stderr and their exit code."""
+    """Run a command body; our errors become one line on stderr and their exit code. Anything
+    else that escapes is an internal error: one line and exit 4, never a traceback with exit 1
+    (which CI would read as "gate failed")."""
     try:
         return fn()
     except AuditError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_ERROR)
+    except typer.Exit:
+        raise
+    except OSError as exc:
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        _fail(f"{exc.strerror or type(exc).__name__}{where}", EXIT_ERROR)
+    except Exception as exc:
+        _fail(f"internal error: {type(exc).__name__}: {_one_line(str(exc))} (please report this)", EXIT_ERROR)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _version(value: bool) -> None:
@@ -93,7 +106,13 @@ def run(ctx: typer.Context) -> None:
         for (model, precision, reason), failed in errors.items():
             typer.echo(f"audit: error: {model}/{precision}: {reason} ({', '.join(failed)})", err=True)
         if results["interrupted"]:
-            typer.echo("audit: interrupted; what was measured is kept.", err=True)
+            by = " by SIGTERM" if results.get("interrupted_by") == "SIGTERM" else ""
+            typer.echo(f"audit: interrupted{by}; what was measured is kept.", err=True)
+        from audit.gates import unaudited_models
+
+        errored = {r["model"] for r in results["records"] if r["status"] == "error"}
+        for model in (m for m in unaudited_models(results["records"]) if m not in errored):
+            typer.echo(f"audit: error: model '{model}' got no judged record (every check skipped or none applied): not a pass", err=True)
         from audit.gates import expired_waiver_line
 
         for waiver in results["summary"].get("expired_waivers", []):
@@ -107,7 +126,7 @@ def run(ctx: typer.Context) -> None:
     guarded(body)
 
 
-VERDICTS = {0: "PASS", 1: "FAIL", 2: "BAD INPUT", 3: "INCONCLUSIVE", 4: "ERROR"}
+VERDICTS = {0: "PASS", 1: "FAIL", 2: "BAD INPUT", 3: "INCONCLUSIVE", 4: "ERROR", 5: "NOTHING JUDGED"}
 
 
 def _today() -> Any:
@@ -410,6 +429,9 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         typer.echo("audit: error: interrupted", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:  # outside any command body (e.g. while parsing): still one line, exit 4
+        typer.echo(f"audit: error: internal error: {type(exc).__name__}: {_one_line(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
 
 

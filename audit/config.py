@@ -28,6 +28,7 @@ RUN_KEYS: dict[str, str] = {
     "data": "real reference images for image metrics: a folder of PNG/JPEG images or an .npz (x [N,C,H,W], optional y); default the bundled digits",
     "text": "held-out text for language-model metrics: a UTF-8 file, documents separated by blank lines (else one per line); default bundled TinyStories",
     "evaluator": "image evaluator (features + logits): a TorchScript file or package.module:factory; default the bundled digits CNN",
+    "timeout": "seconds each model/precision may run (load and all its checks) before it gets error records and the run goes on; 0 for no limit; default 1800",
 }
 KEY_ALIASES = {"models": "model", "precisions": "precision", "checks": "check", "suite_name": "suite"}
 
@@ -53,6 +54,7 @@ class RunConfig:
     data: Path | None = None
     text: Path | None = None
     evaluator: str | None = None
+    timeout: int = 1800
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -133,6 +135,7 @@ _PARSERS: dict[str, Callable[[str], tuple[str, Any]]] = {
     "data": lambda v: ("data", _existing("data", v)),
     "text": lambda v: ("text", _existing("text", v, file=True)),
     "evaluator": lambda v: ("evaluator", _evaluator_word(v)),
+    "timeout": lambda v: ("timeout", _int("timeout", v, 0)),
 }
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from audit.errors import ModelOutputError
+from audit.errors import ModelOutputError, as_model_error, must_propagate
 from audit.evaluator import Embedding, ImageEvaluator, ReferenceImages
 
 if TYPE_CHECKING:
@@ -108,8 +108,10 @@ class SampleStore:
                 images = adapter.sample(n, seed, labels=labels)
                 validate_images(model, images, n)
                 self._samples[key] = Samples(images.float().cpu(), labels)
-            except Exception as exc:
-                self._samples[key] = exc
+            except BaseException as exc:  # user code: sys.exit() becomes an error, interrupts go on
+                if must_propagate(exc):
+                    raise
+                self._samples[key] = as_model_error(exc)
         cached = self._samples[key]
         if isinstance(cached, Exception):
             raise cached
@@ -141,8 +143,10 @@ class SampleStore:
             self.memo_calls[name] = self.memo_calls.get(name, 0) + 1
             try:
                 self._memo[full] = compute()
-            except Exception as exc:
-                self._memo[full] = exc
+            except BaseException as exc:
+                if must_propagate(exc):
+                    raise
+                self._memo[full] = as_model_error(exc)
         cached = self._memo[full]
         if isinstance(cached, Exception):
             raise cached

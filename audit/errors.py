@@ -10,6 +10,8 @@ EXIT_GATE_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INCONCLUSIVE = 3
 EXIT_ERROR = 4
+EXIT_NOTHING_JUDGED = 5
+"""Some model in the run got no judged record (every check skipped, or none applied): not a pass."""
 
 
 class AuditError(Exception):
@@ -39,3 +41,43 @@ class NotApplicable(AuditError):
 
 class ModelOutputError(AuditError):
     """A model returned something that breaks the adapter contract (NaN, wrong shape...)."""
+
+
+class OutputError(AuditError):
+    """The run's outputs cannot be written (folder unwritable, disk full): exit code 4, one line."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (how CI systems, Docker and Kubernetes cancel a job): handled like Ctrl-C, so the
+    run stops, keeps what was measured and writes every output."""
+
+
+class ModelTimeout(BaseException):
+    """A model ran past its time limit (`timeout=`). A BaseException, so user code that catches
+    `Exception` cannot swallow it; the runner turns it into error records and goes on."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"model timed out after {seconds:g} s (the timeout= limit per model and precision)")
+        self.seconds = seconds
+
+
+class ModelExit(AuditError):
+    """User code raised a BaseException that is not an interrupt (e.g. it called sys.exit()): it
+    becomes an error record of that model, never the end of the run."""
+
+
+def as_model_error(exc: BaseException) -> Exception:
+    """What an exception raised by user code becomes: itself if it is an Exception, a ModelExit
+    for SystemExit, GeneratorExit and other BaseExceptions. Interrupts and timeouts are re-raised
+    by the caller, never converted: see `must_propagate`."""
+    if isinstance(exc, Exception):
+        return exc
+    if isinstance(exc, SystemExit):
+        return ModelExit(f"the model called sys.exit({exc.code!r}); a model must return or raise, not end the process")
+    return ModelExit(f"the model raised {type(exc).__name__}: {exc}")
+
+
+def must_propagate(exc: BaseException) -> bool:
+    """Interrupts (Ctrl-C, SIGTERM) and the per-model timeout end what is running; nothing else
+    from user code may."""
+    return isinstance(exc, (KeyboardInterrupt, ModelTimeout))

@@ -19,11 +19,12 @@ nothing and fails the run (exit 1) until it is renewed or removed.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, Iterable
 
-from audit.errors import EXIT_ERROR, EXIT_GATE_FAILED, EXIT_INCONCLUSIVE, EXIT_PASS
+from audit.errors import EXIT_ERROR, EXIT_GATE_FAILED, EXIT_INCONCLUSIVE, EXIT_NOTHING_JUDGED, EXIT_PASS
 from audit.policy import (  # noqa: F401  (re-exported: the policy format lives in audit.policy)
     GATE_KEYS,
     JUDGE,
@@ -58,12 +59,28 @@ def _worst(outcomes: list[str]) -> str:
     return "fail" if "fail" in outcomes else "inconclusive" if "inconclusive" in outcomes else "pass"
 
 
-def _outcome(gate: Gate, record: CheckResult) -> str:
-    """pass | fail | inconclusive of a gate's absolute bounds (max/min) on one record."""
+def _has_ci(record: CheckResult) -> bool:
+    """Both CI ends are finite numbers (a check without an interval leaves None or NaN)."""
+    return all(isinstance(x, (int, float)) and math.isfinite(x) for x in (record.ci_low, record.ci_high))
+
+
+def _outcome(gate: Gate, record: CheckResult) -> tuple[str, str]:
+    """pass | fail | inconclusive of a gate's absolute bounds (max/min) on one record, and a note
+    when a CI-judged gate had no CI to judge.
+
+    A record of a check that gives no interval (a count, an exact quantity) is judged on its
+    value, and says so. A record that lacks its interval because the run asked for none
+    (bootstrap=0) cannot be judged on one: inconclusive."""
     value = record.value
-    has_ci = gate.judge == "ci" and record.ci_low is not None and record.ci_high is not None
-    low, high = (record.ci_low, record.ci_high) if has_ci else (value, value)
-    return _worst(_bounds(low, high, gate.max, gate.min))
+    if value is None or not math.isfinite(value):
+        return "inconclusive", "no finite value to judge"
+    has_ci = _has_ci(record)
+    if gate.judge != "ci" or has_ci:
+        low, high = (record.ci_low, record.ci_high) if gate.judge == "ci" else (value, value)
+        return _worst(_bounds(low, high, gate.max, gate.min)), ""
+    if record.params.get("bootstrap") == 0:
+        return "inconclusive", "no CI to judge (bootstrap=0)"
+    return _worst(_bounds(value, value, gate.max, gate.min)), "the check gives no CI: judged on its value"
 
 
 class Context:
@@ -157,7 +174,10 @@ def _judge_gate(gate: Gate, record: CheckResult, context: Context | None) -> dic
         return None  # judged when the run ends (finalize), with every record at hand
     outcomes, notes, detail = [], [], {}
     if gate.max is not None or gate.min is not None:
-        outcomes.append(_outcome(gate, record))
+        outcome, note = _outcome(gate, record)
+        outcomes.append(outcome)
+        if note:
+            notes.append(note)
     if gate.is_relative:
         assert context is not None
         relative = _relative(gate, record, context)
@@ -173,6 +193,14 @@ def _judge_gate(gate: Gate, record: CheckResult, context: Context | None) -> dic
             outcomes = ["inconclusive"]
             notes.append(f"{', '.join(small)} below min_n = {gate.min_n}")
     return {"outcome": _worst(outcomes), "note": "; ".join(notes), **detail}
+
+
+def _label(gate: Gate, record: CheckResult) -> str:
+    """The gate's label, saying what it was really judged on: never "judged on ci" without a CI."""
+    label = gate.label()
+    if gate.judge == "ci" and not _has_ci(record) and not gate.is_relative:
+        label = label.replace("judged on ci", "no CI" if record.params.get("bootstrap") == 0 else "judged on value")
+    return label
 
 
 _RANK = {"measured": 0, "pass": 1, "waived": 2, "warn": 3, "inconclusive": 4, "fail": 5}
@@ -192,7 +220,7 @@ def judge(record: CheckResult, gates: Iterable[Gate], context: Context | None = 
         outcome = judged["outcome"]
         effective = outcome if gate.severity == "error" or outcome == "pass" else "warn"
         entry = {**gate.to_dict(), **judged, "status": effective}
-        text = f"{outcome}: {gate.label()}" + (f" [{judged['note']}]" if judged.get("note") else "")
+        text = f"{outcome}: {_label(gate, record)}" + (f" [{judged['note']}]" if judged.get("note") else "")
         if effective != "pass" and context is not None:
             for waiver in (w for w in context.waivers if w.matches(record)):
                 if waiver.expired(context.today):
@@ -249,15 +277,28 @@ def expired_waiver_line(waiver: dict[str, Any], policy_path: Any = None) -> str:
             f"(owner {waiver['owner']}: {waiver['reason']}); renew or remove it{where}")
 
 
+UNJUDGED = ("skipped", "error")
+"""Statuses that say nothing about the model: a model with only these was not audited."""
+
+
+def unaudited_models(records: list[dict[str, Any]]) -> list[str]:
+    """Models of the run none of whose records (over every precision) was measured or judged."""
+    audited = {r["model"] for r in records if r["status"] not in UNJUDGED}
+    return sorted({r["model"] for r in records} - audited)
+
+
 def exit_code(records: list[dict[str, Any]], interrupted: bool, fail_on: str = "error", expired_waivers: int = 0) -> int:
-    """4 error/interrupted > 1 gate failed (or an expired waiver) > 3 inconclusive > 0 (see README,
-    Exit codes). `waived` never fails a run; with fail_on=never nothing but 4 does."""
+    """4 error/interrupted > 1 gate failed (or an expired waiver) > 5 a model (or the whole run)
+    with nothing judged > 3 inconclusive > 0 (see README, Exit codes). `waived` never fails a run;
+    with fail_on=never only 4 and 5 remain: an unaudited model is never a pass."""
     statuses = {r["status"] for r in records}
     if interrupted or "error" in statuses:
         return EXIT_ERROR
     failing = {"error": {"fail"}, "warn": {"fail", "warn"}, "never": set()}[fail_on]
     if statuses & failing or (expired_waivers and fail_on != "never"):
         return EXIT_GATE_FAILED
+    if not records or unaudited_models(records):
+        return EXIT_NOTHING_JUDGED
     if "inconclusive" in statuses and fail_on != "never":
         return EXIT_INCONCLUSIVE
     return EXIT_PASS

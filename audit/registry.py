@@ -31,7 +31,9 @@ def import_target(target: str) -> Any:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         raise InputError(f"Cannot import '{module_name}' for '{target}': {exc}.") from None
-    except Exception as exc:  # a user's module that fails while importing
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a user's module that fails (or calls sys.exit()) while importing
         raise InputError(f"Importing '{module_name}' for '{target}' raised {type(exc).__name__}: {exc}.") from None
     obj: Any = module
     for part in attr.split("."):

@@ -17,7 +17,7 @@ import numpy as np
 from audit.adapters.base import SAMPLE, accepts
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise, validate_images
-from audit.errors import ModelOutputError
+from audit.errors import NotApplicable
 from audit.metrics import feature_stats, fid_from_features, frechet_distance
 from audit.stats import bootstrap_ci
 
@@ -95,7 +95,7 @@ def steps_curve(
     import torch
 
     if not accepts(ctx.adapter.sample, "steps"):
-        raise ModelOutputError(f"model '{ctx.model}' sample() takes no `steps` argument, so its step count cannot be varied")
+        raise NotApplicable(f"model '{ctx.model}' sample() takes no `steps` argument, so its step count cannot be varied")
     steps = sorted({int(s) for s in steps})
     if not steps or steps[0] < 1:
         raise ValueError(f"steps must be positive integers, got {steps}")

@@ -1,0 +1,103 @@
+"""Signals a run must survive: SIGTERM ends it like Ctrl-C, SIGALRM bounds each model's time.
+
+CI systems, Docker and Kubernetes cancel a job with SIGTERM; Python's default for it kills the
+process on the spot, losing every report. `terminate_as_interrupt` turns it into `Terminated` (a
+KeyboardInterrupt), so the runner's interrupt path finishes results.json and the reports.
+
+A model that hangs would hold the run forever: `time_limit` raises `ModelTimeout` in the main
+thread once a model has used its seconds. The timer re-fires every few seconds until it is
+disarmed, so user code that swallows the first one (a bare `except:`) is stopped by the next.
+Both need the main thread (where Python delivers signals); elsewhere they do nothing.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from audit.errors import ModelTimeout, Terminated
+
+REFIRE_S = 5.0
+"""Seconds between repeated timeouts while a model ignores the first one."""
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+class Interrupts:
+    """What the handlers saw, so the runner can stop between checks even when user code
+    swallowed the exception the handler raised."""
+
+    def __init__(self) -> None:
+        self.terminated = False
+        self.timed_out: float | None = None
+
+    def raise_pending(self) -> None:
+        if self.terminated:
+            raise Terminated("SIGTERM")
+        if self.timed_out is not None:
+            raise ModelTimeout(self.timed_out)
+
+
+@contextmanager
+def terminate_as_interrupt(state: Interrupts) -> Iterator[None]:
+    """While the block runs, SIGTERM raises Terminated once; later SIGTERMs are ignored so the
+    outputs can be written."""
+    if not _main_thread():
+        yield
+        return
+
+    def on_term(signum: int, frame: Any) -> None:
+        if state.terminated:
+            return
+        state.terminated = True
+        raise Terminated("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def time_limit(seconds: float | None, state: Interrupts) -> Iterator[None]:
+    """Raise ModelTimeout in the block after `seconds` (None or 0: no limit), and every REFIRE_S
+    after that until the block ends."""
+    if not seconds or not _main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    state.timed_out = None
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        state.timed_out = float(seconds)
+        raise ModelTimeout(float(seconds))
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds), REFIRE_S)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        state.timed_out = None
+
+
+DEFERRED = (signal.SIGALRM, signal.SIGTERM, signal.SIGINT)
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGALRM, SIGTERM and SIGINT while the block runs (e.g. while a record is written);
+    they are delivered when it ends."""
+    if not _main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, DEFERRED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -283,8 +283,8 @@ UNJUDGED = ("skipped", "error")
 
 def unaudited_models(records: list[dict[str, Any]]) -> list[str]:
     """Models of the run none of whose records (over every precision) was measured or judged."""
-    audited = {r["model"] for r in records if r["status"] not in UNJUDGED}
-    return sorted({r["model"] for r in records} - audited)
+    audited = {r.get("model", "") for r in records if r["status"] not in UNJUDGED}
+    return sorted({r.get("model", "") for r in records} - audited)
 
 
 def exit_code(records: list[dict[str, Any]], interrupted: bool, fail_on: str = "error", expired_waivers: int = 0) -> int:

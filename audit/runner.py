@@ -34,7 +34,7 @@ from audit.gates import Gate, combine, judge, parse_gate
 from audit.interrupts import Interrupts, deferred_signals, terminate_as_interrupt, time_limit
 from audit.precision import get_precision
 from audit.registry import check_spec, import_target, load_check_modules, model_entry, models, register_bundled_models
-from audit.results import SCHEMA_VERSION, CheckResult, ResultsStream, write_json_atomic
+from audit.results import SCHEMA_VERSION, CheckResult, ResultsStream, rewrite_stream, write_json_atomic
 from audit.suite import Suite, load_suite
 
 
@@ -334,7 +334,7 @@ def write_outputs(results: dict[str, Any], run_dir: Path) -> None:
 
 def _open_stream(run_dir: Path, header: dict[str, Any]) -> ResultsStream:
     try:
-        return ResultsStream(run_dir)
+        return ResultsStream(run_dir, header)
     except OSError as exc:
         raise OutputError(f"cannot write results in '{run_dir}': {exc.strerror or exc}") from None
 
@@ -411,7 +411,6 @@ def _judge_finished_run(results: dict[str, Any], plan: Plan, today: Any, run_dir
     policy's waivers; rewrite results.jsonl if a verdict changed. Returns the changed records."""
     import datetime as dt
     import json
-    import os
 
     from audit.gates import finalize
 
@@ -419,21 +418,14 @@ def _judge_finished_run(results: dict[str, Any], plan: Plan, today: Any, run_dir
     finalize(results, plan.gates, plan.policy, today or dt.date.today())
     changed = [r for r, old in zip(results["records"], before) if (r["status"], r.get("verdict")) != (old["status"], old.get("verdict"))]
     if json.loads(json.dumps(results["records"])) != before:
-        jsonl = run_dir / "results.jsonl"
-        tmp = jsonl.with_name(jsonl.name + ".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in results["records"]), encoding="utf-8")
-        os.replace(tmp, jsonl)
+        rewrite_stream(run_dir, results, results["records"])
     return changed
 
 
 def _resolve_device(device: str) -> str:
-    import torch
+    from audit.config import require_device
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("device=cuda was asked for, but no CUDA device is available (torch.cuda.is_available() is False).")
-    return device
+    return require_device(device)
 
 
 def _load(item: PlanItem, device: str) -> Any:

@@ -1,11 +1,16 @@
 """The self-contained HTML report: one file, inline CSS and images, no network needed.
 
 Everything that came from a model or a user (texts, names, reasons) is autoescaped by Jinja2.
+A file a results.json names (a sample grid, a record's PNG artifacts) is embedded only when it
+lies inside the run folder and decodes as an image; otherwise the report says why it is not
+shown. An interrupted run says INTERRUPTED in its verdict and in a banner.
 """
 
 from __future__ import annotations
 
 import base64
+import io
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +18,67 @@ from audit.report.charts import bar_chart, line_chart
 from audit.report.format import fmt, fmt_ci
 
 STATUS_ORDER = ["error", "fail", "inconclusive", "warn", "waived", "pass", "measured", "skipped"]
+VERDICTS = {0: "PASS", 1: "FAIL", 2: "BAD INPUT", 3: "INCONCLUSIVE", 4: "ERROR", 5: "NOTHING JUDGED"}
 
 
-def _data_uri(run_dir: Path, relative: str | None) -> str | None:
+IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+"""Raster formats a report embeds; anything else (SVG with its scripts included) is not embedded."""
+MAX_EMBED_BYTES = 20 * 1024 * 1024
+
+
+@dataclass
+class Embed:
+    """An image for the report: a data URI, or a short note saying why it is not shown."""
+
+    uri: str | None = None
+    note: str | None = None
+
+
+def _inside(run_dir: Path, relative: str) -> Path | None:
+    """The file `relative` names inside the run folder (symlinks resolved), or None when it is
+    absolute, climbs out with `..`, or resolves to a place outside the folder."""
+    name = Path(relative)
+    if name.is_absolute() or ".." in name.parts:
+        return None
+    try:
+        root = run_dir.resolve()
+        path = (root / name).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return path if path.is_relative_to(root) else None
+
+
+def _image_type(data: bytes) -> str | None:
+    """The MIME type of `data` when Pillow decodes it as an embeddable image, else None."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            kind = image.format
+    except Exception:  # Pillow raises many types for data that is not an image
+        return None
+    return IMAGE_TYPES.get(kind or "")
+
+
+def embed_image(run_dir: Path, relative: Any) -> Embed:
+    """A file named in results, embedded only if it lies inside the run folder and is an image:
+    a results.json from elsewhere must not make the report carry /etc/passwd or ~/.ssh keys."""
     if not relative:
-        return None
-    path = run_dir / relative
-    if not path.is_file():
-        return None
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+        return Embed()
+    path = _inside(run_dir, str(relative))
+    if path is None:
+        return Embed(note=f"not shown: '{relative}' is outside the run folder")
+    try:
+        data = path.read_bytes() if path.is_file() and path.stat().st_size <= MAX_EMBED_BYTES else None
+    except (OSError, ValueError):
+        data = None
+    if data is None:
+        return Embed(note=f"not shown: '{relative}' is missing or too large")
+    kind = _image_type(data)
+    if kind is None:
+        return Embed(note=f"not shown: '{relative}' is not an image")
+    return Embed(uri=f"data:{kind};base64," + base64.b64encode(data).decode("ascii"))
 
 
 def family_tables(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -49,11 +106,42 @@ def matrices(results: dict[str, Any]) -> list[dict[str, Any]]:
             table = out.setdefault(m["title"], {"title": m["title"], "row_label": m.get("row_label", ""), "rows": [], "columns": [], "cells": {}})
             if m["column"] not in table["columns"]:
                 table["columns"].append(m["column"])
-            for row, cell in m["cells"].items():
+            for row, cell in (m.get("cells") or {}).items():
                 if row not in table["rows"]:
                     table["rows"].append(row)
                 table["cells"][(row, m["column"])] = cell
     return list(out.values())
+
+
+def _model_sections(results: dict[str, Any], run_dir: Path) -> list[dict[str, Any]]:
+    """One section per model row: its records, sample grid and PNG artifacts (each embedded only
+    when safe, else a note)."""
+    models = []
+    for row in results.get("models") or []:
+        records = [r for r in results["records"] if r["model"] == row["model"] and r["precision"] == row["precision"]]
+        images = []
+        for r in records:
+            for name, path in (r.get("artifacts") or {}).items():
+                if str(path).lower().endswith(".png"):
+                    images.append({"check": r["check"], "name": name, "embed": embed_image(run_dir, path)})
+        grid = embed_image(run_dir, row.get("sample_grid"))
+        models.append({**row, "info": row.get("info") or {}, "grid_uri": grid.uri, "grid_note": grid.note,
+                       "records": records, "images": images})
+    return models
+
+
+def _gate_labels(results: dict[str, Any]) -> list[dict[str, Any]]:
+    from audit.policy import Gate
+
+    names = {f.name for f in fields(Gate)}
+    labels = []
+    for g in results.get("gates") or []:
+        try:
+            label = Gate(**{k: v for k, v in g.items() if k in names}).label()
+        except (TypeError, ValueError):  # a results file from another version: show its fields as they are
+            label = str(g)
+        labels.append({"check": g.get("check", "?"), "model": g.get("model", "*"), "precision": g.get("precision", "*"), "label": label})
+    return labels
 
 
 def render_html(results: dict[str, Any], run_dir: Path) -> str:
@@ -64,27 +152,13 @@ def render_html(results: dict[str, Any], run_dir: Path) -> str:
     env.filters["ci"] = fmt_ci
     env.filters["line_chart"] = line_chart
     env.globals["bar_chart"] = bar_chart
-    models = []
-    for row in results.get("models", []):
-        records = [r for r in results["records"] if r["model"] == row["model"] and r["precision"] == row["precision"]]
-        images = [
-            {"check": r["check"], "name": name, "uri": _data_uri(run_dir, path)}
-            for r in records for name, path in (r.get("artifacts") or {}).items() if str(path).endswith(".png")
-        ]
-        models.append({**row, "grid_uri": _data_uri(run_dir, row.get("sample_grid")), "records": records,
-                       "images": [i for i in images if i["uri"]]})
+    models = _model_sections(results, run_dir)
     listed = {(m["model"], m["precision"]) for m in models}
-    orphans = [r for r in results["records"] if (r["model"], r["precision"]) not in listed]
-    from audit.policy import Gate
-
-    gate_labels = []
-    for g in results.get("gates", []):
-        try:
-            gate_labels.append({"check": g["check"], "model": g.get("model", "*"), "precision": g.get("precision", "*"), "label": Gate(**g).label()})
-        except TypeError:  # a results file from another version: show its fields as they are
-            gate_labels.append({"check": g.get("check", "?"), "model": g.get("model", "*"), "precision": g.get("precision", "*"), "label": str(g)})
+    rebuilt = bool(results.get("rebuilt_from"))  # no model rows: the stream does not hold them
+    orphans = [] if rebuilt else [r for r in results["records"] if (r["model"], r["precision"]) not in listed]
     code = results["summary"]["exit_code"]
-    verdict = {0: "PASS", 1: "FAIL", 2: "BAD INPUT", 3: "INCONCLUSIVE", 4: "ERROR"}.get(code, str(code))
+    verdict = "INTERRUPTED" if results.get("interrupted") else VERDICTS.get(code, str(code))
     return env.get_template("report.html.j2").render(
-        r=results, models=models, families=family_tables(results), matrices=matrices(results), gate_labels=gate_labels, orphans=orphans, verdict=verdict, code=code, status_order=STATUS_ORDER
+        r=results, models=models, families=family_tables(results), matrices=matrices(results), gate_labels=_gate_labels(results),
+        orphans=orphans, verdict=verdict, code=code, status_order=STATUS_ORDER, rebuilt=rebuilt,
     )

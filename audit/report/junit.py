@@ -8,41 +8,60 @@
 - `error` is `<error>`, `skipped` is `<skipped>`.
 - Every expired waiver of the policy is one more testcase (classname `policy.waiver`) with a
   `<failure type="expired-waiver">`, since it fails the run.
+- An interrupted run (Ctrl-C, SIGTERM, or rebuilt from results.jsonl after a hard kill) is one
+  more testcase (classname `audit.run`, name `run interrupted`) with an `<error type="interrupted">`,
+  so a CI panel never shows an incomplete run as green.
 
-The testsuite carries properties: run id, suite, exit code, policy path, seed and n.
+The testsuite carries properties: run id, suite, exit code, interrupted, policy path, seed and n.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
 from audit.report.format import fmt, fmt_ci
 
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Characters XML 1.0 forbids even escaped; ElementTree writes them as they are (an error
+message can hold any), which would make the whole file unparsable."""
+
 
 def _gate_lines(r: dict[str, Any]) -> str:
     return "\n".join(f"[{g.get('status')}] {g.get('check')} {g.get('model')}/{g.get('precision')}: {g.get('outcome')}"
-                     + (f" — {g['note']}" if g.get("note") else "") for g in r.get("gates", []))
+                     + (f" — {g['note']}" if g.get("note") else "") for g in r.get("gates") or [])
+
+
+def _interrupted_case(suite: ET.Element, results: dict[str, Any]) -> None:
+    """The testcase that marks an interrupted run as an error: its results are incomplete."""
+    by = results.get("interrupted_by")
+    message = (f"run interrupted{' by ' + str(by) if by else ''}: results are incomplete "
+               f"({len(results['records'])} record(s) measured before it stopped)")
+    case = ET.SubElement(suite, "testcase", classname="audit.run", name="run interrupted", time="0")
+    ET.SubElement(case, "error", message=message, type="interrupted").text = message
 
 
 def render_junit(results: dict[str, Any]) -> str:
     records = results["records"]
-    summary = results.get("summary", {})
-    expired = summary.get("expired_waivers", [])
-    fail_on = results.get("config", {}).get("fail_on", "error")
+    summary = results.get("summary") or {}
+    expired = summary.get("expired_waivers") or []
+    interrupted = bool(results.get("interrupted"))
+    fail_on = (results.get("config") or {}).get("fail_on", "error")
     failing = {"fail", "inconclusive"} | ({"warn"} if fail_on == "warn" else set())
     suite = ET.Element(
         "testsuite",
         name=f"audit.{results['suite']}",
-        tests=str(len(records) + len(expired)),
+        tests=str(len(records) + len(expired) + interrupted),
         failures=str(sum(r["status"] in failing for r in records) + len(expired)),
-        errors=str(sum(r["status"] == "error" for r in records)),
+        errors=str(sum(r["status"] == "error" for r in records) + interrupted),
         skipped=str(sum(r["status"] in ("skipped", "waived") for r in records)),
-        time=str(results.get("duration_s", 0)),
+        time=str(results.get("duration_s") or 0),
     )
     properties = ET.SubElement(suite, "properties")
-    config = results.get("config", {})
+    config = results.get("config") or {}
     for name, value in (("run_id", results.get("run_id")), ("suite", results.get("suite")), ("exit_code", summary.get("exit_code")),
+                        ("interrupted", "true" if interrupted else None),
                         ("policy", (results.get("policy") or {}).get("path") or config.get("policy")), ("seed", config.get("seed")),
                         ("n", config.get("n")), ("fail_on", fail_on)):
         if value is not None:
@@ -75,5 +94,7 @@ def render_junit(results: dict[str, Any]) -> str:
         case = ET.SubElement(suite, "testcase", classname="policy.waiver", name=f"waiver {w['check']} {w['model']}/{w['precision']}", time="0")
         message = f"waiver expired on {w['expires']} (owner {w['owner']}): renew or remove it"
         ET.SubElement(case, "failure", message=message, type="expired-waiver").text = f"{message}; reason was: {w['reason']}"
+    if interrupted:
+        _interrupted_case(suite, results)
     ET.indent(suite)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + NOT_XML.sub("\ufffd", ET.tostring(suite, encoding="unicode")) + "\n"

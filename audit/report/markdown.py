@@ -1,20 +1,30 @@
 """summary.md for a pull-request comment: the verdict first, then what did not pass, then a
-compact table (worst first; folded away when long)."""
+compact table (worst first; folded away when long).
+
+GitHub and GitLab render raw HTML in Markdown, so every piece of text that comes from results
+(names, reasons, verdicts, waiver owners, paths) goes through `_cell`, which escapes it as the
+HTML report does, plus backticks and table pipes.
+"""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from audit.report.format import fmt, fmt_ci
 
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "inconclusive": "❔", "skipped": "⏭️", "error": "💥", "measured": "·", "waived": "🏳️"}
-VERDICTS = {0: ("✅", "PASS"), 1: ("❌", "FAIL"), 2: ("🚫", "BAD INPUT"), 3: ("❔", "INCONCLUSIVE"), 4: ("💥", "ERROR")}
+VERDICTS = {0: ("✅", "PASS"), 1: ("❌", "FAIL"), 2: ("🚫", "BAD INPUT"), 3: ("❔", "INCONCLUSIVE"), 4: ("💥", "ERROR"), 5: ("🕳️", "NOTHING JUDGED")}
+INTERRUPTED = ("🛑", "INTERRUPTED")
 ORDER = ["error", "fail", "inconclusive", "warn", "waived", "pass", "measured", "skipped"]
 FOLD_AFTER = 30
 
 
 def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text from results, safe in a Markdown line or table cell: HTML-escaped (< > &), backticks
+    as an entity (no leaving a code span), pipes escaped, one line."""
+    escaped = html.escape(str(text), quote=False).replace("`", "&#96;").replace("|", "\\|")
+    return " ".join(escaped.splitlines())
 
 
 def _rank(r: dict[str, Any]) -> int:
@@ -28,63 +38,86 @@ def _gate_label(g: dict[str, Any]) -> str:
 
     try:
         return Gate(**{f.name: g[f.name] for f in fields(Gate) if f.name in g}).label()
-    except TypeError:
+    except (TypeError, ValueError):  # a gate from another version, or with odd field types
         return str(g.get("check"))
 
 
 def _problem(r: dict[str, Any]) -> str:
-    where = f"**{_cell(r['check'])}** on {_cell(r['model'])}/{r['precision']}"
+    where = f"**{_cell(r['check'])}** on {_cell(r['model'])}/{_cell(r['precision'])}"
     if r["status"] == "error":
         return f"- {ICONS['error']} {where}: {_cell(r.get('reason') or 'error')}"
-    value = f"{fmt(r.get('value'))} {fmt_ci(r)}".strip()
+    value = _cell(f"{fmt(r.get('value'))} {fmt_ci(r)}".strip())
     lines = [f"- {ICONS.get(r['status'], '')} {where} = {value}"]
-    for g in r.get("gates", []):
+    for g in r.get("gates") or []:
         if g.get("status") != "pass":
             note = f" — {_cell(g['note'])}" if g.get("note") else ""
-            lines.append(f"  - {g.get('outcome')}: {_cell(_gate_label(g))}{note}")
+            lines.append(f"  - {_cell(g.get('outcome'))}: {_cell(_gate_label(g))}{note}")
     return "\n".join(lines)
 
 
-def render_markdown(results: dict[str, Any]) -> str:
-    summary = results["summary"]
-    code = summary["exit_code"]
+def _headline(results: dict[str, Any]) -> str:
+    """The verdict line; an interrupted run says INTERRUPTED whatever its exit code."""
+    code = results["summary"]["exit_code"]
     icon, word = VERDICTS.get(code, ("", str(code)))
-    records = results["records"]
+    incomplete = ""
+    if results.get("interrupted"):
+        icon, word, incomplete = INTERRUPTED[0], INTERRUPTED[1], ": results are incomplete"
+    return f"## {icon} audit `{_cell(results['suite'])}`: **{word}** (exit code {_cell(code)}){incomplete}"
+
+
+def _run_line(results: dict[str, Any]) -> str:
+    """Run id, counts, n, seed and policy path."""
+    summary = results["summary"]
     counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items(), key=lambda kv: ORDER.index(kv[0]) if kv[0] in ORDER else 99))
-    config = results.get("config", {})
+    config = results.get("config") or {}
     policy = (results.get("policy") or {}).get("path") or config.get("policy")
-    lines = [
-        f"## {icon} audit `{results['suite']}`: **{word}** (exit code {code})",
-        "",
-        f"Run `{results['run_id']}`{' (interrupted)' if results.get('interrupted') else ''}: {counts or 'no records'}"
-        f" · n={config.get('n')}, seed={config.get('seed')}" + (f" · policy `{_cell(policy)}`" if policy else ""),
-    ]
+    interrupted = f" (interrupted{' by ' + _cell(results['interrupted_by']) if results.get('interrupted_by') else ''})" if results.get("interrupted") else ""
+    return (f"Run `{_cell(results['run_id'])}`{interrupted}: {_cell(counts) or 'no records'}"
+            f" · n={_cell(config.get('n'))}, seed={_cell(config.get('seed'))}" + (f" · policy `{_cell(policy)}`" if policy else ""))
+
+
+def _not_passing(records: list[dict[str, Any]], expired: list[dict[str, Any]]) -> list[str]:
     problems = [r for r in records if r["status"] in ("error", "fail", "inconclusive", "warn")]
-    expired = summary.get("expired_waivers", [])
-    if problems or expired:
-        lines += ["", "### Not passing", ""]
-        lines += [_problem(r) for r in sorted(problems, key=_rank)]
-        lines += [f"- ⛔ expired waiver: `{_cell(w['check'])}` {_cell(w['model'])}/{_cell(w['precision'])} "
-                  f"(owner {_cell(w['owner'])}, expired {w['expires']}): renew or remove it" for w in expired]
+    if not (problems or expired):
+        return []
+    lines = ["", "### Not passing", ""]
+    lines += [_problem(r) for r in sorted(problems, key=_rank)]
+    lines += [f"- ⛔ expired waiver: `{_cell(w['check'])}` {_cell(w['model'])}/{_cell(w['precision'])} "
+              f"(owner {_cell(w['owner'])}, expired {_cell(w['expires'])}): renew or remove it" for w in expired]
+    return lines
+
+
+def _waived(records: list[dict[str, Any]]) -> list[str]:
     waived = [r for r in records if r["status"] == "waived"]
-    if waived:
-        lines += ["", "### Waived", ""]
-        for r in waived:
-            w = next((g["waiver"] for g in r.get("gates", []) if g.get("waiver")), {})
-            lines.append(f"- {ICONS['waived']} **{_cell(r['check'])}** on {_cell(r['model'])}/{r['precision']} = {fmt(r.get('value'))} {fmt_ci(r)}"
-                         f" — waived by {_cell(w.get('owner'))} until {w.get('expires')}: {_cell(w.get('reason'))}")
+    if not waived:
+        return []
+    lines = ["", "### Waived", ""]
+    for r in waived:
+        w = next((g["waiver"] for g in r.get("gates") or [] if isinstance(g.get("waiver"), dict)), {})
+        value = _cell(f"{fmt(r.get('value'))} {fmt_ci(r)}")
+        lines.append(f"- {ICONS['waived']} **{_cell(r['check'])}** on {_cell(r['model'])}/{_cell(r['precision'])} = {value}"
+                     f" — waived by {_cell(w.get('owner'))} until {_cell(w.get('expires'))}: {_cell(w.get('reason'))}")
+    return lines
+
+
+def _table(records: list[dict[str, Any]]) -> list[str]:
     table = [
         "| | check | model | precision | value | 95% CI | n | verdict |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in sorted(records, key=_rank):
-        table.append(
-            f"| {ICONS.get(r['status'], '')} {r['status']} | {_cell(r['check'])} | {_cell(r['model'])} | {r['precision']} | {fmt(r.get('value'))} "
-            f"| {fmt_ci(r)} | {r.get('n') or ''} | {_cell(r.get('verdict') or r.get('reason') or '')} |"
-        )
-    lines.append("")
+        cells = (f"{ICONS.get(r['status'], '')} {r['status']}", r["check"], r["model"], r["precision"], fmt(r.get("value")),
+                 fmt_ci(r), r.get("n") or "", r.get("verdict") or r.get("reason") or "")
+        table.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     if len(records) > FOLD_AFTER:
-        lines += [f"<details><summary>All {len(records)} results</summary>", "", *table, "", "</details>"]
-    else:
-        lines += table
+        return [f"<details><summary>All {len(records)} results</summary>", "", *table, "", "</details>"]
+    return table
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    records = results["records"]
+    lines = [_headline(results), "", _run_line(results)]
+    lines += _not_passing(records, results["summary"].get("expired_waivers") or [])
+    lines += _waived(records)
+    lines += ["", *_table(records)]
     return "\n".join(lines) + "\n"

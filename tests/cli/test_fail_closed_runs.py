@@ -71,12 +71,6 @@ def test_a_model_with_nothing_judged_beside_a_passing_one_is_not_a_pass(cli):
     assert result.exit_code == 5
 
 
-def test_fp16_on_cpu_only_is_nothing_judged(cli):
-    result = cli("run", "suite=quality", "model=gan", "precision=fp16", ONE_CHECK, *FAST)
-    assert {r["status"] for r in result.results["records"]} == {"skipped"}
-    assert result.exit_code == 5
-
-
 def test_hanging_model_times_out_and_the_next_model_still_runs(cli):
     result = cli("run", "suite=quality", "model=hostile_models:hangs,fixture_models:noise", ONE_CHECK, "timeout=1", *FAST)
     assert result.exit_code == 4

@@ -4,13 +4,13 @@ outputs (junit.xml, summary.md, results.jsonl)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from audit.results import read_stream
 from conftest import CliResult
 
 
@@ -83,8 +83,9 @@ def test_defect_variant_fails_against_the_clean_baseline(policy, tmp_path: Path)
     summary = (result.run_dir / "summary.md").read_text()
     assert summary.startswith("## ❌ audit `smoke`: **FAIL** (exit code 1)")
     assert summary.index("### Not passing") < summary.index("| | check |")
-    streamed = [json.loads(line) for line in (result.run_dir / "results.jsonl").read_text().splitlines()]
+    header, streamed = read_stream(result.run_dir / "results.jsonl")
     assert streamed == result.results["records"]  # the stream is rewritten with the final verdicts
+    assert header is not None and header["run_id"] == result.results["run_id"]  # keeping its header line
     assert "FAIL" in (result.run_dir / "report.html").read_text()
 
 

@@ -41,14 +41,14 @@ def test_html_is_self_contained_and_shows_fid_and_grid(cli):
 
 
 def test_model_strings_are_escaped(cli):
-    result = cli("run", "suite=quality", "model=fixture_models:hostile", "n=50", "bootstrap=10")
+    result = cli("run", "suite=quality", "model=fixture_models:hostile", "n=50", "bootstrap=20")
     html = (result.run_dir / "report.html").read_text()
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
 def test_junit_is_valid_xml_with_one_case_per_record(cli):
-    result = cli("run", "suite=quality", "model=gan,fixture_models:raising", "n=100", "bootstrap=10")
+    result = cli("run", "suite=quality", "model=gan,fixture_models:raising", "n=100", "bootstrap=20")
     root = ET.parse(result.run_dir / "junit.xml").getroot()
     cases = root.findall("testcase")
     assert len(cases) == len(result.results["records"])

@@ -25,7 +25,7 @@ def _rerender(cli, results_path, mutate) -> str:
 
 
 def test_curves_tables_and_group_bars_render_escaped(cli):
-    run = cli("run", "suite=smoke", "model=fixture_models:noise", "n=40", "bootstrap=10")
+    run = cli("run", "suite=smoke", "model=fixture_models:noise", "n=40", "bootstrap=20")
     record_index = next(i for i, r in enumerate(run.results["records"]) if r["status"] == "measured")
     curve = [{"x": s, "value": v, "ci_low": v - 1, "ci_high": v + 1} for s, v in [(10, 9.0), (25, 6.0), (50, 4.0), (250, 3.5)]]
 
@@ -58,7 +58,7 @@ def test_curves_tables_and_group_bars_render_escaped(cli):
 
 
 def test_family_table_lists_every_model_column(cli):
-    run = cli("run", "suite=smoke", "model=gan,fixture_models:noise", "n=40", "bootstrap=10")
+    run = cli("run", "suite=smoke", "model=gan,fixture_models:noise", "n=40", "bootstrap=20")
     html = (run.run_dir / "report.html").read_text()
     section = html.split("gan models side by side", 1)[1].split("</table>", 1)[0]
     assert "gan (fp32)" in section
@@ -72,7 +72,7 @@ def test_waived_gate_and_waiver_table_are_shown(cli, tmp_path):
         '[[waiver]]\ncheck = "quality.fid"\nmodel = "fixture_models:noise"\nowner = "<b>release-team</b>"\n'
         'reason = "known noise model"\nexpires = "2999-01-01"\n'
     )
-    run = cli("run", "suite=smoke", "model=fixture_models:noise", "n=40", "bootstrap=10", f"policy={policy}")
+    run = cli("run", "suite=smoke", "model=fixture_models:noise", "n=40", "bootstrap=20", f"policy={policy}")
     assert run.exit_code == 0, run.stdout + run.stderr
     fid = next(r for r in run.results["records"] if r["check"] == "quality.fid")
     assert fid["status"] == "waived"
@@ -83,7 +83,7 @@ def test_waived_gate_and_waiver_table_are_shown(cli, tmp_path):
 
 
 def test_png_artifacts_of_records_are_embedded(cli):
-    run = cli("run", "suite=smoke", "model=gan", "n=40", "bootstrap=10")
+    run = cli("run", "suite=smoke", "model=gan", "n=40", "bootstrap=20")
     results_path = run.run_dir / "results.json"
     png = next((run.run_dir / "artifacts").glob("*.png"))  # any real PNG of the run
     index, record = next((i, r) for i, r in enumerate(run.results["records"]) if r["model"] == "gan")
@@ -97,7 +97,7 @@ def test_png_artifacts_of_records_are_embedded(cli):
 
 
 def test_cross_model_matrix_assembles_columns_from_every_record(cli):
-    run = cli("run", "suite=smoke", "model=gan", "n=40", "bootstrap=10")
+    run = cli("run", "suite=smoke", "model=gan", "n=40", "bootstrap=20")
     measured = [i for i, r in enumerate(run.results["records"]) if r["status"] == "measured"][:2]
     assert len(measured) == 2
     title = f"Generalisation {HOSTILE}"

@@ -77,10 +77,28 @@ def test_policy_replaces_suite_gates_for_the_same_check():
         (["warn"], False, "error", 0),
         (["warn"], False, "warn", 1),
         (["fail", "inconclusive"], False, "never", 0),
+        (["skipped", "skipped"], False, "error", 5),
+        ([], False, "error", 5),
+        (["skipped", "inconclusive"], False, "error", 3),
+        (["skipped"], False, "never", 5),
     ],
 )
 def test_exit_codes(statuses, interrupted, fail_on, code):
     assert exit_code([{"status": s} for s in statuses], interrupted, fail_on) == code
+
+
+@pytest.mark.parametrize(
+    "records, code",
+    [
+        ([("a", "pass"), ("b", "skipped")], 5),
+        ([("a", "pass"), ("b", "skipped"), ("b", "measured")], 0),
+        ([("a", "fail"), ("b", "skipped")], 1),
+        ([("a", "inconclusive"), ("b", "skipped")], 5),
+        ([("a", "pass"), ("b", "error")], 4),
+    ],
+)
+def test_a_model_with_nothing_judged_is_not_a_pass(records, code):
+    assert exit_code([{"model": m, "status": s} for m, s in records], False) == code
 
 
 def test_parse_gate_names_the_problem():

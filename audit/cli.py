@@ -311,35 +311,60 @@ LISTERS: dict[str, Callable[[], list[str]]] = {
 
 
 @app.command()
-def report(results: Path = typer.Argument(..., help="a results.json written by `audit run`")) -> None:
-    """Re-render report.html, junit.xml and summary.md from a results.json."""
+def report(results: Path = typer.Argument(..., help="a run folder, its results.json, or its results.jsonl")) -> None:
+    """Re-render report.html, junit.xml and summary.md from a results.json, or rebuild all of them
+    (results.json too) from results.jsonl alone: a run killed hard (SIGKILL, out of memory) leaves only that."""
 
     def body() -> None:
         from audit.report import write_reports
-        from audit.results import load_results
+        from audit.results import load_for_report, write_json_atomic
 
-        data = load_results(results)
-        paths = write_reports(data, results.parent)
+        data, run_dir, rebuilt = load_for_report(results)
+        if rebuilt:
+            write_json_atomic(run_dir / "results.json", data)
+            state = "interrupted: incomplete" if data.get("interrupted") else "complete"
+            typer.echo(f"Rebuilt: {run_dir / 'results.json'} from results.jsonl ({state}, exit code {data['summary']['exit_code']})")
+        paths = write_reports(data, run_dir)
         typer.echo(f"Report: {paths['html']}")
 
     guarded(body)
 
 
+TRAIN_OUT = "weights"
+"""Default folder of `audit train`, relative to the current directory: never the installed package."""
 TRAIN_KEYS = {
     "model": "bundled model to retrain (audit list models, or classifier)",
-    "seed": "training seed; default 0",
-    "out": "folder for the weights and manifest; default the package's weights folder",
-    "quick": "true for a shortened run (tests, smoke checks); default false",
+    "seed": "training seed: 0..2147483647 (2**31 - 1); default 0",
+    "out": f"folder for the weights and manifest (created; must be writable); default ./{TRAIN_OUT}. Load them with "
+           "AUDIT_WEIGHTS_DIR=<folder>; maintainers rebuilding the bundled weights say out=reference_models/weights",
+    "quick": "true or false: a shortened run (tests, smoke checks); default false",
 }
 
 
-@app.command(context_settings=WORDS, help="Retrain a bundled model's weights from its seed: audit train model=gan")
+def _weights_hint(out: Path) -> str:
+    """How to use freshly trained weights: the package's own folder is loaded as is; any other
+    folder through AUDIT_WEIGHTS_DIR, which then holds every model's weights."""
+    from reference_models.manifest import PACKAGE_WEIGHTS
+
+    folder = out.resolve()
+    if folder == PACKAGE_WEIGHTS.resolve():
+        return f"Replaced the bundled weights in {folder}."
+    return (f"Load them with AUDIT_WEIGHTS_DIR={folder} (audit then reads every model's weights from that folder: "
+            f"copy the bundled ones from {PACKAGE_WEIGHTS} beside them for the models you did not retrain).")
+
+
+TRAIN_HELP = f"Retrain a bundled model's weights from its seed into ./{TRAIN_OUT}: audit train model=gan\n\nKeys (key=value or --key value):\n\n" + "\n\n".join(
+    f"{k}: {v}" for k, v in TRAIN_KEYS.items()
+)
+
+
+@app.command(context_settings=WORDS, help=TRAIN_HELP)
 def train(ctx: typer.Context) -> None:
     def body() -> None:
+        from audit.config import parse_flag, parse_seed
         from audit.errors import InputError
         from audit.registry import did_you_mean, import_target
         from reference_models.catalog import TRAINABLE
-        from reference_models.manifest import PACKAGE_WEIGHTS
 
         raw = split_words(list(ctx.args), TRAIN_KEYS)
         if "model" not in raw:
@@ -347,24 +372,25 @@ def train(ctx: typer.Context) -> None:
         if raw["model"] not in TRAINABLE:
             raise InputError(did_you_mean("trainable model", raw["model"], list(TRAINABLE)))
         spec = TRAINABLE[raw["model"]]
-        seed = int(raw.get("seed", 0))
-        out = Path(raw.get("out", PACKAGE_WEIGHTS))
-        quick = raw.get("quick", "false").lower() in ("1", "true", "yes")
-        typer.echo(f"Training {spec.name} (seed {seed}{', quick' if quick else ''}; about {spec.minutes:g} min on 2 cores) -> {out}")
-        from reference_models.training import train_with_quick_reference
+        seed = parse_seed(raw.get("seed", "0"))
+        quick = parse_flag("quick", raw.get("quick", "false"))
+        from reference_models.training import train_with_quick_reference, writable_folder
 
+        out = writable_folder(Path(raw.get("out", TRAIN_OUT)).expanduser())
+        typer.echo(f"Training {spec.name} (seed {seed}{', quick' if quick else ''}; about {spec.minutes:g} min on 2 cores) -> {out}")
         metrics = train_with_quick_reference(import_target(spec.target), spec.name, seed, out, quick, **dict(spec.kwargs))
         typer.echo(f"Done: {metrics}")
+        typer.echo(_weights_hint(out))
 
     guarded(body)
 
 
 CHECK_MODEL_KEYS = {
     "model": "the model to check: a registered name, package.module:factory, hf:<folder> or torchscript:<file>",
-    "n": "samples per call; default 8",
-    "seed": "seed; default 0",
+    "n": "samples per call: 1..16384; default 8",
+    "seed": "seed: 0..2147483647 (2**31 - 1); default 0",
     "precision": "precision variant the precision rule switches to; default bf16",
-    "device": "cpu or cuda; default cpu",
+    "device": "cpu or cuda (must be available); default cpu",
 }
 
 
@@ -375,17 +401,18 @@ CHECK_MODEL_KEYS = {
 )
 def check_model(ctx: typer.Context) -> None:
     def body() -> None:
-        from audit.config import _int
+        from audit.config import parse_n, parse_seed, require_device
         from audit.errors import InputError
 
         raw = split_words(list(ctx.args), CHECK_MODEL_KEYS)
         if "model" not in raw:
             raise InputError("No model given: say model=NAME, package.module:factory, hf:<folder> or torchscript:<file>.")
         word = raw["model"]
-        n, seed = _int("n", raw.get("n", "8"), 1), _int("seed", raw.get("seed", "0"), 0)
+        n, seed = parse_n(raw.get("n", "8"), 1), parse_seed(raw.get("seed", "0"))
         device = raw.get("device", "cpu")
         if device not in ("cpu", "cuda"):
             raise InputError(f"Unknown device '{device}'. Valid: cpu, cuda.")
+        require_device(device)
         from audit.adapters.loading import build_model
         from audit.precision import get_precision
         from audit.runner import verify_bundled

@@ -18,22 +18,37 @@ RUN_KEYS: dict[str, str] = {
     "model": "models: registered names or package.module:factory paths, comma-separated",
     "precision": "precision variants, comma-separated (audit list precisions); default fp32",
     "device": "cpu, cuda or auto; default cpu",
-    "n": "samples per model for sample-based checks; default from the suite",
-    "seed": "random seed for sampling and bootstrap; default 0",
+    "n": "samples per model for sample-based checks: 2..16384; default from the suite",
+    "seed": "random seed for sampling and bootstrap: 0..2147483647 (2**31 - 1); default 0",
     "check": "run only these checks of the suite, comma-separated",
     "policy": "TOML policy file of gates (adds to and overrides the suite's default gates)",
     "out": "folder the run directory is created in; default reports",
-    "bootstrap": "bootstrap resamples for confidence intervals; default 500",
+    "bootstrap": "bootstrap resamples for confidence intervals: 0 (none) or 20..10000; default 500",
     "fail_on": "which failed gates fail the run: error (default), warn or never",
     "data": "real reference images for image metrics: a folder of PNG/JPEG images or an .npz (x [N,C,H,W], optional y); default the bundled digits",
     "text": "held-out text for language-model metrics: a UTF-8 file, documents separated by blank lines (else one per line); default bundled TinyStories",
     "evaluator": "image evaluator (features + logits): a TorchScript file or package.module:factory; default the bundled digits CNN",
-    "timeout": "seconds each model/precision may run (load and all its checks) before it gets error records and the run goes on; 0 for no limit; default 1800",
+    "timeout": "seconds each model/precision may run (load and all its checks) before it gets error records and the run goes on: 1..2592000 (30 days), or 0 for no limit; default 1800",
 }
 KEY_ALIASES = {"models": "model", "precisions": "precision", "checks": "check", "suite_name": "suite"}
 
 FAIL_ON = ("error", "warn", "never")
 DEVICES = ("cpu", "cuda", "auto")
+
+MAX_SEED = 2**31 - 1
+"""Largest seed of `audit run`, `audit train` and `audit check-model`. numpy's legacy seeding and
+scikit-learn's `random_state` refuse seeds >= 2**32 (torch's refuse >= 2**64), and audit derives
+seeds by adding offsets (seed + 1, seed + prompt index < n, the detectors' seed + 1_000_000): with
+2**31 - 1 every derived seed stays below 2**32, valid for every library."""
+MAX_N = 16_384
+"""Largest `n`: the quality suite holds n x n float64 matrices (fake-feature distances, KID kernels)
+and [bootstrap, n] count matrices. Measured peak of those metrics above the process: 0.73 GiB at
+n=4096 with 2500 resamples, 2.4 GiB at n=8192 with 5000; extrapolated 10-12 GiB at this bound with
+MAX_BOOTSTRAP resamples, which a 24 GB machine holds beside the models (n=32768 would need ~40)."""
+MAX_BOOTSTRAP = 10_000
+"""Largest `bootstrap`: resamples cost time and [bootstrap, n] memory linearly (see MAX_N)."""
+MAX_TIMEOUT = 30 * 24 * 3600
+"""Largest `timeout` in seconds (0 is no limit): the interval timer overflows near 9.2e9 s."""
 
 
 @dataclass
@@ -97,14 +112,52 @@ def split_words(words: list[str], allowed: dict[str, str]) -> dict[str, str]:
     return raw
 
 
-def _int(key: str, value: str, minimum: int) -> int:
+def _shown(value: str, limit: int = 40) -> str:
+    """A user's word as an error message quotes it: cut, so one line stays one short line."""
+    return value if len(value) <= limit else value[:limit] + "..."
+
+
+def _int(key: str, value: str, minimum: int, maximum: int | None = None) -> int:
+    """An integer word in minimum..maximum; the error names the key and the valid range."""
+    valid = f"at least {minimum}" if maximum is None else f"in {minimum}..{maximum}"
     try:
         number = int(value)
     except ValueError:
-        raise InputError(f"'{key}' must be an integer, got '{value}'.") from None
-    if number < minimum:
-        raise InputError(f"'{key}' must be at least {minimum}, got {number}.")
+        raise InputError(f"'{key}' must be an integer {valid}, got '{_shown(value)}'.") from None
+    if number < minimum or (maximum is not None and number > maximum):
+        raise InputError(f"'{key}' must be an integer {valid}, got {_shown(value.strip())}.")
     return number
+
+
+def parse_seed(value: str) -> int:
+    """A seed word of run, train or check-model: 0..MAX_SEED (see MAX_SEED)."""
+    return _int("seed", value, 0, MAX_SEED)
+
+
+def parse_n(value: str, minimum: int = 2) -> int:
+    """A sample count word: minimum..MAX_N (see MAX_N)."""
+    return _int("n", value, minimum, MAX_N)
+
+
+FLAG_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def parse_flag(key: str, value: str) -> bool:
+    """A true/false word (1/true/yes, 0/false/no, any case): a typo is an error, not False."""
+    if value.lower() not in FLAG_WORDS:
+        raise InputError(f"'{key}' must be true or false, got '{_shown(value)}'.")
+    return FLAG_WORDS[value.lower()]
+
+
+def require_device(device: str) -> str:
+    """`device` itself ('auto' resolved); InputError when CUDA is asked for and there is none."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("device=cuda was asked for, but no CUDA device is available (torch.cuda.is_available() is False).")
+    return device
 
 
 def _list(value: str) -> list[str]:
@@ -125,17 +178,17 @@ _PARSERS: dict[str, Callable[[str], tuple[str, Any]]] = {
     "model": lambda v: ("models", _list(v)),
     "precision": lambda v: ("precisions", _list(v)),
     "device": lambda v: ("device", _choice("device", v, DEVICES)),
-    "n": lambda v: ("n", _int("n", v, 2)),
-    "seed": lambda v: ("seed", _int("seed", v, 0)),
+    "n": lambda v: ("n", parse_n(v)),
+    "seed": lambda v: ("seed", parse_seed(v)),
     "check": lambda v: ("checks", _list(v)),
     "policy": lambda v: ("policy", Path(v)),
     "out": lambda v: ("out", Path(v)),
-    "bootstrap": lambda v: ("bootstrap", _int("bootstrap", v, 0)),
+    "bootstrap": lambda v: ("bootstrap", _int("bootstrap", v, 0, MAX_BOOTSTRAP)),
     "fail_on": lambda v: ("fail_on", _choice("fail_on", v, FAIL_ON)),
     "data": lambda v: ("data", _existing("data", v)),
     "text": lambda v: ("text", _existing("text", v, file=True)),
     "evaluator": lambda v: ("evaluator", _evaluator_word(v)),
-    "timeout": lambda v: ("timeout", _int("timeout", v, 0)),
+    "timeout": lambda v: ("timeout", _int("timeout", v, 0, MAX_TIMEOUT)),
 }
 
 

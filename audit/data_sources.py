@@ -11,13 +11,17 @@ and the image evaluator (`evaluator=`), the bundled ones unless the user brings 
 - `.npz`: array `x` [N, C, H, W] or [N, H, W] (C=1), uint8 (0..255) or float in [0, 1]; optional
   `y` [N] integer labels >= 0. Loaded with `allow_pickle=False`.
 
-At least 10 images. They are split once, deterministically (seed 0, stratified by label when
-every class has two images or more), into 80% reference (`train`: what FID & co. compare
+At least 10 images and at most 100,000,000 pixels in all (MAX_DATA_PIXELS: they are held in
+memory); an image whose header declares more pixels than Pillow's decompression-bomb limit is
+refused before it is decoded. They are split once, deterministically (seed 0, stratified by
+label when every class has two images or more), into 80% reference (`train`: what FID & co. compare
 against) and 20% held out (`test`: the real-data floors). Their shape must be the generator's
 and the evaluator's input shape; the bundled digits evaluator reads [1, 16, 16].
 
 **text=** a UTF-8 file of held-out documents for language-model metrics: documents are
-separated by blank lines; a file without blank lines has one document per line.
+separated by blank lines; a file without blank lines has one document per line. A file with a NUL
+byte is binary, not text. At least TEXT_MIN_DOCUMENTS documents (more for some checks, see
+`text_min_documents`).
 
 Every source is read and checked when the run is planned, so bad input fails with one line and
 exit code 2 before anything is measured. The sha256 of each file enters the run fingerprint
@@ -28,6 +32,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +53,17 @@ HELDOUT_FRACTION = 0.2
 SPLIT_SEED = 0
 DIGITS_SHAPE = (1, 16, 16)
 EVALUATOR_PROBE = 2
+MAX_DATA_PIXELS = 100_000_000
+"""Most pixels (images x height x width) `data=` may hold: loaded as float32 and copied into the
+reference/held-out splits and float64 pixel rows, 10**8 RGB pixels take a few GiB, which a 24 GB
+machine holds beside the run (e.g. 24,000 RGB images of 64x64, or 1,500 of 256x256)."""
+TEXT_MIN_DOCUMENTS = 2
+"""Fewest held-out documents the language-model checks can use: perplexity's bootstrap CI over
+documents, the BLEU/ROUGE continuation task (audit/checks/text.py) and
+robustness.text_perturbation each need at least two."""
+TEXT_CHECK_MIN_DOCUMENTS = {"deepfake.machine_text": 4}
+"""Checks that need more held-out documents: machine-text detection needs at least 4 word-matched
+pairs (audit/checks/deepfake.py)."""
 
 
 # --- held-out text -------------------------------------------------------------------------------
@@ -87,6 +104,9 @@ def load_text(path: Path) -> HeldoutText:
     if not path.is_file():
         raise InputError(f"Text file '{path}' does not exist.")
     raw = path.read_bytes()
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise InputError(f"Text file '{path}' is binary, not UTF-8 text: NUL byte at offset {nul}.")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -98,27 +118,80 @@ def load_text(path: Path) -> HeldoutText:
     return HeldoutText(path.name, tuple(documents), hashlib.sha256(raw).hexdigest(), f"{path.name} ({len(documents)} {rule}; first n)")
 
 
+def text_min_documents(checks: list[str] | tuple[str, ...]) -> tuple[int, str]:
+    """The fewest held-out documents a run of `checks` needs, and who needs them (for messages)."""
+    needs = [(TEXT_CHECK_MIN_DOCUMENTS[c], f"{c} needs") for c in checks if c in TEXT_CHECK_MIN_DOCUMENTS]
+    return max(needs, default=(TEXT_MIN_DOCUMENTS, "the language-model checks need"))
+
+
+def _planned_checks(config: Any) -> list[str]:
+    """The run's check ids: its `check=` list, else its suite's checks (none if it has no suite)."""
+    if getattr(config, "checks", None):
+        return list(config.checks)
+    suite = getattr(config, "suite", None)
+    if not suite:
+        return []
+    from audit.suite import load_suite
+
+    return list(load_suite(str(suite)).checks)
+
+
+def check_text_count(text: HeldoutText, path: Path, checks: list[str]) -> None:
+    """Too few documents for the planned checks is bad input (exit 2), not an error mid-run."""
+    minimum, who = text_min_documents(checks)
+    count = len(text.documents)
+    if count < minimum:
+        raise InputError(
+            f"Text file '{path}' holds {count} document{'s' if count != 1 else ''}; {who} at least {minimum} "
+            "(separate documents by blank lines, or put one per line)."
+        )
+
+
 # --- reference images ----------------------------------------------------------------------------
 
 
-def _folder_images(folder: Path) -> tuple[np.ndarray, np.ndarray | None, str]:
+def _open_image(f: Path) -> Any:
+    """Open and decode one image; a decompression bomb or unreadable file is bad input (exit 2)."""
     from PIL import Image, UnidentifiedImageError
 
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(f)
+            if img.size[0] * img.size[1] > MAX_DATA_PIXELS:
+                img.close()
+                raise InputError(f"Data image '{f}' is {img.size[0]}x{img.size[1]}: more than the {MAX_DATA_PIXELS:,} pixels data= may hold.")
+            img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(f"Data image '{f}' is refused as a decompression bomb ({' '.join(str(exc).split())}).") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InputError(f"Data image '{f}' cannot be read ({type(exc).__name__}: {exc}).") from None
+    return img
+
+
+def _too_many_pixels(where: str, pixels: int) -> InputError:
+    return InputError(
+        f"{where} holds {pixels:,} pixels or more; data= may hold at most {MAX_DATA_PIXELS:,} (all images are kept in memory): "
+        "use fewer or smaller images."
+    )
+
+
+def _folder_images(folder: Path) -> tuple[np.ndarray, np.ndarray | None, str]:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise InputError(f"Data folder '{folder}' holds no {'/'.join(s[1:].upper() for s in IMAGE_SUFFIXES)} images.")
     digest = hashlib.sha256()
     opened = []
+    total = 0
     for f in files:
         rel = f.relative_to(folder).as_posix()
         data = f.read_bytes()
         digest.update(f"{rel}\0{len(data)}\0".encode())
         digest.update(data)
-        try:
-            img = Image.open(f)
-            img.load()
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InputError(f"Data image '{f}' cannot be read ({type(exc).__name__}: {exc}).") from None
+        img = _open_image(f)
+        total += img.size[0] * img.size[1]
+        if total > MAX_DATA_PIXELS:
+            raise _too_many_pixels(f"Data folder '{folder}'", total)
         opened.append((rel, img))
     gray = all(img.mode in GRAYSCALE_MODES for _, img in opened)
     size = opened[0][1].size
@@ -139,16 +212,34 @@ def _folder_images(folder: Path) -> tuple[np.ndarray, np.ndarray | None, str]:
     return x, labels, digest.hexdigest()
 
 
+def _npz_declared_pixels(path: Path) -> int | None:
+    """Pixels of the `x` array as its .npy header declares them (images x height x width), read
+    without decompressing the array; None when the header cannot be read (np.load reports why)."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("x.npy") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape = read(fh)[0]
+    except Exception:
+        return None
+    channels = shape[1] if len(shape) == 4 and shape[1] > 0 else 1
+    return int(np.prod(shape, dtype=object)) // int(channels)
+
+
 def _npz_images(path: Path) -> tuple[np.ndarray, np.ndarray | None, str]:
     from reference_models.manifest import sha256_file
 
+    pixels = _npz_declared_pixels(path)
+    if pixels is not None and pixels > MAX_DATA_PIXELS:
+        raise _too_many_pixels(f"Data file '{path}' (x)", pixels)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+            names = list(npz.files)
+            arrays = {k: npz[k] for k in ("x", "y") if k in names}
     except Exception as exc:  # not a zip, object arrays (pickle refused), truncated file
         raise InputError(f"Data file '{path}' cannot be read as .npz ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}).") from None
     if "x" not in arrays:
-        raise InputError(f"Data file '{path}' has no array 'x' (found: {', '.join(sorted(arrays)) or 'none'}); save images as x=[N, C, H, W].")
+        raise InputError(f"Data file '{path}' has no array 'x' (found: {', '.join(sorted(names)) or 'none'}); save images as x=[N, C, H, W].")
     x, y = arrays["x"], arrays.get("y")
     if x.ndim == 3:
         x = x[:, None]
@@ -272,6 +363,8 @@ def resolve_sources(config: Any, model_shapes: dict[str, tuple[int, ...] | None]
         text=load_text(Path(text)) if text else None,
         evaluator=user_evaluator(str(evaluator_word)) if evaluator_word else None,
     )
+    if sources.text is not None:
+        check_text_count(sources.text, Path(text), _planned_checks(config))
     if not (image_checks or data or evaluator_word):
         return sources
     ref_shape = tuple(sources.reference.train_x.shape[1:]) if sources.reference else DIGITS_SHAPE

@@ -17,6 +17,9 @@ Gate keys (see README, "Gates, verdicts and exit codes"):
   ratio candidate / reference: `max_ratio`, `min_ratio`; `margin`: non-inferiority, i.e.
   the candidate is at most `margin` worse than the reference in the check's direction
   (`min_delta = -margin` when higher is better, `max_delta = margin` when lower is better).
+- Every bound is a finite number (no nan or inf); a lower bound may not exceed its upper bound
+  (`min <= max`, `min_delta <= max_delta`, `min_ratio <= max_ratio`); `margin >= 0`; ratio
+  bounds > 0. Each violation is one line naming the gate.
 
 Waiver keys: `check`, `model`, `precision` (globs; model/precision default "*"), `owner`,
 `reason`, `expires` (a date, "YYYY-MM-DD"; the waiver holds through that day), all required
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -170,7 +174,22 @@ def _number(raw: dict[str, Any], key: str, where: str) -> float | None:
     value = raw[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{where}: gate on '{raw['check']}' has non-numeric {key} = {value!r}.")
+    if not math.isfinite(value):
+        raise InputError(f"{where}: gate on '{raw['check']}' has {key} = {value}; a bound must be a finite number (to loosen a gate, give a finite bound or severity = \"warn\").")
     return float(value)
+
+
+ORDERED_BOUNDS = (("min", "max"), ("min_delta", "max_delta"), ("min_ratio", "max_ratio"))
+"""(lower, upper) pairs a gate may give together: lower > upper leaves no value that passes."""
+
+
+def _check_order(bounds: dict[str, float | None], check: str, where: str) -> None:
+    """A gate whose lower bound exceeds its upper bound fails every record: reject it."""
+    for low, high in ORDERED_BOUNDS:
+        if bounds[low] is not None and bounds[high] is not None and bounds[low] > bounds[high]:
+            raise InputError(
+                f"{where}: gate on '{check}' has {low} = {bounds[low]:g} > {high} = {bounds[high]:g}; no value can pass (valid: {low} <= {high})."
+            )
 
 
 def _string(raw: dict[str, Any], key: str, where: str, what: str = "gate") -> str | None:
@@ -205,6 +224,7 @@ def parse_gate(raw: Any, where: str, base_dir: Path | None = None) -> Gate:
         raise InputError(f"{where}: gate on '{check}' names a reference but no relative bound; add max_delta, min_delta, max_ratio, min_ratio or margin.")
     if not has_reference and bounds["max"] is None and bounds["min"] is None:
         raise InputError(f"{where}: gate on '{check}' needs max or min.")
+    _check_order(bounds, check, where)
     if bounds["margin"] is not None and bounds["margin"] < 0:
         raise InputError(f"{where}: gate on '{check}' has margin = {bounds['margin']:g}; a non-inferiority margin is >= 0.")
     for key in ("max_ratio", "min_ratio"):

@@ -1,6 +1,8 @@
 """Bundled weights: safetensors files with a JSON manifest, verified by sha256 on load.
 
-`AUDIT_WEIGHTS_DIR` points loading at another folder (e.g. weights rebuilt by `audit train`).
+`AUDIT_WEIGHTS_DIR` points loading at another folder (e.g. weights rebuilt by `audit train`, which
+writes to ./weights by default, never into this package; maintainers rebuilding the bundled
+weights say `out=reference_models/weights`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ def weights_dir() -> Path:
     return Path(os.environ.get("AUDIT_WEIGHTS_DIR") or PACKAGE_WEIGHTS)
 
 
+def rebuild_hint(name: str) -> str:
+    """The command that rebuilds `name` where loading looks for it (`audit train` alone writes
+    to ./weights, which loading reads only through AUDIT_WEIGHTS_DIR)."""
+    return f"`audit train model={name} out={weights_dir()}`"
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -44,7 +52,7 @@ def sha256_arrays(*arrays: Any) -> str:
 def read_manifest(name: str, folder: Path | None = None) -> dict[str, Any]:
     path = (folder or weights_dir()) / f"{name}.json"
     if not path.is_file():
-        raise WeightsError(f"Manifest for '{name}' not found at {path}; rebuild it with `audit train model={name}`.")
+        raise WeightsError(f"Manifest for '{name}' not found at {path}; rebuild it with {rebuild_hint(name)}.")
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -56,12 +64,12 @@ def verified_weights(name: str) -> tuple[Path, str]:
     manifest = read_manifest(name)
     path = weights_dir() / manifest["file"]
     if not path.is_file():
-        raise WeightsError(f"Weights file for '{name}' not found at {path}; rebuild it with `audit train model={name}`.")
+        raise WeightsError(f"Weights file for '{name}' not found at {path}; rebuild it with {rebuild_hint(name)}.")
     actual = sha256_file(path)
     if actual != manifest["sha256"]:
         raise WeightsError(
             f"Weights file {path} is corrupt: sha256 {actual[:12]}... does not match the manifest's "
-            f"{manifest['sha256'][:12]}...; rebuild it with `audit train model={name}`."
+            f"{manifest['sha256'][:12]}...; rebuild it with {rebuild_hint(name)}."
         )
     return path, actual
 

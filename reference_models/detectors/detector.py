@@ -11,7 +11,7 @@ from audit.errors import UnknownNameError, WeightsError
 from audit.registry import did_you_mean
 from reference_models.detectors import WEIGHTS_NAME, all_detectors
 from reference_models.detectors.model import build
-from reference_models.manifest import load_state, read_manifest
+from reference_models.manifest import load_state, read_manifest, rebuild_hint
 
 BATCH = 1024
 
@@ -57,7 +57,7 @@ def load(name: str) -> Detector:
     own = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     if spec is None or not own:
         raise WeightsError(
-            f"Weights for detector '{name}' are not in {manifest['file']}; rebuild them with `audit train model={WEIGHTS_NAME}`."
+            f"Weights for detector '{name}' are not in {manifest['file']}; rebuild them with {rebuild_hint(WEIGHTS_NAME)}."
         )
     module = build(spec["kind"])
     module.load_state_dict(own)

@@ -20,7 +20,7 @@ from tokenizers import Tokenizer  # noqa: E402
 
 from audit.adapters.base import GENERATE, LOG_PROBS, ModelAdapter, ModelInfo, count_params  # noqa: E402
 from audit.errors import WeightsError  # noqa: E402
-from reference_models.manifest import load_state, read_manifest, sha256_file, weights_dir  # noqa: E402
+from reference_models.manifest import load_state, read_manifest, rebuild_hint, sha256_file, weights_dir  # noqa: E402
 from reference_models.transformer.model import EOS, TIED_KEY, build_model, gpt2_config  # noqa: E402
 from reference_models.transformer.sampling import LogitsProcessor, decode  # noqa: E402
 from reference_models.transformer.scoring import score_sequences  # noqa: E402
@@ -91,7 +91,7 @@ def load_tokenizer(manifest: dict[str, Any]) -> tuple[Tokenizer, str]:
     """The manifest's tokenizer file, verified by sha256."""
     path = weights_dir() / manifest["tokenizer_file"]
     if not path.is_file():
-        raise WeightsError(f"Tokenizer for '{manifest['name']}' not found at {path}; rebuild it with `audit train model={manifest['name']}`.")
+        raise WeightsError(f"Tokenizer for '{manifest['name']}' not found at {path}; rebuild it with {rebuild_hint(manifest['name'])}.")
     digest = sha256_file(path)
     if digest != manifest["tokenizer_sha256"]:
         raise WeightsError(f"Tokenizer {path} is corrupt: sha256 {digest[:12]}... does not match the manifest's {manifest['tokenizer_sha256'][:12]}....")

@@ -69,10 +69,10 @@ def test_missing_or_corrupt_weights_give_a_clear_error(tmp_path: Path, monkeypat
     data = bytearray(weights.read_bytes())
     data[-1] ^= 0xFF
     weights.write_bytes(bytes(data))
-    with pytest.raises(WeightsError, match=r"is corrupt: sha256 .* rebuild it with `audit train model=detector`"):
+    with pytest.raises(WeightsError, match=r"is corrupt: sha256 .* rebuild it with `audit train model=detector out="):
         load_detector("detector-cnn")
     weights.unlink()
-    with pytest.raises(WeightsError, match=r"not found at .*detector.safetensors; rebuild it with `audit train model=detector`"):
+    with pytest.raises(WeightsError, match=r"not found at .*detector.safetensors; rebuild it with `audit train model=detector out="):
         load_detector("detector-cnn")
 
 

@@ -91,7 +91,9 @@ def run(ctx: typer.Context) -> None:
         today = _today()
         plan = make_plan(config)
         typer.echo(f"audit {plan.suite.name}: {len(plan.items)} model/precision pair(s), n={plan.n}, seed={config.seed}")
-        outcome = execute(plan, on_record=_print_record, today=today)
+        from audit.supervise import announce_run_dir
+
+        outcome = execute(plan, on_record=_print_record, today=today, on_start=announce_run_dir)
         results = outcome.results
         if outcome.rejudged:
             from audit.gates import _as_result
@@ -451,7 +453,11 @@ def check_model(ctx: typer.Context) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: `audit run` runs in a supervised child process (audit.supervise)."""
+    from audit.supervise import should_supervise, supervise
+
+    if should_supervise(sys.argv[1:]):
+        sys.exit(supervise(sys.argv[1:]))
     try:
         app()
     except KeyboardInterrupt:

@@ -33,34 +33,42 @@ class Interrupts:
 
     def __init__(self) -> None:
         self.terminated = False
+        self.interrupted = False
         self.timed_out: float | None = None
 
     def raise_pending(self) -> None:
         if self.terminated:
             raise Terminated("SIGTERM")
+        if self.interrupted:
+            raise KeyboardInterrupt
         if self.timed_out is not None:
             raise ModelTimeout(self.timed_out)
 
 
 @contextmanager
 def terminate_as_interrupt(state: Interrupts) -> Iterator[None]:
-    """While the block runs, SIGTERM raises Terminated once; later SIGTERMs are ignored so the
-    outputs can be written."""
+    """While the block runs, the first SIGTERM raises Terminated and the first SIGINT raises
+    KeyboardInterrupt; any later one is ignored, so the outputs can be written (a terminal's
+    Ctrl-C reaches both `audit`'s supervising parent, which forwards it, and the run)."""
     if not _main_thread():
         yield
         return
 
-    def on_term(signum: int, frame: Any) -> None:
-        if state.terminated:
+    def on_signal(signum: int, frame: Any) -> None:
+        if state.terminated or state.interrupted:
             return
-        state.terminated = True
-        raise Terminated("SIGTERM")
+        if signum == signal.SIGTERM:
+            state.terminated = True
+            raise Terminated("SIGTERM")
+        state.interrupted = True
+        raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 @contextmanager

@@ -255,11 +255,13 @@ class RunOutcome:
 
 
 def execute(
-    plan: Plan, on_record: Callable[[CheckResult], None] = lambda r: None, store: SampleStore | None = None, today: Any = None
+    plan: Plan, on_record: Callable[[CheckResult], None] = lambda r: None, store: SampleStore | None = None, today: Any = None,
+    on_start: Callable[[Path], None] = lambda run_dir: None,
 ) -> RunOutcome:
     """Run the plan, streaming records; at the end judge relative gates and waivers (as of `today`),
     then write results.json and the reports. Ctrl-C and SIGTERM stop the run and still write
-    every output; a model that hangs past `timeout` gets error records and the run goes on."""
+    every output; a model that hangs past `timeout` gets error records and the run goes on.
+    `on_start` learns the run folder once results.jsonl (with its header) exists."""
     from audit.fingerprint import environment_fingerprint
 
     config = plan.config
@@ -281,6 +283,7 @@ def execute(
         "fingerprint": {**environment_fingerprint(device), "seed": config.seed},
     }
     stream = _open_stream(run_dir, results)
+    on_start(run_dir)
     records: list[CheckResult] = []
     model_rows: list[dict[str, Any]] = []
     weights: dict[str, str] = {}

@@ -1,0 +1,97 @@
+"""`audit run` from the console runs in a child process that a thin parent watches.
+
+Inside one process, a model can end everything past any `except`: `os._exit(0)` leaves with
+status 0 (a silent pass for CI), and the OOM killer or a segfault in native code leaves no
+report. The parent imports nothing heavy, forwards SIGINT and SIGTERM to the child, and when the
+child ends without its results.json it rebuilds results.json and every report from the child's
+results.jsonl, marked interrupted, and exits 4. A child that ended before it created its run
+folder and still says 0 is exit 4 too: a run without results is never a pass.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from audit.errors import EXIT_ERROR
+
+SUPERVISED = "AUDIT_SUPERVISED"
+"""Set in the child: it runs the command itself instead of supervising another child."""
+RUN_DIR_FILE = "AUDIT_RUN_DIR_FILE"
+"""File in which the child writes its run folder as soon as it exists."""
+
+
+def announce_run_dir(run_dir: Path) -> None:
+    """Tell the supervising parent (if any) where this run writes."""
+    target = os.environ.get(RUN_DIR_FILE)
+    if target:
+        Path(target).write_text(str(run_dir), encoding="utf-8")
+
+
+def should_supervise(argv: list[str]) -> bool:
+    """Only `audit run` that really runs, only once (not in the child), and not for --help."""
+    return bool(argv) and argv[0] == "run" and not os.environ.get(SUPERVISED) and not {"-h", "--help"} & set(argv)
+
+
+def supervise(argv: list[str]) -> int:
+    """Run `audit <argv>` in a child process; return the exit code the run deserves."""
+    fd, marker_name = tempfile.mkstemp(prefix="audit-run-dir-")
+    os.close(fd)
+    marker = Path(marker_name)
+    env = {**os.environ, SUPERVISED: "1", RUN_DIR_FILE: str(marker)}
+    child = subprocess.Popen([sys.executable, "-m", "audit.cli", *argv], env=env)
+
+    def forward(signum: int, frame: Any) -> None:
+        child.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        status = child.wait()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    run_dir = marker.read_text(encoding="utf-8").strip() if marker.stat().st_size else ""
+    marker.unlink(missing_ok=True)
+    return _verdict(status, Path(run_dir) if run_dir else None)
+
+
+def _ended(status: int) -> str:
+    if status < 0:
+        try:
+            return f"was killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"was killed by signal {-status}"
+    return f"exited with status {status}"
+
+
+def _verdict(status: int, run_dir: Path | None) -> int:
+    """The child's status, unless it ended without results: then rebuild what it streamed."""
+    if run_dir is not None and (run_dir / "results.json").is_file():
+        return status if status >= 0 else EXIT_ERROR
+    if run_dir is None:
+        if status == 0 or status < 0:
+            _say(f"the run {_ended(status)} before it created its run folder; nothing was measured")
+            return EXIT_ERROR
+        return status  # bad input (2) and other errors the child already reported in one line
+    try:
+        from audit.report import write_reports
+        from audit.results import rebuild_results, write_json_atomic
+
+        results = rebuild_results(run_dir / "results.jsonl", interrupted=True)
+        write_json_atomic(run_dir / "results.json", results)
+        write_reports(results, run_dir)
+    except Exception as exc:
+        _say(f"the run {_ended(status)} without writing its results, and rebuilding them from {run_dir / 'results.jsonl'} failed: {exc}")
+        return EXIT_ERROR
+    _say(f"the run {_ended(status)} without writing its results (a model ended the process?); "
+         f"rebuilt them from results.jsonl, marked interrupted: {run_dir / 'report.html'}")
+    return EXIT_ERROR
+
+
+def _say(message: str) -> None:
+    print(f"audit: error: {message}", file=sys.stderr, flush=True)

@@ -5,7 +5,8 @@ layers of the adapter's modules in place (the networks `modules()` returns, so e
 the adapter runs them) and attach a `QuantizationSummary` as `adapter.quantization`: which layers
 were quantized, which were left in float and why, the backend, and what share of the parameters
 the quantized layers hold. A combination that cannot run (fp16 on CPU, int8 dynamic on a model
-without Linear layers, PT2E static int8 on a language model, any int variant on CUDA) raises
+without Linear layers, PT2E static int8 on a language model, any int variant on CUDA, any
+variant but fp32 on a model whose `modules()` is empty: nothing to cast) raises
 `UnsupportedPrecision`, and the runner records the model's checks as `skipped` with the reason.
 
 Variants and the measurement that chose each backend (benchmarks/quantized_decode.py, recorded in
@@ -162,6 +163,10 @@ def apply_precision(adapter: Any, name: str, device: str) -> Any:
         raise UnsupportedPrecision(f"precision '{name}' needs a CUDA device; this run is on '{device}'.")
     if precision.cpu_only and str(device) != "cpu":
         raise UnsupportedPrecision(f"precision '{name}' uses CPU kernels ({precision.description}); this run is on '{device}'.")
+    if name != "fp32" and not _roles(adapter):
+        raise UnsupportedPrecision(
+            f"precision '{name}' casts or quantizes the networks modules() returns, and model '{adapter.info.name}' returns none: only fp32 applies."
+        )
     if precision.quantized:
         adapter.to(device=device, dtype=torch.float32)
         adapter.quantization = QUANTIZERS[name](adapter)

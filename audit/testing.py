@@ -19,7 +19,9 @@ Rules (each id is the prefix of its failure message):
 
 - `info`: `info.name` a non-empty string, `info.family` one of FAMILIES, `info.params` an int >= 0,
   `capabilities` a set of known capability names.
-- `modules`: `modules()` a non-empty dict of name -> torch.nn.Module.
+- `modules`: `modules()` a dict of name -> torch.nn.Module. It may be empty (a model without
+  torch networks): such a model is audited in fp32 only, since precision variants cast or
+  quantize these modules (the run records the other precisions' checks `skipped`).
 - `capabilities`: every declared capability's methods exist (and `sample` is not the base
   class's); CONDITIONAL needs `num_classes` >= 2.
 - `sample.shape`, `sample.range`, `sample.determinism`: `sample(n, seed)` returns a float tensor
@@ -31,13 +33,21 @@ Rules (each id is the prefix of its failure message):
 - `encode_decode`: `encode(x)` (a tensor or a tuple whose first item is the latent) keeps the
   batch; `decode` of that latent gives images of x's shape in [0, 1].
 - `log_probs`: one finite 1-d tensor of log-probabilities (<= 0) per text, non-empty for non-empty
-  text, the same on a second call and the same whether a text is scored alone or in a batch.
+  text, the same on a second call and the same whether a text is scored alone or in a batch; a
+  text's leading words score as the text's first values (tokenization splits at word boundaries:
+  the fairness and membership-inference checks count tokens this way, with no tokenizer).
 - `generate`: a list of one str per prompt; the same seed gives the same text whatever the global
   RNG state.
 - `sample_table`: a pandas DataFrame of n rows; the same seed gives the same rows.
 - `precision`: after the `precision` variant (default bf16) every floating parameter of
   `modules()` has its dtype and the model still produces valid output, which differs from the
   fp32 output (identical output means `modules()` does not return the networks actually used).
+  Where the variant cannot run for this model (no modules, no Linear layer for int8: what
+  `audit.precision.apply_precision` refuses and the runner records `skipped`) the rule does not
+  apply: `run_adapter_checks` reports it as not applicable, never as a failure.
+
+A rule that does not apply returns its reason from `AdapterCheck.run()`; calling the check
+returns quietly, and `check_adapter` goes on to the next rule.
 """
 
 from __future__ import annotations
@@ -58,8 +68,11 @@ from audit.adapters.base import (
     SAMPLE_TABLE,
     ModelAdapter,
 )
+from audit.errors import NotApplicable
 
 RANGE_TOLERANCE = 1e-3
+REFERENCE_PRECISION = "fp32"
+"""The precision adapters are built in: its variant is expected to give bit-identical output."""
 LOG_PROB_TOLERANCE = 1e-4
 BATCH_TOLERANCE = 1e-3
 """Max |difference| in nats between a text scored alone and in a batch (float32 padding noise)."""
@@ -93,14 +106,22 @@ class AdapterCheck:
     subject: "_Subject"
 
     def __call__(self) -> None:
+        self.run()
+
+    def run(self) -> str | None:
+        """Run the rule: None when it holds, the reason when it does not apply to this adapter
+        (e.g. a precision the model cannot run); ContractError when it is broken."""
         try:
             self.fn(self.subject)
         except ContractError:
             raise
+        except NotApplicable as exc:
+            return str(exc)
         except Exception as exc:  # the adapter raised: the rule is broken, say where
             from audit.adapters.sources import one_line
 
             raise ContractError(self.rule, f"raised {type(exc).__name__}: {one_line(exc)}") from exc
+        return None
 
     def __str__(self) -> str:
         return self.rule
@@ -110,9 +131,12 @@ class AdapterCheck:
 
 @dataclass
 class Outcome:
+    """One rule's result; a rule that does not apply passed, with `skipped` set and the reason."""
+
     rule: str
     passed: bool
     message: str = ""
+    skipped: bool = False
 
 
 class _Subject:
@@ -185,8 +209,8 @@ def check_modules(s: _Subject) -> None:
     import torch
 
     modules = s.adapter.modules() if callable(getattr(s.adapter, "modules", None)) else None
-    if not isinstance(modules, dict) or not modules:
-        _fail("modules", f"modules() must return a non-empty dict of name -> torch.nn.Module (got {modules!r}): precision variants and efficiency probes work on them")
+    if not isinstance(modules, dict):
+        _fail("modules", f"modules() must return a dict of name -> torch.nn.Module (empty for a model without networks), got {modules!r}: precision variants and efficiency probes work on them")
     for key, module in modules.items():
         if not isinstance(module, torch.nn.Module):
             _fail("modules", f"modules()[{key!r}] is {type(module).__name__}, not a torch.nn.Module")
@@ -350,6 +374,19 @@ def check_log_probs(s: _Subject) -> None:
         diff = _max_diff(alone, first[i])
         if diff > BATCH_TOLERANCE:
             _fail("log_probs", f"text {i} scored alone and in a batch of {len(texts)} differs by {diff:.3g} nats: padding or the attention mask leaks into the scores")
+    _check_leading_words(s, texts, first)
+
+
+def _check_leading_words(s: _Subject, texts: list[str], scores: list[Any]) -> None:
+    """The first half of a text's words scores as the text's first values."""
+    heads = [" ".join(t.split()[: max(1, len(t.split()) // 2)]) for t in texts]
+    for text, head, full, part in zip(texts, heads, scores, _log_probs("log_probs", s, s.adapter, heads)):
+        if len(part) > len(full) or _max_diff(part, full[: len(part)]) > BATCH_TOLERANCE:
+            _fail(
+                "log_probs",
+                f"{head!r} does not score as the first {len(part)} values of {text!r}: checks count a text's tokens by "
+                "scoring its leading words, which needs a tokenization that splits at word boundaries",
+            )
 
 
 def check_generate(s: _Subject) -> None:
@@ -416,7 +453,7 @@ def check_precision(s: _Subject) -> None:
             _fail("precision", f"output shape changed from {tuple(reference.shape)} to {tuple(out.shape)} under precision={s.precision}")
         if not bool(torch.isfinite(out).all()):
             _fail("precision", f"output is not finite under precision={s.precision}")
-        if torch.equal(out, reference):
+        if variant.name != REFERENCE_PRECISION and torch.equal(out, reference):
             _fail("precision", f"output is bit-identical after precision={s.precision}: modules() does not return the networks the model runs, so precision variants would measure fp32")
 
 
@@ -464,13 +501,13 @@ def run_adapter_checks(adapter: Any, **settings: Any) -> list[Outcome]:
             outcomes.append(Outcome(check.rule, False, "not run: info or capabilities are broken"))
             continue
         try:
-            check()
+            reason = check.run()
         except ContractError as exc:
             outcomes.append(Outcome(check.rule, False, str(exc)))
             if check.rule in ("info", "capabilities"):
                 basics_ok = False
         else:
-            outcomes.append(Outcome(check.rule, True))
+            outcomes.append(Outcome(check.rule, True, f"{check.rule}: not applicable: {reason}" if reason else "", skipped=reason is not None))
     return outcomes
 
 

@@ -24,9 +24,21 @@ LOG_LIKELIHOOD = "log_likelihood"
 ENCODE_DECODE = "encode_decode"
 """`encode(x) -> latent` and `decode(z) -> images`."""
 LOG_PROBS = "log_probs"
-"""`log_probs(texts) -> list of per-token log-probability tensors` (language models)."""
+"""`log_probs(texts) -> list of per-token log-probability tensors` (language models): one 1-d
+tensor per text, one value (nats, <= 0) per token of the text. Token counts are the lengths of
+these tensors (a text's first k tokens are its first k values), so checks that count tokens
+(fairness, membership inference) need no `encode` or tokenizer."""
 GENERATE = "generate"
-"""`generate(prompts, max_new_tokens, seed, **sampling) -> list[str]` (language models)."""
+"""`generate(prompts, max_new_tokens, seed, **sampling) -> list[str]` (language models).
+Optional keywords (`temperature`, `top_p`, `greedy`, `logits_processor`, ...) are passed only
+where the method declares them (see `accepts`).
+
+Beyond LOG_PROBS and GENERATE a few checks use a language model's internals where it exposes
+them: `model` (a causal LM returning `.logits`) with `encode(text) -> ids` and `n_positions`
+(full next-token distributions: the quantization comparison, zero-shot machine-text detection;
+prefill timing), `tokenizer` (verbatim extraction, the green-list watermark). A model without
+them gets those checks `skipped` with the reason (timing falls back to `generate`), never an
+error."""
 SAMPLE_TABLE = "sample_table"
 """`sample_table(n, seed) -> pandas.DataFrame with the training columns` (tabular generators):
 n rows, the training data's column names, numeric columns as numbers, categorical columns as
@@ -68,7 +80,9 @@ class ModelAdapter:
     capabilities: frozenset[str] = frozenset()
 
     def modules(self) -> dict[str, "torch.nn.Module"]:
-        """The networks behind the model, by role (e.g. {"generator": G})."""
+        """The networks behind the model, by role (e.g. {"generator": G}): precision variants
+        cast or quantize these. Empty for a model without torch networks, which is then audited
+        in fp32 only (other precisions are `skipped`)."""
         return {}
 
     @property

@@ -17,13 +17,14 @@ Checks (image families gan, vae, diffusion unless stated):
 - `privacy.near_copy_rate`: share of samples closer to a training image than 99% of held-out
   real images are (the maths and cached distances of `quality.near_duplicate_rate`; Wilson CI).
 - `privacy.mia_auc` / `privacy.mia_tpr_at_1pct_fpr`: a loss-threshold attack (VAE: ELBO;
-  diffusion: denoising loss at fixed timesteps; transformer: mean per-token NLL; GAN, which ships
-  no discriminator: minus the distance to the nearest generated sample, the GAN-Leaks black-box
-  attack) scored by ROC AUC and TPR at 1% FPR, bootstrap CIs over members and non-members; the
+  diffusion: denoising loss at fixed timesteps; transformer: mean per-token NLL from `log_probs`;
+  GAN, which ships no discriminator: minus the distance to the nearest generated sample, the
+  GAN-Leaks black-box attack) scored by ROC AUC and TPR at 1% FPR, bootstrap CIs over members and non-members; the
   ROC curve is in `details["charts"]`.
 - `privacy.verbatim_extraction` (transformer): greedy continuations of 32-token prefixes of
   training and held-out stories; the rate of exact 16-token continuations on training stories
-  minus the rate on held-out ones (Wilson CIs of both in details).
+  minus the rate on held-out ones (Wilson CIs of both in details). It needs the model's
+  `tokenizer` and greedy decoding, beyond the adapter contract: a model without them is skipped.
 - `privacy.attribute_leakage` (vae, tabular): accuracy above chance of a logistic probe that
   recovers a sensitive attribute from what the model releases (informational: no default gate).
 """
@@ -35,11 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from audit.adapters.base import ENCODE_DECODE, GENERATE, LOG_LIKELIHOOD, SAMPLE, SAMPLE_TABLE
+from audit.adapters.base import ENCODE_DECODE, GENERATE, LOG_LIKELIHOOD, LOG_PROBS, SAMPLE, SAMPLE_TABLE, accepts, has_capability
 from audit.checks.base import IMAGE_FAMILIES, Measurement, check
 from audit.checks.distribution import _image_rows, _reference_rows, near_duplicate_rate_check
 from audit.context import CheckContext, finite_or_raise
-from audit.errors import ModelOutputError
+from audit.errors import ModelOutputError, NotApplicable
 from audit.metrics.diversity import COPY_QUANTILE, nearest_distances
 from audit.metrics.privacy import (
     DEFAULT_FPR, dcr_ratios, exact_match_rate, mia_auc, paired_bootstrap, roc_chart, tpr_at_fpr,
@@ -258,6 +259,26 @@ def _denoising_loss(adapter: Any, x: Any, timesteps: tuple[int, ...] = DIFFUSION
     return np.mean(losses, axis=0)
 
 
+def first_words(text: str, words: int) -> str:
+    """`text` up to the end of its `words`-th whitespace-separated word (all of it if shorter)."""
+    import re
+
+    ends = [m.end() for m in re.finditer(r"\S+", text)]
+    return text if len(ends) <= words else text[: ends[words - 1]]
+
+
+def leading_token_logprob(adapter: Any, texts: list[str], tokens: int) -> np.ndarray:
+    """Mean log-probability of each text's first `tokens` tokens, from the documented
+    `log_probs` alone. Every word is at least one token and tokenizers split at word boundaries,
+    so scoring the first `tokens` words gives the same first `tokens` scores as the whole text,
+    at a fraction of the cost."""
+    scores = adapter.log_probs([first_words(t, tokens) for t in texts])
+    out = np.array([float(s[:tokens].double().mean()) if len(s) else np.nan for s in scores])
+    if not np.isfinite(out).all():
+        raise ModelOutputError(f"log_probs returned no or non-finite scores for {int((~np.isfinite(out)).sum())} membership-inference texts")
+    return out
+
+
 def _text_attack(ctx: CheckContext, cap: int, tokens: int) -> dict[str, Any]:
     """Minus the mean per-token NLL of the first `tokens` tokens of train vs held-out stories (memo)."""
 
@@ -266,12 +287,9 @@ def _text_attack(ctx: CheckContext, cap: int, tokens: int) -> dict[str, Any]:
 
         split = load_tinystories_split()
         mem, non = _balanced(ctx, np.arange(len(split.train)), np.arange(len(split.heldout)), cap, "privacy.mia.text")
-        tok = ctx.adapter.tokenizer
 
         def score(stories: list[str]) -> np.ndarray:
-            texts = [tok.decode(tok.encode(s).ids[:tokens]) for s in stories]
-            nll, count = ctx.adapter.sequence_nll(texts)
-            return -nll / np.maximum(count, 1)
+            return leading_token_logprob(ctx.adapter, stories, tokens)
 
         return {"members": score([split.train[i] for i in mem]), "nonmembers": score([split.heldout[i] for i in non]),
                 "attack": f"loss threshold: minus the mean per-token NLL of each story's first {tokens} tokens",
@@ -283,6 +301,8 @@ def _text_attack(ctx: CheckContext, cap: int, tokens: int) -> dict[str, Any]:
 def _attack(ctx: CheckContext, n: int | None, tokens: int) -> dict[str, Any]:
     family = ctx.adapter.info.family
     if family == "transformer":
+        if not has_capability(ctx.adapter, LOG_PROBS):
+            raise NotApplicable(f"model '{ctx.model}' does not declare {LOG_PROBS}: the text attack scores each story's per-token log-probabilities")
         return _text_attack(ctx, int(n) if n is not None else TEXT_MIA_N, int(tokens))
     return _image_attack(ctx, int(n) if n is not None else MIA_N)
 
@@ -347,26 +367,42 @@ def _leading_matches(a: list[int], b: list[int]) -> int:
     return n
 
 
+def _extraction_tokenizer(ctx: CheckContext) -> Any:
+    """The model's own tokenizer, which the attack needs beyond the adapter contract: prompts and
+    the continuations compared are counted in the model's tokens, and decoding must be greedy.
+    A model without them is not applicable (skipped with the reason), never an error."""
+    tok = getattr(ctx.adapter, "tokenizer", None)
+    missing = [what for what, ok in (
+        ("a `tokenizer` (encode/decode, to cut prompts and continuations in the model's tokens)", callable(getattr(tok, "encode", None)) and callable(getattr(tok, "decode", None))),
+        ("greedy decoding (`generate(..., greedy=True)`)", accepts(ctx.adapter.generate, "greedy")),
+    ) if not ok]
+    if missing:
+        raise NotApplicable(f"model '{ctx.model}' lacks {' and '.join(missing)}, which verbatim extraction needs beyond the adapter contract")
+    return tok
+
+
 @check("privacy.verbatim_extraction", families=("transformer",), needs=(GENERATE,), higher_is_better=False, unit="rate difference")
 def verbatim_extraction(ctx: CheckContext, prompts: int = EXTRACTION_PROMPTS, prefix: int = PREFIX_TOKENS, k: int = SUFFIX_TOKENS) -> Measurement:
     """Exact greedy 16-token continuations of 32-token story prefixes: train rate minus held-out rate (Wilson CIs in details)."""
     from reference_models.data.tinystories import load_tinystories_split
 
+    from audit.deepfake.watermark_text import text_token_ids
+
     prompts, prefix, k = int(prompts), int(prefix), int(k)
     split = load_tinystories_split()
-    tok = ctx.adapter.tokenizer
+    tok = _extraction_tokenizer(ctx)
     rates: dict[str, Any] = {}
     examples: dict[str, list[dict[str, str]]] = {}
     for name, stories in (("train", split.train), ("heldout", split.heldout)):
         rng = np.random.default_rng(ctx.rng_seed(f"privacy.verbatim.{name}"))
-        pool = [ids for ids in (tok.encode(s).ids for s in stories) if len(ids) >= prefix + k]
+        pool = [ids for ids in (text_token_ids(tok, s) for s in stories) if len(ids) >= prefix + k]
         chosen = [pool[i] for i in np.sort(rng.choice(len(pool), min(prompts, len(pool)), replace=False))]
         heads = [tok.decode(ids[:prefix]) for ids in chosen]
         truths = [tok.decode(ids[prefix : prefix + k]) for ids in chosen]
         outs = ctx.adapter.generate(heads, k, ctx.seed, greedy=True)
         hits, total = exact_match_rate(outs, truths)
         low, high = wilson_ci(hits, total)
-        prefix_tokens = [_leading_matches(tok.encode(o).ids[:k], ids[prefix : prefix + k]) for o, ids in zip(outs, chosen)]
+        prefix_tokens = [_leading_matches(text_token_ids(tok, o)[:k], ids[prefix : prefix + k]) for o, ids in zip(outs, chosen)]
         rates[name] = {"rate": hits / total, "ci_low": low, "ci_high": high, "matches": hits, "prompts": total,
                        "mean_matching_leading_tokens": float(np.mean(prefix_tokens))}
         examples[name] = [{"prompt": h, "generated": o, "truth": t} for h, o, t in list(zip(heads, outs, truths))[:3]]

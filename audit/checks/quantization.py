@@ -17,7 +17,9 @@ reference indices, in every resample).
 Language models: on held-out TinyStories stories, each story is fed to both models and the
 next-token distributions are compared at every position: KL(fp32 || variant) in nats per token
 and top-1 agreement; perplexity of both gives Δperplexity in percent of fp32's. CIs are paired
-bootstraps over stories (all per-story sums of both models resampled together).
+bootstraps over stories (all per-story sums of both models resampled together). Full next-token
+distributions need the adapter's causal LM (`model`) and `encode`, beyond the adapter contract:
+a language model without them gets these three checks `skipped`.
 
 Every model: speedup (fp32 time / variant time for the same workload, timed in interleaved
 rounds), weights size ratio and peak-memory ratio (isolated-process probe). The speedup record
@@ -34,6 +36,7 @@ import numpy as np
 from audit.adapters.base import LOG_PROBS, SAMPLE
 from audit.checks.base import IMAGE_FAMILIES, Measurement, check
 from audit.context import CheckContext, finite_or_raise
+from audit.errors import NotApplicable
 from audit.precision import BaselinePrecision
 from audit.stats import bootstrap_ci
 
@@ -205,7 +208,10 @@ def compare_next_token(reference: Any, variant: Any, texts: list[str]) -> np.nda
 
     for adapter in (reference, variant):
         if not (hasattr(adapter, "model") and hasattr(adapter, "encode")):
-            raise ValueError(f"model '{adapter.info.name}' exposes no model/encode: next-token distributions are needed for KL and top-1")
+            raise NotApplicable(
+                f"model '{adapter.info.name}' exposes no `model` and `encode` (beyond the adapter contract): "
+                "the comparison needs the full next-token distributions of both precisions"
+            )
     window = int(getattr(reference, "n_positions", 1024) or 1024)
     rows = []
     with torch.no_grad():

@@ -10,15 +10,24 @@ Every detector sees as many fakes as real images. 20% of both (the real part str
 digit) is held out for validation: early stopping on its loss, the equal-error-rate threshold,
 and the metrics recorded in the manifest. Real and fake are augmented alike (random shifts of
 up to one pixel), so position is no cue.
+
+Reproducibility: sampling and training run on one torch thread with deterministic algorithms
+and seeded generators, so a retraining on the same CPU is bit-identical whatever
+OMP_NUM_THREADS or the machine's load (measured). Another CPU's kernels (AVX2 instead of
+AVX-512) change the last float bits; that is invisible in every detector that learns, but the
+quick-mode CNNs stay at chance (validation loss ~ln 2 and oscillating), so their best epoch, and
+the rates at it, can move (tests/reference_models/test_detectors.py compares only their loss).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -135,6 +144,30 @@ def fit(kind: str, real: Split, fake: Split, epochs: int, seed: int) -> tuple[nn
     return module, metrics
 
 
+@contextmanager
+def deterministic_algorithms() -> Iterator[None]:
+    """Run with torch's deterministic algorithms, then restore the caller's setting: an op without
+    a deterministic implementation raises instead of varying silently from run to run (on CPU the
+    training was already deterministic: the flag changes no bit of the result)."""
+    before = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before)
+
+
+def deterministic(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: run `fn` inside `deterministic_algorithms()`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with deterministic_algorithms():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def plan() -> list[tuple[str, str, tuple[str, ...]]]:
     """(name, kind, families trained on) of every bundled detector."""
     together = [(name, kind, HELD_OUT_FAMILIES) for name, kind in zip(DETECTORS, KINDS)]
@@ -143,6 +176,7 @@ def plan() -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 @single_threaded
+@deterministic
 def train(seed: int = 0, out_dir: Path = PACKAGE_WEIGHTS, quick: bool = False, log: Any = print) -> dict[str, Any]:
     """Train every detector from `seed`; write `detector.safetensors` (tensors prefixed by the
     detector's name) and its manifest to `out_dir`; return {detector: validation metrics}."""

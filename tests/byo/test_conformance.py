@@ -19,7 +19,7 @@ def test_bundled_adapters_pass(word: str, n: int):
     assert {"info", "modules", "capabilities", "precision"} <= {o.rule for o in outcomes}
 
 
-@pytest.mark.parametrize("factory", [fx.GoodGAN, fx.GoodVAE, fx.GoodLM])
+@pytest.mark.parametrize("factory", [fx.GoodGAN, fx.GoodVAE, fx.GoodLM, fx.NoModules])
 def test_good_fixtures_pass(factory):
     check_adapter(factory())
 
@@ -39,7 +39,6 @@ def test_good_fixtures_pass(factory):
         (fx.DeclaresGenerateMissing(), "capabilities", ["declares generate but has no generate() method"]),
         (fx.UnknownCapability(), "info", ["unknown capability 'samples'"]),
         (fx.BadFamily(), "info", ["info.family is 'autoregressive'", "valid: gan"]),
-        (fx.NoModules(), "modules", ["non-empty dict"]),
         (fx.HiddenNetwork(), "precision", ["bit-identical after precision=bf16", "modules() does not return the networks"]),
         (fx.NoisyLikelihood(), "log_likelihood", ["differs between two calls"]),
         (fx.LatentLosesBatch(), "encode_decode", ["expected a latent with 8 rows"]),

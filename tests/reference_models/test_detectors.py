@@ -3,6 +3,7 @@ detected, well-behaved scoring, and reproducible quick retraining."""
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -21,6 +22,13 @@ MAX_BYTES = 10 * 1024 * 1024
 QUICK_TOLERANCE = {"best_epoch": 2, "val_loss": 0.05}
 """Validation rates move in steps of 1/40 in quick mode; a retraining on another CPU may differ
 in the last float bits and flip an image or two. Everything else agrees within 0.05 (absolute)."""
+CHANCE_LOSS = math.log(2)
+"""Validation BCE of a detector that answers 0.5 for every image."""
+CHANCE_BAND = 0.05
+"""A quick-mode detector whose recorded best validation loss lies within this of CHANCE_LOSS
+learned nothing measurable: quick mode (10 epochs on 160 + 160 images) leaves every CNN there."""
+AT_CHANCE_LOSS_TOLERANCE = 0.02
+"""How far an at-chance detector's best validation loss may move (measured spread: 0.008)."""
 
 
 @pytest.fixture(scope="module")
@@ -117,17 +125,73 @@ def test_logits_are_differentiable_and_match_the_scores(name: str, heldout: torc
     assert np.allclose(torch.sigmoid(logits).detach().numpy(), detector.score(heldout[:8]), atol=1e-6)
 
 
+OTHER_KERNELS_CNN_DIFFUSION = {
+    "best_epoch": 1, "threshold": 0.5236731171607971, "val_accuracy": 0.5249999999999999, "val_auc": 0.4975,
+    "val_average_precision": 0.49048714168447377, "val_eer": 0.475, "val_fpr": 0.475, "val_loss": 0.6942943334579468, "val_tpr": 0.525,
+}
+"""detector-cnn-diffusion's quick metrics measured with oneDNN held to AVX2 kernels
+(ONEDNN_MAX_CPU_ISA=AVX2; ATEN_CPU_CAPABILITY=default gave the same), seed 0: what a retraining
+on another CPU gives where the reference (recorded with AVX-512 kernels) says best epoch 10."""
+
+
+def at_chance(metrics: dict[str, float]) -> bool:
+    return abs(metrics["val_loss"] - CHANCE_LOSS) < CHANCE_BAND
+
+
+def quick_mismatches(metrics: dict[str, dict[str, float]], reference: dict[str, dict[str, float]]) -> list[str]:
+    """What of a quick retraining disagrees with the recorded quick reference. Detectors that
+    learn in quick mode (the spectrum ones) must reproduce every metric. The quick CNNs stay at
+    chance, and for them only the loss is stable: their validation loss wanders around ln 2
+    (detector-cnn-diffusion: 0.694 after epoch 1, up to 1.57, 0.686 after epoch 10), so the epoch
+    with the lowest loss, and the rates measured at that epoch, are decided by the last float bits."""
+    wrong = [f"detectors {sorted(set(metrics) ^ set(reference))} differ"] if set(metrics) != set(reference) else []
+    for name in set(metrics) & set(reference):
+        got, expected = metrics[name], reference[name]
+        if set(got) != set(expected):
+            wrong.append(f"{name}: metrics {sorted(set(got) ^ set(expected))} differ")
+        elif at_chance(expected):
+            if not at_chance(got) or abs(got["val_loss"] - expected["val_loss"]) > AT_CHANCE_LOSS_TOLERANCE:
+                wrong.append(f"{name} val_loss {got['val_loss']:.4f}, recorded {expected['val_loss']:.4f} (at chance)")
+        else:
+            wrong += [f"{name} {key} {got[key]:.4g}, recorded {value:.4g}" for key, value in expected.items()
+                      if abs(got[key] - value) > QUICK_TOLERANCE.get(key, 0.05)]
+    return wrong
+
+
+def test_quick_reference_comparison_accepts_a_retraining_with_other_cpu_kernels():
+    """Regression: a clean clone on another CPU got best_epoch 1 for detector-cnn-diffusion where
+    10 +- 2 was expected; that retraining is as good as the recorded one (both at chance)."""
+    reference = read_manifest(WEIGHTS)["quick_reference"]["metrics"]
+    retrained = {**reference, "detector-cnn-diffusion": OTHER_KERNELS_CNN_DIFFUSION}
+    assert quick_mismatches(retrained, reference) == []
+
+
+def test_quick_reference_comparison_still_catches_real_changes():
+    reference = read_manifest(WEIGHTS)["quick_reference"]["metrics"]
+    assert not any(at_chance(m) for name, m in reference.items() if "spectrum" in name)  # they are compared in full
+    worse_spectrum = {**reference, "detector-spectrum": {**reference["detector-spectrum"], "val_auc": reference["detector-spectrum"]["val_auc"] - 0.1}}
+    assert quick_mismatches(worse_spectrum, reference) == [f"detector-spectrum val_auc {reference['detector-spectrum']['val_auc'] - 0.1:.4g}, recorded {reference['detector-spectrum']['val_auc']:.4g}"]
+    diverged_cnn = {**reference, "detector-cnn": {**reference["detector-cnn"], "val_loss": 0.9}}
+    assert quick_mismatches(diverged_cnn, reference) == [f"detector-cnn val_loss 0.9000, recorded {reference['detector-cnn']['val_loss']:.4f} (at chance)"]
+    missing = {name: m for name, m in reference.items() if name != "detector-cnn-gan"}
+    assert quick_mismatches(missing, reference) == ["detectors ['detector-cnn-gan'] differ"]
+
+
 def test_quick_retraining_reproduces_the_recorded_quick_reference(tmp_path: Path):
+    """Measured (seed 0, one training thread as `train` uses, this 2-core AMD EPYC, AVX-512):
+    bit-identical metrics with OMP_NUM_THREADS=1 and 2, with torch.use_deterministic_algorithms,
+    and beside a CPU-bound process (202 s instead of 23 s). With oneDNN held to AVX2 kernels
+    (ONEDNN_MAX_CPU_ISA=AVX2), ATen's generic kernels (ATEN_CPU_CAPABILITY=default) or two or four
+    training threads, detector-cnn-diffusion's best epoch moved from 10 to 1, its AUC from 0.75
+    to 0.50 and its rates by 0.2, while its best loss moved by 0.008; every other detector moved
+    by at most 0.0013 in any metric (see quick_mismatches for what is compared)."""
     from audit.registry import import_target
     from reference_models.catalog import TRAINABLE
 
     spec = TRAINABLE[WEIGHTS]
     reference = read_manifest(WEIGHTS)["quick_reference"]
     metrics = import_target(spec.target)(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, **dict(spec.kwargs))
-    assert set(metrics) == set(reference["metrics"]) == set(all_detectors())
-    for name, expected in reference["metrics"].items():
-        assert set(metrics[name]) == set(expected), name
-        for key, value in expected.items():
-            assert metrics[name][key] == pytest.approx(value, abs=QUICK_TOLERANCE.get(key, 0.05)), f"{name} {key}"
+    assert set(metrics) == set(all_detectors())
+    assert quick_mismatches(metrics, reference["metrics"]) == []
     manifest = read_manifest(WEIGHTS, tmp_path)
     assert manifest["quick"] is True and (tmp_path / f"{WEIGHTS}.safetensors").is_file()

@@ -217,3 +217,19 @@ def parse_run_words(words: list[str]) -> RunConfig:
     if values.get("policy") is not None and not values["policy"].is_file():
         raise InputError(f"Policy file '{values['policy']}' does not exist.")
     return RunConfig(**values)
+
+
+def writable_folder(out: Path) -> Path:
+    """Create `out` and write and remove a probe file in it, so a destination that is a file, a
+    read-only folder or a path under a file fails (InputError: exit 2) before training, not after."""
+    import os
+    import tempfile
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".audit-probe-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"'out' names '{out}', which is not a writable folder ({exc.strerror or type(exc).__name__}).") from None
+    return out

@@ -139,19 +139,10 @@ percentiles are the extremes of a handful of values, not an interval."""
 
 
 def probe_output_folder(out: Path) -> None:
-    """Create `out` and write a probe file in it, so an unwritable, read-only or missing-parent
-    folder is bad input (exit 2) before anything is measured."""
-    import os
-    import tempfile
+    """An unwritable, read-only or missing-parent `out` is bad input (exit 2) before anything is measured."""
+    from audit.config import writable_folder
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".audit-probe-", dir=out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise InputError(f"'out' names '{out}', which is not a writable folder ({reason}).") from None
+    writable_folder(out)
 
 
 def _resolve_sources(config: RunConfig, words: list[str], image_checks: bool) -> Any:

@@ -78,22 +78,7 @@ def random_shift(x: "torch.Tensor", generator: "torch.Generator", max_shift: int
     return out.gather(3, cols)
 
 
-def writable_folder(out: Path) -> Path:
-    """Create `out` and write and remove a probe file in it, so a destination that is a file, a
-    read-only folder or a path under a file fails (InputError: exit 2) before training, not after."""
-    import os
-    import tempfile
-
-    from audit.errors import InputError
-
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".audit-probe-", dir=out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise InputError(f"'out' names '{out}', which is not a writable folder ({exc.strerror or type(exc).__name__}).") from None
-    return out
+from audit.config import writable_folder  # noqa: E402,F401  (re-exported for audit train)
 
 
 def train_with_quick_reference(train_fn: Any, weights_name: str, seed: int, out_dir: "Path", quick: bool, **kwargs: Any) -> dict[str, Any]:

@@ -74,10 +74,11 @@ RUN_HELP = "Run a suite against models: audit run suite=quality model=gan seed=0
 
 
 def _print_record(record: Any) -> None:
-    from audit.report.format import fmt, fmt_ci
+    from audit.formatting import fmt, fmt_ci
+    from audit.verdicts import UNJUDGED, status_label
 
-    detail = record.verdict if record.status not in ("error", "skipped") else record.reason
-    line = f"{record.status.upper():>12}  {record.check:<30} {record.model}/{record.precision}  {fmt(record.value)} {fmt_ci(record.to_dict())}"
+    detail = record.verdict if record.status not in UNJUDGED else record.reason
+    line = f"{status_label(record.status):>12}  {record.check:<30} {record.model}/{record.precision}  {fmt(record.value)} {fmt_ci(record.to_dict())}"
     typer.echo(f"{line}  {detail or ''}".rstrip())
 
 
@@ -85,7 +86,9 @@ def _print_record(record: Any) -> None:
 def run(ctx: typer.Context) -> None:
     def body() -> None:
         from audit.config import parse_run_words
-        from audit.runner import execute, make_plan
+        from audit.plan import make_plan
+        from audit.runner import execute
+        from audit.verdicts import ERROR
 
         config = parse_run_words(list(ctx.args))
         today = _today()
@@ -95,15 +98,15 @@ def run(ctx: typer.Context) -> None:
 
         outcome = execute(plan, on_record=_print_record, today=today, on_start=announce_run_dir)
         results = outcome.results
-        if outcome.rejudged:
-            from audit.gates import _as_result
+        if outcome.judged:
+            from audit.results import record_from_dict
 
-            typer.echo("Judged at the end of the run (relative gates, waivers):")
-            for row in outcome.rejudged:
-                _print_record(_as_result(row))
+            typer.echo("Verdicts (every gate judged once the run ended):")
+            for row in outcome.judged:
+                _print_record(record_from_dict(row))
         errors: dict[tuple[str, str, str], list[str]] = {}
         for record in results["records"]:
-            if record["status"] == "error":
+            if record["status"] == ERROR:
                 errors.setdefault((record["model"], record["precision"], record["reason"]), []).append(record["check"])
         for (model, precision, reason), failed in errors.items():
             typer.echo(f"audit: error: {model}/{precision}: {reason} ({', '.join(failed)})", err=True)
@@ -112,23 +115,22 @@ def run(ctx: typer.Context) -> None:
             typer.echo(f"audit: interrupted{by}; what was measured is kept.", err=True)
         from audit.gates import unaudited_models
 
-        errored = {r["model"] for r in results["records"] if r["status"] == "error"}
+        errored = {r["model"] for r in results["records"] if r["status"] == ERROR}
         for model in (m for m in unaudited_models(results["records"]) if m not in errored):
             typer.echo(f"audit: error: model '{model}' got no judged record (every check skipped or none applied): not a pass", err=True)
         from audit.gates import expired_waiver_line
 
         for waiver in results["summary"].get("expired_waivers", []):
             typer.echo(f"audit: error: {expired_waiver_line(waiver, config.policy)}", err=True)
+        from audit.verdicts import run_verdict
+
         code = results["summary"]["exit_code"]
         counts = ", ".join(f"{v} {k}" for k, v in results["summary"]["counts"].items())
-        typer.echo(f"Verdict: {VERDICTS.get(code, code)} (exit {code}): {counts or 'no records'}")
+        typer.echo(f"Verdict: {run_verdict(code).word} (exit {code}): {counts or 'no records'}")
         typer.echo(f"Report: {outcome.run_dir / 'report.html'}")
         raise typer.Exit(code)
 
     guarded(body)
-
-
-VERDICTS = {0: "PASS", 1: "FAIL", 2: "BAD INPUT", 3: "INCONCLUSIVE", 4: "ERROR", 5: "NOTHING JUDGED"}
 
 
 def _today() -> Any:
@@ -148,18 +150,16 @@ def _today() -> Any:
 
 
 def _known_checks() -> list[str]:
-    from audit.registry import checks, load_check_modules
+    from audit.checks import load_check_modules
+    from audit.registry import checks
 
     load_check_modules()
     return checks.names()
 
 
 def _read_policy(path: Path) -> Any:
-    from audit.errors import InputError
     from audit.policy import read_policy
 
-    if not path.is_file():
-        raise InputError(f"Policy file '{path}' does not exist.")
     return read_policy(path, known_checks=_known_checks())
 
 
@@ -255,7 +255,7 @@ def list_(what: str = typer.Argument(..., help="suites | models | checks | preci
     """List suites, models, checks or precisions, one line each."""
 
     def body() -> None:
-        from audit.registry import did_you_mean
+        from audit.messages import did_you_mean
 
         if what not in LISTABLE:
             from audit.errors import InputError
@@ -275,7 +275,7 @@ def _list_suites() -> list[str]:
 
 def _list_models() -> list[str]:
     from audit.registry import models, register_bundled_models
-    from reference_models.catalog import manifest_params
+    from audit.weights import manifest_params, weights_dir
 
     register_bundled_models()
     lines = []
@@ -283,7 +283,8 @@ def _list_models() -> list[str]:
         for e in models:
             if bool(e.metadata.get("defect")) != defect:
                 continue
-            params = manifest_params(e.metadata.get("weights", (e.name,))[0]) if e.metadata.get("weights") else None
+            names, folder = e.metadata.get("weights"), e.metadata.get("weights_folder")
+            params = manifest_params(names[0], weights_dir(folder)) if names and folder else None
             size = f"{params / 1e6:.2f}M params" if params else "params unknown"
             tag = "defect" if defect else e.metadata.get("family", "plugin")
             lines.append(f"{e.name:<24} {tag:<11} {size:<15} {e.description}")
@@ -291,7 +292,8 @@ def _list_models() -> list[str]:
 
 
 def _list_checks() -> list[str]:
-    from audit.registry import checks, load_check_modules
+    from audit.checks import load_check_modules
+    from audit.registry import checks
 
     load_check_modules()
     rows = [(e.name, ",".join(e.metadata["families"]), e.description) for e in checks]
@@ -318,8 +320,9 @@ def report(results: Path = typer.Argument(..., help="a run folder, its results.j
     (results.json too) from results.jsonl alone: a run killed hard (SIGKILL, out of memory) leaves only that."""
 
     def body() -> None:
+        from audit.rebuild import load_for_report
         from audit.report import write_reports
-        from audit.results import load_for_report, write_json_atomic
+        from audit.results import write_json_atomic
 
         data, run_dir, rebuilt = load_for_report(results)
         if rebuilt:
@@ -343,16 +346,14 @@ TRAIN_KEYS = {
 }
 
 
-def _weights_hint(out: Path) -> str:
-    """How to use freshly trained weights: the package's own folder is loaded as is; any other
-    folder through AUDIT_WEIGHTS_DIR, which then holds every model's weights."""
-    from reference_models.manifest import PACKAGE_WEIGHTS
-
+def _weights_hint(out: Path, shipped: Path) -> str:
+    """How to use freshly trained weights: the folder they ship in (`shipped`) is loaded as is;
+    any other folder through AUDIT_WEIGHTS_DIR, which then holds every model's weights."""
     folder = out.resolve()
-    if folder == PACKAGE_WEIGHTS.resolve():
+    if folder == shipped.resolve():
         return f"Replaced the bundled weights in {folder}."
     return (f"Load them with AUDIT_WEIGHTS_DIR={folder} (audit then reads every model's weights from that folder: "
-            f"copy the bundled ones from {PACKAGE_WEIGHTS} beside them for the models you did not retrain).")
+            f"copy the bundled ones from {shipped} beside them for the models you did not retrain).")
 
 
 TRAIN_HELP = f"Retrain a bundled model's weights from its seed into ./{TRAIN_OUT}: audit train model=gan\n\nKeys (key=value or --key value):\n\n" + "\n\n".join(
@@ -363,26 +364,23 @@ TRAIN_HELP = f"Retrain a bundled model's weights from its seed into ./{TRAIN_OUT
 @app.command(context_settings=WORDS, help=TRAIN_HELP)
 def train(ctx: typer.Context) -> None:
     def body() -> None:
-        from audit.config import parse_flag, parse_seed
+        from audit.config import parse_flag, parse_seed, writable_folder
         from audit.errors import InputError
-        from audit.registry import did_you_mean, import_target
-        from reference_models.catalog import TRAINABLE
+        from audit.registry import trainers
 
         raw = split_words(list(ctx.args), TRAIN_KEYS)
         if "model" not in raw:
-            raise InputError(f"No model given: say model=NAME ({', '.join(TRAINABLE)}).")
-        if raw["model"] not in TRAINABLE:
-            raise InputError(did_you_mean("trainable model", raw["model"], list(TRAINABLE)))
-        spec = TRAINABLE[raw["model"]]
+            raise InputError(f"No model given: say model=NAME ({', '.join(trainers.names())}).")
+        entry = trainers.entry(raw["model"])
         seed = parse_seed(raw.get("seed", "0"))
         quick = parse_flag("quick", raw.get("quick", "false"))
-        from reference_models.training import train_with_quick_reference, writable_folder
+        from audit.training import train_with_quick_reference
 
         out = writable_folder(Path(raw.get("out", TRAIN_OUT)).expanduser())
-        typer.echo(f"Training {spec.name} (seed {seed}{', quick' if quick else ''}; about {spec.minutes:g} min on 2 cores) -> {out}")
-        metrics = train_with_quick_reference(import_target(spec.target), spec.name, seed, out, quick, **dict(spec.kwargs))
+        typer.echo(f"Training {entry.name} (seed {seed}{', quick' if quick else ''}; about {entry.metadata['minutes']:g} min on 2 cores) -> {out}")
+        metrics = train_with_quick_reference(trainers.load(entry.name), entry.name, seed, out, quick, **entry.metadata["kwargs"])
         typer.echo(f"Done: {metrics}")
-        typer.echo(_weights_hint(out))
+        typer.echo(_weights_hint(out, entry.metadata["weights_folder"]))
 
     guarded(body)
 
@@ -405,6 +403,7 @@ def check_model(ctx: typer.Context) -> None:
     def body() -> None:
         from audit.config import parse_n, parse_seed, require_device
         from audit.errors import InputError
+        from audit.verdicts import FAIL, PASS, status_label
 
         raw = split_words(list(ctx.args), CHECK_MODEL_KEYS)
         if "model" not in raw:
@@ -417,7 +416,7 @@ def check_model(ctx: typer.Context) -> None:
         require_device(device)
         from audit.adapters.loading import build_model
         from audit.precision import get_precision
-        from audit.runner import verify_bundled
+        from audit.plan import verify_bundled
 
         variant = get_precision(raw.get("precision", "bf16"))
         if getattr(variant, "needs_cuda", False) and device != "cuda":
@@ -429,10 +428,10 @@ def check_model(ctx: typer.Context) -> None:
         except InputError:
             raise
         except Exception as exc:
-            from audit.adapters.sources import one_line
+            from audit.messages import one_line
 
             message = f"load: building the model raised {type(exc).__name__}: {one_line(exc)}"
-            typer.echo(f"   FAIL  {message}")
+            typer.echo(f"  {status_label(FAIL):>5}  {message}")
             _fail(f"model '{word}' breaks the adapter contract: {message}", 1)
         from audit.testing import run_adapter_checks
 
@@ -442,7 +441,7 @@ def check_model(ctx: typer.Context) -> None:
         )
         for o in outcomes:
             detail = o.message.removeprefix(f"{o.rule}: ")
-            typer.echo(f"  {'PASS' if o.passed else 'FAIL':>5}  {o.rule}{'' if o.passed else '  ' + detail}")
+            typer.echo(f"  {status_label(PASS if o.passed else FAIL):>5}  {o.rule}{'' if o.passed else '  ' + detail}")
         failed = [o for o in outcomes if not o.passed]
         if failed:
             more = f" (+{len(failed) - 1} more rule(s) broken, listed above)" if len(failed) > 1 else ""
@@ -454,10 +453,11 @@ def check_model(ctx: typer.Context) -> None:
 
 def main() -> None:
     """Console-script entry point: `audit run` runs in a supervised child process (audit.supervise)."""
-    from audit.supervise import should_supervise, supervise
+    from audit.supervise import follow_parent, should_supervise, supervise
 
     if should_supervise(sys.argv[1:]):
         sys.exit(supervise(sys.argv[1:]))
+    follow_parent()
     try:
         app()
     except KeyboardInterrupt:

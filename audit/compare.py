@@ -1,211 +1,15 @@
-"""Comparing two runs, and the difference of two records that relative gates are judged on.
+"""`audit compare`: two runs side by side, record by record, refused when they were measured
+differently (see audit.differences for the metric fingerprint and how deltas and their CIs are
+computed)."""
 
-**Metric fingerprint.** Two numbers are comparable only when the same instrument produced them.
-A run's metric fingerprint is:
-
-- the sha256 of every evaluator, deepfake detector and reference data file (`fingerprint.files`
-  entries named `evaluator:*`, `detector:*` and `data:*`),
-- the versions of the packages that compute metrics (`METRIC_PACKAGES`: audit itself, numpy,
-  scipy, scikit-learn, torchmetrics, fairlearn),
-- per compared record, its `params`: n, bootstrap resamples and the suite's check parameters.
-
-It leaves out what is being compared or does not change a metric's definition: the model
-weights' sha256 (comparing model versions is the point), seeds, the device, torch/CUDA,
-transformers, Python, the platform and the git commit; `audit compare` lists those differences
-as information.
-
-**Differences.** delta = candidate - reference (B - A), ratio = candidate / reference. The CI of
-the delta is
-
-- *paired*: when both records store per-sample values (`details.per_sample`, a list whose mean is
-  the record's value) of the same length, with the same seed and n: a percentile bootstrap of
-  the mean per-sample difference over the shared sample indices;
-- *unpaired*: otherwise, from the two 95% intervals by interval arithmetic,
-  [low_c - high_r, high_c - low_r] (ratio: the extreme corner ratios). Its half-width is the sum
-  of the two half-widths, never less than the half-width of the difference of two
-  (normal) estimates whatever their correlation (sd(X - Y) <= sd(X) + sd(Y)), so it is
-  conservative; for independent estimates it covers at least 95%. A record without a CI counts
-  as a zero-width interval at its value.
-"""
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from audit.differences import difference, info_differences, params_difference, run_differences
 from audit.errors import InputError
-
-METRIC_PACKAGES = ("audit", "numpy", "scipy", "scikit-learn", "torchmetrics", "fairlearn")
-METRIC_FILE_PREFIXES = ("evaluator:", "data:", "detector:")
-INFO_PACKAGES = ("torch", "transformers", "safetensors")
-CONFIDENCE = 0.95
-
-
-def _short(value: Any) -> str:
-    text = str(value)
-    return text[:12] + "…" if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else text
-
-
-def metric_fingerprint(results: dict[str, Any]) -> dict[str, Any]:
-    fp = results.get("fingerprint", {})
-    return {
-        "files": {k: v for k, v in sorted(fp.get("files", {}).items()) if k.startswith(METRIC_FILE_PREFIXES)},
-        "packages": {p: fp.get("packages", {}).get(p) for p in METRIC_PACKAGES},
-    }
-
-
-def run_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Run-level metric-fingerprint differences (files both runs used, metric package versions)."""
-    fa, fb = metric_fingerprint(a), metric_fingerprint(b)
-    out = []
-    for name in sorted(set(fa["files"]) & set(fb["files"])):
-        if fa["files"][name] != fb["files"][name]:
-            out.append(f"{name} sha256 {_short(fa['files'][name])} vs {_short(fb['files'][name])}")
-    for prefix in METRIC_FILE_PREFIXES:  # a different evaluator or data set has a different name
-        only_a = sorted(k for k in fa["files"] if k.startswith(prefix) and k not in fb["files"])
-        only_b = sorted(k for k in fb["files"] if k.startswith(prefix) and k not in fa["files"])
-        if only_a and only_b:  # one run's set merely extending the other's (a text set beside images) is fine
-            out.append(f"{prefix[:-1]} {', '.join(k[len(prefix):] for k in only_a)} vs {', '.join(k[len(prefix):] for k in only_b)}")
-    for package in METRIC_PACKAGES:
-        if fa["packages"][package] != fb["packages"][package]:
-            out.append(f"{package} {fa['packages'][package]} vs {fb['packages'][package]}")
-    return out
-
-
-def params_difference(a: dict[str, Any], b: dict[str, Any]) -> str | None:
-    """How two records' params (n, bootstrap, check parameters) differ, or None."""
-    pa, pb = a.get("params") or {}, b.get("params") or {}
-    if pa == pb:
-        return None
-    keys = sorted(set(pa) | set(pb))
-    parts = [f"{k} {pa.get(k, '(unset)')} vs {pb.get(k, '(unset)')}" for k in keys if pa.get(k) != pb.get(k)]
-    return f"{a['check']}: " + ", ".join(parts)
-
-
-def info_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Differences outside the metric fingerprint, listed for information."""
-    fa, fb = a.get("fingerprint", {}), b.get("fingerprint", {})
-    out = []
-    for key in ("seed", "device", "device_name", "torch_cuda", "python", "git_commit"):
-        if fa.get(key) != fb.get(key):
-            out.append(f"{key} {_short(fa.get(key))} vs {_short(fb.get(key))}")
-    for package in INFO_PACKAGES:
-        va, vb = fa.get("packages", {}).get(package), fb.get("packages", {}).get(package)
-        if va != vb:
-            out.append(f"{package} {va} vs {vb}")
-    files_a, files_b = fa.get("files", {}), fb.get("files", {})
-    for name in sorted(set(files_a) | set(files_b)):
-        if name.startswith(METRIC_FILE_PREFIXES) and name in files_a and name in files_b:
-            continue
-        if files_a.get(name) != files_b.get(name):
-            out.append(f"{name} {_short(files_a.get(name, 'absent'))} vs {_short(files_b.get(name, 'absent'))}")
-    return out
-
-
-# ---------------------------------------------------------------- differences of two records
-
-
-@dataclass
-class Difference:
-    """candidate - reference and candidate / reference, with CIs and how they were computed."""
-
-    delta: float | None
-    delta_low: float | None
-    delta_high: float | None
-    ratio: float | None
-    ratio_low: float | None
-    ratio_high: float | None
-    label: str  # "paired" | "unpaired"
-    method: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def per_sample(record: dict[str, Any]) -> list[float] | None:
-    """The record's per-sample values, when it stores them and their mean is its value."""
-    values = (record.get("details") or {}).get("per_sample")
-    if not isinstance(values, list) or not values or not _finite(record.get("value")):
-        return None
-    if not all(_finite(v) for v in values):
-        return None
-    mean = sum(values) / len(values)
-    return values if math.isclose(mean, record["value"], rel_tol=1e-9, abs_tol=1e-12) else None
-
-
-def same_design(candidate: dict[str, Any], reference: dict[str, Any]) -> bool:
-    """Same seed and n: the two records were measured on the same inputs (a paired design)."""
-    return candidate.get("seed") == reference.get("seed") and candidate.get("n") == reference.get("n")
-
-
-def _interval(record: dict[str, Any]) -> tuple[float, float]:
-    low, high = record.get("ci_low"), record.get("ci_high")
-    if _finite(low) and _finite(high):
-        return float(low), float(high)
-    return float(record["value"]), float(record["value"])
-
-
-def _ratio(a: float, b: float) -> float | None:
-    return a / b if b != 0 else None
-
-
-def _paired(c: list[float], r: list[float], resamples: int, seed: int) -> tuple[float, float, float | None, float | None]:
-    import numpy as np
-
-    cv, rv = np.asarray(c, dtype=np.float64), np.asarray(r, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    deltas, ratios = np.empty(resamples), np.empty(resamples)
-    chunk = max(1, 2_000_000 // len(cv))
-    for start in range(0, resamples, chunk):
-        stop = min(resamples, start + chunk)
-        idx = rng.integers(0, len(cv), (stop - start, len(cv)))
-        mc, mr = cv[idx].mean(axis=1), rv[idx].mean(axis=1)
-        deltas[start:stop] = mc - mr
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratios[start:stop] = mc / mr
-    alpha = (1 - CONFIDENCE) / 2
-    d_low, d_high = np.quantile(deltas, [alpha, 1 - alpha])
-    if np.all(np.isfinite(ratios)):
-        q_low, q_high = np.quantile(ratios, [alpha, 1 - alpha])
-        return float(d_low), float(d_high), float(q_low), float(q_high)
-    return float(d_low), float(d_high), None, None
-
-
-def difference(candidate: dict[str, Any], reference: dict[str, Any], judge: str = "ci") -> Difference:
-    """candidate - reference with a CI: paired over per-sample values where both records store
-    them on the same inputs, else conservative interval arithmetic (see the module docstring)."""
-    cv, rv = candidate.get("value"), reference.get("value")
-    if not (_finite(cv) and _finite(rv)):
-        return Difference(None, None, None, None, None, None, "unpaired", "a value is missing")
-    cv, rv = float(cv), float(rv)
-    delta, ratio = cv - rv, _ratio(cv, rv)
-    if judge == "value":
-        return Difference(delta, delta, delta, ratio, ratio, ratio, "unpaired", "point values (judge = value)")
-    c_samples, r_samples = per_sample(candidate), per_sample(reference)
-    resamples = int((candidate.get("params") or {}).get("bootstrap", 500) or 0)
-    if c_samples and r_samples and len(c_samples) == len(r_samples) and same_design(candidate, reference) and resamples > 0:
-        d_low, d_high, q_low, q_high = _paired(c_samples, r_samples, resamples, int(candidate.get("seed") or 0))
-        return Difference(delta, d_low, d_high, ratio, q_low, q_high, "paired",
-                          f"paired bootstrap of per-sample differences ({resamples} resamples, n={len(c_samples)})")
-    (c_low, c_high), (r_low, r_high) = _interval(candidate), _interval(reference)
-    corners = None
-    if r_low > 0 or r_high < 0:
-        corners = [c_low / r_low, c_low / r_high, c_high / r_low, c_high / r_high]
-    design = "same seed and n, but per-sample values are not stored" if same_design(candidate, reference) else "different seed or n"
-    return Difference(
-        delta, c_low - r_high, c_high - r_low, ratio,
-        min(corners) if corners else None, max(corners) if corners else None,
-        "unpaired", f"conservative interval arithmetic on the two 95% CIs ({design})",
-    )
-
-
-# ---------------------------------------------------------------- audit compare
 
 
 def _key(record: dict[str, Any]) -> tuple[str, str, str]:
@@ -270,7 +74,7 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any], force: bool = False, path
 
 
 def _value_cell(side: dict[str, Any]) -> str:
-    from audit.report.format import fmt, fmt_ci
+    from audit.formatting import fmt, fmt_ci
 
     if side.get("value") is None:
         return side.get("status") or "—"
@@ -278,7 +82,7 @@ def _value_cell(side: dict[str, Any]) -> str:
 
 
 def _delta_cells(row: dict[str, Any]) -> tuple[str, str]:
-    from audit.report.format import fmt
+    from audit.formatting import fmt
 
     if row.get("delta") is None:
         return "—", "—"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from audit.errors import InputError
+from audit.verdicts import FAIL_ON
 
 RUN_KEYS: dict[str, str] = {
     "suite": "suite to run (audit list suites)",
@@ -32,7 +33,6 @@ RUN_KEYS: dict[str, str] = {
 }
 KEY_ALIASES = {"models": "model", "precisions": "precision", "checks": "check", "suite_name": "suite"}
 
-FAIL_ON = ("error", "warn", "never")
 DEVICES = ("cpu", "cuda", "auto")
 
 MAX_SEED = 2**31 - 1
@@ -214,8 +214,6 @@ def parse_run_words(words: list[str]) -> RunConfig:
     if "suite" not in raw:
         raise InputError("No suite given: say suite=NAME (audit list suites).")
     values = dict(_PARSERS[key](value) for key, value in raw.items())
-    if values.get("policy") is not None and not values["policy"].is_file():
-        raise InputError(f"Policy file '{values['policy']}' does not exist.")
     return RunConfig(**values)
 
 

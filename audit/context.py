@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from audit.adapters.images import validate_images
 from audit.errors import ModelOutputError, as_model_error, must_propagate
 from audit.evaluator import Embedding, ImageEvaluator, ReferenceImages
 
@@ -21,32 +22,16 @@ if TYPE_CHECKING:
 
 SampleKey = tuple[str, str, int, int]
 """(model word, precision, seed, n)."""
-
-RANGE_TOLERANCE = 1e-3
+FP32 = "fp32"
+"""The reference precision every other precision is compared with."""
+FP32_ADAPTER_MEMO = "fp32_adapter"
+"""Memo name of `CheckContext.fp32_adapter`, keyed (model word, device)."""
 
 
 @dataclass
 class Samples:
     images: "torch.Tensor"
     labels: "torch.Tensor | None"
-
-
-def validate_images(model: str, images: Any, n: int) -> None:
-    """Raise ModelOutputError unless `images` is a finite float tensor [n, C, H, W] in [0, 1]."""
-    import torch
-
-    if not isinstance(images, torch.Tensor):
-        raise ModelOutputError(f"model '{model}' sample() returned {type(images).__name__}, expected a torch.Tensor")
-    if images.ndim != 4 or images.shape[0] != n:
-        raise ModelOutputError(f"model '{model}' sample({n}) returned shape {tuple(images.shape)}, expected [{n}, C, H, W]")
-    if not images.is_floating_point():
-        raise ModelOutputError(f"model '{model}' sample() returned dtype {images.dtype}, expected a float tensor")
-    bad = (~torch.isfinite(images)).sum().item()
-    if bad:
-        raise ModelOutputError(f"model '{model}' sample() returned {bad} non-finite values (NaN or inf) in {n} images")
-    low, high = images.min().item(), images.max().item()
-    if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
-        raise ModelOutputError(f"model '{model}' sample() returned values in [{low:.3g}, {high:.3g}], expected [0, 1]")
 
 
 @dataclass
@@ -64,7 +49,7 @@ class SampleStore:
     _evaluator: ImageEvaluator | None = None
     _reference: ReferenceImages | None = None
     text_factory: Callable[[], Any] = field(default=None)  # type: ignore[assignment]
-    """Held-out text for language-model metrics (`data_sources.HeldoutText`); None: bundled TinyStories."""
+    """Held-out text for language-model metrics (`audit.heldout_text.HeldoutText`); None: bundled TinyStories."""
     _text: Any = None
     instruments: dict[str, str] = field(default_factory=dict)
     """sha256 of measuring instruments checks loaded themselves (e.g. `detector:<file>`): they enter
@@ -82,12 +67,25 @@ class SampleStore:
             self._reference = self.reference_factory()
         return self._reference
 
+    def instrument_hashes(self) -> dict[str, str]:
+        """sha256 of the evaluator, detectors and data sets this run actually used (those never
+        loaded are absent), keyed `evaluator:<name>`, `detector:<file>`, `data:<name>`."""
+        files = {}
+        if self._evaluator is not None:
+            files[f"evaluator:{self._evaluator.name}"] = self._evaluator.sha256
+        files.update(self.instruments)
+        if self._reference is not None:
+            files[f"data:{self._reference.name}"] = self._reference.sha256
+        if self._text is not None:
+            files[f"data:{self._text.name}"] = self._text.sha256
+        return files
+
     def heldout_text(self) -> Any:
         """The run's held-out documents (`.documents`, `.name`, `.sha256`, `.description`): the
         user's `text=` file, else the bundled TinyStories held-out split; read once per run."""
         if self._text is None:
             if self.text_factory is None:
-                from audit.data_sources import tinystories_heldout
+                from audit.heldout_text import tinystories_heldout
 
                 self._text = tinystories_heldout()
             else:
@@ -190,6 +188,19 @@ class CheckContext:
     def memo(self, name: str, compute: Callable[[], Any], *extra: Any) -> Any:
         """Run-wide cache of `compute()` for this (model, precision, seed, n) and `extra` key parts."""
         return self.store.memo(name, (*self.key, *extra), compute)
+
+    def reference_memo(self, name: str, compute: Callable[[], Any], *extra: Any) -> Any:
+        """Run-wide cache of `compute()` for values that depend on the real reference only
+        (computed once per run, whatever the model), keyed by the reference and `extra`."""
+        return self.store.memo(name, (self.store.reference.name, *extra), compute)
+
+    def fp32_adapter(self) -> Any:
+        """The float32 build of the same model on the same device, loaded once per run and shared
+        by every check that compares a precision variant with it or measures it unquantized."""
+        from audit.adapters.loading import load_model
+
+        device = str(getattr(self.adapter.info, "device", "cpu"))
+        return self.store.memo(FP32_ADAPTER_MEMO, (self.model, device), lambda: load_model(self.model, FP32, device))
 
     def rng_seed(self, salt: str) -> int:
         """A bootstrap seed per check, derived from the run seed (stable across runs)."""

@@ -36,15 +36,13 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from audit.errors import InputError
 from audit.evaluator import ImageEvaluator, ReferenceImages
-
-if TYPE_CHECKING:
-    from audit.context import SampleStore
+from audit.heldout_text import HeldoutText, tinystories_heldout
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "F")
@@ -67,27 +65,6 @@ pairs (audit/checks/deepfake.py)."""
 
 
 # --- held-out text -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HeldoutText:
-    """Held-out documents for language-model metrics, with what reports say about them."""
-
-    name: str
-    documents: tuple[str, ...]
-    sha256: str
-    description: str
-
-
-def tinystories_heldout() -> HeldoutText:
-    """The default: the bundled TinyStories held-out split."""
-    from reference_models.data.tinystories import load_tinystories_split
-
-    split = load_tinystories_split()
-    return HeldoutText(
-        "tinystories-heldout", split.heldout, split.sha256,
-        "TinyStories held-out split (every 10th story; first n stories)",
-    )
 
 
 def split_documents(text: str) -> list[str]:
@@ -122,18 +99,6 @@ def text_min_documents(checks: list[str] | tuple[str, ...]) -> tuple[int, str]:
     """The fewest held-out documents a run of `checks` needs, and who needs them (for messages)."""
     needs = [(TEXT_CHECK_MIN_DOCUMENTS[c], f"{c} needs") for c in checks if c in TEXT_CHECK_MIN_DOCUMENTS]
     return max(needs, default=(TEXT_MIN_DOCUMENTS, "the language-model checks need"))
-
-
-def _planned_checks(config: Any) -> list[str]:
-    """The run's check ids: its `check=` list, else its suite's checks (none if it has no suite)."""
-    if getattr(config, "checks", None):
-        return list(config.checks)
-    suite = getattr(config, "suite", None)
-    if not suite:
-        return []
-    from audit.suite import load_suite
-
-    return list(load_suite(str(suite)).checks)
 
 
 def check_text_count(text: HeldoutText, path: Path, checks: list[str]) -> None:
@@ -227,7 +192,7 @@ def _npz_declared_pixels(path: Path) -> int | None:
 
 
 def _npz_images(path: Path) -> tuple[np.ndarray, np.ndarray | None, str]:
-    from reference_models.manifest import sha256_file
+    from audit.weights import sha256_file
 
     pixels = _npz_declared_pixels(path)
     if pixels is not None and pixels > MAX_DATA_PIXELS:
@@ -322,11 +287,6 @@ class Sources:
     def text_factory(self) -> HeldoutText:
         return self.text if self.text is not None else tinystories_heldout()
 
-    def new_store(self) -> "SampleStore":
-        from audit.context import SampleStore
-
-        return SampleStore(self.evaluator_factory, self.reference_factory, text_factory=self.text_factory)
-
 
 def _shape(shape: Any) -> str:
     return "x".join(str(int(d)) for d in shape)
@@ -341,7 +301,7 @@ def probe_evaluator(evaluator: ImageEvaluator, images: np.ndarray, what: str) ->
         with torch.no_grad():
             f, logits = evaluator.features_and_logits(x)
     except Exception as exc:
-        from audit.adapters.sources import one_line
+        from audit.messages import one_line
 
         raise InputError(
             f"Evaluator '{evaluator.name}' fails on {what} images of shape {_shape(x.shape[1:])}: {type(exc).__name__}: {one_line(exc, 200)}"
@@ -352,9 +312,9 @@ def probe_evaluator(evaluator: ImageEvaluator, images: np.ndarray, what: str) ->
         raise InputError(f"Evaluator '{evaluator.name}' returns {logits.shape[1]} logit(s) per image; class-based metrics need at least 2.")
 
 
-def resolve_sources(config: Any, model_shapes: dict[str, tuple[int, ...] | None], image_checks: bool) -> Sources:
-    """Read and check `data=`, `text=` and `evaluator=` against each other and the generators
-    whose image shape is known at plan time; InputError (exit 2) on any mismatch."""
+def resolve_sources(config: Any, model_shapes: dict[str, tuple[int, ...] | None], image_checks: bool, checks: list[str]) -> Sources:
+    """Read and check `data=`, `text=` and `evaluator=` against each other, the generators whose
+    image shape is known at plan time, and the run's `checks`; InputError (exit 2) on any mismatch."""
     from audit.evaluator import user_evaluator
 
     data, text, evaluator_word = getattr(config, "data", None), getattr(config, "text", None), getattr(config, "evaluator", None)
@@ -364,7 +324,7 @@ def resolve_sources(config: Any, model_shapes: dict[str, tuple[int, ...] | None]
         evaluator=user_evaluator(str(evaluator_word)) if evaluator_word else None,
     )
     if sources.text is not None:
-        check_text_count(sources.text, Path(text), _planned_checks(config))
+        check_text_count(sources.text, Path(text), checks)
     if not (image_checks or data or evaluator_word):
         return sources
     ref_shape = tuple(sources.reference.train_x.shape[1:]) if sources.reference else DIGITS_SHAPE

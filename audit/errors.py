@@ -5,6 +5,12 @@ Messages are one line and name the offending object, so the CLI can print them a
 
 from __future__ import annotations
 
+__all__ = [
+    "EXIT_BAD_INPUT", "EXIT_ERROR", "EXIT_GATE_FAILED", "EXIT_INCONCLUSIVE", "EXIT_NOTHING_JUDGED", "EXIT_PASS",
+    "AuditError", "InputError", "ModelExit", "ModelOutputError", "ModelTimeout", "NotApplicable", "OutputError",
+    "Terminated", "UnknownNameError", "WeightsError", "as_model_error", "must_propagate",
+]
+
 EXIT_PASS = 0
 EXIT_GATE_FAILED = 1
 EXIT_BAD_INPUT = 2

@@ -11,6 +11,10 @@ if TYPE_CHECKING:
     import torch
 
 BATCH = 512
+DEFAULT_EVALUATOR = "digits-cnn"
+"""The registered evaluator (audit.registry.evaluators) a run uses unless given evaluator=."""
+DEFAULT_REFERENCE = "digits"
+"""The registered data set (audit.registry.datasets) of real images a run uses unless given data=."""
 
 
 @dataclass
@@ -85,16 +89,18 @@ class ReferenceImages:
 
 
 def digits_evaluator() -> ImageEvaluator:
-    from reference_models.evaluators.classifier import load_classifier
+    """The default evaluator: the registered `digits-cnn` (its loader returns the network and its sha256)."""
+    from audit.registry import evaluators
 
-    network, digest = load_classifier()
-    return ImageEvaluator("digits-cnn", network, digest)
+    network, digest = evaluators.load(DEFAULT_EVALUATOR)()
+    return ImageEvaluator(DEFAULT_EVALUATOR, network, digest)
 
 
 def digits_reference() -> ReferenceImages:
-    from reference_models.data.digits import load_digits_split
+    """The default reference images: the registered `digits` data set's train and held-out splits."""
+    from audit.datasets import load_dataset
 
-    d = load_digits_split()
+    d = load_dataset(DEFAULT_REFERENCE)
     return ReferenceImages("digits-16x16", d.train_x, d.train_y, d.test_x, d.test_y, d.sha256)
 
 
@@ -126,12 +132,12 @@ def user_evaluator(word: str) -> ImageEvaluator:
 
     path = Path(word).expanduser()
     if path.is_file():
-        from reference_models.manifest import sha256_file
+        from audit.weights import sha256_file
 
         try:
             network = torch.jit.load(str(path), map_location="cpu")
         except Exception as exc:
-            from audit.adapters.sources import one_line
+            from audit.messages import one_line
 
             raise InputError(f"Evaluator '{word}' is not a TorchScript file torch.jit.load can read ({type(exc).__name__}: {one_line(exc, 200)}).") from None
         return ImageEvaluator(path.stem, network.float(), sha256_file(path))
@@ -143,7 +149,7 @@ def user_evaluator(word: str) -> ImageEvaluator:
     try:
         network = factory() if callable(factory) and not isinstance(factory, torch.nn.Module) else factory
     except Exception as exc:
-        from audit.adapters.sources import one_line
+        from audit.messages import one_line
 
         raise InputError(f"Evaluator factory '{word}' raised {type(exc).__name__}: {one_line(exc, 200)}.") from None
     if not isinstance(network, torch.nn.Module):

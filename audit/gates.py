@@ -6,7 +6,7 @@ straddles it. Records without a CI are judged on their value.
 
 Relative gates (`relative_to`, `baseline`, `baseline_model`, see audit.policy) are judged on
 the CI of the difference (or ratio) between the record and its reference record
-(audit.compare.difference: paired where per-sample values allow it, else conservative interval
+(audit.differences.difference: paired where per-sample values allow it, else conservative interval
 arithmetic). They need the whole run, so a run judges absolute gates as each record appears
 (`judge`) and everything, waivers included, once more when it ends (`finalize`).
 
@@ -20,30 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, Iterable
 
 from audit.errors import EXIT_ERROR, EXIT_GATE_FAILED, EXIT_INCONCLUSIVE, EXIT_NOTHING_JUDGED, EXIT_PASS
-from audit.policy import (  # noqa: F401  (re-exported: the policy format lives in audit.policy)
-    GATE_KEYS,
-    JUDGE,
-    SEVERITIES,
-    Gate,
-    Policy,
-    Waiver,
-    load_policy,
-    parse_gate,
-    parse_waiver,
-    read_policy,
-)
-from audit.results import CheckResult
-
-
-def combine(suite_gates: list[Gate], policy_gates: list[Gate]) -> list[Gate]:
-    """Policy gates replace the suite's default gates for the checks they name."""
-    overridden = {g.check for g in policy_gates}
-    return [g for g in suite_gates if g.check not in overridden] + policy_gates
+from audit.policy import Gate, Policy, Waiver
+from audit.results import CheckResult, record_from_dict
+from audit.verdicts import ERROR, FAILING, INCONCLUSIVE, MEASURED, UNJUDGED
 
 
 def _bounds(low: float, high: float, max_: float | None, min_: float | None) -> list[str]:
@@ -96,7 +79,7 @@ class Context:
     def baseline(self, path: str) -> tuple[dict[tuple[str, str, str], dict[str, Any]], list[str]]:
         """The baseline's records by key, and how its metric fingerprint differs from this run's."""
         if path not in self._baselines:
-            from audit.compare import run_differences
+            from audit.differences import run_differences
             from audit.results import load_results
 
             data = load_results(Path(path))
@@ -115,8 +98,8 @@ def _ref_summary(ref: dict[str, Any], source: str) -> dict[str, Any]:
 def _relative(gate: Gate, record: CheckResult, context: Context) -> dict[str, Any] | None:
     """Outcome and detail of a relative gate, or None where it does not apply (the reference
     is the record itself)."""
-    from audit.compare import difference, params_difference
-    from audit.report.format import fmt
+    from audit.differences import difference, params_difference
+    from audit.formatting import fmt
 
     key = (record.check, gate.baseline_model or record.model, gate.relative_to or record.precision)
     if gate.baseline:
@@ -219,8 +202,9 @@ def judge(record: CheckResult, gates: Iterable[Gate], context: Context | None = 
             continue
         outcome = judged["outcome"]
         effective = outcome if gate.severity == "error" or outcome == "pass" else "warn"
-        entry = {**gate.to_dict(), **judged, "status": effective}
-        text = f"{outcome}: {_label(gate, record)}" + (f" [{judged['note']}]" if judged.get("note") else "")
+        label = _label(gate, record)
+        entry = {**gate.to_dict(), **judged, "status": effective, "label": label}
+        text = f"{outcome}: {label}" + (f" [{judged['note']}]" if judged.get("note") else "")
         if effective != "pass" and context is not None:
             for waiver in (w for w in context.waivers if w.matches(record)):
                 if waiver.expired(context.today):
@@ -239,20 +223,15 @@ def judge(record: CheckResult, gates: Iterable[Gate], context: Context | None = 
     return record
 
 
-def _as_result(row: dict[str, Any]) -> CheckResult:
-    names = {f.name for f in fields(CheckResult)}
-    return CheckResult(**{k: v for k, v in row.items() if k in names})
-
-
 def finalize(results: dict[str, Any], gates: list[Gate], policy: Policy | None = None, today: dt.date | None = None) -> dict[str, Any]:
     """Judge every record of a finished run with all its gates (relative ones included) and the
     policy's waivers; set summary counts and exit code. Changes `results` in place and returns it."""
     context = Context(results, policy.waivers if policy else (), today)
     rows = []
     for row in results["records"]:
-        record = _as_result(row)
-        if record.status not in ("error", "skipped"):
-            record.status, record.gates, record.verdict = "measured", [], None
+        record = record_from_dict(row)
+        if record.status not in UNJUDGED:
+            record.status, record.gates, record.verdict = MEASURED, [], None
         rows.append(judge(record, gates, context).to_dict())
     results["records"] = rows
     expired = policy.expired_waivers(context.today) if policy else []
@@ -277,10 +256,6 @@ def expired_waiver_line(waiver: dict[str, Any], policy_path: Any = None) -> str:
             f"(owner {waiver['owner']}: {waiver['reason']}); renew or remove it{where}")
 
 
-UNJUDGED = ("skipped", "error")
-"""Statuses that say nothing about the model: a model with only these was not audited."""
-
-
 def unaudited_models(records: list[dict[str, Any]]) -> list[str]:
     """Models of the run none of whose records (over every precision) was measured or judged."""
     audited = {r.get("model", "") for r in records if r["status"] not in UNJUDGED}
@@ -292,13 +267,12 @@ def exit_code(records: list[dict[str, Any]], interrupted: bool, fail_on: str = "
     with nothing judged > 3 inconclusive > 0 (see README, Exit codes). `waived` never fails a run;
     with fail_on=never only 4 and 5 remain: an unaudited model is never a pass."""
     statuses = {r["status"] for r in records}
-    if interrupted or "error" in statuses:
+    if interrupted or ERROR in statuses:
         return EXIT_ERROR
-    failing = {"error": {"fail"}, "warn": {"fail", "warn"}, "never": set()}[fail_on]
-    if statuses & failing or (expired_waivers and fail_on != "never"):
+    if statuses & set(FAILING[fail_on]) or (expired_waivers and fail_on != "never"):
         return EXIT_GATE_FAILED
     if not records or unaudited_models(records):
         return EXIT_NOTHING_JUDGED
-    if "inconclusive" in statuses and fail_on != "never":
+    if INCONCLUSIVE in statuses and fail_on != "never":
         return EXIT_INCONCLUSIVE
     return EXIT_PASS

@@ -201,6 +201,12 @@ def _string(raw: dict[str, Any], key: str, where: str, what: str = "gate") -> st
     return value
 
 
+def combine(suite_gates: list[Gate], policy_gates: list[Gate]) -> list[Gate]:
+    """Policy gates replace the suite's default gates for the checks they name."""
+    overridden = {g.check for g in policy_gates}
+    return [g for g in suite_gates if g.check not in overridden] + policy_gates
+
+
 def parse_gate(raw: Any, where: str, base_dir: Path | None = None) -> Gate:
     """One gate table from a suite or policy file, validated with errors naming `where`.
 
@@ -239,7 +245,7 @@ def parse_gate(raw: Any, where: str, base_dir: Path | None = None) -> Gate:
         raise InputError(f"{where}: gate on '{check}' has min_n = {min_n!r}; it must be a whole number >= 1.")
     if references["relative_to"] is not None:
         from audit.precision import PRECISIONS
-        from audit.registry import did_you_mean
+        from audit.messages import did_you_mean
 
         if references["relative_to"] not in PRECISIONS:
             raise InputError(f"{where}: gate on '{check}': relative_to: " + did_you_mean("precision", references["relative_to"], list(PRECISIONS)))
@@ -307,6 +313,8 @@ def parse_waiver(raw: Any, where: str) -> Waiver:
 
 
 def _policy_table(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputError(f"Policy file '{path}' does not exist.")
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
@@ -342,7 +350,7 @@ def _tables(data: dict[str, Any], key: str, path: Path) -> list[Any]:
 def _known_pattern(pattern: str, known: list[str], where: str) -> None:
     if any(fnmatch.fnmatchcase(name, pattern) for name in known):
         return
-    from audit.registry import did_you_mean
+    from audit.messages import did_you_mean
 
     raise InputError(f"{where}: check pattern matches no known check. " + did_you_mean("check", pattern, known))
 

@@ -56,7 +56,7 @@ On CUDA every int variant is skipped (these backends are CPU kernels).
 
 A Linear whose weight is tied to an embedding (GPT-2's output layer) stays float in every
 variant: quantizing it would store an int8 copy beside the float embedding, so the model would
-grow rather than shrink (the trap DESIGN.md describes), and the output layer is the most
+grow rather than shrink, and the output layer is the most
 quantization-sensitive layer of a language model. The summary names it.
 """
 
@@ -69,7 +69,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from audit.errors import AuditError, NotApplicable, UnknownNameError
-from audit.registry import did_you_mean
+from audit.messages import did_you_mean
 
 if TYPE_CHECKING:
     import torch
@@ -119,7 +119,6 @@ CALIBRATION_SAMPLES = 64
 CALIBRATION_CALLS = 64
 """At most this many recorded calls per network calibrate it (a diffusion sampler calls its UNet
 once per step)."""
-IMAGE_FAMILIES = ("gan", "vae", "diffusion")
 
 
 def get_precision(name: str) -> Precision:
@@ -455,11 +454,12 @@ def _int8_static(adapter: Any) -> QuantizationSummary:
     import torch
 
     from audit.adapters.base import SAMPLE, has_capability
+    from audit.families import IMAGE, IMAGE_FAMILIES, get_family
 
-    family = getattr(adapter.info, "family", "other")
-    if family not in IMAGE_FAMILIES or not has_capability(adapter, SAMPLE):
+    family = adapter.info.family
+    if get_family(family).modality != IMAGE or not has_capability(adapter, SAMPLE):
         raise UnsupportedPrecision(
-            f"precision 'int8static' (PT2E static int8) is for the image models' conv nets (gan, vae, diffusion); "
+            f"precision 'int8static' (PT2E static int8) is for the image models' conv nets ({', '.join(IMAGE_FAMILIES)}); "
             f"model '{adapter.info.name}' is {family} (use int8 for language models)."
         )
     try:

@@ -1,25 +1,26 @@
-"""Lazy registries of models, checks and suites.
+"""Lazy registries of models, checks, and the instruments plugins provide (data sets, image
+evaluators, deepfake detectors, trainers).
 
 Entries are `"module:attr"` strings (or objects) loaded on first use, so listing names costs
 nothing; installed plugins add entries through the `audit.models` / `audit.checks` entry points.
+The bundled models are such a plugin: `register_bundled_models` is the one place `audit` names
+`reference_models`, whose catalog fills these registries.
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable, Iterator
 
 from audit.errors import InputError, UnknownNameError
+from audit.messages import did_you_mean
 
-
-def did_you_mean(kind: str, name: str, valid: list[str]) -> str:
-    """The one-line message for an unknown name: close matches first, then every valid name."""
-    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    return f"Unknown {kind} '{name}'.{hint} Available: {', '.join(valid) or '(none)'}."
+__all__ = [
+    "Entry", "Registry", "checks", "datasets", "detectors", "evaluators", "import_target",
+    "model_entry", "models", "register_bundled_models", "trainers",
+]
 
 
 def import_target(target: str) -> Any:
@@ -62,18 +63,22 @@ class Entry:
 class Registry:
     """Names to lazily loaded objects, with helpful errors for unknown names."""
 
-    def __init__(self, kind: str, entry_point_group: str | None = None) -> None:
+    def __init__(self, kind: str, entry_point_group: str | None = None, fill: Callable[[], None] | None = None) -> None:
         self.kind = kind
         self._entries: dict[str, Entry] = {}
         self._entry_point_group = entry_point_group
         self._plugins_loaded = entry_point_group is None
+        self._fill = fill
 
     def register(self, name: str, target: Any, description: str = "", **meta: Any) -> None:
         self._entries[name] = Entry(name, target, description, dict(meta))
 
     def _load_plugins(self) -> None:
         """Add the entry points of the registry's group (installed plugin packages) once; a
-        plugin never replaces a name registered in code."""
+        plugin never replaces a name registered in code. A registry with a `fill` function runs
+        it first (cheap after the first time), so its entries exist whenever it is read."""
+        if self._fill is not None:
+            self._fill()
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
@@ -118,59 +123,31 @@ class Registry:
         return obj
 
 
+def register_bundled_models() -> None:
+    """Import the bundled models' catalog, which registers them and their instruments (once)."""
+    importlib.import_module("reference_models.catalog")
+
+
 models = Registry("model", entry_point_group="audit.models")
 """Model factories: `factory(precision=..., device=...) -> ModelAdapter`."""
 
+datasets = Registry("data set", fill=register_bundled_models)
+"""Data set loaders: `loader() -> split`, e.g. digits images, held-out stories, census rows."""
+
+evaluators = Registry("evaluator", fill=register_bundled_models)
+"""Image evaluators: `loader() -> (network, sha256)`; metadata names their `weights`."""
+
+detectors = Registry("detector", fill=register_bundled_models)
+"""Deepfake detectors: `loader(name) -> detector`; metadata gives `kind` and `trained_on` families."""
+
+trainers = Registry("trainable model", fill=register_bundled_models)
+"""What `audit train model=NAME` runs: `train(seed=, out_dir=, quick=, **kwargs)`; metadata gives
+`kwargs`, `minutes` and the `weights_folder` the weights ship in."""
+
 checks = Registry("check", entry_point_group="audit.checks")
 """Check ids to `CheckSpec`s, filled by the `@check` decorator when check modules import."""
-
-_checks_imported = False
-
-
-def load_check_modules() -> None:
-    """Import every module of `audit.checks` once so their `@check` decorators fill `checks`
-    (check modules import torch only inside functions, so this stays cheap)."""
-    global _checks_imported
-    if not _checks_imported:
-        _checks_imported = True
-        import pkgutil
-
-        import audit.checks
-
-        for module in pkgutil.iter_modules(audit.checks.__path__):
-            importlib.import_module(f"audit.checks.{module.name}")
-        for entry in list(checks):
-            if entry.metadata.get("plugin"):
-                checks.load(entry.name)  # a plugin's module registers its checks' metadata on import
-                if checks.entry(entry.name).metadata.get("plugin"):
-                    raise InputError(f"Check plugin '{entry.name}' ({entry.target}) did not register a check named '{entry.name}' with @check.")
-
-
-def check_spec(check_id: str) -> Any:
-    load_check_modules()
-    return checks.load(check_id)
-
-
-def register_bundled_models() -> None:
-    importlib.import_module("reference_models.catalog")
 
 
 def model_entry(name: str) -> Entry:
     register_bundled_models()
     return models.entry(name)
-
-
-def factory_for(name: str) -> Callable[..., Any]:
-    """The factory behind a model word: a registered name, a `package.module:attr` path, or an
-    `hf:` / `torchscript:` source word (a factory taking precision and device)."""
-    from audit.adapters.sources import is_source_word
-
-    if is_source_word(name):
-        import functools
-
-        from audit.adapters.sources import load_source
-
-        return functools.partial(load_source, name)
-    if ":" in name:
-        return import_target(name)
-    return model_entry(name).load()

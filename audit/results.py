@@ -14,15 +14,14 @@ import json
 import math
 import os
 import secrets
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from audit.verdicts import STATUSES
+
 SCHEMA_VERSION = 1
-STATUSES = ("pass", "fail", "warn", "inconclusive", "skipped", "error", "measured", "waived")
-"""`measured`: a value with no gate on it (nothing was judged); `waived`: a gate did not pass but
-an unexpired policy waiver (owner, reason, expiry) accepts it, so it does not fail the run; the
-rest as in DESIGN.md."""
 
 
 @dataclass
@@ -53,6 +52,12 @@ class CheckResult:
 
     def to_dict(self) -> dict[str, Any]:
         return clean_json(asdict(self))
+
+
+def record_from_dict(row: dict[str, Any]) -> CheckResult:
+    """A CheckResult from its JSON dict (keys of other versions ignored)."""
+    names = {f.name for f in fields(CheckResult)}
+    return CheckResult(**{k: v for k, v in row.items() if k in names})
 
 
 def clean_json(obj: Any) -> Any:
@@ -108,6 +113,41 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(clean_json(data), indent=2) + "\n")
 
 
+# ---------------------------------------------------------------- the results document
+
+
+def new_results(
+    run_id: str, suite: str, suite_description: str, started: float, config: dict[str, Any],
+    gates: list[dict[str, Any]], fingerprint: dict[str, Any],
+) -> dict[str, Any]:
+    """results.json as known when a run starts (its HEADER_KEYS): what results.jsonl's first line holds."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "suite": suite,
+        "suite_description": suite_description,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "config": config,
+        "gates": gates,
+        "fingerprint": fingerprint,
+    }
+
+
+def finish_results(
+    results: dict[str, Any], duration_s: float, interrupted_by: str | None, models: list[dict[str, Any]],
+    records: list[CheckResult], files: dict[str, str],
+) -> dict[str, Any]:
+    """Add what a run knows when it ends: its records (not yet judged: `audit.gates.finalize`
+    sets each verdict, the summary and the exit code), model rows, and the sha256 of every file
+    and instrument it used (`fingerprint.files`). Changes `results` in place and returns it."""
+    results.update(
+        duration_s=round(duration_s, 2), interrupted=interrupted_by is not None, interrupted_by=interrupted_by,
+        models=models, records=[r.to_dict() for r in records], summary={},
+    )
+    results["fingerprint"]["files"] = dict(sorted(files.items()))
+    return results
+
+
 # ---------------------------------------------------------------- results.jsonl
 
 STREAM_NAME = "results.jsonl"
@@ -132,7 +172,7 @@ def _record_line(record: CheckResult | dict[str, Any]) -> str:
 class ResultsStream:
     """Appends each record to results.jsonl the moment it exists, fsynced, so Ctrl-C and even
     SIGKILL keep it. With a `header` (a results dict, see HEADER_KEYS) the first line is
-    `{"run": header}`, which makes the file enough to rebuild results.json (`rebuild_results`).
+    `{"run": header}`, which makes the file enough to rebuild results.json (`audit.rebuild.rebuild_results`).
     A write that fails (disk full) is cut back to the last whole line before it is raised."""
 
     def __init__(self, run_dir: Path, header: dict[str, Any] | None = None) -> None:
@@ -205,66 +245,6 @@ def read_stream(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]
             what = f"line {number}: not valid JSON ({exc})" if isinstance(exc, json.JSONDecodeError) else str(exc)
             raise InputError(f"Results stream '{path}': {what}.") from None
     return header, records
-
-
-def rebuild_results(jsonl_path: Path, interrupted: bool | None = None) -> dict[str, Any]:
-    """results.json's content rebuilt from results.jsonl alone (a run killed hard leaves nothing
-    else): the header, the records, no model rows, and the summary and exit code of the
-    end-of-run judging (audit.gates.finalize; without the policy's waivers, which the stream
-    does not hold). `interrupted` defaults to True unless a results.json lies beside the stream,
-    i.e. unless the run finished."""
-    from audit.errors import InputError
-    from audit.gates import finalize
-
-    jsonl_path = Path(jsonl_path)
-    header, records = read_stream(jsonl_path)
-    if header is None:
-        raise InputError(f"Results stream '{jsonl_path}' has no run header (line 1); it cannot be rebuilt into a results.json.")
-    if interrupted is None:
-        interrupted = not (jsonl_path.parent / "results.json").exists()
-    results: dict[str, Any] = {**header, "interrupted": interrupted, "rebuilt_from": STREAM_NAME, "models": [], "records": records}
-    results["fingerprint"] = {"files": {}, **(results.get("fingerprint") or {})}
-    gates = [_gate(g, f"Results stream '{jsonl_path}', header gates[{i}]") for i, g in enumerate(header.get("gates") or [])]
-    return finalize(results, gates, policy=None)
-
-
-def _gate(data: dict[str, Any], where: str) -> Any:
-    """A Gate from its dict in a header (Gate.to_dict: every field, unset ones null), checked
-    as a policy's gate is, so a malformed one is one line naming it."""
-    from audit.policy import GATE_KEYS, parse_gate
-
-    return parse_gate({k: v for k, v in data.items() if k in GATE_KEYS and v is not None}, where)
-
-
-def results_source(path: Path) -> Path:
-    """The file `audit report PATH` reads: PATH itself, or in a run folder its results.json,
-    else its results.jsonl (a run killed before it could write results.json)."""
-    from audit.errors import InputError
-
-    path = Path(path)
-    if not path.is_dir():
-        return path
-    for name in ("results.json", STREAM_NAME):
-        if (path / name).is_file():
-            return path / name
-    raise InputError(f"Run folder '{path}' holds neither results.json nor {STREAM_NAME}.")
-
-
-def load_for_report(path: Path) -> tuple[dict[str, Any], Path, bool]:
-    """What `audit report PATH` renders, the run folder it writes to, and whether it was rebuilt
-    from results.jsonl (the caller then writes results.json). PATH is a results.json, a
-    results.jsonl, or a run folder (its results.json, else its results.jsonl). A stream is not
-    rebuilt over a results.json beside it: that one is complete (models, waivers), the rebuild
-    would not be."""
-    from audit.errors import InputError
-
-    source = results_source(path)
-    if source.suffix != ".jsonl":
-        return load_results(source, for_report=True), source.parent, False
-    finished = source.parent / "results.json"
-    if finished.exists():
-        raise InputError(f"'{finished}' already exists and is complete: run `audit report` on it (or the run folder), not on '{source}'.")
-    return rebuild_results(source, interrupted=True), source.parent, True
 
 
 # ---------------------------------------------------------------- results.json

@@ -74,3 +74,11 @@ def wilson_ci(successes: int, n: int, confidence: float = CONFIDENCE) -> tuple[f
         return float("nan"), float("nan")
     ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
     return float(ci.low), float(ci.high)
+
+
+def measurement_ci(low: float, high: float, floor: float | None = None) -> tuple[float | None, float | None]:
+    """A CI as a Measurement records it: (None, None) when there is none (bootstrap=0: gates then
+    judge the value itself), the low end raised to `floor` for a statistic that cannot go below it."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return None, None
+    return (max(float(low), floor) if floor is not None else float(low)), float(high)

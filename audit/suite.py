@@ -8,7 +8,7 @@ from importlib import resources
 from typing import Any
 
 from audit.errors import InputError
-from audit.registry import did_you_mean
+from audit.messages import did_you_mean
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ SUPERVISED = "AUDIT_SUPERVISED"
 """Set in the child: it runs the command itself instead of supervising another child."""
 RUN_DIR_FILE = "AUDIT_RUN_DIR_FILE"
 """File in which the child writes its run folder as soon as it exists."""
+PARENT_PID = "AUDIT_PARENT_PID"
+"""The watching parent's pid, so the child can tell when it has been orphaned."""
+PR_SET_PDEATHSIG = 1
+"""prctl option (linux/prctl.h): the signal this process gets when its parent dies."""
 
 
 def announce_run_dir(run_dir: Path) -> None:
@@ -38,12 +42,29 @@ def should_supervise(argv: list[str]) -> bool:
     return bool(argv) and argv[0] == "run" and not os.environ.get(SUPERVISED) and not {"-h", "--help"} & set(argv)
 
 
+def follow_parent() -> None:
+    """In the child: when the watching parent dies, even by SIGKILL, get SIGTERM and end like a
+    cancelled job (outputs written, marked interrupted) instead of running on as an orphan that
+    nobody reads. Linux only (prctl); elsewhere the child runs to its end or its timeout."""
+    expected = os.environ.get(PARENT_PID)
+    if not expected or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if str(os.getppid()) != expected:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def supervise(argv: list[str]) -> int:
     """Run `audit <argv>` in a child process; return the exit code the run deserves."""
     fd, marker_name = tempfile.mkstemp(prefix="audit-run-dir-")
     os.close(fd)
     marker = Path(marker_name)
-    env = {**os.environ, SUPERVISED: "1", RUN_DIR_FILE: str(marker)}
+    env = {**os.environ, SUPERVISED: "1", RUN_DIR_FILE: str(marker), PARENT_PID: str(os.getpid())}
     child = subprocess.Popen([sys.executable, "-m", "audit.cli", *argv], env=env)
 
     def forward(signum: int, frame: Any) -> None:
@@ -79,8 +100,9 @@ def _verdict(status: int, run_dir: Path | None) -> int:
             return EXIT_ERROR
         return status  # bad input (2) and other errors the child already reported in one line
     try:
+        from audit.rebuild import rebuild_results
         from audit.report import write_reports
-        from audit.results import rebuild_results, write_json_atomic
+        from audit.results import write_json_atomic
 
         results = rebuild_results(run_dir / "results.jsonl", interrupted=True)
         write_json_atomic(run_dir / "results.json", results)

@@ -17,19 +17,21 @@ Pass an adapter or a zero-argument factory that builds one; with a factory the p
 works on a fresh adapter (with an adapter, on a deep copy), so the others see it untouched.
 Rules (each id is the prefix of its failure message):
 
-- `info`: `info.name` a non-empty string, `info.family` one of FAMILIES, `info.params` an int >= 0,
+- `info`: `info.name` a non-empty string, `info.family` one of audit.families.FAMILY_NAMES, `info.params` an int >= 0,
   `capabilities` a set of known capability names.
 - `modules`: `modules()` a dict of name -> torch.nn.Module. It may be empty (a model without
   torch networks): such a model is audited in fp32 only, since precision variants cast or
   quantize these modules (the run records the other precisions' checks `skipped`).
-- `capabilities`: every declared capability's methods exist (and `sample` is not the base
-  class's); CONDITIONAL needs `num_classes` >= 2.
+- `capabilities`: every declared capability's methods and attributes exist (and `sample` is not
+  the base class's); CONDITIONAL needs `num_classes` >= 2.
 - `sample.shape`, `sample.range`, `sample.determinism`: `sample(n, seed)` returns a float tensor
   [n, C, H, W] (matching `info.image_shape` when set) of finite values in [0, 1]; the same seed
   gives the same images whatever the global RNG state, and another seed other images.
 - `conditional`: `sample(n, seed, labels)` honours labels below `num_classes` (a different label
   changes the images).
-- `log_likelihood`: a finite float tensor [N] for N images, the same on a second call.
+- `log_likelihood`, `elbo`: a finite float tensor [N] for N images, the same on a second call.
+- `denoising_loss`: `denoising_loss(x, t, noise)` a finite float tensor [N] of values >= 0 for N
+  images, the same on a second call with the same noise.
 - `encode_decode`: `encode(x)` (a tensor or a tuple whose first item is the latent) keeps the
   batch; `decode` of that latent gives images of x's shape in [0, 1].
 - `log_probs`: one finite 1-d tensor of log-probabilities (<= 0) per text, non-empty for non-empty
@@ -39,6 +41,10 @@ Rules (each id is the prefix of its failure message):
 - `generate`: a list of one str per prompt; the same seed gives the same text whatever the global
   RNG state.
 - `sample_table`: a pandas DataFrame of n rows; the same seed gives the same rows.
+- `tokenizer`: `tokenizer.encode(text)` gives a non-empty list of int ids (or an object whose
+  `.ids` is one) and `tokenizer.decode(ids)` a str.
+- `causal_lm`: `n_positions` an int >= 2; `encode(text)` a non-empty list of int ids below
+  `model.config.vocab_size`; `model(input_ids=...)` finite `.logits` of shape [1, L, vocab_size].
 - `precision`: after the `precision` variant (default bf16) every floating parameter of
   `modules()` has its dtype and the model still produces valid output, which differs from the
   fp32 output (identical output means `modules()` does not return the networks actually used).
@@ -58,19 +64,23 @@ from typing import Any, Callable, Iterable, Iterator
 
 from audit.adapters.base import (
     CAPABILITIES,
+    CAUSAL_LM,
     CONDITIONAL,
+    DENOISING_LOSS,
+    ELBO,
     ENCODE_DECODE,
-    FAMILIES,
     GENERATE,
     LOG_LIKELIHOOD,
     LOG_PROBS,
     SAMPLE,
     SAMPLE_TABLE,
+    TOKENIZER,
     ModelAdapter,
 )
+from audit.adapters.images import RANGE_TOLERANCE
 from audit.errors import NotApplicable
+from audit.families import FAMILY_NAMES
 
-RANGE_TOLERANCE = 1e-3
 REFERENCE_PRECISION = "fp32"
 """The precision adapters are built in: its variant is expected to give bit-identical output."""
 LOG_PROB_TOLERANCE = 1e-4
@@ -78,14 +88,25 @@ BATCH_TOLERANCE = 1e-3
 """Max |difference| in nats between a text scored alone and in a batch (float32 padding noise)."""
 TEXTS = ("Once upon a time there was a little dog.", "The sun is hot.", "Tom and Sue played in the park all day long.")
 PROMPTS = ("Once upon a time", "The cat")
+DENOISING_TIMESTEP = 25
+"""The timestep the kit noises images to (the privacy attack's lowest)."""
 METHODS = {
     SAMPLE: ("sample",),
     LOG_LIKELIHOOD: ("log_likelihood",),
+    ELBO: ("elbo",),
     ENCODE_DECODE: ("encode", "decode"),
+    DENOISING_LOSS: ("denoising_loss",),
     LOG_PROBS: ("log_probs",),
     GENERATE: ("generate",),
+    CAUSAL_LM: ("encode",),
     SAMPLE_TABLE: ("sample_table",),
 }
+"""The methods each capability promises."""
+ATTRIBUTES = {
+    TOKENIZER: ("tokenizer",),
+    CAUSAL_LM: ("model", "n_positions"),
+}
+"""The attributes each capability promises (not None)."""
 
 
 class ContractError(AssertionError):
@@ -118,7 +139,7 @@ class AdapterCheck:
         except NotApplicable as exc:
             return str(exc)
         except Exception as exc:  # the adapter raised: the rule is broken, say where
-            from audit.adapters.sources import one_line
+            from audit.messages import one_line
 
             raise ContractError(self.rule, f"raised {type(exc).__name__}: {one_line(exc)}") from exc
         return None
@@ -192,8 +213,8 @@ def check_info(s: _Subject) -> None:
     if not isinstance(name, str) or not name:
         _fail("info", f"info.name must be a non-empty str, got {name!r}")
     family = getattr(info, "family", None)
-    if family not in FAMILIES:
-        _fail("info", f"info.family is {family!r}; valid: {', '.join(FAMILIES)}")
+    if family not in FAMILY_NAMES:
+        _fail("info", f"info.family is {family!r}; valid: {', '.join(FAMILY_NAMES)}")
     params = getattr(info, "params", None)
     if not isinstance(params, int) or isinstance(params, bool) or params < 0:
         _fail("info", f"info.params must be an int >= 0, got {params!r}")
@@ -225,6 +246,9 @@ def check_capabilities(s: _Subject) -> None:
                 _fail("capabilities", f"declares {cap} but has no {method}() method")
             if method == "sample" and getattr(type(a), "sample", None) is ModelAdapter.sample:
                 _fail("capabilities", f"declares {cap} but does not implement sample() (the base class's raises NotImplementedError)")
+        for attribute in ATTRIBUTES.get(cap, ()):
+            if getattr(a, attribute, None) is None:
+                _fail("capabilities", f"declares {cap} but has no `{attribute}` attribute")
     if CONDITIONAL in s.caps():
         k = getattr(a, "num_classes", None)
         if not isinstance(k, int) or isinstance(k, bool) or k < 2:
@@ -313,19 +337,50 @@ def _own_images(s: _Subject) -> Any:
     return torch.rand(s.n, *shape, generator=torch.Generator().manual_seed(s.seed))
 
 
-def check_log_likelihood(s: _Subject) -> None:
+def _per_image(rule: str, call: str, values: Any, n: int) -> Any:
+    """`values` must be a finite float tensor [n]: one number per image."""
+    import torch
+
+    if not isinstance(values, torch.Tensor) or values.shape != (n,):
+        _fail(rule, f"{call} returned {getattr(values, 'shape', type(values).__name__)}, expected a tensor [{n}]")
+    if not values.is_floating_point() or not bool(torch.isfinite(values).all()):
+        _fail(rule, f"{call} returned non-finite or non-float values")
+    return values
+
+
+def _seeded_bound(rule: str, s: _Subject, method: str) -> None:
+    """A per-image bound in nats (`log_likelihood`, `elbo`): shape [N], finite, reproducible."""
     import torch
 
     x = _own_images(s)
-    call = f"log_likelihood(x of shape {tuple(x.shape)})"
-    first = s.adapter.log_likelihood(x)
-    if not isinstance(first, torch.Tensor) or first.shape != (len(x),):
-        _fail("log_likelihood", f"{call} returned {getattr(first, 'shape', type(first).__name__)}, expected a tensor [{len(x)}]")
-    if not first.is_floating_point() or not bool(torch.isfinite(first).all()):
-        _fail("log_likelihood", f"{call} returned non-finite or non-float values")
-    second = s.adapter.log_likelihood(x)
+    call = f"{method}(x of shape {tuple(x.shape)})"
+    fn = getattr(s.adapter, method)
+    first = _per_image(rule, call, fn(x), len(x))
+    second = fn(x)
     if not torch.allclose(first.double(), second.double(), rtol=1e-5, atol=1e-4):
-        _fail("log_likelihood", f"{call} differs between two calls (max |diff| {_max_diff(first, second):.3g} nats): seed its Monte Carlo draws")
+        _fail(rule, f"{call} differs between two calls (max |diff| {_max_diff(first, second):.3g} nats): seed its Monte Carlo draws")
+
+
+def check_log_likelihood(s: _Subject) -> None:
+    _seeded_bound("log_likelihood", s, "log_likelihood")
+
+
+def check_elbo(s: _Subject) -> None:
+    _seeded_bound("elbo", s, "elbo")
+
+
+def check_denoising_loss(s: _Subject) -> None:
+    import torch
+
+    x = _own_images(s)
+    noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(s.seed))
+    call = f"denoising_loss(x of shape {tuple(x.shape)}, t={DENOISING_TIMESTEP}, noise)"
+    first = _per_image("denoising_loss", call, s.adapter.denoising_loss(x, DENOISING_TIMESTEP, noise), len(x))
+    if float(first.min()) < 0:
+        _fail("denoising_loss", f"{call} returned {float(first.min()):.4g} < 0: a mean squared error is >= 0")
+    second = s.adapter.denoising_loss(x, DENOISING_TIMESTEP, noise)
+    if not torch.allclose(first.double(), second.double(), rtol=1e-5, atol=1e-6):
+        _fail("denoising_loss", f"{call} differs between two calls with the same noise (max |diff| {_max_diff(first, second):.3g}): draw no noise of its own")
 
 
 def check_encode_decode(s: _Subject) -> None:
@@ -412,6 +467,46 @@ def check_sample_table(s: _Subject) -> None:
         _fail("sample_table", f"{call} differs between two calls: seed it with `seed`, not the global RNG")
 
 
+def _token_ids(rule: str, call: str, ids: Any) -> list[int]:
+    """`ids` (a list, or an object with `.ids`) as a non-empty list of ints."""
+    ids = getattr(ids, "ids", ids)
+    if not isinstance(ids, (list, tuple)) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        _fail(rule, f"{call} returned {ids!r:.120}, expected a non-empty list of int token ids")
+    return list(ids)
+
+
+def check_tokenizer(s: _Subject) -> None:
+    tokenizer = s.adapter.tokenizer
+    call = f"tokenizer.encode({TEXTS[0]!r})"
+    ids = _token_ids("tokenizer", call, tokenizer.encode(TEXTS[0]))
+    text = tokenizer.decode(ids)
+    if not isinstance(text, str):
+        _fail("tokenizer", f"tokenizer.decode({call}) returned {type(text).__name__}, expected a str")
+
+
+def check_causal_lm(s: _Subject) -> None:
+    import torch
+
+    a = s.adapter
+    window = a.n_positions
+    if not isinstance(window, int) or isinstance(window, bool) or window < 2:
+        _fail("causal_lm", f"n_positions is {window!r}, expected an int >= 2 (the context window)")
+    vocab = getattr(getattr(a.model, "config", None), "vocab_size", None)
+    if not isinstance(vocab, int) or vocab < 2:
+        _fail("causal_lm", f"model.config.vocab_size is {vocab!r}, expected an int >= 2")
+    call = f"encode({TEXTS[0]!r})"
+    ids = _token_ids("causal_lm", call, a.encode(TEXTS[0]))[:window]
+    if max(ids) >= vocab or min(ids) < 0:
+        _fail("causal_lm", f"{call} returned ids outside 0..{vocab - 1} (model.config.vocab_size {vocab})")
+    device = next(iter(a.model.parameters())).device if callable(getattr(a.model, "parameters", None)) else "cpu"
+    with torch.no_grad():
+        logits = getattr(a.model(input_ids=torch.tensor([ids], device=device)), "logits", None)
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (1, len(ids), vocab):
+        _fail("causal_lm", f"model(input_ids of shape (1, {len(ids)})).logits is {tuple(getattr(logits, 'shape', ())) or type(logits).__name__}, expected (1, {len(ids)}, {vocab})")
+    if not bool(torch.isfinite(logits).all()):
+        _fail("causal_lm", f"model(input_ids of shape (1, {len(ids)})).logits holds non-finite values")
+
+
 def _probe(s: _Subject, adapter: Any, rule: str) -> Any:
     """The output the precision rule compares: images, per-token log-probs or generated text."""
     import torch
@@ -466,10 +561,14 @@ RULES: dict[str, tuple[Callable[[_Subject], None], Callable[[_Subject], bool]]] 
     "sample.determinism": (check_sample_determinism, lambda s: SAMPLE in s.caps()),
     "conditional": (check_conditional, lambda s: CONDITIONAL in s.caps() and SAMPLE in s.caps()),
     "log_likelihood": (check_log_likelihood, lambda s: LOG_LIKELIHOOD in s.caps()),
+    "elbo": (check_elbo, lambda s: ELBO in s.caps()),
+    "denoising_loss": (check_denoising_loss, lambda s: DENOISING_LOSS in s.caps()),
     "encode_decode": (check_encode_decode, lambda s: ENCODE_DECODE in s.caps()),
     "log_probs": (check_log_probs, lambda s: LOG_PROBS in s.caps()),
     "generate": (check_generate, lambda s: GENERATE in s.caps()),
     "sample_table": (check_sample_table, lambda s: SAMPLE_TABLE in s.caps()),
+    "tokenizer": (check_tokenizer, lambda s: TOKENIZER in s.caps()),
+    "causal_lm": (check_causal_lm, lambda s: CAUSAL_LM in s.caps()),
     "precision": (check_precision, lambda s: bool(s.caps())),
 }
 

@@ -126,11 +126,11 @@ def main() -> None:
     import torch
 
     from audit.adapters.loading import load_model
-    from audit.checks.efficiency import bytes_read_per_token
-    from audit.efficiency.memory import copy_bandwidth
+    from audit.data_sources import Sources
+    from audit.efficiency.memory import bytes_read_per_token, copy_bandwidth
     from audit.efficiency.timing import decode_workload, interleaved, ratio_of_medians_ci
+    from audit.lm import DECODE_THREADS
     from audit.precision import weights_bytes
-    from reference_models.transformer.sampling import DECODE_THREADS
 
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     load_before = os.getloadavg()
@@ -148,8 +148,9 @@ def main() -> None:
             alternatives[f"torchao:{config}"] = f"{type(exc).__name__}: {exc}"
     timed = {**adapters, **{k: v for k, v in alternatives.items() if not isinstance(v, str)}}
     workloads = []
+    documents = Sources().text_factory().documents  # the held-out text a run without text= reads
     for name, adapter in timed.items():
-        w = decode_workload(adapter, 1, NEW_TOKENS, seed=0, prompt_tokens=PROMPT_TOKENS)
+        w = decode_workload(adapter, 1, NEW_TOKENS, documents, seed=0, prompt_tokens=PROMPT_TOKENS)
         w.name = name
         workloads.append(w)
     started = time.perf_counter()

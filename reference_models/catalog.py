@@ -1,52 +1,35 @@
-"""The bundled models and how to (re)train them; importing this fills `audit.registry.models`.
+"""The bundled models, their instruments and how to (re)train them; importing this fills audit's
+registries (`audit.registry`: models, datasets, evaluators, detectors, trainers).
 
-Each family sub-package may have an `entries` module that calls `bundled_model(...)` and
-`trainable(...)`; they are discovered here, so adding a family touches no shared file.
-Nothing heavy is imported: entries are `module:function` strings loaded on first use.
+Each sub-package may have an `entries` module that calls `bundled_model(...)` and
+`trainable(...)` or registers in `audit.registry` directly; they are discovered here, so adding a
+family touches no shared file. Nothing heavy is imported: entries are `module:function` strings
+loaded on first use. Every entry with weights declares `weights_folder`, the folder they ship in.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import pkgutil
-from dataclasses import dataclass
 from typing import Any
 
 import reference_models
-from audit.registry import models
-from reference_models.manifest import weights_dir
-
-
-@dataclass(frozen=True)
-class Trainable:
-    """A weights file `audit train model=NAME` rebuilds: the training function and its kwargs."""
-
-    name: str
-    target: str
-    kwargs: tuple[tuple[str, Any], ...] = ()
-    minutes: float = 1.0
-
-
-TRAINABLE: dict[str, Trainable] = {}
+from audit.registry import models, trainers
+from reference_models.manifest import PACKAGE_WEIGHTS
 
 
 def trainable(model: str, target: str, minutes: float, **kwargs: Any) -> None:
-    """Declare that `audit train model=<model>` calls `target(seed=, out_dir=, quick=, **kwargs)`."""
-    TRAINABLE[model] = Trainable(model, target, tuple(sorted(kwargs.items())), minutes)
+    """Declare that `audit train model=<model>` calls `target(seed=, out_dir=, quick=, **kwargs)`,
+    which writes the weights `<model>` (about `minutes` on two cores)."""
+    trainers.register(
+        model, target, kwargs.get("description", ""),
+        minutes=minutes, kwargs=dict(sorted(kwargs.items())), weights_folder=PACKAGE_WEIGHTS,
+    )
 
 
 def bundled_model(name: str, factory: str, description: str, family: str, weights: tuple[str, ...], defect: bool = False) -> None:
     """Register a bundled model; `weights` names the manifests verified before a run starts."""
-    models.register(name, factory, description, family=family, weights=weights, defect=defect)
-
-
-def manifest_params(name: str) -> int | None:
-    """Parameter count from a model's manifest, read without importing torch."""
-    try:
-        return int(json.loads((weights_dir() / f"{name}.json").read_text())["params"])
-    except (OSError, KeyError, ValueError):
-        return None
+    models.register(name, factory, description, family=family, weights=weights, weights_folder=PACKAGE_WEIGHTS, defect=defect)
 
 
 def _discover() -> None:

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import functools
 import random
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 
+from audit.threads import intra_op_threads
+
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@contextmanager
-def intra_op_threads(n: int) -> Iterator[None]:
-    """Run with `n` torch threads, then restore: one thread makes the float reductions (hence
-    the weights) independent of the machine's core count, and wastes no time in thread
-    barriers on a shared machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def single_threaded(fn: F) -> F:
@@ -77,24 +62,3 @@ def random_shift(x: "torch.Tensor", generator: "torch.Generator", max_shift: int
     cols = (dx[:, None] + torch.arange(w)[None, :])[:, None, None, :].expand(n, x.shape[1], h, w)
     return out.gather(3, cols)
 
-
-from audit.config import writable_folder  # noqa: E402,F401  (re-exported for audit train)
-
-
-def train_with_quick_reference(train_fn: Any, weights_name: str, seed: int, out_dir: "Path", quick: bool, **kwargs: Any) -> dict[str, Any]:
-    """Run `train_fn`; after a full run, also run the quick mode into a temporary folder and
-    record its metrics in the manifest as `quick_reference`, so tests can check that a
-    shortened retraining still reproduces what was recorded (see tests/reference_models)."""
-    import json
-    import tempfile
-    from pathlib import Path
-
-    metrics = train_fn(seed=seed, out_dir=out_dir, quick=quick, **kwargs)
-    if not quick:
-        with tempfile.TemporaryDirectory() as tmp:
-            quick_metrics = train_fn(seed=seed, out_dir=Path(tmp), quick=True, log=lambda *a: None, **kwargs)
-        path = Path(out_dir) / f"{weights_name}.json"
-        manifest = json.loads(path.read_text())
-        manifest["quick_reference"] = {"seed": seed, "metrics": quick_metrics}
-        path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return metrics

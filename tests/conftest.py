@@ -77,7 +77,7 @@ def assert_one_line_error(result: CliResult, code: int, *fragments: str) -> None
 
 def suite_checks_for(suite: str, family: str) -> set[str]:
     """The suite's checks that apply to `family`, read from the suite file (not restated in tests)."""
-    from audit.registry import check_spec, load_check_modules
+    from audit.checks import check_spec, load_check_modules
     from audit.suite import load_suite
 
     load_check_modules()

@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-FAMILIES = ("gan", "vae", "transformer", "diffusion", "tabular", "other")
-
 SAMPLE = "sample"
 """`sample(n, seed, labels=None) -> float tensor [N, C, H, W] in [0, 1]`."""
 CONDITIONAL = "conditional"
@@ -31,20 +29,36 @@ these tensors (a text's first k tokens are its first k values), so checks that c
 GENERATE = "generate"
 """`generate(prompts, max_new_tokens, seed, **sampling) -> list[str]` (language models).
 Optional keywords (`temperature`, `top_p`, `greedy`, `logits_processor`, ...) are passed only
-where the method declares them (see `accepts`).
-
-Beyond LOG_PROBS and GENERATE a few checks use a language model's internals where it exposes
-them: `model` (a causal LM returning `.logits`) with `encode(text) -> ids` and `n_positions`
-(full next-token distributions: the quantization comparison, zero-shot machine-text detection;
-prefill timing), `tokenizer` (verbatim extraction, the green-list watermark). A model without
-them gets those checks `skipped` with the reason (timing falls back to `generate`), never an
-error."""
+where the method declares them (see `accepts`)."""
+TOKENIZER = "tokenizer"
+"""`tokenizer`: the model's own tokenization, an object with `encode(text)` (token ids: a list of
+ints, or an object with `.ids`) and `decode(ids) -> str` (language models). Verbatim extraction
+cuts prompts and continuations in these tokens; the green-list watermark counts them."""
+CAUSAL_LM = "causal_lm"
+"""The language model's full next-token distributions: `model` (a torch causal LM,
+`model(input_ids=LongTensor [B, L]).logits -> [B, L, V]`, with `model.config.vocab_size` V),
+`encode(text) -> list[int]` (the ids the model sees, start token first) and `n_positions` (its
+context window, an int). The quantization comparison, zero-shot machine-text detection, the
+green-list watermark and prefill/KV-cache timing use them (timing falls back to `generate`)."""
 SAMPLE_TABLE = "sample_table"
 """`sample_table(n, seed) -> pandas.DataFrame with the training columns` (tabular generators):
 n rows, the training data's column names, numeric columns as numbers, categorical columns as
 values of the training categories; the same seed gives the same rows."""
+ELBO = "elbo"
+"""`elbo(x, k=...) -> tensor [N]`: the evidence lower bound on log p(x) in nats per image (VAEs;
+`k` posterior draws where the method takes it), seeded so the same call gives the same numbers.
+quality.elbo_bpd reports it; the membership-inference attack thresholds it."""
+DENOISING_LOSS = "denoising_loss"
+"""`denoising_loss(x, t, noise) -> tensor [N]` (diffusion models): per image, the mean squared
+error of the model's noise (epsilon) prediction, unconditional, for images `x` [N, C, H, W] in
+[0, 1] noised to integer timestep `t` of its training schedule with the standard normal `noise`
+(x's shape). The membership-inference attack averages it over timesteps 25, 100 and 250 of a
+1,000-step schedule, with noise it draws from a fixed seed."""
 
-CAPABILITIES = (SAMPLE, CONDITIONAL, LOG_LIKELIHOOD, ENCODE_DECODE, LOG_PROBS, GENERATE, SAMPLE_TABLE)
+CAPABILITIES = (
+    SAMPLE, CONDITIONAL, LOG_LIKELIHOOD, ENCODE_DECODE, LOG_PROBS, GENERATE, SAMPLE_TABLE,
+    TOKENIZER, CAUSAL_LM, ELBO, DENOISING_LOSS,
+)
 
 
 @dataclass
@@ -53,6 +67,7 @@ class ModelInfo:
 
     name: str
     family: str
+    """A label from audit.families.FAMILY_NAMES: which checks the model is audited by."""
     params: int
     description: str = ""
     precision: str = "fp32"
@@ -72,6 +87,17 @@ class ModelInfo:
 
 class ModelAdapter:
     """Base class for adapters; subclasses set `info`, `capabilities` and implement the methods.
+
+    Each declared capability promises what its constant documents, and checks use nothing else
+    (the conformance kit, audit.testing, verifies each one):
+
+    - SAMPLE: `sample(n, seed, labels=None)`; CONDITIONAL: `sample` honours `labels`
+    - LOG_LIKELIHOOD: `log_likelihood(x)`; ELBO: `elbo(x, k=...)`
+    - ENCODE_DECODE: `encode(x)`, `decode(z)`; DENOISING_LOSS: `denoising_loss(x, t, noise)`
+    - LOG_PROBS: `log_probs(texts)`; GENERATE: `generate(prompts, max_new_tokens, seed, ...)`
+    - TOKENIZER: `tokenizer.encode(text)`, `tokenizer.decode(ids)`
+    - CAUSAL_LM: `model(input_ids=...).logits`, `encode(text)`, `n_positions`
+    - SAMPLE_TABLE: `sample_table(n, seed)`
 
     Users may also pass any object with the same attributes (duck typing is enough).
     """

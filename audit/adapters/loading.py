@@ -14,12 +14,25 @@ applied to the result either way.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any, Callable
 
-from audit.adapters.base import FAMILIES
 from audit.errors import InputError
-from audit.registry import factory_for
+from audit.families import FAMILY_NAMES
+from audit.registry import import_target, model_entry
+
+
+def factory_for(name: str) -> Callable[..., Any]:
+    """The factory behind a model word: a registered name, a `package.module:attr` path, or an
+    `hf:` / `torchscript:` source word (a factory taking precision and device)."""
+    from audit.adapters.sources import is_source_word, load_source
+
+    if is_source_word(name):
+        return functools.partial(load_source, name)
+    if ":" in name:
+        return import_target(name)
+    return model_entry(name).load()
 
 
 def validate_adapter(word: str, adapter: Any) -> None:
@@ -27,8 +40,8 @@ def validate_adapter(word: str, adapter: Any) -> None:
     info = getattr(adapter, "info", None)
     if info is None or not hasattr(adapter, "capabilities"):
         raise InputError(f"Model '{word}' did not return a ModelAdapter (got {type(adapter).__name__}: no info/capabilities).")
-    if getattr(info, "family", None) not in FAMILIES:
-        raise InputError(f"Model '{word}' has family '{getattr(info, 'family', None)}'; valid: {', '.join(FAMILIES)}.")
+    if getattr(info, "family", None) not in FAMILY_NAMES:
+        raise InputError(f"Model '{word}' has family '{getattr(info, 'family', None)}'; valid: {', '.join(FAMILY_NAMES)}.")
 
 
 def call_factory(factory: Callable[..., Any], precision: str, device: str) -> Any:

@@ -28,21 +28,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audit.adapters.base import CONDITIONAL, GENERATE, LOG_PROBS, SAMPLE, ModelAdapter, ModelInfo, count_params
+from audit.adapters.base import CAUSAL_LM, CONDITIONAL, GENERATE, LOG_PROBS, SAMPLE, TOKENIZER, ModelAdapter, ModelInfo, count_params
+from audit.adapters.images import validate_images
 from audit.errors import InputError, ModelOutputError
+from audit.families import ANY, IMAGE, families_of
+from audit.messages import did_you_mean, one_line
 
 if TYPE_CHECKING:
     import torch
 
 SOURCE_PREFIXES = ("hf:", "torchscript:")
+TORCHSCRIPT_FAMILIES = families_of(IMAGE, ANY)
+"""Families a sample-only TorchScript generator may be audited as."""
 HF_OPTIONS = {"name": "the model's name in reports (default: the folder name)"}
 TORCHSCRIPT_OPTIONS = {
     "latent": "latent size: 64, or a shape such as 100x1x1",
     "classes": "number of classes (0: unconditional)",
-    "family": "family the generator is audited as: gan (default), vae, diffusion or other",
+    "family": f"family the generator is audited as: {', '.join(TORCHSCRIPT_FAMILIES)} (default: gan)",
     "name": "the model's name in reports (default: the file name without its suffix)",
 }
-TORCHSCRIPT_FAMILIES = ("gan", "vae", "diffusion", "other")
 METADATA_FILE = "audit.json"
 """Extra file in a TorchScript archive (`torch.jit.save(m, path, _extra_files={"audit.json": ...})`)
 holding {"latent_dim": 64 or [100, 1, 1], "num_classes": 10, "family": "gan", "name": "...",
@@ -89,8 +93,6 @@ def parse_source_word(word: str) -> SourceWord | None:
             if not eq or not value:
                 raise InputError(f"Model '{word}': option '{part}' must be key=value.")
             if key not in allowed:
-                from audit.registry import did_you_mean
-
                 raise InputError(f"Model '{word}': " + did_you_mean(f"{kind} option", key, list(allowed)))
             options[key] = value
     if not path_text:
@@ -124,8 +126,6 @@ def _check_source(source: SourceWord) -> SourceCheck:
     if source.kind == "hf":
         check_hf_dir(source)
         return SourceCheck("transformer")
-    from audit.context import validate_images
-
     adapter = load_torchscript(source, "cpu")
     try:
         probe = adapter.sample(2, 0)
@@ -206,17 +206,17 @@ def _torch_dtype(precision: str) -> "torch.dtype | None":
 
 
 def _files_sha256(folder: Path, prefix: str) -> dict[str, str]:
-    from reference_models.manifest import sha256_file
+    from audit.weights import sha256_file
 
     files = sorted(p for p in folder.iterdir() if p.is_file() and (p.suffix == ".safetensors" or p.name in TOKENIZER_FILES or p.name in ("config.json", "merges.txt")))
     return {f"{prefix}/{p.name}": sha256_file(p) for p in files}
 
 
 class HFCausalLM(ModelAdapter):
-    """A local Hugging Face causal LM behind LOG_PROBS and GENERATE, scored and decoded like the
-    bundled GPT-2 (same sliding-window scoring, same per-prompt seeded decoding)."""
+    """A local Hugging Face causal LM behind LOG_PROBS, GENERATE, TOKENIZER and CAUSAL_LM, scored and decoded like the
+    bundled GPT-2 (audit.lm: the same sliding-window scoring, the same per-prompt seeded decoding)."""
 
-    capabilities = frozenset({LOG_PROBS, GENERATE})
+    capabilities = frozenset({LOG_PROBS, GENERATE, TOKENIZER, CAUSAL_LM})
 
     def __init__(self, model: Any, tokenizer: Any, name: str, weights: dict[str, str] | None = None, description: str = "") -> None:
         self.model = model.eval()
@@ -241,7 +241,7 @@ class HFCausalLM(ModelAdapter):
 
     def log_probs(self, texts: list[str]) -> list["torch.Tensor"]:
         """Per-token log-probabilities (nats, float32 CPU) of each text's tokens after the start token."""
-        from reference_models.transformer.scoring import score_sequences
+        from audit.lm import score_sequences
 
         return score_sequences(self.model, [self.encode(t) for t in texts], self.n_positions, pad_id=self.pad_id)
 
@@ -251,7 +251,7 @@ class HFCausalLM(ModelAdapter):
     ) -> list[str]:
         """Continuations (prompt excluded) cut at EOS; the same seed gives the same text.
         `logits_processor(seen_ids, logits) -> logits` edits each step's logits (e.g. a watermark)."""
-        from reference_models.transformer.sampling import decode
+        from audit.lm import decode
 
         if not 0 < max_new_tokens < self.n_positions:
             raise ValueError(f"max_new_tokens must be in 1..{self.n_positions - 1}, got {max_new_tokens}")
@@ -299,21 +299,6 @@ def load_hf(source: SourceWord, precision: str = "fp32", device: str = "cpu") ->
     name = source.options.get("name", source.path.resolve().name)
     description = f"Hugging Face {type(model).__name__} from {source.path}"
     return HFCausalLM(model, tokenizer, name, _files_sha256(source.path, source.path.resolve().name), description)
-
-
-def one_line(exc: BaseException, limit: int = 300) -> str:
-    """An exception's message on one line; for TorchScript errors, the final line that says what
-    went wrong (not the serialized TorchScript traceback before it)."""
-    text = str(exc)
-    if "Traceback of TorchScript" in text:
-        lines = [l.strip() for l in text.strip().splitlines() if l.strip()]
-        text = lines[-1] if lines else text
-        head, sep, rest = text.partition(": ")
-        if sep and head.endswith(("Error", "Exception")) and head.isidentifier():
-            text = rest  # the caller names the exception type
-    text = " ".join(text.split())
-    return text[:limit] + ("..." if len(text) > limit else "")
-
 
 
 # --- TorchScript image generator ------------------------------------------------------------------
@@ -386,7 +371,7 @@ def _resolve(word: str, option: str | None, declared: Any, parse: Any, what: str
 def load_torchscript(source: SourceWord, device: str = "cpu") -> "TorchScriptGenerator":
     import torch
 
-    from reference_models.manifest import sha256_file
+    from audit.weights import sha256_file
 
     metadata = _archive_metadata(source)
     try:

@@ -5,15 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from audit.adapters.base import FAMILIES
+from audit.families import IMAGE_FAMILIES, OTHER, get_family
 from audit.registry import checks as check_registry
 
 if TYPE_CHECKING:
     from audit.context import CheckContext
-
-IMAGE_FAMILIES = ("gan", "vae", "diffusion")
-NAMED_FAMILIES = tuple(f for f in FAMILIES if f != "other")
-"""Families whose checks are chosen by the tag; `other` models are judged by capability."""
 
 
 @dataclass(frozen=True)
@@ -36,9 +32,9 @@ class CheckSpec:
         """A check applies to the families it names. A model of any other family (`other`)
         is judged by what it can do: the check applies when it declares the capabilities it needs
         and the model has every one (`capabilities` None: not known yet, so it may apply)."""
-        if family in self.families or "other" in self.families:
+        if family in self.families or OTHER in self.families:
             return True
-        if family in NAMED_FAMILIES:
+        if get_family(family).named:
             return False
         return capabilities is None or (bool(self.needs) and self.needs <= set(capabilities))
 

@@ -25,10 +25,11 @@ suites/deepfake.toml — detectability is a property a release owner reads, not 
 - `deepfake.image_watermark`: the keyed DCT spread-spectrum watermark embedded into this model's
   samples: detection rate (Wilson CI), false-positive rate on real held-out digits against the
   documented bound, PSNR, and survival curves under the same processing.
-- `deepfake.machine_text` (transformer): a zero-shot detector (mean log-rank, or log-likelihood,
+- `deepfake.machine_text` (transformer declaring `causal_lm`): a zero-shot detector (mean log-rank, or log-likelihood,
   under the model itself) telling the model's continuations of held-out story prompts from the
   stories' human continuations of the same length; AUC with CI and the ROC curve.
-- `deepfake.text_watermark` (transformer with `generate(logits_processor=...)`): green-list
+- `deepfake.text_watermark` (transformer declaring `tokenizer` and `causal_lm`, with
+  `generate(logits_processor=...)`): green-list
   watermark (Kirchenbauer et al., 2023) detection rate on watermarked generations, false-positive
   rate on human continuations and on unwatermarked generations, survival under text perturbations.
 """
@@ -39,10 +40,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from audit.adapters.base import CONDITIONAL, GENERATE, LOG_PROBS, SAMPLE, accepts, has_capability
-from audit.checks.base import IMAGE_FAMILIES, Measurement, check
+from audit.adapters.base import CAUSAL_LM, CONDITIONAL, GENERATE, SAMPLE, TOKENIZER, accepts, has_capability
+from audit.checks.base import Measurement, check
 from audit.context import CheckContext
 from audit.errors import NotApplicable
+from audit.families import IMAGE_FAMILIES
+from audit.metrics import group_frame
 from audit.metrics.privacy import downsample_curve, mia_auc
 from audit.stats import bias_adjusted_interval, wilson_ci
 
@@ -83,7 +86,7 @@ def _real(ctx: CheckContext) -> tuple[Any, np.ndarray | None]:
 
 
 def _detector(ctx: CheckContext, name: str) -> Any:
-    from reference_models.detectors import load_detector
+    from audit.deepfake.detectors import load_detector
 
     detector = ctx.store.memo("deepfake.detector", name, lambda: load_detector(name))
     ctx.store.instruments.update({f"detector:{file}": digest for file, digest in detector.weights.items()})
@@ -164,10 +167,10 @@ def _survival(
 @check("deepfake.detectability", families=IMAGE_FAMILIES, needs=(SAMPLE,), unit="AUC")
 def detectability(ctx: CheckContext, detector: str = PRIMARY_DETECTOR) -> Measurement:
     """How well the bundled detectors tell this model's samples from held-out real digits: AUC, AP, EER, accuracy (bootstrap CIs)."""
+    from audit.deepfake.detectors import general_detectors
     from audit.deepfake.metrics import detection_intervals, detection_metrics
-    from reference_models.detectors import DETECTORS
 
-    names = list(dict.fromkeys([detector, *DETECTORS]))
+    names = list(dict.fromkeys([detector, *general_detectors()]))
     per: dict[str, dict[str, Any]] = {}
     rows, series = [], {}
     for i, name in enumerate(names):
@@ -204,7 +207,7 @@ def detectability(ctx: CheckContext, detector: str = PRIMARY_DETECTOR) -> Measur
 @check("deepfake.generalisation", families=IMAGE_FAMILIES, needs=(SAMPLE,), unit="AUC")
 def generalisation(ctx: CheckContext, kind: str = "cnn") -> Measurement:
     """Leave-one-generator-out: AUC of detectors trained on one other generator family only, on this model's samples."""
-    from reference_models.detectors import HELD_OUT_FAMILIES, family_detectors
+    from audit.deepfake.detectors import family_detectors
 
     own = ctx.adapter.info.family
     matrices, value_parts = [], {}
@@ -219,7 +222,7 @@ def generalisation(ctx: CheckContext, kind: str = "cnn") -> Measurement:
             point = mia_auc(fake[family], real[family])
             boot = _index_bootstrap(lambda ri, fi, f=family: mia_auc(fake[f][fi], real[f][ri]), n_real, n_fake, ctx.bootstrap, seed)
             cells[f"trained on {family} ({name})"] = {**_cell(point, boot), "trained_on": family, "detector": name}
-        others = [f for f in HELD_OUT_FAMILIES if f in detectors and f != own]
+        others = [f for f in detectors if f != own]
         point = float(np.mean([mia_auc(fake[f], real[f]) for f in others]))
         boot = _index_bootstrap(lambda ri, fi: np.mean([mia_auc(fake[f][fi], real[f][ri]) for f in others]),
                                 n_real, n_fake, ctx.bootstrap, seed)
@@ -276,12 +279,10 @@ def detection_robustness(ctx: CheckContext, detector: str = PRIMARY_DETECTOR) ->
     series = {}
     for p, name in enumerate(PERTURBATIONS):
         series[name] = [{"x": float(s), **_cell(point[p, s], None if boot is None else boot[:, p, s])} for s in SEVERITIES]
-    by = {name: _cell(point[p, 1:].mean(), None if boot is None else boot[:, p, 1:].mean(axis=1)) for p, name in enumerate(PERTURBATIONS)}
-    vals = [c["value"] for c in by.values()]
+    by = [_cell(point[p, 1:].mean(), None if boot is None else boot[:, p, 1:].mean(axis=1)) for p in range(len(PERTURBATIONS))]
     return Measurement(
         value, low, high, n=len(real_x) + len(fake_x),
-        by_group={"overall": value, "by_group": by, "group_min": min(vals), "group_max": max(vals),
-                  "difference": max(vals) - min(vals), "ratio": min(vals) / max(vals) if max(vals) > 0 else None},
+        by_group=group_frame(PERTURBATIONS, [c["value"] for c in by], [c["ci_low"] for c in by], [c["ci_high"] for c in by], value),
         details={
             "detector": detector, "clean_auc": float(point[0, 0]),
             "summary": f"mean AUC of {detector} over {', '.join(PERTURBATIONS)} at severities 1-5 (severity 0 = clean); "
@@ -349,17 +350,13 @@ def detector_fairness(ctx: CheckContext, detector: str = PRIMARY_DETECTOR) -> Me
     tpr = {str(c): float(by_class.loc[c, "tpr"]) for c in by_class.index}
     fpr = {str(c): float(by_class.loc[c, "fpr"]) for c in by_class.index}
     counts = {str(c): (int((real_y == c).sum()), int((fake_y == c).sum())) for c in by_class.index}
-    by = {}
-    for c, rate in tpr.items():
-        hits = int(round(rate * counts[c][1]))
-        c_low, c_high = wilson_ci(hits, counts[c][1]) if counts[c][1] else (None, None)
-        by[f"class {c}"] = {"value": rate, "ci_low": c_low, "ci_high": c_high, "n": counts[c][1]}
-    vals = [g["value"] for g in by.values()]
+    cis = [wilson_ci(int(round(rate * counts[c][1])), counts[c][1]) if counts[c][1] else (None, None) for c, rate in tpr.items()]
     return Measurement(
         value, low, high, n=len(y_true),
-        by_group={"metric": "true-positive rate (fakes flagged) by class", "overall": float(frame.overall["tpr"]), "by_group": by,
-                  "group_min": min(vals), "group_max": max(vals), "difference": max(vals) - min(vals),
-                  "ratio": min(vals) / max(vals) if max(vals) > 0 else None},
+        by_group=group_frame(
+            [f"class {c}" for c in tpr], list(tpr.values()), [ci[0] for ci in cis], [ci[1] for ci in cis], float(frame.overall["tpr"]),
+            counts=[counts[c][1] for c in tpr], metric="true-positive rate (fakes flagged) by class",
+        ),
         details={
             "detector": detector, "threshold": float(det.threshold), "fake_classes_from": fake_source,
             "summary": "fairlearn equalized_odds_difference: the larger of the between-class gaps in true-positive rate "
@@ -418,8 +415,8 @@ def image_watermark(ctx: CheckContext) -> Measurement:
 def _text_pairs(ctx: CheckContext, prompts: int, temperature: float = 1.0) -> tuple[list[str], list[str], list[str]]:
     """(prompts, machine continuations, human continuations), word-matched: each pair cut to the
     same number of words. Generated once per run and temperature by seeded sampling."""
-    from audit.checks.text import heldout_documents
     from audit.metrics.text import continuation_task
+    from audit.text_generation import heldout_documents
 
     count = min(int(prompts), int(ctx.n))
 
@@ -442,16 +439,13 @@ def _text_pairs(ctx: CheckContext, prompts: int, temperature: float = 1.0) -> tu
     return ctx.memo("deepfake.text_pairs", compute, count, float(temperature))
 
 
-@check("deepfake.machine_text", families=("transformer",), needs=(GENERATE, LOG_PROBS), unit="AUC")
+@check("deepfake.machine_text", families=("transformer",), needs=(GENERATE, CAUSAL_LM), unit="AUC")
 def machine_text(ctx: CheckContext, score: str = "log_rank", prompts: int = TEXT_PROMPTS, temperature: float = 1.0) -> Measurement:
     """Zero-shot machine-text detection (log-rank / log-likelihood under the model): AUC of its continuations vs human text."""
     from audit.deepfake.machine_text import scores_for_adapter
 
-    try:
-        _, machine, human = _text_pairs(ctx, prompts, temperature)
-        scored = scores_for_adapter(ctx.adapter, machine + human)
-    except TypeError as exc:
-        raise NotApplicable(str(exc)) from None
+    _, machine, human = _text_pairs(ctx, prompts, temperature)
+    scored = scores_for_adapter(ctx.adapter, machine + human)
     if score not in scored:
         raise ValueError(f"unknown score '{score}'; valid: {', '.join(sorted(scored))}")
     k = len(machine)
@@ -480,7 +474,7 @@ def machine_text(ctx: CheckContext, score: str = "log_rank", prompts: int = TEXT
     )
 
 
-@check("deepfake.text_watermark", families=("transformer",), needs=(GENERATE,), higher_is_better=True, unit="detection rate")
+@check("deepfake.text_watermark", families=("transformer",), needs=(GENERATE, TOKENIZER, CAUSAL_LM), higher_is_better=True, unit="detection rate")
 def text_watermark(ctx: CheckContext, prompts: int = TEXT_PROMPTS, max_new_tokens: int = WATERMARK_TEXT_TOKENS) -> Measurement:
     """Green-list watermark (Kirchenbauer et al., 2023): detection rate on watermarked generations, false positives, survival."""
     from audit.deepfake import watermark_text as wt
@@ -489,8 +483,8 @@ def text_watermark(ctx: CheckContext, prompts: int = TEXT_PROMPTS, max_new_token
     from audit.robustness.text import perturb
 
     adapter = ctx.adapter
-    if not accepts(adapter.generate, "logits_processor") or getattr(adapter, "tokenizer", None) is None:
-        raise NotApplicable(f"model '{ctx.model}' generate() takes no logits_processor (or has no tokenizer): the green-list watermark needs both")
+    if not accepts(adapter.generate, "logits_processor"):
+        raise NotApplicable(f"model '{ctx.model}' generate() takes no logits_processor: the green-list watermark edits each step's logits")
     vocab = int(adapter.model.config.vocab_size)
     green = wt.GreenList(vocab, ctx.rng_seed("deepfake.text_watermark.key"))
     prompt_texts, _, human = _text_pairs(ctx, prompts)

@@ -12,43 +12,35 @@ Torch is never imported here: checks read numpy arrays from the context.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from audit.adapters.base import SAMPLE
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
-from audit.errors import ModelOutputError
 from audit.metrics.diversity import (
     COPY_QUANTILE,
     class_coverage,
     class_entropy,
     class_histogram,
     class_kl,
-    copy_threshold,
     default_min_share,
     mean_pairwise_distance,
     mean_pairwise_distance_bootstrap,
-    near_duplicate_rate,
-    nearest_distances,
 )
 from audit.metrics.kernel import kid as kid_value
 from audit.metrics.kernel import kid_bootstrap, mmd2_unbiased_from_kernels, polynomial_kernel
 from audit.metrics.manifold import Manifolds, knn_radii, pairwise_distances
 from audit.metrics.two_sample import balanced_subsample, c2st as c2st_test
 from audit.metrics.wasserstein import DEFAULT_PROJECTIONS, PROJECTION_SEED, sliced_wasserstein, sliced_wasserstein_bootstrap
+from audit.pixel_space import image_rows, near_duplicate_measurement, reference_rows
 from audit.stats import bias_adjusted_interval, bootstrap_ci, wilson_ci
 
 K_NEIGHBOURS = 5
 
 
 # --- shared intermediates (run-wide memo) -------------------------------------------------
-
-def _reference_memo(ctx: CheckContext, name: str, compute: Callable[[], Any], *extra: Any) -> Any:
-    """Memo for values that depend on the real reference only (computed once per run)."""
-    return ctx.store.memo(name, (ctx.store.reference.name, *extra), compute)
-
 
 def _real_features(ctx: CheckContext, split: str = "train") -> np.ndarray:
     return ctx.real_embedding(split).features
@@ -60,7 +52,7 @@ def _fake_distances(ctx: CheckContext) -> np.ndarray:
 
 
 def _real_radii(ctx: CheckContext, k: int) -> np.ndarray:
-    return _reference_memo(ctx, "distribution.real_knn_radii", lambda: knn_radii(_real_features(ctx), k), "train", k)
+    return ctx.reference_memo("distribution.real_knn_radii", lambda: knn_radii(_real_features(ctx), k), "train", k)
 
 
 def _manifolds(ctx: CheckContext, k: int) -> Manifolds:
@@ -82,34 +74,17 @@ def _interval(value: float, distribution: np.ndarray | None, low: float | None =
     return lo, hi
 
 
-def _image_rows(ctx: CheckContext) -> np.ndarray:
-    images = ctx.samples().images.numpy()
-    train = np.asarray(ctx.store.reference.train_x)
-    if images.shape[1:] != train.shape[1:]:
-        raise ModelOutputError(
-            f"model '{ctx.model}' generates images of shape {tuple(images.shape[1:])}, "
-            f"the reference '{ctx.store.reference.name}' has {tuple(train.shape[1:])}: pixel-space checks need the same shape"
-        )
-    return images.reshape(len(images), -1).astype(np.float64)
-
-
-def _reference_rows(ctx: CheckContext, split: str) -> np.ndarray:
-    x = ctx.store.reference.train_x if split == "train" else ctx.store.reference.test_x
-    x = np.asarray(x, dtype=np.float64)
-    return x.reshape(len(x), -1)
-
-
 # --- KID --------------------------------------------------------------------------------
 
 @check("quality.kid", needs=(SAMPLE,), higher_is_better=False, unit="MMD^2")
 def kid(ctx: CheckContext) -> Measurement:
     """Kernel Inception Distance: unbiased MMD^2, cubic polynomial kernel, generated vs real features (bootstrap CI)."""
     fake, real = ctx.embedding().features, _real_features(ctx)
-    k_yy = _reference_memo(ctx, "distribution.real_poly_kernel", lambda: polynomial_kernel(real, real), "train")
+    k_yy = ctx.reference_memo("distribution.real_poly_kernel", lambda: polynomial_kernel(real, real), "train")
     value = finite_or_raise("KID", mmd2_unbiased_from_kernels(polynomial_kernel(fake, fake), k_yy, polynomial_kernel(fake, real)))
     dist = kid_bootstrap(fake, real, ctx.bootstrap, ctx.rng_seed("quality.kid"), k_yy=k_yy) if ctx.bootstrap > 0 else None
     low, high = _interval(value, dist)
-    floor = _reference_memo(ctx, "distribution.kid_floor", lambda: kid_value(_real_features(ctx, "test"), real), "test")
+    floor = ctx.reference_memo("distribution.kid_floor", lambda: kid_value(_real_features(ctx, "test"), real), "test")
     return Measurement(value, low, high, n=len(fake), details={
         "reference": "train split", "n_reference": len(real), "kernel": "(x.y/d + 1)^3",
         "estimator": "all-pairs unbiased MMD^2: the limit of torchmetrics' average over random subsets",
@@ -123,7 +98,7 @@ def _swd(ctx: CheckContext, salt: str, fake: np.ndarray, real: np.ndarray, heldo
     value = finite_or_raise("sliced Wasserstein distance", sliced_wasserstein(fake, real, projections, PROJECTION_SEED))
     dist = sliced_wasserstein_bootstrap(fake, real, ctx.bootstrap, ctx.rng_seed(salt), projections, PROJECTION_SEED) if ctx.bootstrap > 0 else None
     low, high = _interval(value, dist, low=0.0)
-    floor = _reference_memo(ctx, f"distribution.swd_floor.{space}", lambda: sliced_wasserstein(heldout, real, projections, PROJECTION_SEED), projections)
+    floor = ctx.reference_memo(f"distribution.swd_floor.{space}", lambda: sliced_wasserstein(heldout, real, projections, PROJECTION_SEED), projections)
     return Measurement(value, low, high, n=len(fake), details={
         "space": space, "reference": "train split", "n_reference": len(real), "projections": projections,
         "projection_seed": PROJECTION_SEED, "estimator": "mean over random unit directions of the exact 1-D W1",
@@ -135,7 +110,7 @@ def _swd(ctx: CheckContext, salt: str, fake: np.ndarray, real: np.ndarray, heldo
 @check("quality.swd_pixel", needs=(SAMPLE,), higher_is_better=False, unit="pixel intensity")
 def swd_pixel(ctx: CheckContext, projections: int = DEFAULT_PROJECTIONS) -> Measurement:
     """Sliced Wasserstein distance (SW1) between generated and real images in pixel space (bootstrap CI)."""
-    return _swd(ctx, "quality.swd_pixel", _image_rows(ctx), _reference_rows(ctx, "train"), _reference_rows(ctx, "test"), "pixels", int(projections))
+    return _swd(ctx, "quality.swd_pixel", image_rows(ctx), reference_rows(ctx, "train"), reference_rows(ctx, "test"), "pixels", int(projections))
 
 
 @check("quality.swd_feature", needs=(SAMPLE,), higher_is_better=False, unit="feature units")
@@ -156,8 +131,8 @@ def _prdc(ctx: CheckContext, metric: str, k: int) -> Measurement:
         dist = ctx.memo("distribution.prdc_bootstrap", lambda: manifolds.bootstrap(ctx.bootstrap, seed), k, ctx.bootstrap, seed)[metric]
     value = values[metric]
     low, high = _interval(value, dist, low=0.0, high=None if metric == "density" else 1.0)
-    floor = _reference_memo(
-        ctx, "distribution.prdc_floor",
+    floor = ctx.reference_memo(
+        "distribution.prdc_floor",
         lambda: Manifolds.build(_real_features(ctx), _real_features(ctx, "test"), k, real_radii=_real_radii(ctx, k)).values(), k,
     )
     return Measurement(value, low, high, n=len(manifolds.fake_radii), details={
@@ -201,8 +176,8 @@ def c2st(ctx: CheckContext, classifier: str = "knn", folds: int = 5, neighbours:
     fake, real = balanced_subsample(ctx.embedding().features, _real_features(ctx), seed)
     result = c2st_test(fake, real, int(folds), seed, classifier, int(neighbours))
     low, high = wilson_ci(int(result.correct.sum()), result.n)
-    floor = _reference_memo(
-        ctx, "distribution.c2st_floor",
+    floor = ctx.reference_memo(
+        "distribution.c2st_floor",
         lambda: c2st_test(*balanced_subsample(_real_features(ctx, "test"), _real_features(ctx), 0), int(folds), 0, classifier, int(neighbours)).accuracy,
         classifier, int(folds), int(neighbours),
     )
@@ -223,35 +198,17 @@ def diversity(ctx: CheckContext) -> Measurement:
     value = finite_or_raise("diversity", mean_pairwise_distance(None, distances=d))
     dist = mean_pairwise_distance_bootstrap(d, ctx.bootstrap, ctx.rng_seed("quality.diversity")) if ctx.bootstrap > 0 else None
     low, high = _interval(value, dist, low=0.0)
-    real = _reference_memo(ctx, "distribution.diversity_real", lambda: mean_pairwise_distance(_real_features(ctx, "test")), "test")
+    real = ctx.reference_memo("distribution.diversity_real", lambda: mean_pairwise_distance(_real_features(ctx, "test")), "test")
     return Measurement(value, low, high, n=len(d), details={
         "real_heldout": real, "ratio_to_real": value / real if real > 0 else float("nan"),
         "note": "collapse lowers it; unstructured noise can also score low or high: read beside precision and the real value",
     })
 
 
-def _pixel_nn_train(ctx: CheckContext) -> np.ndarray:
-    """Pixel-space L2 distance from each generated image to its nearest training image (memo)."""
-    return ctx.memo("distribution.pixel_nn_train", lambda: nearest_distances(_image_rows(ctx), _reference_rows(ctx, "train")))
-
-
 @check("quality.near_duplicate_rate", needs=(SAMPLE,), higher_is_better=False, unit="share of samples")
 def near_duplicate_rate_check(ctx: CheckContext, quantile: float = COPY_QUANTILE) -> Measurement:
     """Share of samples closer (pixel L2) to a training image than 99% of held-out real images are (~0.01 for fresh samples; Wilson CI)."""
-    quantile = float(quantile)
-    heldout_nn = _reference_memo(
-        ctx, "distribution.heldout_pixel_nn_train", lambda: nearest_distances(_reference_rows(ctx, "test"), _reference_rows(ctx, "train")),
-    )
-    threshold = copy_threshold(heldout_nn, quantile)
-    nn = _pixel_nn_train(ctx)
-    copies = int((nn < threshold).sum())
-    low, high = wilson_ci(copies, len(nn))
-    return Measurement(near_duplicate_rate(nn, threshold), low, high, n=len(nn), details={
-        "threshold_l2": threshold, "quantile": quantile, "expected_for_fresh_samples": quantile,
-        "threshold_rule": f"the {quantile:.0%} quantile of held-out real images' nearest-training-image L2 distances",
-        "near_duplicates": copies, "median_nn_l2": float(np.median(nn)), "median_nn_l2_heldout": float(np.median(heldout_nn)),
-        "n_heldout": len(heldout_nn), "ci_note": "Wilson interval over samples, for the threshold as estimated",
-    })
+    return near_duplicate_measurement(ctx, quantile)
 
 
 # --- class histogram ---------------------------------------------------------------------------

@@ -23,16 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from audit.adapters.base import GENERATE, LOG_PROBS, SAMPLE, accepts, has_capability
+from audit.adapters.base import CAUSAL_LM, GENERATE, LOG_PROBS, SAMPLE, accepts, has_capability
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext
-from audit.efficiency.timing import Workload, decode_workload, image_workload, interleaved, prefill_workload, quantile_ci
+from audit.efficiency.memory import bytes_read_per_token, peak_memory_of
+from audit.efficiency.timing import (
+    Workload, decode_workload, image_workload, interleaved, prefill_workload, quantile_ci, workload_documents,
+)
+from audit.families import GENERATOR_FAMILIES, get_family
 
-FAMILIES = ("gan", "vae", "diffusion", "transformer")
 MIB = 1024 * 1024
 
-IMAGE_BATCHES = (1, 16, 64, 256)
-DIFFUSION_BATCHES = (1, 4, 16)
 DIFFUSION_STEPS = (10, 25, 50)
 DIFFUSION_STEPS_BATCH = 4
 LM_BATCHES = (1, 2, 4, 8)
@@ -40,7 +41,6 @@ LM_NEW_TOKENS = 32
 LM_SEQ_LENGTHS = (32, 64, 128, 256, 512, 1024)
 LATENCY_REPEATS = 5
 """Timed batch-1 calls per round (latency percentiles need more calls than throughput)."""
-DEFAULT_ROUNDS = {"gan": 10, "vae": 10, "diffusion": 4, "transformer": 5}
 
 
 @dataclass
@@ -81,9 +81,9 @@ def _threads() -> int:
 
 
 def _workload_threads(adapter: Any) -> int:
-    """Threads a workload uses: the bundled decoder runs on one (reference_models.transformer.sampling)."""
-    if _is_lm(adapter) and hasattr(adapter, "model"):
-        from reference_models.transformer.sampling import DECODE_THREADS
+    """Threads a workload uses: the KV-cache decoder runs on one (audit.lm.decoding)."""
+    if _is_lm(adapter) and has_capability(adapter, CAUSAL_LM):
+        from audit.lm import DECODE_THREADS
 
         return DECODE_THREADS
     return _threads()
@@ -91,8 +91,7 @@ def _workload_threads(adapter: Any) -> int:
 
 def session(ctx: CheckContext, rounds: int | None = None) -> Session:
     """The model's timing session, made once per run for these settings."""
-    family = getattr(ctx.adapter.info, "family", "other")
-    rounds = int(rounds or DEFAULT_ROUNDS.get(family, 5))
+    rounds = int(rounds or get_family(ctx.adapter.info.family).timing_rounds)
     return ctx.memo("efficiency.session", lambda: _run_session(ctx, rounds), rounds)
 
 
@@ -100,21 +99,20 @@ def _run_session(ctx: CheckContext, rounds: int) -> Session:
     from audit.efficiency.energy import EnergyMeter
 
     adapter, seed = ctx.adapter, ctx.seed
-    family = getattr(adapter.info, "family", "other")
+    family = get_family(adapter.info.family)
     curves: dict[str, list[str]] = {}
     axes: dict[str, tuple[str, str]] = {}
     workloads: list[Workload] = []
     if has_capability(adapter, SAMPLE):
         unit = "images"
-        batches = DIFFUSION_BATCHES if family == "diffusion" else IMAGE_BATCHES
-        for b in batches:
+        for b in family.timing_batches:
             w = image_workload(adapter, b, seed)
             w.x = b
             workloads.append(w)
         curves["batch"] = [w.name for w in workloads]
         axes["batch"] = ("batch size", "images/s")
 
-        if family == "diffusion" and accepts(adapter.sample, "steps"):
+        if family.sampling_steps and accepts(adapter.sample, "steps"):
             steps = []
             for s in DIFFUSION_STEPS:
                 w = image_workload(adapter, DIFFUSION_STEPS_BATCH, seed, steps=s)
@@ -125,17 +123,17 @@ def _run_session(ctx: CheckContext, rounds: int) -> Session:
             axes["steps"] = (f"sampling steps (batch {DIFFUSION_STEPS_BATCH})", "images/s")
     elif _is_lm(adapter):
         unit = "tokens"
+        documents = workload_documents(ctx)
         for b in LM_BATCHES:
-            w = decode_workload(adapter, b, LM_NEW_TOKENS, seed)
+            w = decode_workload(adapter, b, LM_NEW_TOKENS, documents, seed)
             w.x = b
             workloads.append(w)
         curves["batch"] = [w.name for w in workloads]
         axes["batch"] = (f"batch size (greedy decoding, {LM_NEW_TOKENS} new tokens)", "tokens/s")
-        positions = int(getattr(adapter, "n_positions", 0) or 0)
-        if positions and hasattr(adapter, "model"):
+        if has_capability(adapter, CAUSAL_LM):
             prefill = []
-            for length in (L for L in LM_SEQ_LENGTHS if L <= positions):
-                w = prefill_workload(adapter, length)
+            for length in (L for L in LM_SEQ_LENGTHS if L <= int(adapter.n_positions)):
+                w = prefill_workload(adapter, length, documents)
                 w.x = length
                 prefill.append(w)
             workloads += prefill
@@ -176,19 +174,19 @@ def _latency(ctx: CheckContext, q: float, rounds: int | None) -> Measurement:
     return Measurement(value, low, high, n=len(values), details=details)
 
 
-@check("efficiency.latency_p50", families=FAMILIES, higher_is_better=False, unit="ms")
+@check("efficiency.latency_p50", families=GENERATOR_FAMILIES, higher_is_better=False, unit="ms")
 def latency_p50(ctx: CheckContext, rounds: int | None = None) -> Measurement:
     """Median latency of one batch-1 request (a sample; 32 decoded tokens for LMs), interleaved timing."""
     return _latency(ctx, 0.5, rounds)
 
 
-@check("efficiency.latency_p95", families=FAMILIES, higher_is_better=False, unit="ms")
+@check("efficiency.latency_p95", families=GENERATOR_FAMILIES, higher_is_better=False, unit="ms")
 def latency_p95(ctx: CheckContext, rounds: int | None = None) -> Measurement:
     """95th-percentile latency of one batch-1 request, interleaved timing (bootstrap CI)."""
     return _latency(ctx, 0.95, rounds)
 
 
-@check("efficiency.latency_p99", families=FAMILIES, higher_is_better=False, unit="ms")
+@check("efficiency.latency_p99", families=GENERATOR_FAMILIES, higher_is_better=False, unit="ms")
 def latency_p99(ctx: CheckContext, rounds: int | None = None) -> Measurement:
     """99th-percentile latency of one batch-1 request, interleaved timing (bootstrap CI)."""
     return _latency(ctx, 0.99, rounds)
@@ -207,7 +205,7 @@ def _rate_ci(ctx: CheckContext, s: Session, name: str, salt: str) -> tuple[float
     return statistic(per_round), low, high
 
 
-@check("efficiency.throughput", families=FAMILIES, higher_is_better=True, unit="samples/s")
+@check("efficiency.throughput", families=GENERATOR_FAMILIES, higher_is_better=True, unit="samples/s")
 def throughput(ctx: CheckContext, rounds: int | None = None) -> Measurement:
     """Images/s (image models) or generated tokens/s (LMs) at the largest batch of the scaling curve."""
     s = session(ctx, rounds)
@@ -218,7 +216,7 @@ def throughput(ctx: CheckContext, rounds: int | None = None) -> Measurement:
     return Measurement(value, low, high, n=s.rounds, details=details)
 
 
-@check("efficiency.scaling", families=FAMILIES, higher_is_better=True, unit="ratio")
+@check("efficiency.scaling", families=GENERATOR_FAMILIES, higher_is_better=True, unit="ratio")
 def scaling(ctx: CheckContext, rounds: int | None = None) -> Measurement:
     """Throughput gain from batch 1 to the largest batch; curves: batch size, steps (diffusion), sequence length (LMs)."""
     from audit.stats import bootstrap_ci
@@ -248,26 +246,18 @@ def scaling(ctx: CheckContext, rounds: int | None = None) -> Measurement:
     })
 
 
-def _fp32_adapter(ctx: CheckContext) -> Any:
-    """The float32 adapter of the same model, loaded once per run (shared with the quantization checks)."""
-    from audit.adapters.loading import load_model
-
-    device = str(getattr(ctx.adapter.info, "device", "cpu"))
-    return ctx.store.memo("quantization.fp32_adapter", (ctx.model, device), lambda: load_model(ctx.model, "fp32", device))
-
-
-@check("efficiency.flops", families=FAMILIES, higher_is_better=False, unit="FLOPs/sample")
+@check("efficiency.flops", families=GENERATOR_FAMILIES, higher_is_better=False, unit="FLOPs/sample")
 def flops(ctx: CheckContext, batch: int = 4) -> Measurement:
     """FLOPs per image (a whole sampling run for diffusion) or per generated token, by torch's FlopCounterMode."""
     from audit.efficiency.flops import count_flops
     from audit.precision import get_precision
 
     quantized = get_precision(ctx.precision).quantized
-    adapter = _fp32_adapter(ctx) if quantized else ctx.adapter
+    adapter = ctx.fp32_adapter() if quantized else ctx.adapter
     if has_capability(adapter, SAMPLE):
         w = image_workload(adapter, batch, ctx.seed)
     elif _is_lm(adapter):
-        w = decode_workload(adapter, 1, LM_NEW_TOKENS, ctx.seed)
+        w = decode_workload(adapter, 1, LM_NEW_TOKENS, workload_documents(ctx), ctx.seed)
     else:
         raise ValueError(f"model '{ctx.model}' has neither sample nor generate")
     total, by_op = count_flops(w.fn)
@@ -280,7 +270,7 @@ def flops(ctx: CheckContext, batch: int = 4) -> Measurement:
     return Measurement(total / w.items, n=w.items, details=details)
 
 
-@check("efficiency.params", families=FAMILIES, higher_is_better=None, unit="parameters")
+@check("efficiency.params", families=GENERATOR_FAMILIES, higher_is_better=None, unit="parameters")
 def params(ctx: CheckContext) -> Measurement:
     """Parameter count of the model's networks (the float model's, whatever the precision)."""
     count = int(getattr(ctx.adapter.info, "params", 0) or 0)
@@ -294,7 +284,7 @@ def params(ctx: CheckContext) -> Measurement:
     return Measurement(float(count), details=details)
 
 
-@check("efficiency.weights_mib", families=FAMILIES, higher_is_better=False, unit="MiB")
+@check("efficiency.weights_mib", families=GENERATOR_FAMILIES, higher_is_better=False, unit="MiB")
 def weights_mib(ctx: CheckContext) -> Measurement:
     """Bytes of the model's weights as held in this precision (int8 packed, tied weights once), in MiB."""
     from audit.precision import weights_bytes
@@ -307,35 +297,7 @@ def weights_mib(ctx: CheckContext) -> Measurement:
     return Measurement(size / MIB, details=details)
 
 
-def peak_memory_of(ctx: CheckContext, model: str, precision: str) -> dict[str, Any]:
-    """The memory probe of (model, precision), once per run: a child process on CPU, the CUDA
-    allocator's peak on GPU."""
-    device = str(getattr(ctx.adapter.info, "device", "cpu"))
-
-    def compute() -> dict[str, Any]:
-        if device.startswith("cuda"):
-            from audit.adapters.loading import load_model
-            from audit.efficiency.memory import cuda_peak
-            from audit.efficiency.timing import default_workload
-
-            import torch
-
-            torch.cuda.reset_peak_memory_stats(device)
-            before = torch.cuda.memory_allocated(device)
-            adapter = load_model(model, precision, device)
-            load = int(torch.cuda.max_memory_allocated(device) - before)
-            run = cuda_peak(default_workload(adapter).fn, device) + int(torch.cuda.memory_allocated(device) - before)
-            del adapter
-            return {"load_peak": load, "run_peak": run, "method": "torch.cuda.max_memory_allocated", "device": device}
-        from audit.efficiency.memory import probe
-
-        return probe({"kind": "model", "model": model, "precision": precision, "device": device,
-                      "family": getattr(ctx.adapter.info, "family", None), "threads": _threads()})
-
-    return ctx.store.memo("efficiency.peak_memory", (model, precision, device), compute)
-
-
-@check("efficiency.peak_memory_mib", families=FAMILIES, higher_is_better=False, unit="MiB")
+@check("efficiency.peak_memory_mib", families=GENERATOR_FAMILIES, higher_is_better=False, unit="MiB")
 def peak_memory_mib(ctx: CheckContext) -> Measurement:
     """Peak memory to hold the model and run one batch, measured in an isolated process (CPU) or by the CUDA allocator."""
     probe = peak_memory_of(ctx, ctx.model, ctx.precision)
@@ -346,7 +308,7 @@ def peak_memory_mib(ctx: CheckContext) -> Measurement:
     return Measurement(probe["run_peak"] / MIB, details=details)
 
 
-@check("efficiency.energy_per_1k", families=FAMILIES, higher_is_better=False, unit="J per 1,000 samples")
+@check("efficiency.energy_per_1k", families=GENERATOR_FAMILIES, higher_is_better=False, unit="J per 1,000 samples")
 def energy_per_1k(ctx: CheckContext, rounds: int | None = None) -> Measurement:
     """Energy per 1,000 images or generated tokens at the throughput batch: RAPL where readable, else a labelled estimate."""
     from audit.efficiency.energy import describe, estimate_joules
@@ -401,21 +363,3 @@ def decode_bandwidth(ctx: CheckContext, rounds: int | None = None, copy_mib: int
                        f"{copy_mib} MiB tensor copy with the decoder's thread count ({s.threads})"),
         "note": "a model whose weights fit in the CPU caches can exceed 1 (it is not reading from DRAM)",
     })
-
-
-def bytes_read_per_token(adapter: Any) -> int:
-    """Weight bytes one decoding step at batch 1 reads: all weights, except that an embedding
-    table contributes one row unless its weight is also the output layer (tied)."""
-    import torch
-
-    from audit.precision import module_weight_bytes, storage_ptr, weights_bytes
-
-    total = weights_bytes(adapter)
-    for root in {id(m): m for m in adapter.modules().values()}.values():
-        output_storages = {storage_ptr(m.weight) for m in root.modules()
-                           if isinstance(m, torch.nn.Linear) and isinstance(getattr(m, "weight", None), torch.Tensor)} - {None}
-        for module in root.modules():
-            if isinstance(module, torch.nn.Embedding) and storage_ptr(module.weight) not in output_storages:
-                table = module_weight_bytes(module)
-                total -= table - table // max(1, module.num_embeddings)
-    return int(total)

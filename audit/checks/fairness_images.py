@@ -51,8 +51,8 @@ Point estimates by group come from fairlearn's `MetricFrame` (groups with no sam
 MetricFrame drops, are put back with share 0). Headline CIs: bootstrap resampling each class's
 samples within the class (the conditional design fixes the class sizes), bias-adjusted as in
 audit.stats; per-class CIs: Wilson for proportions, the same bootstrap for FID.
-`Measurement.by_group` has the MetricFrame shape {overall, by_group: {class: {value, ci_low,
-ci_high, n}}, group_min, group_max, difference, ratio} (ratio = min / max, fairlearn's convention).
+`Measurement.by_group` is `audit.metrics.group_frame`'s MetricFrame shape {overall, by_group: {class:
+{value, ci_low, ci_high, n}}, group_min, group_max, difference, ratio} (ratio = min / max, fairlearn's convention).
 """
 
 from __future__ import annotations
@@ -63,9 +63,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from audit.adapters.base import CONDITIONAL, SAMPLE
+from audit.adapters.images import validate_images
 from audit.checks.base import Measurement, check
-from audit.context import CheckContext, finite_or_raise, validate_images
-from audit.stats import bias_adjusted_interval, bootstrap_ci, wilson_ci
+from audit.context import CheckContext, finite_or_raise
+from audit.metrics import group_frame
+from audit.stats import bias_adjusted_interval, bootstrap_ci, measurement_ci, wilson_ci
 
 PSEUDO_COUNT = 0.5
 """Jeffreys pseudo-count per group for the representation ratio."""
@@ -183,39 +185,6 @@ def class_bootstrap(
     return out
 
 
-def group_frame(
-    labels: Sequence[str], values: np.ndarray, lows: Sequence[float | None], highs: Sequence[float | None],
-    counts: Sequence[int], overall: float,
-) -> dict[str, Any]:
-    """The project's MetricFrame shape, with fairlearn's conventions: difference = max - min,
-    ratio = min / max (None when undefined)."""
-    values = np.asarray(values, np.float64)
-    lo, hi = float(values.min()), float(values.max())
-    return {
-        "overall": float(overall),
-        "by_group": {
-            str(g): {"value": float(v), "ci_low": _num(l), "ci_high": _num(h), "n": int(c)}
-            for g, v, l, h, c in zip(labels, values, lows, highs, counts)
-        },
-        "group_min": lo,
-        "group_max": hi,
-        "difference": hi - lo,
-        "ratio": (lo / hi) if hi > 0 and lo >= 0 else None,
-    }
-
-
-def interval(low: float, high: float, floor: float | None = None) -> tuple[float | None, float | None]:
-    """A CI for a Measurement: (None, None) when there is none (bootstrap=0: gates then judge the
-    value itself), the low end raised to `floor` for a statistic that cannot go below it."""
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return None, None
-    return (max(float(low), floor) if floor is not None else float(low)), float(high)
-
-
-def _num(x: float | None) -> float | None:
-    return None if x is None or not np.isfinite(x) else float(x)
-
-
 def metric_frame(metric: Callable[..., float], y_true: np.ndarray, y_pred: np.ndarray, groups: np.ndarray, **sample_params: np.ndarray) -> Any:
     """fairlearn MetricFrame of one metric by class."""
     import pandas as pd
@@ -290,7 +259,7 @@ def _representation_details(ctx: CheckContext, predictions: np.ndarray, referenc
     lows = [lo / p if p > 0 else None for (lo, _), p in zip(intervals, reference)]
     highs = [hi / p if p > 0 else None for (_, hi), p in zip(intervals, reference)]
     labels = [str(g) for g in range(k)]
-    by_group = group_frame(labels, values, lows, highs, counts, 1.0)
+    by_group = group_frame(labels, values, lows, highs, 1.0, counts=counts)
     shares = counts / n
     details = {
         "groups": "evaluator-predicted class of each unconditional sample",
@@ -328,7 +297,7 @@ def representation_tv(ctx: CheckContext, min_n: int | None = MIN_REPRESENTATION_
     low, high = bootstrap_ci(lambda p: tv_of_predictions(p, reference), [predictions], ctx.bootstrap, ctx.rng_seed("fairness.representation_tv"))
     by_group, details = _representation_details(ctx, predictions, reference, u)
     details["ci"] = "bootstrap over samples, bias-adjusted, clipped at 0 (TV is non-negative)"
-    return Measurement(value, *interval(low, high, 0.0), n=len(predictions), by_group=by_group, details=details)
+    return Measurement(value, *measurement_ci(low, high, 0.0), n=len(predictions), by_group=by_group, details=details)
 
 
 @check("fairness.representation_ratio", needs=(SAMPLE,), higher_is_better=False, unit="ratio")
@@ -343,7 +312,7 @@ def representation_ratio(ctx: CheckContext, min_n: int | None = MIN_REPRESENTATI
     low, high = (max(float(np.exp(log_low)), 1.0), float(np.exp(log_high))) if np.isfinite(log_low) else (float("nan"), float("nan"))
     by_group, details = _representation_details(ctx, predictions, reference, u)
     details.update(pseudo_count=PSEUDO_COUNT, ci="bootstrap over samples of log(ratio), bias-adjusted, exponentiated")
-    return Measurement(value, *interval(low, high, 1.0), n=len(predictions), by_group=by_group, details=details)
+    return Measurement(value, *measurement_ci(low, high, 1.0), n=len(predictions), by_group=by_group, details=details)
 
 
 @check("fairness.representation_chi2", needs=(SAMPLE,), higher_is_better=None, unit="p-value")
@@ -399,8 +368,8 @@ def _proportion_parity(
     boot = class_bootstrap(lambda g, rows: float(rows.mean()), groups, ctx.bootstrap, ctx.rng_seed(name)) if ctx.bootstrap > 0 else None
     low, high = bias_adjusted_interval(value, boot.max(axis=1) - boot.min(axis=1)) if boot is not None else (float("nan"), float("nan"))
     intervals = [wilson_ci(int(g.sum()), len(g)) for g in groups]
-    by_group = group_frame([str(c) for c in classes], values, [i[0] for i in intervals], [i[1] for i in intervals], counts, float(mf.overall))
-    return value, *interval(low, high, 0.0), by_group
+    by_group = group_frame([str(c) for c in classes], values, [i[0] for i in intervals], [i[1] for i in intervals], float(mf.overall), counts=counts)
+    return value, *measurement_ci(low, high, 0.0), by_group
 
 
 def _worst_rows(by_group: dict[str, Any], title: str, lower_is_worse: bool = True, rows: int = 3) -> dict[str, Any]:
@@ -499,7 +468,7 @@ def quality_parity_fid(ctx: CheckContext) -> Measurement:
     else:
         low = high = float("nan")
         per_class = [(None, None)] * len(classes)
-    by_group = group_frame([str(c) for c in classes], values, [p[0] for p in per_class], [p[1] for p in per_class], counts, float(mf.overall))
+    by_group = group_frame([str(c) for c in classes], values, [p[0] for p in per_class], [p[1] for p in per_class], float(mf.overall), counts=counts)
     heldout = _real_by_class(ctx, "test")
     floors = {c: fid_from_features(heldout[c], real[c]) for c in classes if len(heldout.get(c, ())) >= 2}
     order = np.argsort(-values)
@@ -515,4 +484,4 @@ def quality_parity_fid(ctx: CheckContext) -> Measurement:
             "rows": [[str(classes[g]), counts[g], round(float(values[g]), 3), round(floors[classes[g]], 3) if classes[g] in floors else None] for g in order],
         }],
     }
-    return Measurement(value, *interval(low, high, 1.0), n=len(labels), by_group=by_group, details=details)
+    return Measurement(value, *measurement_ci(low, high, 1.0), n=len(labels), by_group=by_group, details=details)

@@ -17,7 +17,6 @@ sampling, one or two fits and one bootstrap per model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -25,126 +24,19 @@ import numpy as np
 from audit.adapters.base import SAMPLE_TABLE
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
-from audit.errors import ModelOutputError
+from audit.datasets import load_dataset
+from audit.fairness.tabular import (
+    CLASSIFIER, DATASET, ConstantClassifier, coerce_table, fit_downstream, frame_summary, label_of, metric_frame, predict,
+)
+from audit.metrics import bootstrap_count_chunks, group_frame
 from audit.stats import bias_adjusted_interval, wilson_ci
 
 FAMILY = ("tabular",)
 SALT = "fairness.tabular"
 BOOTSTRAP_CHUNK = 100
-CLASSIFIER = "LogisticRegression(C=1.0, lbfgs, max_iter=2000) on one-hot categoricals + standardized numeric columns"
-
-
-# ---- downstream classifier (pure functions) ---------------------------------------------------
-
-
-class ConstantClassifier:
-    """What a downstream learner can do when the training data holds a single label value."""
-
-    def __init__(self, label: int) -> None:
-        self.label = label
-
-    def predict(self, frame: Any) -> np.ndarray:
-        return np.full(len(frame), self.label, dtype=np.int64)
-
-    def predict_proba(self, frame: Any) -> np.ndarray:
-        p = np.full(len(frame), float(self.label))
-        return np.stack([1 - p, p], axis=1)
-
-
-def label_of(frame: Any) -> np.ndarray:
-    """1 where income is >50K."""
-    from reference_models.data.adult import LABEL, POSITIVE
-
-    return (frame[LABEL].astype(str).to_numpy() == POSITIVE).astype(np.int64)
-
-
-def fit_downstream(frame: Any, categories: dict[str, list[str]]) -> Any:
-    """The downstream classifier fitted on `frame` (deterministic: lbfgs, no randomness)."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-    from threadpoolctl import threadpool_limits
-
-    from reference_models.data.adult import CATEGORICAL, CONTINUOUS, LABEL
-
-    y = label_of(frame)
-    if y.min() == y.max():
-        return ConstantClassifier(int(y[0]))
-    cats = [c for c in CATEGORICAL if c != LABEL]
-    features = ColumnTransformer([
-        ("categorical", OneHotEncoder(categories=[categories[c] for c in cats], handle_unknown="ignore"), cats),
-        ("numeric", StandardScaler(), list(CONTINUOUS)),
-    ])
-    model = Pipeline([("features", features), ("classifier", LogisticRegression(C=1.0, max_iter=2000))])
-    with threadpool_limits(limits=1):
-        return model.fit(frame[[*cats, *CONTINUOUS]], y)
-
-
-def predict(model: Any, frame: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(hard labels 0/1, scores P(>50K)) on `frame`."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        return np.asarray(model.predict(frame), dtype=np.int64), np.asarray(model.predict_proba(frame))[:, 1]
-
-
-def coerce_table(model: str, table: Any, rows: int, categories: dict[str, list[str]]) -> Any:
-    """The model's sample as a frame with the training schema, or ModelOutputError naming what is wrong."""
-    import pandas as pd
-
-    from reference_models.data.adult import CATEGORICAL, COLUMNS, CONTINUOUS
-
-    if not isinstance(table, pd.DataFrame):
-        raise ModelOutputError(f"model '{model}' sample_table() returned {type(table).__name__}, expected a pandas DataFrame")
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing:
-        raise ModelOutputError(f"model '{model}' sample_table() lacks column(s) {', '.join(missing)}")
-    if len(table) != rows:
-        raise ModelOutputError(f"model '{model}' sample_table({rows}) returned {len(table)} rows")
-    out = {}
-    for c in CATEGORICAL:
-        values = table[c].astype(str)
-        known = values.isin(categories[c]).to_numpy()
-        if not known.all():
-            bad = sorted(set(values[~known]))[:3]
-            raise ModelOutputError(f"model '{model}' sample_table() column '{c}' has values outside the training categories: {bad}")
-        out[c] = pd.Categorical(values, categories=categories[c])
-    for c in CONTINUOUS:
-        x = pd.to_numeric(table[c], errors="coerce").to_numpy(np.float64)
-        if not np.isfinite(x).all():
-            raise ModelOutputError(f"model '{model}' sample_table() column '{c}' has {int((~np.isfinite(x)).sum())} non-numeric or non-finite values")
-        out[c] = x
-    return pd.DataFrame(out, columns=list(COLUMNS))
 
 
 # ---- group metrics ---------------------------------------------------------------------------
-
-
-def metric_frame(y_true: np.ndarray, y_pred: np.ndarray, sensitive: Any) -> Any:
-    """fairlearn MetricFrame of selection rate, TPR, FPR, accuracy and count by group."""
-    from fairlearn.metrics import MetricFrame, count, false_positive_rate, selection_rate, true_positive_rate
-    from sklearn.metrics import accuracy_score
-
-    return MetricFrame(
-        metrics={
-            "selection_rate": selection_rate, "true_positive_rate": true_positive_rate,
-            "false_positive_rate": false_positive_rate, "accuracy": accuracy_score, "count": count,
-        },
-        y_true=y_true, y_pred=y_pred, sensitive_features=sensitive,
-    )
-
-
-def frame_summary(mf: Any) -> dict[str, float]:
-    """The headline disparities of one MetricFrame: demographic parity and equalized odds differences."""
-    diff = mf.difference(method="between_groups")
-    return {
-        "demographic_parity_difference": float(diff["selection_rate"]),
-        "tpr_difference": float(diff["true_positive_rate"]),
-        "fpr_difference": float(diff["false_positive_rate"]),
-        "equalized_odds_difference": float(max(diff["true_positive_rate"], diff["false_positive_rate"])),
-        "accuracy": float(mf.overall["accuracy"]),
-    }
 
 
 def weighted_group_rates(weights: np.ndarray, y: np.ndarray, pred: np.ndarray, groups: np.ndarray, n_groups: int) -> dict[str, np.ndarray]:
@@ -175,21 +67,13 @@ def disparities(rates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
-def bootstrap_weights(n: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
-    """Chunks of bootstrap row counts [<=BOOTSTRAP_CHUNK, n]: row i drawn counts[b, i] times."""
-    rng = np.random.default_rng(seed)
-    for start in range(0, resamples, BOOTSTRAP_CHUNK):
-        size = min(BOOTSTRAP_CHUNK, resamples - start)
-        yield np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(size)]).astype(np.float64)
-
-
 def paired_bootstrap(
     y: np.ndarray, preds: dict[str, np.ndarray], groups: np.ndarray, n_groups: int, resamples: int, seed: int,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Bootstrap distributions of every rate and disparity for each classifier in `preds`, all
     on the same resampled held-out rows (so differences between classifiers are paired)."""
     out: dict[str, dict[str, list[np.ndarray]]] = {name: {} for name in preds}
-    for w in bootstrap_weights(len(y), resamples, seed):
+    for w in bootstrap_count_chunks(len(y), resamples, seed, BOOTSTRAP_CHUNK):
         for name, pred in preds.items():
             rates = weighted_group_rates(w, y, pred, groups, n_groups)
             for key, value in {**rates, **disparities(rates)}.items():
@@ -204,18 +88,10 @@ def interval(estimate: float, values: np.ndarray | None) -> tuple[float | None, 
     return (low, high) if np.isfinite(low) and np.isfinite(high) else (None, None)
 
 
-def by_group_frame(groups: list[str], values: np.ndarray, counts: np.ndarray, boot: np.ndarray | None, overall: float) -> dict[str, Any]:
-    """The project's MetricFrame shape: overall, by_group with CIs, min, max, difference, ratio."""
-    frame = {}
-    for i, g in enumerate(groups):
-        low, high = interval(float(values[i]), None if boot is None else boot[:, i])
-        frame[g] = {"value": float(values[i]), "ci_low": low, "ci_high": high, "n": int(counts[i])}
-    finite = [v for v in values if np.isfinite(v)]
-    lo, hi = min(finite), max(finite)
-    return {
-        "overall": float(overall), "by_group": frame, "group_min": float(lo), "group_max": float(hi),
-        "difference": float(hi - lo), "ratio": float(lo / hi) if hi > 0 else float("nan"),
-    }
+def _by_group(groups: list[str], values: np.ndarray, counts: np.ndarray, boot: np.ndarray | None, overall: float) -> dict[str, Any]:
+    """`group_frame` of per-group values, each with its bootstrap CI from a column of `boot` [B, G]."""
+    cis = [interval(float(v), None if boot is None else boot[:, i]) for i, v in enumerate(values)]
+    return group_frame(groups, values, [ci[0] for ci in cis], [ci[1] for ci in cis], overall, counts=counts)
 
 
 # ---- the shared, memoized analysis -------------------------------------------------------------
@@ -223,11 +99,10 @@ def by_group_frame(groups: list[str], values: np.ndarray, counts: np.ndarray, bo
 
 def _real_classifier(ctx: CheckContext) -> dict[str, Any]:
     """Fitted once per run, whatever the models: the reference classifier on real training rows."""
-    from reference_models.data.adult import load_adult_split
 
     def compute() -> dict[str, Any]:
-        data = load_adult_split()
-        model = fit_downstream(data.train, data.categories)
+        data = load_dataset(DATASET)
+        model = fit_downstream(data.train, data.categories, data.schema)
         pred, score = predict(model, data.test)
         return {"pred": pred, "score": score, "train_rows": len(data.train), "data_sha256": data.sha256}
 
@@ -236,14 +111,13 @@ def _real_classifier(ctx: CheckContext) -> dict[str, Any]:
 
 def _synthetic_classifier(ctx: CheckContext, rows: int) -> dict[str, Any]:
     """Sampled and fitted once per (model, precision, seed, rows)."""
-    from reference_models.data.adult import load_adult_split
 
     def compute() -> dict[str, Any]:
-        data = load_adult_split()
-        table = coerce_table(ctx.model, ctx.adapter.sample_table(rows, ctx.seed), rows, data.categories)
-        model = fit_downstream(table, data.categories)
+        data = load_dataset(DATASET)
+        table = coerce_table(ctx.model, ctx.adapter.sample_table(rows, ctx.seed), rows, data.categories, data.schema)
+        model = fit_downstream(table, data.categories, data.schema)
         pred, score = predict(model, data.test)
-        y = label_of(table)
+        y = label_of(table, data.schema)
         return {
             "pred": pred, "score": score, "rows": rows, "positive_rate": float(y.mean()),
             "positive_rate_by_sex": {str(k): float(v) for k, v in table.assign(_y=y).groupby("sex", observed=True)["_y"].mean().items()},
@@ -255,9 +129,7 @@ def _synthetic_classifier(ctx: CheckContext, rows: int) -> dict[str, Any]:
 
 def analysis(ctx: CheckContext, attribute: str, rows: int | None) -> dict[str, Any]:
     """Everything the tabular fairness checks report for one sensitive attribute (memoized)."""
-    from reference_models.data.adult import LABEL, load_adult_split
-
-    data = load_adult_split()
+    data = load_dataset(DATASET)
     rows = int(rows) if rows is not None else len(data.train)
     if rows < 2:
         raise ValueError(f"fairness.tabular checks need rows >= 2, got {rows}")
@@ -265,7 +137,7 @@ def analysis(ctx: CheckContext, attribute: str, rows: int | None) -> dict[str, A
     def compute() -> dict[str, Any]:
         real = _real_classifier(ctx)
         synthetic = _synthetic_classifier(ctx, rows)
-        y = label_of(data.test)
+        y = label_of(data.test, data.schema)
         sensitive = data.test[attribute]
         groups = [str(g) for g in sensitive.cat.categories]
         codes = sensitive.cat.codes.to_numpy()
@@ -278,7 +150,7 @@ def analysis(ctx: CheckContext, attribute: str, rows: int | None) -> dict[str, A
             "attribute": attribute, "groups": groups, "y": y, "frames": frames, "summary": summary, "boot": boot,
             "real": real, "synthetic": synthetic, "rows": rows, "heldout_rows": len(y),
             "label_base_rate_difference": float(base_rates.max() - base_rates.min()),
-            "label": f"{LABEL} >50K",
+            "label": f"{data.schema.label} {data.schema.positive}",
         }
 
     return ctx.memo("tabular.analysis", compute, rows, attribute, ctx.bootstrap)
@@ -294,7 +166,7 @@ def _frame(a: dict[str, Any], who: str, metric: str) -> dict[str, Any]:
     values = mf.by_group[metric].reindex(a["groups"]).to_numpy(np.float64)
     counts = mf.by_group["count"].reindex(a["groups"]).to_numpy()
     boot = None if a["boot"] is None else a["boot"][who][metric]
-    return by_group_frame(a["groups"], values, counts, boot, float(mf.overall[metric]))
+    return _by_group(a["groups"], values, counts, boot, float(mf.overall[metric]))
 
 
 def _common(a: dict[str, Any]) -> dict[str, Any]:
@@ -366,7 +238,7 @@ def _bias_amplification(ctx: CheckContext, attribute: str, rows: int | None) -> 
     sel_real = a["frames"]["real"].by_group["selection_rate"].reindex(a["groups"]).to_numpy(np.float64)
     counts = a["frames"]["real"].by_group["count"].reindex(a["groups"]).to_numpy()
     overall = float(a["frames"]["synthetic"].overall["selection_rate"] - a["frames"]["real"].overall["selection_rate"])
-    by_group = by_group_frame(a["groups"], sel_syn - sel_real, counts, delta_boot, overall)
+    by_group = _by_group(a["groups"], sel_syn - sel_real, counts, delta_boot, overall)
     details = {
         "metric": "demographic parity difference of the synthetic-trained classifier minus that of the real-trained one "
                   "(positive: training on the synthetic data widens the gap in selection rates)",

@@ -49,10 +49,10 @@ import numpy as np
 
 from audit.adapters.base import GENERATE, LOG_PROBS, accepts
 from audit.checks.base import Measurement, check
-from audit.checks.fairness_images import group_frame, interval
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError
-from audit.stats import bootstrap_ci, wilson_ci
+from audit.metrics import group_frame
+from audit.stats import bootstrap_ci, measurement_ci, wilson_ci
 
 FAMILIES = ("transformer",)
 SAMPLES_PER_PROMPT = 6
@@ -153,8 +153,7 @@ def counterfactual_likelihood(ctx: CheckContext) -> Measurement:
             fav, unf = rel[:, favourable].mean(), rel[:, ~favourable].mean()
             valence_rows.append([category, g, round(float(fav), 4), round(float(unf), 4), round(float(fav - unf), 4)])
     overall = float(np.mean([v.mean() for v in lp.values()]))
-    by_group = group_frame(labels, np.array(values), lows, highs, counts, overall)
-    by_group["ratio"] = None  # log-probabilities are negative: a ratio of them means nothing
+    by_group = group_frame(labels, np.array(values), lows, highs, overall, counts=counts, signed=True)  # log-probabilities
 
     pairs = []
     for ui, m, gap in per_unit:
@@ -189,7 +188,7 @@ def counterfactual_likelihood(ctx: CheckContext) -> Measurement:
             },
         ],
     }
-    return Measurement(value, *interval(low, high, 0.0), n=len(template_scores), by_group=by_group, details=details)
+    return Measurement(value, *measurement_ci(low, high, 0.0), n=len(template_scores), by_group=by_group, details=details)
 
 
 # --- Counterfactual sentiment ----------------------------------------------------------------------
@@ -274,9 +273,8 @@ def counterfactual_sentiment(
     all_scores = np.array(list(scores.values()))
     by_group = group_frame(
         labels, np.array([np.mean(group_scores[g]) for g in labels]), [i[0] for i in intervals], [i[1] for i in intervals],
-        [len(group_scores[g]) for g in labels], float(all_scores.mean()),
+        float(all_scores.mean()), counts=[len(group_scores[g]) for g in labels], signed=True,  # compound scores are signed
     )
-    by_group["ratio"] = None  # compound scores are signed: a ratio of them means nothing
     rows.sort(key=lambda r: -r[0])
     details = {
         "units": len(units), "samples_per_prompt": samples, "max_new_tokens": max_new_tokens,
@@ -296,7 +294,7 @@ def counterfactual_sentiment(
             "rows": [[u.category, u.prompts[ga], ga, gb, ta, tb, round(ma, 4), round(mb, 4), round(gap, 4)] for gap, u, ga, gb, ta, tb, ma, mb in rows[:TABLE_ROWS]],
         }],
     }
-    return Measurement(value, *interval(low, high, 0.0), n=len(units), by_group=by_group, details=details)
+    return Measurement(value, *measurement_ci(low, high, 0.0), n=len(units), by_group=by_group, details=details)
 
 
 # --- Stereotype preference -------------------------------------------------------------------------
@@ -353,9 +351,10 @@ def pair_margins(adapter: Any, pairs: list[tuple[str, str]]) -> np.ndarray:
 @check("fairness.stereotype_preference", families=FAMILIES, needs=(LOG_PROBS,), higher_is_better=None, unit="share")
 def stereotype_preference(ctx: CheckContext) -> Measurement:
     """Share of held-out minimal pairs whose stereotyped sentence is more likely (ideal 0.5; Wilson CI, binomial test)."""
-    from reference_models.data.stereotypes import EVAL_TEMPLATES, minimal_pairs
+    from audit.datasets import load_dataset
 
-    pairs = list(minimal_pairs(EVAL_TEMPLATES))
+    stereotypes = load_dataset("stereotypes")
+    pairs = list(stereotypes.pairs(stereotypes.eval_templates))
     margins = pair_margins(ctx.adapter, [(p.stereotyped, p.anti_stereotyped) for p in pairs])
     if not np.isfinite(margins).all():
         raise ModelOutputError("non-finite log-probabilities for the minimal pairs")
@@ -371,7 +370,7 @@ def stereotype_preference(ctx: CheckContext) -> Measurement:
         lows.append(c_low)
         highs.append(c_high)
         counts.append(int(mask.sum()))
-    by_group = group_frame(labels, np.array(values), lows, highs, counts, k / n)
+    by_group = group_frame(labels, np.array(values), lows, highs, k / n, counts=counts)
     order = np.argsort(-margins)
     details = {
         "pairs": n, "stereotyped_preferred": k, "binomial_pvalue": pvalue, "test": "scipy.stats.binomtest(k, n, 0.5), two-sided",

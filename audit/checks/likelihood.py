@@ -14,15 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from audit.adapters.base import ENCODE_DECODE, LOG_LIKELIHOOD, accepts
+from audit.adapters.base import ELBO, ENCODE_DECODE, LOG_LIKELIHOOD, accepts
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError
+from audit.families import get_family
 from audit.stats import bootstrap_ci
 
-DIFFUSION_BOUND_IMAGES = 100
-"""Default held-out images for a diffusion bound: ~43 network calls per image (~0.1 s each on
-2 CPU cores), so 100 images cost ~10 s; a VAE's IWAE over all 360 costs ~4 s."""
 IWAE_K = 64
 INTERPOLATION_PAIRS = 100
 INTERPOLATION_STEPS = 16
@@ -79,12 +77,10 @@ def _bpd_summary(ctx: CheckContext, salt: str, heldout: np.ndarray, train: np.nd
     return value, low, high, details
 
 
-@check("quality.elbo_bpd", families=("vae",), needs=(LOG_LIKELIHOOD,), higher_is_better=False, unit="bits/dim")
+@check("quality.elbo_bpd", families=("vae",), needs=(ELBO,), higher_is_better=False, unit="bits/dim")
 def elbo_bpd(ctx: CheckContext, n: int | None = None, draws: int | None = None) -> Measurement:
     """Held-out negative ELBO in bits/dim (an upper bound on the NLL; bootstrap CI over images)."""
-    elbo = getattr(ctx.adapter, "elbo", None)
-    if elbo is None:
-        raise ModelOutputError(f"model '{ctx.model}' has LOG_LIKELIHOOD but no elbo(x) method; quality.nll_bpd still applies")
+    elbo = ctx.adapter.elbo
     count = _count(ctx, n, None)
     kwargs = {"k": int(draws)} if draws is not None else {}
     x = _images(ctx, "test", count)
@@ -100,13 +96,13 @@ def elbo_bpd(ctx: CheckContext, n: int | None = None, draws: int | None = None) 
 @check("quality.nll_bpd", families=("vae", "diffusion"), needs=(LOG_LIKELIHOOD,), higher_is_better=False, unit="bits/dim")
 def nll_bpd(ctx: CheckContext, n: int | None = None, train_n: int | None = None, k: int = IWAE_K) -> Measurement:
     """Held-out negative log-likelihood in bits/dim: IWAE (k=64) for a VAE, the variational bound for diffusion."""
-    family = ctx.adapter.info.family
-    diffusion = family == "diffusion"
-    count = _count(ctx, n, DIFFUSION_BOUND_IMAGES if diffusion else None)
-    train_count = (0 if diffusion else count) if train_n is None else min(int(train_n), len(ctx.store.reference.train_x))
+    family = get_family(ctx.adapter.info.family)
+    bound = family.likelihood_bound  # a costly Monte Carlo bound: fewer images, no training split by default
+    count = _count(ctx, n, family.bound_images if bound else None)
+    train_count = (0 if bound else count) if train_n is None else min(int(train_n), len(ctx.store.reference.train_x))
     fn = ctx.adapter.log_likelihood
     kwargs: dict[str, Any] = {}
-    if not diffusion and accepts(fn, "k"):
+    if not bound and accepts(fn, "k"):
         if k < 64:
             raise ValueError(f"quality.nll_bpd needs k >= 64 importance samples, got {k}")
         kwargs["k"] = int(k)
@@ -115,15 +111,14 @@ def nll_bpd(ctx: CheckContext, n: int | None = None, train_n: int | None = None,
     heldout = _bpd(ctx, "log_likelihood", fn(x, **kwargs), dims)
     train = _bpd(ctx, "log_likelihood", fn(_images(ctx, "train", train_count), **kwargs), dims) if train_count else None
     value, low, high, details = _bpd_summary(ctx, "quality.nll_bpd", heldout, train)
-    if diffusion:
-        details["estimator"] = ("variational bound (negative ELBO of the diffusion process, a Monte Carlo estimate "
-                                "with the adapter's fixed seed): an upper bound on the true NLL, not the NLL itself")
+    if bound:
+        details["estimator"] = bound
     elif "k" in kwargs:
         details["estimator"] = (f"IWAE with k={kwargs['k']} importance samples: -log p(x) estimated from above "
                                 "(a lower bound on log p(x) in expectation, tighter than the ELBO)")
     else:
         details["estimator"] = "the adapter's log_likelihood(x) (a bound where exact is intractable)"
-    details["is_bound"] = bool(diffusion or "k" in kwargs)
+    details["is_bound"] = bool(bound or "k" in kwargs)
     details["dims"] = dims
     return Measurement(value, low, high, n=count, details=details)
 

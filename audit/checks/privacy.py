@@ -16,15 +16,16 @@ Checks (image families gan, vae, diffusion unless stated):
   they sit on training images. Writes a PNG gallery of the closest (sample, training image) pairs.
 - `privacy.near_copy_rate`: share of samples closer to a training image than 99% of held-out
   real images are (the maths and cached distances of `quality.near_duplicate_rate`; Wilson CI).
-- `privacy.mia_auc` / `privacy.mia_tpr_at_1pct_fpr`: a loss-threshold attack (VAE: ELBO;
-  diffusion: denoising loss at fixed timesteps; transformer: mean per-token NLL from `log_probs`;
-  GAN, which ships no discriminator: minus the distance to the nearest generated sample, the
-  GAN-Leaks black-box attack) scored by ROC AUC and TPR at 1% FPR, bootstrap CIs over members and non-members; the
-  ROC curve is in `details["charts"]`.
+- `privacy.mia_auc` / `privacy.mia_tpr_at_1pct_fpr`: a loss-threshold attack chosen by what the
+  model declares (image models: the ELBO where it declares `elbo`, else the denoising loss at
+  fixed timesteps where it declares `denoising_loss`, else its `log_likelihood`, else -- a GAN
+  ships no discriminator -- minus the distance to the nearest generated sample, the GAN-Leaks
+  black-box attack; language models: mean per-token NLL from `log_probs`) scored by ROC AUC and
+  TPR at 1% FPR, bootstrap CIs over members and non-members; the ROC curve is in `details["charts"]`.
 - `privacy.verbatim_extraction` (transformer): greedy continuations of 32-token prefixes of
   training and held-out stories; the rate of exact 16-token continuations on training stories
-  minus the rate on held-out ones (Wilson CIs of both in details). It needs the model's
-  `tokenizer` and greedy decoding, beyond the adapter contract: a model without them is skipped.
+  minus the rate on held-out ones (Wilson CIs of both in details). It needs the `tokenizer`
+  capability and greedy decoding: a model without them is skipped with the reason.
 - `privacy.attribute_leakage` (vae, tabular): accuracy above chance of a logistic probe that
   recovers a sensitive attribute from what the model releases (informational: no default gate).
 """
@@ -36,23 +37,24 @@ from typing import Any
 
 import numpy as np
 
-from audit.adapters.base import ENCODE_DECODE, GENERATE, LOG_LIKELIHOOD, LOG_PROBS, SAMPLE, SAMPLE_TABLE, accepts, has_capability
-from audit.checks.base import IMAGE_FAMILIES, Measurement, check
-from audit.checks.distribution import _image_rows, _reference_rows, near_duplicate_rate_check
+from audit.adapters.base import (
+    DENOISING_LOSS, ELBO, ENCODE_DECODE, GENERATE, LOG_LIKELIHOOD, LOG_PROBS, SAMPLE, SAMPLE_TABLE, TOKENIZER, accepts, has_capability,
+)
+from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError, NotApplicable
+from audit.families import GENERATOR_FAMILIES, IMAGE_FAMILIES, TEXT, get_family
 from audit.metrics.diversity import COPY_QUANTILE, nearest_distances
 from audit.metrics.privacy import (
     DEFAULT_FPR, dcr_ratios, exact_match_rate, mia_auc, paired_bootstrap, roc_chart, tpr_at_fpr,
 )
+from audit.pixel_space import image_rows, near_duplicate_measurement, reference_rows
 from audit.stats import bias_adjusted_interval, bootstrap_ci, wilson_ci
 
 MIA_N = 360
 """Members and non-members per attack (the size of the digits held-out split)."""
 DIFFUSION_TIMESTEPS = (25, 100, 250)
 """Denoising-loss timesteps (of 1,000): low noise, where a memorising model's loss drops most."""
-DIFFUSION_BOUND_N = 100
-"""A diffusion model without a reachable denoiser is scored by its variational bound on this many per side."""
 TEXT_MIA_N = 400
 TEXT_MIA_TOKENS = 128
 """Transformer attack: up to 400 stories per side (every one of the 310 bundled held-out stories),
@@ -68,16 +70,21 @@ GALLERY_SCALE = 4
 
 
 def bundled_manifest(adapter: Any) -> dict[str, Any] | None:
-    """The bundled manifest whose weights file the adapter loaded (matched by sha256), else None."""
-    from reference_models.manifest import read_manifest
+    """The manifest of a registered model's weights that the adapter loaded (matched by file name
+    and sha256 in the folders registered models declare), else None."""
+    from audit.registry import models, register_bundled_models
+    from audit.weights import read_manifest, weights_dir
 
+    register_bundled_models()
+    folders = dict.fromkeys(weights_dir(e.metadata["weights_folder"]) for e in models if e.metadata.get("weights_folder"))
     for file, digest in (getattr(adapter.info, "weights", None) or {}).items():
-        try:
-            manifest = read_manifest(Path(file).stem)
-        except Exception:
-            continue
-        if manifest.get("file") == file and manifest.get("sha256") == digest:
-            return manifest
+        for folder in folders:
+            try:
+                manifest = read_manifest(Path(file).stem, folder)
+            except Exception:
+                continue
+            if manifest.get("file") == file and manifest.get("sha256") == digest:
+                return manifest
     return None
 
 
@@ -119,9 +126,9 @@ def _dcr(ctx: CheckContext) -> dict[str, Any]:
     def compute() -> dict[str, Any]:
         from scipy.spatial.distance import cdist
 
-        fake = _image_rows(ctx)
-        heldout = _reference_rows(ctx, "test")
-        train_all = _reference_rows(ctx, "train")
+        fake = image_rows(ctx)
+        heldout = reference_rows(ctx, "test")
+        train_all = reference_rows(ctx, "train")
         members, source = image_member_indices(ctx)
         rng = np.random.default_rng(ctx.rng_seed("privacy.dcr.folds"))
         folds = np.array_split(rng.permutation(members), int(np.ceil(len(members) / len(heldout))))
@@ -189,7 +196,7 @@ def dcr_ratio(ctx: CheckContext, pairs: int = GALLERY_PAIRS) -> Measurement:
 @check("privacy.near_copy_rate", families=IMAGE_FAMILIES, needs=(SAMPLE,), higher_is_better=False, unit="share of samples")
 def near_copy_rate(ctx: CheckContext, quantile: float = COPY_QUANTILE) -> Measurement:
     """Share of samples closer (pixel L2) to a training image than 99% of held-out images are (~0.01 when fresh; Wilson CI)."""
-    m = near_duplicate_rate_check(ctx, quantile)  # the same measurement (and cached distances) as the quality suite's
+    m = near_duplicate_measurement(ctx, quantile)  # the same measurement (and cached distances) as the quality suite's
     m.details.update({"reference": "the whole train split", "same_as": "quality.near_duplicate_rate"})
     return m
 
@@ -198,10 +205,11 @@ def near_copy_rate(ctx: CheckContext, quantile: float = COPY_QUANTILE) -> Measur
 
 
 def _image_attack(ctx: CheckContext, cap: int) -> dict[str, Any]:
-    """Scores (higher = member) of equal-size member / non-member digit sets, by family (memo)."""
+    """Scores (higher = member) of equal-size member / non-member digit sets, by the loss the
+    model declares (memo)."""
     import torch
 
-    family = ctx.adapter.info.family
+    family = get_family(ctx.adapter.info.family)
 
     def compute() -> dict[str, Any]:
         ref = ctx.store.reference
@@ -209,22 +217,21 @@ def _image_attack(ctx: CheckContext, cap: int) -> dict[str, Any]:
         mem, non = _balanced(ctx, member_idx, np.arange(len(ref.test_x)), cap, "privacy.mia.members")
         xm = torch.tensor(np.asarray(ref.train_x)[mem], dtype=torch.float32)
         xn = torch.tensor(np.asarray(ref.test_x)[non], dtype=torch.float32)
-        caps = getattr(ctx.adapter, "capabilities", frozenset())
-        if family == "vae" and (hasattr(ctx.adapter, "elbo") or LOG_LIKELIHOOD in caps):
-            elbo = getattr(ctx.adapter, "elbo", None) or ctx.adapter.log_likelihood
-            score = lambda x: elbo(x).double().cpu().numpy()
+        if has_capability(ctx.adapter, ELBO):
+            score = lambda x: ctx.adapter.elbo(x).double().cpu().numpy()
             attack = "loss threshold: the ELBO of each image (nats; higher = member)"
-        elif family == "diffusion" and all(hasattr(ctx.adapter, a) for a in ("scheduler", "_eps_fn", "unet")):
+        elif has_capability(ctx.adapter, DENOISING_LOSS):
             score = lambda x: -_denoising_loss(ctx.adapter, x)
             attack = (f"loss threshold: minus the mean denoising (epsilon-prediction) MSE at timesteps {list(DIFFUSION_TIMESTEPS)} "
                       "of 1,000, fixed noise seed, unconditional (null label)")
-        elif family == "diffusion" and LOG_LIKELIHOOD in caps:
-            mem, non = mem[:DIFFUSION_BOUND_N], non[:DIFFUSION_BOUND_N]
-            xm, xn = xm[:DIFFUSION_BOUND_N], xn[:DIFFUSION_BOUND_N]
+        elif has_capability(ctx.adapter, LOG_LIKELIHOOD):
+            if family.likelihood_bound:
+                keep = family.bound_images
+                mem, non, xm, xn = mem[:keep], non[:keep], xm[:keep], xn[:keep]
             score = lambda x: ctx.adapter.log_likelihood(x).double().cpu().numpy()
-            attack = "loss threshold: the adapter's variational bound on log p(x) (no reachable denoiser)"
+            attack = f"loss threshold: the adapter's log_likelihood (a bound on log p(x); no {ELBO} or {DENOISING_LOSS} declared)"
         else:
-            fake = _image_rows(ctx)
+            fake = image_rows(ctx)
             score = lambda x: -nearest_distances(x.double().numpy().reshape(len(x), -1), fake)
             attack = (f"black-box distance attack (GAN-Leaks): minus the pixel L2 distance to the nearest of the run's {len(fake)} "
                       "generated samples (no discriminator ships with the model)")
@@ -237,25 +244,15 @@ def _image_attack(ctx: CheckContext, cap: int) -> dict[str, Any]:
 
 
 def _denoising_loss(adapter: Any, x: Any, timesteps: tuple[int, ...] = DIFFUSION_TIMESTEPS, seed: int = 0) -> np.ndarray:
-    """Per image: mean over `timesteps` of the epsilon-prediction MSE, unconditional, fixed noise."""
+    """Per image: mean over `timesteps` of the declared `denoising_loss` (epsilon-prediction MSE,
+    unconditional), with standard normal noise drawn in turn from one generator seeded `seed`."""
     import torch
 
-    scheduler = adapter.scheduler("ddpm")
-    null = getattr(adapter.unet, "null_label", None)
     g = torch.Generator().manual_seed(seed)
-    x0 = x.float() * 2 - 1
     losses = []
-    with torch.inference_mode():
-        for t in timesteps:
-            noise = torch.randn(x0.shape, generator=g)
-            tt = torch.full((len(x0),), int(t), dtype=torch.long)
-            out = []
-            for i in range(0, len(x0), 256):
-                chunk = slice(i, i + 256)
-                eps = adapter._eps_fn(torch.full((len(x0[chunk]),), null, dtype=torch.long))
-                x_t = scheduler.add_noise(x0[chunk], noise[chunk], tt[chunk])
-                out.append(eps(x_t, tt[chunk]).float().cpu())
-            losses.append((torch.cat(out) - noise).pow(2).flatten(1).mean(1).double().numpy())
+    for t in timesteps:
+        noise = torch.randn(x.shape, generator=g)
+        losses.append(adapter.denoising_loss(x, int(t), noise).double().cpu().numpy())
     return np.mean(losses, axis=0)
 
 
@@ -283,9 +280,9 @@ def _text_attack(ctx: CheckContext, cap: int, tokens: int) -> dict[str, Any]:
     """Minus the mean per-token NLL of the first `tokens` tokens of train vs held-out stories (memo)."""
 
     def compute() -> dict[str, Any]:
-        from reference_models.data.tinystories import load_tinystories_split
+        from audit.datasets import load_dataset
 
-        split = load_tinystories_split()
+        split = load_dataset("tinystories")
         mem, non = _balanced(ctx, np.arange(len(split.train)), np.arange(len(split.heldout)), cap, "privacy.mia.text")
 
         def score(stories: list[str]) -> np.ndarray:
@@ -299,8 +296,7 @@ def _text_attack(ctx: CheckContext, cap: int, tokens: int) -> dict[str, Any]:
 
 
 def _attack(ctx: CheckContext, n: int | None, tokens: int) -> dict[str, Any]:
-    family = ctx.adapter.info.family
-    if family == "transformer":
+    if get_family(ctx.adapter.info.family).modality == TEXT:
         if not has_capability(ctx.adapter, LOG_PROBS):
             raise NotApplicable(f"model '{ctx.model}' does not declare {LOG_PROBS}: the text attack scores each story's per-token log-probabilities")
         return _text_attack(ctx, int(n) if n is not None else TEXT_MIA_N, int(tokens))
@@ -317,10 +313,7 @@ def _mia_details(a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-MIA_FAMILIES = ("gan", "vae", "diffusion", "transformer")
-
-
-@check("privacy.mia_auc", families=MIA_FAMILIES, higher_is_better=False, unit="ROC AUC")
+@check("privacy.mia_auc", families=GENERATOR_FAMILIES, higher_is_better=False, unit="ROC AUC")
 def mia_auc_check(ctx: CheckContext, n: int | None = None, tokens: int = TEXT_MIA_TOKENS) -> Measurement:
     """Membership-inference ROC AUC of a loss-threshold attack, members vs held-out (0.5 = no leak; bootstrap CI)."""
     from sklearn.metrics import roc_auc_score
@@ -335,7 +328,7 @@ def mia_auc_check(ctx: CheckContext, n: int | None = None, tokens: int = TEXT_MI
     return Measurement(value, low, high, n=len(m) + len(nm), details=_mia_details(a))
 
 
-@check("privacy.mia_tpr_at_1pct_fpr", families=MIA_FAMILIES, higher_is_better=False, unit="true positive rate")
+@check("privacy.mia_tpr_at_1pct_fpr", families=GENERATOR_FAMILIES, higher_is_better=False, unit="true positive rate")
 def mia_tpr_at_1pct_fpr(ctx: CheckContext, n: int | None = None, tokens: int = TEXT_MIA_TOKENS, fpr: float = DEFAULT_FPR) -> Measurement:
     """Membership-inference true-positive rate at 1% false-positive rate (~0.01 = no leak; bootstrap CI)."""
     a = _attack(ctx, n, tokens)
@@ -367,30 +360,23 @@ def _leading_matches(a: list[int], b: list[int]) -> int:
     return n
 
 
-def _extraction_tokenizer(ctx: CheckContext) -> Any:
-    """The model's own tokenizer, which the attack needs beyond the adapter contract: prompts and
-    the continuations compared are counted in the model's tokens, and decoding must be greedy.
-    A model without them is not applicable (skipped with the reason), never an error."""
-    tok = getattr(ctx.adapter, "tokenizer", None)
-    missing = [what for what, ok in (
-        ("a `tokenizer` (encode/decode, to cut prompts and continuations in the model's tokens)", callable(getattr(tok, "encode", None)) and callable(getattr(tok, "decode", None))),
-        ("greedy decoding (`generate(..., greedy=True)`)", accepts(ctx.adapter.generate, "greedy")),
-    ) if not ok]
-    if missing:
-        raise NotApplicable(f"model '{ctx.model}' lacks {' and '.join(missing)}, which verbatim extraction needs beyond the adapter contract")
-    return tok
+def _require_greedy(ctx: CheckContext) -> None:
+    """The attack compares greedy continuations: a `generate` without `greedy=` is not applicable
+    (skipped with the reason), never an error."""
+    if not accepts(ctx.adapter.generate, "greedy"):
+        raise NotApplicable(f"model '{ctx.model}' generate() takes no greedy=: verbatim extraction compares greedy continuations")
 
 
-@check("privacy.verbatim_extraction", families=("transformer",), needs=(GENERATE,), higher_is_better=False, unit="rate difference")
+@check("privacy.verbatim_extraction", families=("transformer",), needs=(GENERATE, TOKENIZER), higher_is_better=False, unit="rate difference")
 def verbatim_extraction(ctx: CheckContext, prompts: int = EXTRACTION_PROMPTS, prefix: int = PREFIX_TOKENS, k: int = SUFFIX_TOKENS) -> Measurement:
     """Exact greedy 16-token continuations of 32-token story prefixes: train rate minus held-out rate (Wilson CIs in details)."""
-    from reference_models.data.tinystories import load_tinystories_split
-
+    from audit.datasets import load_dataset
     from audit.deepfake.watermark_text import text_token_ids
 
     prompts, prefix, k = int(prompts), int(prefix), int(k)
-    split = load_tinystories_split()
-    tok = _extraction_tokenizer(ctx)
+    split = load_dataset("tinystories")
+    _require_greedy(ctx)
+    tok = ctx.adapter.tokenizer
     rates: dict[str, Any] = {}
     examples: dict[str, list[dict[str, str]]] = {}
     for name, stories in (("train", split.train), ("heldout", split.heldout)):
@@ -462,16 +448,16 @@ def _tabular_leakage(ctx: CheckContext, rows: int, attribute: str) -> Measuremen
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
     from threadpoolctl import threadpool_limits
 
-    from audit.checks.fairness_tabular import coerce_table
-    from reference_models.data.adult import CATEGORICAL, CONTINUOUS, load_adult_split
+    from audit.datasets import load_dataset
+    from audit.fairness.tabular import DATASET, coerce_table
 
-    data = load_adult_split()
+    data = load_dataset(DATASET)
     rng = np.random.default_rng(ctx.rng_seed("privacy.attribute_leakage.tabular"))
-    synthetic = coerce_table(ctx.model, ctx.adapter.sample_table(rows, ctx.seed), rows, data.categories)
+    synthetic = coerce_table(ctx.model, ctx.adapter.sample_table(rows, ctx.seed), rows, data.categories, data.schema)
     real = data.train.iloc[np.sort(rng.choice(len(data.train), min(rows, len(data.train)), replace=False))]
     test = data.test.iloc[np.sort(rng.choice(len(data.test), min(rows, len(data.test)), replace=False))]
-    cats = [c for c in CATEGORICAL if c != attribute]
-    nums = [c for c in CONTINUOUS if c != attribute]
+    cats = [c for c in data.schema.categorical if c != attribute]
+    nums = [c for c in data.schema.continuous if c != attribute]
     levels = data.categories[attribute]
     target = lambda f: pd.Categorical(f[attribute].astype(str), categories=levels).codes
 
@@ -515,13 +501,9 @@ def _tabular_leakage(ctx: CheckContext, rows: int, attribute: str) -> Measuremen
 @check("privacy.attribute_leakage", families=("vae", "tabular"), higher_is_better=False, unit="accuracy above chance")
 def attribute_leakage(ctx: CheckContext, folds: int = 5, rows: int = 5000, attribute: str = "sex") -> Measurement:
     """Accuracy above chance of a logistic probe recovering a sensitive attribute from released data (VAE latents: digit class; tabular: sex)."""
-    family = ctx.adapter.info.family
-    caps = getattr(ctx.adapter, "capabilities", frozenset())
-    if family == "tabular":
-        if SAMPLE_TABLE not in caps:
-            raise ModelOutputError(f"model '{ctx.model}' cannot sample_table()")
+    if has_capability(ctx.adapter, SAMPLE_TABLE):
         return _tabular_leakage(ctx, int(rows), str(attribute))
-    if ENCODE_DECODE not in caps:
-        raise ModelOutputError(f"model '{ctx.model}' has no encode(): attribute leakage of VAE latents needs encode_decode")
-    return _latent_leakage(ctx, int(folds))
+    if has_capability(ctx.adapter, ENCODE_DECODE):
+        return _latent_leakage(ctx, int(folds))
+    raise NotApplicable(f"model '{ctx.model}' declares neither {SAMPLE_TABLE} (released rows) nor {ENCODE_DECODE} (released latents)")
 

@@ -11,7 +11,7 @@ import numpy as np
 from audit.adapters.base import CONDITIONAL, SAMPLE
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
-from audit.metrics import fid_from_features, inception_score_from_logits
+from audit.metrics import fid_from_features, group_frame, inception_score_from_logits
 from audit.stats import bootstrap_ci, wilson_ci
 
 
@@ -49,19 +49,12 @@ def conditional_accuracy(ctx: CheckContext) -> Measurement:
     labels = samples.labels.numpy()
     correct = predictions == labels
     low, high = wilson_ci(int(correct.sum()), len(correct))
-    by_class = {}
-    for c in np.unique(labels):
-        mask = labels == c
-        c_low, c_high = wilson_ci(int(correct[mask].sum()), int(mask.sum()))
-        by_class[str(int(c))] = {"value": float(correct[mask].mean()), "ci_low": c_low, "ci_high": c_high, "n": int(mask.sum())}
-    values = [g["value"] for g in by_class.values()]
-    by_group = {
-        "overall": float(correct.mean()),
-        "by_group": by_class,
-        "group_min": min(values),
-        "group_max": max(values),
-        "difference": max(values) - min(values),
-        "ratio": (min(values) / max(values)) if max(values) > 0 else float("nan"),
-    }
+    classes = np.unique(labels)
+    masks = [labels == c for c in classes]
+    intervals = [wilson_ci(int(correct[m].sum()), int(m.sum())) for m in masks]
+    by_group = group_frame(
+        [int(c) for c in classes], [float(correct[m].mean()) for m in masks], [i[0] for i in intervals], [i[1] for i in intervals],
+        float(correct.mean()), counts=[int(m.sum()) for m in masks],
+    )
     per_sample = [int(c) for c in correct]  # lets `audit compare` and relative gates pair two runs sample by sample
     return Measurement(float(correct.mean()), low, high, n=len(correct), by_group=by_group, details={"per_sample": per_sample})

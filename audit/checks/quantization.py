@@ -14,12 +14,13 @@ seed and labels are compared image by image: PSNR and SSIM (torchmetrics.functio
 images, with a paired bootstrap (the same sample indices drawn for both sets, and the same
 reference indices, in every resample).
 
-Language models: on held-out TinyStories stories, each story is fed to both models and the
-next-token distributions are compared at every position: KL(fp32 || variant) in nats per token
-and top-1 agreement; perplexity of both gives Δperplexity in percent of fp32's. CIs are paired
-bootstraps over stories (all per-story sums of both models resampled together). Full next-token
-distributions need the adapter's causal LM (`model`) and `encode`, beyond the adapter contract:
-a language model without them gets these three checks `skipped`.
+Language models: on the run's held-out documents (`text=`, else the bundled TinyStories held-out
+split), each document is fed to both models and the next-token distributions are compared at
+every position: KL(fp32 || variant) in nats per token and top-1 agreement; perplexity of both
+gives Δperplexity in percent of fp32's. CIs are paired bootstraps over documents (all
+per-document sums of both models resampled together). Full next-token distributions need the
+`causal_lm` capability (`model`, `encode`, `n_positions`): a language model without it gets
+these three checks `skipped` with the reason.
 
 Every model: speedup (fp32 time / variant time for the same workload, timed in interleaved
 rounds), weights size ratio and peak-memory ratio (isolated-process probe). The speedup record
@@ -33,34 +34,23 @@ from typing import Any
 
 import numpy as np
 
-from audit.adapters.base import LOG_PROBS, SAMPLE
-from audit.checks.base import IMAGE_FAMILIES, Measurement, check
+from audit.adapters.base import CAUSAL_LM, SAMPLE
+from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
-from audit.errors import NotApplicable
+from audit.families import GENERATOR_FAMILIES, IMAGE_FAMILIES, get_family
 from audit.precision import BaselinePrecision
 from audit.stats import bootstrap_ci
 
 BASELINE = "fp32"
-ALL = ("gan", "vae", "diffusion", "transformer")
 PSNR_CAP_DB = 100.0
 """PSNR of an image identical to its fp32 twin is infinite; it is recorded as this cap."""
 STORIES = 200
-"""Held-out stories the language-model comparisons read at most (and at most n)."""
-SPEED_ROUNDS = {"diffusion": 6, "transformer": 8}
-DEFAULT_SPEED_ROUNDS = 10
+"""Held-out documents the language-model comparisons read at most (and at most n)."""
 
 
 def _not_baseline(ctx: CheckContext) -> None:
     if ctx.precision == BASELINE:
         raise BaselinePrecision(f"baseline: {BASELINE} is the reference this check compares every other precision with")
-
-
-def fp32_adapter(ctx: CheckContext) -> Any:
-    """The fp32 adapter of the same model on the same device, loaded once per run."""
-    from audit.adapters.loading import load_model
-
-    device = str(getattr(ctx.adapter.info, "device", "cpu"))
-    return ctx.store.memo("quantization.fp32_adapter", (ctx.model, device), lambda: load_model(ctx.model, BASELINE, device))
 
 
 def _fp32_key(ctx: CheckContext) -> tuple[str, str, int, int]:
@@ -106,7 +96,7 @@ class ImagePairs:
 
 def image_pairs(ctx: CheckContext) -> ImagePairs:
     _not_baseline(ctx)
-    reference = ctx.store.samples(fp32_adapter(ctx), _fp32_key(ctx))
+    reference = ctx.store.samples(ctx.fp32_adapter(), _fp32_key(ctx))
     variant = ctx.samples()
     return ImagePairs(reference.images, variant.images, variant.labels)
 
@@ -161,7 +151,7 @@ def delta_fid(ctx: CheckContext) -> Measurement:
     from audit.metrics import fid_from_features
 
     _not_baseline(ctx)
-    reference_features = ctx.store.embedding(fp32_adapter(ctx), _fp32_key(ctx)).features
+    reference_features = ctx.store.embedding(ctx.fp32_adapter(), _fp32_key(ctx)).features
     variant_features = ctx.embedding().features
     real = ctx.real_embedding("train").features
     paired = np.stack([reference_features, variant_features], axis=1)
@@ -185,18 +175,16 @@ def delta_fid(ctx: CheckContext) -> Measurement:
 
 
 def story_comparison(ctx: CheckContext, stories: int | None) -> np.ndarray:
-    """Per held-out story: [NLL fp32, NLL variant, scored tokens, sum KL(fp32||variant), top-1
-    matches], made once per run for this variant."""
-    from reference_models.data.tinystories import load_tinystories_split
-
+    """Per held-out document of the run (`ctx.heldout_text()`): [NLL fp32, NLL variant, scored
+    tokens, sum KL(fp32||variant), top-1 matches], made once per run for this variant."""
     _not_baseline(ctx)
-    count = min(int(stories or STORIES), int(ctx.n), len(load_tinystories_split().heldout))
+    documents = ctx.heldout_text().documents
+    count = min(int(stories or STORIES), int(ctx.n), len(documents))
     if count < 2:
         raise ValueError(f"the language-model comparison needs at least 2 stories, got {count}")
 
     def compute() -> np.ndarray:
-        texts = list(load_tinystories_split().heldout[:count])
-        return compare_next_token(fp32_adapter(ctx), ctx.adapter, texts)
+        return compare_next_token(ctx.fp32_adapter(), ctx.adapter, list(documents[:count]))
 
     return ctx.memo("quantization.stories", compute, count)
 
@@ -206,13 +194,7 @@ def compare_next_token(reference: Any, variant: Any, texts: list[str]) -> np.nda
     compare their next-token distributions position by position."""
     import torch
 
-    for adapter in (reference, variant):
-        if not (hasattr(adapter, "model") and hasattr(adapter, "encode")):
-            raise NotApplicable(
-                f"model '{adapter.info.name}' exposes no `model` and `encode` (beyond the adapter contract): "
-                "the comparison needs the full next-token distributions of both precisions"
-            )
-    window = int(getattr(reference, "n_positions", 1024) or 1024)
+    window = int(reference.n_positions)
     rows = []
     with torch.no_grad():
         for text in texts:
@@ -249,21 +231,21 @@ def top1_share(rows: np.ndarray) -> float:
     return float(rows[:, 4].sum() / rows[:, 2].sum())
 
 
-def _lm_details(rows: np.ndarray) -> dict[str, Any]:
+def _lm_details(ctx: CheckContext, rows: np.ndarray) -> dict[str, Any]:
     tokens = rows[:, 2].sum()
     return {"stories": len(rows), "tokens": int(tokens),
-            "reference": "TinyStories held-out split (first stories), each fed whole (cut to the context window) to both models",
+            "reference": f"{ctx.heldout_text().description}, each fed whole (cut to the context window) to both models",
             "ci": "paired bootstrap over stories (both models' per-story sums resampled together)",
             "perplexity_fp32": float(np.exp(rows[:, 0].sum() / tokens)), "perplexity_variant": float(np.exp(rows[:, 1].sum() / tokens))}
 
 
-@check("quantization.delta_perplexity_pct", families=("transformer",), needs=(LOG_PROBS,), higher_is_better=False, unit="%")
+@check("quantization.delta_perplexity_pct", families=("transformer",), needs=(CAUSAL_LM,), higher_is_better=False, unit="%")
 def delta_perplexity_pct(ctx: CheckContext, stories: int | None = None) -> Measurement:
     """Perplexity change of the variant relative to fp32 in percent on held-out stories (paired bootstrap CI)."""
     rows = story_comparison(ctx, stories)
     value = finite_or_raise("delta perplexity", delta_ppl_pct(rows))
     low, high = bootstrap_ci(delta_ppl_pct, [rows], ctx.bootstrap, ctx.rng_seed("quantization.delta_perplexity_pct"))
-    details = _lm_details(rows)
+    details = _lm_details(ctx, rows)
     p_f, p_v = details["perplexity_fp32"], details["perplexity_variant"]
     details["tables"] = [_table(ctx, [
         _row("perplexity", p_f, p_v, p_v - p_f, None),
@@ -276,22 +258,22 @@ def delta_perplexity_pct(ctx: CheckContext, stories: int | None = None) -> Measu
     return Measurement(value, low, high, n=len(rows), details=details)
 
 
-@check("quantization.kl_divergence", families=("transformer",), needs=(LOG_PROBS,), higher_is_better=False, unit="nats/token")
+@check("quantization.kl_divergence", families=("transformer",), needs=(CAUSAL_LM,), higher_is_better=False, unit="nats/token")
 def kl_divergence(ctx: CheckContext, stories: int | None = None) -> Measurement:
     """Mean per-token KL(fp32 || variant) of next-token distributions on held-out stories (bootstrap CI)."""
     rows = story_comparison(ctx, stories)
     value = finite_or_raise("KL", kl_per_token(rows))
     low, high = bootstrap_ci(kl_per_token, [rows], ctx.bootstrap, ctx.rng_seed("quantization.kl"))
-    return Measurement(value, low, high, n=len(rows), details=_lm_details(rows))
+    return Measurement(value, low, high, n=len(rows), details=_lm_details(ctx, rows))
 
 
-@check("quantization.top1_agreement", families=("transformer",), needs=(LOG_PROBS,), higher_is_better=True, unit="share")
+@check("quantization.top1_agreement", families=("transformer",), needs=(CAUSAL_LM,), higher_is_better=True, unit="share")
 def top1_agreement(ctx: CheckContext, stories: int | None = None) -> Measurement:
     """Share of positions where the variant's most likely next token is fp32's (bootstrap CI over stories)."""
     rows = story_comparison(ctx, stories)
     value = top1_share(rows)
     low, high = bootstrap_ci(top1_share, [rows], ctx.bootstrap, ctx.rng_seed("quantization.top1"))
-    return Measurement(value, low, high, n=len(rows), details=_lm_details(rows))
+    return Measurement(value, low, high, n=len(rows), details=_lm_details(ctx, rows))
 
 
 # --- every model: speed, size, memory ----------------------------------------------------------
@@ -299,15 +281,15 @@ def top1_agreement(ctx: CheckContext, stories: int | None = None) -> Measurement
 
 def speed(ctx: CheckContext, rounds: int | None) -> dict[str, Any]:
     """fp32 and the variant timed on the same workload in interleaved rounds (once per run)."""
-    from audit.efficiency.timing import default_workload, interleaved, ratio_of_medians_ci
+    from audit.efficiency.timing import default_workload, interleaved, ratio_of_medians_ci, workload_documents
 
     _not_baseline(ctx)
-    family = getattr(ctx.adapter.info, "family", "other")
-    rounds = int(rounds or SPEED_ROUNDS.get(family, DEFAULT_SPEED_ROUNDS))
+    rounds = int(rounds or get_family(ctx.adapter.info.family).speed_rounds)
 
     def compute() -> dict[str, Any]:
-        reference = default_workload(fp32_adapter(ctx), seed=ctx.seed)
-        variant = default_workload(ctx.adapter, seed=ctx.seed)
+        documents = workload_documents(ctx)
+        reference = default_workload(ctx.fp32_adapter(), seed=ctx.seed, documents=documents)
+        variant = default_workload(ctx.adapter, seed=ctx.seed, documents=documents)
         reference.name, variant.name = BASELINE, ctx.precision
         times = interleaved([reference, variant], rounds, warmup=1)
         value, low, high = ratio_of_medians_ci(times[BASELINE], times[ctx.precision], ctx.bootstrap, ctx.rng_seed("quantization.speedup"))
@@ -317,7 +299,7 @@ def speed(ctx: CheckContext, rounds: int | None) -> dict[str, Any]:
     return ctx.memo("quantization.speed", compute, rounds)
 
 
-@check("quantization.speedup", families=ALL, higher_is_better=True, unit="x")
+@check("quantization.speedup", families=GENERATOR_FAMILIES, higher_is_better=True, unit="x")
 def speedup(ctx: CheckContext, rounds: int | None = None) -> Measurement:
     """fp32 time / variant time for the same workload, interleaved rounds (paired bootstrap CI); carries the quality-vs-speed chart."""
     import torch
@@ -353,13 +335,13 @@ def tradeoff_chart(ctx: CheckContext) -> dict[str, Any]:
             "y_label": f"{label} vs fp32 (lower is better)", "series": series}
 
 
-@check("quantization.size_ratio", families=ALL, higher_is_better=False, unit="ratio")
+@check("quantization.size_ratio", families=GENERATOR_FAMILIES, higher_is_better=False, unit="ratio")
 def size_ratio(ctx: CheckContext) -> Measurement:
     """Weights bytes of the variant / fp32's (whole model; the quantized layers alone in details)."""
     from audit.precision import resolve, weights_bytes
 
     _not_baseline(ctx)
-    reference = fp32_adapter(ctx)
+    reference = ctx.fp32_adapter()
     b_f, b_v = weights_bytes(reference), weights_bytes(ctx.adapter)
     details: dict[str, Any] = {"bytes_fp32": b_f, "bytes_variant": b_v, "quantization": _summary(ctx)}
     summary = getattr(ctx.adapter, "quantization", None)
@@ -375,10 +357,10 @@ def size_ratio(ctx: CheckContext) -> Measurement:
     return Measurement(b_v / b_f, details=details)
 
 
-@check("quantization.memory_ratio", families=ALL, higher_is_better=False, unit="ratio")
+@check("quantization.memory_ratio", families=GENERATOR_FAMILIES, higher_is_better=False, unit="ratio")
 def memory_ratio(ctx: CheckContext) -> Measurement:
     """Peak memory to hold and run the variant / fp32's, each measured in an isolated process."""
-    from audit.checks.efficiency import peak_memory_of
+    from audit.efficiency.memory import peak_memory_of
 
     _not_baseline(ctx)
     f = peak_memory_of(ctx, ctx.model, BASELINE)

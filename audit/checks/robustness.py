@@ -42,9 +42,11 @@ from typing import Any
 import numpy as np
 
 from audit.adapters.base import CONDITIONAL, ENCODE_DECODE, GENERATE, LOG_PROBS, SAMPLE, accepts, has_capability
-from audit.checks.base import IMAGE_FAMILIES, Measurement, check
+from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import NotApplicable
+from audit.families import IMAGE_FAMILIES
+from audit.metrics import multinomial_counts
 from audit.stats import wilson_ci
 
 SEVERITY_X = (0, 1, 2, 3, 4, 5)
@@ -108,7 +110,7 @@ def evaluator_accuracy(ctx: CheckContext) -> Measurement:
     else:
         target, mode = ctx.embedding().predictions, "the evaluator's prediction on the clean sample (unconditional model)"
     agree = _agreement(ctx, samples.images, target, names)
-    weights = curves.bootstrap_weights(len(agree), ctx.bootstrap, ctx.rng_seed("robustness.evaluator_accuracy"))
+    weights = multinomial_counts(len(agree), ctx.bootstrap, ctx.rng_seed("robustness.evaluator_accuracy"))
     point, boot = curves.mean_curves(agree, weights)
     value, low, high, by_group = curves.summary(point, boot, names)
     finite_or_raise("normalised accuracy area", value)
@@ -116,7 +118,7 @@ def evaluator_accuracy(ctx: CheckContext) -> Measurement:
     real_x, real_y = _heldout(ctx, None)
     if real_y is not None:
         real = ctx.store.memo("robustness.heldout_agreement", (ctx.seed, len(real_x)), lambda: _agreement(ctx, real_x, real_y, names))
-        r_point, r_boot = curves.mean_curves(real, curves.bootstrap_weights(len(real), ctx.bootstrap, ctx.rng_seed("robustness.heldout")))
+        r_point, r_boot = curves.mean_curves(real, multinomial_counts(len(real), ctx.bootstrap, ctx.rng_seed("robustness.heldout")))
         r_value, r_low, r_high, _ = curves.summary(r_point, r_boot, names)
         charts.append(curves.chart("Evaluator accuracy on corrupted held-out real digits", "accuracy", names, SEVERITY_X, r_point, r_boot))
         heldout = {"value": r_value, "ci_low": r_low, "ci_high": r_high, "n": len(real),
@@ -159,7 +161,7 @@ def vae_reconstruction(ctx: CheckContext, n: int | None = None) -> Measurement:
             errors[:, c, s] = mse(corrupted)
             input_errors[:, c, s] = ((corrupted - x) ** 2).flatten(1).mean(1).double().numpy()
     input_mse = input_errors.mean(axis=0)
-    weights = curves.bootstrap_weights(len(x), ctx.bootstrap, ctx.rng_seed("robustness.vae_reconstruction"))
+    weights = multinomial_counts(len(x), ctx.bootstrap, ctx.rng_seed("robustness.vae_reconstruction"))
     point, boot = curves.mean_curves(errors, weights)
     value, low, high, by_group = curves.summary(point, boot, names)
     finite_or_raise("normalised reconstruction-error area", value)
@@ -240,7 +242,7 @@ def latent_stability(ctx: CheckContext) -> Measurement:
         xs = decode(z0 + sigma * eps)
         flips[:, 0, s] = _predictions(ctx, xs) != p0
         change[:, 0, s] = ((xs - x0).flatten(1).norm(dim=1) / (sigma * eps.norm(dim=1))).double().numpy()
-    weights = curves.bootstrap_weights(len(z0), ctx.bootstrap, ctx.rng_seed("robustness.latent_stability"))
+    weights = multinomial_counts(len(z0), ctx.bootstrap, ctx.rng_seed("robustness.latent_stability"))
     f_point, f_boot = curves.mean_curves(flips, weights)
     c_point, c_boot = curves.mean_curves(change, weights)
     value = float(f_point[0, 1:].mean())
@@ -334,9 +336,9 @@ def pgd_attack(ctx: CheckContext, epsilon: float = 0.05, n: int | None = None) -
        unit="x clean perplexity")
 def text_perturbation(ctx: CheckContext, docs: int = TEXT_DOCS) -> Measurement:
     """Perplexity ratio and top-1 next-token agreement under typos, casing, whitespace, word order, code-switching (severities 0-5)."""
-    from audit.checks.text import _generate, heldout_documents, story_nll
     from audit.robustness import curves
     from audit.robustness.text import OUT_OF_DISTRIBUTION, PERTURBATIONS, perturb
+    from audit.text_generation import generate_texts, heldout_documents, story_nll
 
     names = list(PERTURBATIONS)
     documents, source = heldout_documents(ctx)
@@ -348,7 +350,7 @@ def text_perturbation(ctx: CheckContext, docs: int = TEXT_DOCS) -> Measurement:
     seeds = [ctx.seed * 7919 + i for i in range(count)]
 
     clean_nll = story_nll(ctx.adapter, texts)
-    clean_next = _generate(ctx, prompts, 1, greedy=True, batch=64).outputs
+    clean_next = generate_texts(ctx, prompts, 1, greedy=True, batch=64).outputs
     nll = np.empty((count, len(names), len(SEVERITY_X)))
     tokens = np.empty_like(nll)
     agree = np.empty_like(nll)
@@ -357,9 +359,9 @@ def text_perturbation(ctx: CheckContext, docs: int = TEXT_DOCS) -> Measurement:
         for s in SEVERITY_X[1:]:
             pairs = story_nll(ctx.adapter, [perturb(t, name, s, seeds[i]) for i, t in enumerate(texts)])
             nll[:, c, s], tokens[:, c, s] = pairs[:, 0], pairs[:, 1]
-            nxt = _generate(ctx, [perturb(p, name, s, seeds[i]) for i, p in enumerate(prompts)], 1, greedy=True, batch=64).outputs
+            nxt = generate_texts(ctx, [perturb(p, name, s, seeds[i]) for i, p in enumerate(prompts)], 1, greedy=True, batch=64).outputs
             agree[:, c, s] = [a == b for a, b in zip(nxt, clean_next)]
-    weights = curves.bootstrap_weights(count, ctx.bootstrap, ctx.rng_seed("robustness.text_perturbation"))
+    weights = multinomial_counts(count, ctx.bootstrap, ctx.rng_seed("robustness.text_perturbation"))
     per_token, per_token_boot = curves.ratio_curves(nll, tokens, weights)
     ppl = np.exp(per_token)
     ppl_boot = None if per_token_boot is None else np.exp(per_token_boot)
@@ -426,17 +428,17 @@ def _with_interval(point: float, replicates: np.ndarray | None) -> dict[str, Any
        unit="ROUGE-L F1")
 def paraphrase_consistency(ctx: CheckContext, groups: int | None = None, max_new_tokens: int = PARAPHRASE_TOKENS) -> Measurement:
     """ROUGE-L between greedy continuations of paraphrased openings, against continuations of different openings (bootstrap CI over groups)."""
-    from audit.checks.text import GENERATION_BATCH, _generate
     from audit.metrics.text import first_words
     from audit.robustness import curves
     from audit.robustness.paraphrases import PARAPHRASES
+    from audit.text_generation import GENERATION_BATCH, generate_texts
 
     count = min(int(groups) if groups is not None else len(PARAPHRASES), int(ctx.n), len(PARAPHRASES))
     if count < 2:
         raise ValueError(f"robustness.paraphrase_consistency needs at least 2 paraphrase groups, got {count}")
     chosen = PARAPHRASES[:count]
     per = len(chosen[0].prompts)
-    gens = _generate(ctx, [p for g in chosen for p in g.prompts], int(max_new_tokens), greedy=True, batch=GENERATION_BATCH)
+    gens = generate_texts(ctx, [p for g in chosen for p in g.prompts], int(max_new_tokens), greedy=True, batch=GENERATION_BATCH)
     continuations = [gens.outputs[g * per : (g + 1) * per] for g in range(count)]
     scores = _paraphrase_rouge(continuations, PARAPHRASE_WORDS)
     words = PARAPHRASE_WORDS[-1]
@@ -444,7 +446,7 @@ def paraphrase_consistency(ctx: CheckContext, groups: int | None = None, max_new
     mentions = np.array([[np.mean([_name_mentioned(name, c) for c in group]) for name in (g.name, chosen[(i + 1) % count].name)]
                          for i, (g, group) in enumerate(zip(chosen, cut))])
 
-    weights = curves.bootstrap_weights(count, ctx.bootstrap, ctx.rng_seed("robustness.paraphrase_consistency"))
+    weights = multinomial_counts(count, ctx.bootstrap, ctx.rng_seed("robustness.paraphrase_consistency"))
     point, boot = curves.mean_curves(scores, weights)
     mention, mention_boot = curves.mean_curves(mentions, weights)
     value = finite_or_raise("paraphrase consistency", float(point[0, -1]))

@@ -15,8 +15,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from audit.adapters.base import SAMPLE, accepts
+from audit.adapters.images import validate_images
 from audit.checks.base import Measurement, check
-from audit.context import CheckContext, finite_or_raise, validate_images
+from audit.context import CheckContext, finite_or_raise
 from audit.errors import NotApplicable
 from audit.metrics import feature_stats, fid_from_features, frechet_distance
 from audit.stats import bootstrap_ci

@@ -18,17 +18,12 @@ from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError
 from audit.stats import bootstrap_ci
+from audit.text_generation import GENERATION_BATCH, Generations, generate_texts, heldout_documents, story_nll, token_count
 
 
 def perplexity_of(pairs: np.ndarray) -> float:
     """exp(sum of NLL / sum of tokens) over rows of (nll nats, tokens): token-level perplexity."""
     return float(np.exp(pairs[:, 0].sum() / pairs[:, 1].sum()))
-
-
-def story_nll(adapter: object, stories: list[str]) -> np.ndarray:
-    """Rows of (NLL in nats, scored tokens), one per story, from the adapter's `log_probs`."""
-    scores = adapter.log_probs(stories)  # type: ignore[attr-defined]
-    return np.array([[-float(s.double().sum()), len(s)] for s in scores], dtype=np.float64)
 
 
 @check("quality.perplexity", families=("transformer",), needs=(LOG_PROBS,), higher_is_better=False, unit="perplexity")
@@ -74,68 +69,11 @@ CONTINUATION_TOKENS = 40
 """New tokens per continuation: TinyStories runs ~1.4 tokens per word, so 40 cover 20 words."""
 FREE_GENERATIONS = 100
 FREE_TOKENS = 64
-GENERATION_BATCH = 50
 OPENINGS = (
     "Once upon a time", "One day,", "There was a little", "Lily and Ben", "It was a sunny day",
     "Tom had a", "In a big forest", "The little dog", "Mom said", "Sara wanted to",
 )
 SAMPLE_ROWS = 5
-
-
-def heldout_documents(ctx: CheckContext) -> tuple[tuple[str, ...], str]:
-    """The run's held-out documents and their description: the `text=` file, else TinyStories."""
-    source = ctx.heldout_text()
-    return tuple(source.documents), str(getattr(source, "description", None) or getattr(source, "name", "held-out text"))
-
-
-
-def _token_count(adapter: Any, text: str) -> int:
-    """Tokens of `text` by the adapter's tokenizer (re-tokenized output), else its word count."""
-    from audit.metrics.text import words
-
-    tokenizer = getattr(adapter, "tokenizer", None)
-    if tokenizer is not None:
-        try:
-            encoded = tokenizer.encode(text)
-            return len(getattr(encoded, "ids", encoded))
-        except Exception:
-            pass
-    return len(words(text))
-
-
-@dataclass
-class Generations:
-    prompts: list[str]
-    outputs: list[str]
-    seconds: float
-    tokens: int
-    decoding: str
-
-    @property
-    def tokens_per_second(self) -> float:
-        return self.tokens / self.seconds if self.seconds > 0 else float("nan")
-
-    def timing(self) -> dict[str, Any]:
-        return {"generation_seconds": self.seconds, "generated_tokens": self.tokens,
-                "tokens_per_second": self.tokens_per_second, "decoding": self.decoding}
-
-
-def _generate(ctx: CheckContext, prompts: list[str], max_new_tokens: int, greedy: bool, batch: int) -> Generations:
-    generate = ctx.adapter.generate
-    kwargs: dict[str, Any] = {}
-    if greedy and accepts(generate, "greedy"):
-        kwargs["greedy"] = True
-        decoding = "greedy"
-    else:
-        decoding = f"seeded sampling (the adapter's defaults, seed {ctx.seed})"
-    started = time.perf_counter()
-    outputs: list[str] = []
-    for i in range(0, len(prompts), batch):
-        outputs += generate(prompts[i : i + batch], max_new_tokens, ctx.seed + i, **kwargs)
-    seconds = time.perf_counter() - started
-    if len(outputs) != len(prompts) or not all(isinstance(o, str) for o in outputs):
-        raise ModelOutputError(f"model '{ctx.model}' generate() returned {len(outputs)} items for {len(prompts)} prompts, expected one str each")
-    return Generations(prompts, outputs, seconds, sum(_token_count(ctx.adapter, o) for o in outputs), decoding)
 
 
 @dataclass
@@ -178,7 +116,7 @@ def continuation_run(
             raise ValueError(
                 f"the continuation task needs at least 2 held-out documents of {prompt_words + reference_words}+ words, got {len(items)}"
             )
-        gens = _generate(ctx, [it.prompt for it in items], max_new_tokens, greedy=True, batch=GENERATION_BATCH)
+        gens = generate_texts(ctx, [it.prompt for it in items], max_new_tokens, greedy=True, batch=GENERATION_BATCH)
         return Continuations(items, gens, [first_words(o, reference_words) for o in gens.outputs], source)
 
     return ctx.memo("text.continuations", compute, count, prompt_words, reference_words, max_new_tokens)
@@ -326,7 +264,7 @@ def free_text(ctx: CheckContext, n: int | None, max_new_tokens: int, temperature
         seconds = time.perf_counter() - started
         if len(outputs) != count or not all(isinstance(o, str) for o in outputs):
             raise ModelOutputError(f"model '{ctx.model}' generate() returned {len(outputs)} items for {count} prompts, expected one str each")
-        gens = Generations(prompts, list(outputs), seconds, sum(_token_count(ctx.adapter, o) for o in outputs),
+        gens = Generations(prompts, list(outputs), seconds, sum(token_count(ctx.adapter, o) for o in outputs),
                            f"seeded sampling, temperature {temperature} (seed {ctx.seed}, one generator per prompt)")
         heldout, source = heldout_documents(ctx)
         human_case = [_human_excerpt(heldout[i % len(heldout)], len(words(o))) for i, o in enumerate(outputs)]

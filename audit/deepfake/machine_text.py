@@ -7,7 +7,7 @@ al., 2023, DetectLLM). The premise: sampled text sits where the model puts its m
 scores a higher log-likelihood and a lower log-rank than human text of the same length -- true
 for truncated sampling, false for pure sampling from the bundled model (below). Long texts are scored
 with the same sliding windows as the bundled transformer's `log_probs`
-(reference_models.transformer.scoring), so the log-likelihood equals minus its per-token NLL.
+(audit.lm.scoring), so the log-likelihood equals minus its per-token NLL.
 
 Measured on the bundled transformer scoring its own samples (seed 0): the 240 held-out stories
 with at least 160 tokens; prompt = a story's first 32 tokens; machine text = the model's
@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reference_models.transformer.scoring import TOKENS_PER_BATCH, windows
+from audit.lm import TOKENS_PER_BATCH, windows
 
 SCORES = ("log_likelihood", "log_rank")
 
@@ -91,12 +91,13 @@ def zero_shot_scores(model: torch.nn.Module, token_ids: list[list[int]], n_posit
 
 
 def scores_for_adapter(adapter: Any, texts: list[str]) -> dict[str, np.ndarray]:
-    """`zero_shot_scores` of texts under an adapter that exposes its causal LM as `model`, its
-    tokenisation as `encode(text) -> ids` (start token included) and its `n_positions`."""
-    missing = [name for name in ("model", "encode", "n_positions") if not hasattr(adapter, name)]
-    if missing:
+    """`zero_shot_scores` of texts under an adapter that declares CAUSAL_LM: its causal LM
+    `model`, its tokenisation `encode(text) -> ids` (start token included) and `n_positions`."""
+    from audit.adapters.base import CAUSAL_LM, has_capability
+
+    if not has_capability(adapter, CAUSAL_LM):
         raise TypeError(
-            f"zero-shot machine-text scores need an adapter with `model`, `encode` and `n_positions` (like the bundled "
-            f"transformer); '{type(adapter).__name__}' lacks {', '.join(missing)}"
+            f"zero-shot machine-text scores need an adapter that declares {CAUSAL_LM} (`model`, `encode`, `n_positions`, "
+            f"like the bundled transformer); '{type(adapter).__name__}' does not"
         )
     return zero_shot_scores(adapter.model, [adapter.encode(t) for t in texts], int(adapter.n_positions))

@@ -13,6 +13,11 @@ import numpy as np
 
 from audit.stats import bootstrap_ci, wilson_ci
 
+__all__ = [
+    "METRICS", "auc", "average_precision", "balanced_accuracy", "detection_intervals", "detection_metrics",
+    "equal_error_rate", "rates_at",
+]
+
 METRICS = ("auc", "average_precision", "eer", "accuracy", "tpr", "fpr")
 
 

@@ -1,7 +1,7 @@
 """Peak memory of a model in an isolated process, and this machine's memory bandwidth.
 
-CPU: a child Python process (`python -m audit.efficiency.memory SPEC`) imports the libraries the
-model needs, records its resident set size (VmRSS), resets the kernel's high-water mark
+CPU: a child Python process (`python -m audit.efficiency.memory`, the JSON spec on its stdin)
+imports the libraries the model needs, records its resident set size (VmRSS), resets the kernel's high-water mark
 (writing 5 to /proc/self/clear_refs; where that is refused it falls back on
 getrusage(RUSAGE_SELF).ru_maxrss, which then also covers the imports), loads the model in the
 asked precision, runs one batch, and reports the high-water mark (VmHWM) minus that baseline:
@@ -24,7 +24,10 @@ import re
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from audit.context import CheckContext
 
 MIB = 1024 * 1024
 PROBE_TIMEOUT_S = 600
@@ -78,9 +81,9 @@ def release_freed() -> None:
 
 
 def _preimport(spec: dict[str, Any]) -> None:
-    """Import what loading the model will import (torch, the factory's module, transformers for
-    language models, the quantization libraries of the precision) so library code is part of the
-    baseline, not of the model."""
+    """Import what loading the model will import (torch, the factory's module, the modules its
+    adapter comes from, transformers for language models, the quantization libraries of the
+    precision) so library code is part of the baseline, not of the model."""
     import torch  # noqa: F401
 
     import audit.precision  # noqa: F401
@@ -93,14 +96,12 @@ def _preimport(spec: dict[str, Any]) -> None:
     register_bundled_models()
     target = models.entry(word).target if word in models else (word if ":" in word else None)
     if isinstance(target, str) and ":" in target:
-        module = target.split(":", 1)[0]
-        __import__(module)
-        if module.startswith("reference_models."):
-            family = module.split(".")[1]
-            try:
-                __import__(f"reference_models.{family}.adapter")
-            except ImportError:
-                pass
+        __import__(target.split(":", 1)[0])
+    for module in spec.get("modules", ()):
+        try:
+            __import__(module)
+        except ImportError:
+            pass
     precision = spec.get("precision")
     libraries = {"int8": ("torch.ao.quantization", "torch.ao.nn.quantized.dynamic"),
                  "int8static": ("torch.export", "torchao.quantization.pt2e.quantize_pt2e",
@@ -112,9 +113,11 @@ def _preimport(spec: dict[str, Any]) -> None:
             pass
     if precision == "int8static":
         _warm_pt2e()
-    if spec.get("family") == "transformer":
+    from audit.families import get_family
+
+    for module in get_family(spec.get("family")).baseline_imports:
         try:
-            import transformers.models.gpt2.modeling_gpt2  # noqa: F401
+            __import__(module)
         except ImportError:
             pass
 
@@ -143,7 +146,10 @@ def _warm_pt2e() -> None:
 
 def child_main(spec: dict[str, Any]) -> dict[str, Any]:
     """Run in the child: measure one `spec` ({"kind": "allocate", "mib": N} or {"kind": "model",
-    "model", "precision", "device", "batch"?}) and return the numbers."""
+    "model", "precision", "device", "batch"?, "modules"?, "documents"?}) and return the numbers.
+    `modules`: where the model's adapter class lives, imported before the baseline (a factory
+    module often imports its adapter only when called); `documents`: held-out text a language
+    model's prompts are cut from."""
     if spec.get("kind") == "model":
         _preimport(spec)
     else:
@@ -173,7 +179,7 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:
         out["load_peak"] = peak_bytes() - baseline
         release_freed()
         out["model_rss"] = (rss_bytes() or 0) - baseline
-        workload = default_workload(adapter, spec.get("batch"))
+        workload = default_workload(adapter, spec.get("batch"), documents=spec.get("documents", ()))
         reset_peak()  # from here: the loaded model (resident) plus what one batch allocates
         with torch.no_grad():
             workload.fn()
@@ -193,8 +199,8 @@ def probe(spec: dict[str, Any], timeout: float = PROBE_TIMEOUT_S) -> dict[str, A
     cwd_paths = [p for p in sys.path if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(cwd_paths + [env.get("PYTHONPATH", "")]))
     proc = subprocess.run(
-        [sys.executable, "-m", "audit.efficiency.memory", json.dumps(spec)],
-        capture_output=True, text=True, timeout=timeout, env=env,
+        [sys.executable, "-m", "audit.efficiency.memory"],
+        input=json.dumps(spec), capture_output=True, text=True, timeout=timeout, env=env,
     )
     lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
     result = json.loads(lines[-1]) if lines else {}
@@ -222,7 +228,7 @@ def copy_bandwidth(mib: int = 512, threads: int = 1, repeats: int = 5) -> dict[s
     `threads` torch threads. Returns bytes/s and the setting."""
     import torch
 
-    from reference_models.training import intra_op_threads
+    from audit.threads import intra_op_threads
 
     n = mib * MIB // 4
     src = torch.ones(n, dtype=torch.float32)
@@ -239,9 +245,60 @@ def copy_bandwidth(mib: int = 512, threads: int = 1, repeats: int = 5) -> dict[s
             "mib": mib, "threads": threads, "repeats": repeats, "method": "torch copy_ of a float32 tensor, read + write bytes / best time"}
 
 
-def main(argv: list[str]) -> int:
+def peak_memory_of(ctx: CheckContext, model: str, precision: str) -> dict[str, Any]:
+    """The memory probe of (model, precision), once per run: a child process on CPU, the CUDA
+    allocator's peak on GPU."""
+    device = str(getattr(ctx.adapter.info, "device", "cpu"))
+
+    def compute() -> dict[str, Any]:
+        if device.startswith("cuda"):
+            import torch
+
+            from audit.adapters.loading import load_model
+            from audit.efficiency.timing import default_workload, workload_documents
+
+            torch.cuda.reset_peak_memory_stats(device)
+            before = torch.cuda.memory_allocated(device)
+            adapter = load_model(model, precision, device)
+            load = int(torch.cuda.max_memory_allocated(device) - before)
+            workload = default_workload(adapter, documents=workload_documents(ctx))
+            run = cuda_peak(workload.fn, device) + int(torch.cuda.memory_allocated(device) - before)
+            del adapter
+            return {"load_peak": load, "run_peak": run, "method": "torch.cuda.max_memory_allocated", "device": device}
+        import torch
+
+        from audit.efficiency.timing import DEFAULT_LM_BATCH, prompt_documents, workload_documents
+
+        return probe({"kind": "model", "model": model, "precision": precision, "device": device,
+                      "family": getattr(ctx.adapter.info, "family", None), "threads": torch.get_num_threads(),
+                      "modules": [type(ctx.adapter).__module__],
+                      "documents": list(prompt_documents(workload_documents(ctx), DEFAULT_LM_BATCH))})
+
+    return ctx.store.memo("efficiency.peak_memory", (model, precision, device), compute)
+
+
+def bytes_read_per_token(adapter: Any) -> int:
+    """Weight bytes one decoding step at batch 1 reads: all weights, except that an embedding
+    table contributes one row unless its weight is also the output layer (tied)."""
+    import torch
+
+    from audit.precision import module_weight_bytes, storage_ptr, weights_bytes
+
+    total = weights_bytes(adapter)
+    for root in {id(m): m for m in adapter.modules().values()}.values():
+        output_storages = {storage_ptr(m.weight) for m in root.modules()
+                           if isinstance(m, torch.nn.Linear) and isinstance(getattr(m, "weight", None), torch.Tensor)} - {None}
+        for module in root.modules():
+            if isinstance(module, torch.nn.Embedding) and storage_ptr(module.weight) not in output_storages:
+                table = module_weight_bytes(module)
+                total -= table - table // max(1, module.num_embeddings)
+    return int(total)
+
+
+def main() -> int:
+    """Measure the spec read as JSON from stdin; print the result (or the error) as one JSON line."""
     try:
-        print(json.dumps(child_main(json.loads(argv[0]))), flush=True)
+        print(json.dumps(child_main(json.loads(sys.stdin.read()))), flush=True)
     except Exception as exc:  # reported to the parent as one line
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
         return 1
@@ -249,4 +306,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

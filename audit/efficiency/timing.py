@@ -11,20 +11,28 @@ A workload is one call of the model's own API on a fixed input: `sample(batch, s
 image generators (with `steps=` for diffusion samplers that take it), greedy decoding of a fixed
 number of new tokens after a fixed-length prompt for language models (EOS ignored, so every call
 makes the same number of tokens), or one scoring pass over a fixed number of tokens (prefill).
+Language-model prompts are cut from the held-out documents the caller passes: a check passes the
+run's (`ctx.heldout_text()`: the `text=` file, else the bundled default).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from audit.adapters.base import GENERATE, LOG_PROBS, SAMPLE, accepts, has_capability
+from audit.adapters.base import CAUSAL_LM, GENERATE, LOG_PROBS, SAMPLE, accepts, has_capability
+from audit.families import get_family
+
+if TYPE_CHECKING:
+    from audit.context import CheckContext
 
 PROMPT_TOKENS = 16
-"""Prompt length of the decoding workloads (a held-out story's first tokens)."""
+"""Prompt length of the decoding workloads (a held-out document's first tokens)."""
+DEFAULT_LM_BATCH = 1
+"""Prompts of the language-model workload `default_workload` runs."""
 
 
 @dataclass
@@ -117,39 +125,59 @@ def image_workload(adapter: Any, batch: int, seed: int = 0, steps: int | None = 
                     describe=f"sample({batch}, seed={seed}{where})")
 
 
-def _story_ids(adapter: Any, count: int, length: int) -> list[list[int]]:
-    """`count` token sequences of exactly `length` tokens: held-out stories (concatenated when
-    short) encoded by the adapter, as the model would see them (start token first)."""
-    from reference_models.data.tinystories import load_tinystories_split
+def workload_documents(ctx: CheckContext) -> tuple[str, ...]:
+    """Held-out documents the language-model workloads cut their prompts from: the run's
+    (`text=`, else the bundled default); none for image models, which need no text."""
+    if has_capability(ctx.adapter, SAMPLE):
+        return ()
+    return tuple(ctx.heldout_text().documents)
 
-    heldout = load_tinystories_split().heldout
+
+def prompt_documents(documents: Sequence[str], prompts: int, prompt_tokens: int = PROMPT_TOKENS) -> tuple[str, ...]:
+    """The leading documents `prompts` prompts of `prompt_tokens` tokens draw from: each document
+    adds at least one token after the start token, so prompts x prompt_tokens documents suffice
+    (what a child process needs to build the same workload)."""
+    return tuple(documents[: prompts * prompt_tokens])
+
+
+def _require_documents(adapter: Any, documents: Sequence[str]) -> None:
+    if not documents:
+        raise ValueError(f"model '{adapter.info.name}': a language-model workload needs held-out documents for its prompts")
+
+
+def _story_ids(adapter: Any, documents: Sequence[str], count: int, length: int) -> list[list[int]]:
+    """`count` token sequences of exactly `length` tokens: held-out documents (concatenated when
+    short) encoded by the adapter, as the model would see them (start token first)."""
+    _require_documents(adapter, documents)
     out, i = [], 0
     while len(out) < count:
         ids: list[int] = []
         while len(ids) < length:
-            piece = adapter.encode(heldout[i % len(heldout)])
+            piece = adapter.encode(documents[i % len(documents)])
             ids += piece if not ids else piece[1:]
             i += 1
         out.append(ids[:length])
     return out
 
 
-def decode_workload(adapter: Any, batch: int, new_tokens: int, seed: int = 0, prompt_tokens: int = PROMPT_TOKENS) -> Workload:
-    """Greedy decoding of `new_tokens` tokens for `batch` prompts of `prompt_tokens` tokens each.
+def decode_workload(
+    adapter: Any, batch: int, new_tokens: int, documents: Sequence[str], seed: int = 0, prompt_tokens: int = PROMPT_TOKENS,
+) -> Workload:
+    """Greedy decoding of `new_tokens` tokens for `batch` prompts of `prompt_tokens` tokens each,
+    cut from the held-out `documents`.
 
-    Adapters with a `model` and `encode` (the bundled GPT-2, local Hugging Face LMs) decode with
-    the bundled KV-cache decoder with EOS disabled, so every call makes exactly batch x new_tokens
+    Adapters that declare CAUSAL_LM (the bundled GPT-2, local Hugging Face LMs) decode with
+    audit's KV-cache decoder (audit.lm) with EOS disabled, so every call makes exactly batch x new_tokens
     tokens; others call `generate` (which may stop early at EOS: then `items` is an upper bound)."""
-    if hasattr(adapter, "model") and hasattr(adapter, "encode"):
-        from reference_models.transformer.sampling import decode
+    if has_capability(adapter, CAUSAL_LM):
+        from audit.lm import decode
 
-        prompts = _story_ids(adapter, batch, prompt_tokens)
+        prompts = _story_ids(adapter, documents, batch, prompt_tokens)
         fn = lambda: decode(adapter.model, prompts, new_tokens, seed, eos_id=-1, greedy=True)  # noqa: E731
         how = "bundled KV-cache decoder, EOS ignored"
     elif has_capability(adapter, GENERATE):
-        from reference_models.data.tinystories import load_tinystories_split
-
-        texts = [" ".join(s.split()[:prompt_tokens]) for s in load_tinystories_split().heldout[:batch]]
+        _require_documents(adapter, documents)
+        texts = [" ".join(s.split()[:prompt_tokens]) for s in documents[:batch]]
         kwargs = {"greedy": True} if accepts(adapter.generate, "greedy") else {}
         fn = lambda: adapter.generate(texts, new_tokens, seed, **kwargs)  # noqa: E731
         how = "adapter.generate (may stop at EOS)"
@@ -159,13 +187,14 @@ def decode_workload(adapter: Any, batch: int, new_tokens: int, seed: int = 0, pr
                     describe=f"greedy decoding of {new_tokens} new tokens after a {prompt_tokens}-token prompt, batch {batch} ({how})")
 
 
-def prefill_workload(adapter: Any, tokens: int) -> Workload:
-    """One forward pass over `tokens` tokens at batch 1 (scoring a prompt: the prefill)."""
+def prefill_workload(adapter: Any, tokens: int, documents: Sequence[str]) -> Workload:
+    """One forward pass over `tokens` tokens of the held-out `documents` at batch 1 (scoring a
+    prompt: the prefill)."""
     import torch
 
-    if not (hasattr(adapter, "model") and hasattr(adapter, "encode")):
-        raise ValueError(f"model '{adapter.info.name}' exposes no model/encode for a prefill workload")
-    ids = torch.tensor(_story_ids(adapter, 1, tokens))
+    if not has_capability(adapter, CAUSAL_LM):
+        raise ValueError(f"model '{adapter.info.name}' does not declare {CAUSAL_LM}: a prefill workload runs its `model`")
+    ids = torch.tensor(_story_ids(adapter, documents, 1, tokens))
     device = next(adapter.model.parameters()).device
 
     @torch.no_grad()
@@ -178,12 +207,14 @@ def prefill_workload(adapter: Any, tokens: int) -> Workload:
     return Workload(f"prefill[L={tokens}]", fn, tokens, "tokens", describe=f"one forward pass over {tokens} tokens, batch 1")
 
 
-def default_workload(adapter: Any, batch: int | None = None, new_tokens: int = 32, seed: int = 0) -> Workload:
+def default_workload(
+    adapter: Any, batch: int | None = None, new_tokens: int = 32, seed: int = 0, documents: Sequence[str] = (),
+) -> Workload:
     """The workload the memory probe and the speedup check run: a batch of samples for image
-    models (64; 8 for diffusion), batch-1 greedy decoding of 32 tokens for language models."""
-    family = getattr(adapter.info, "family", "other")
+    models (the family's `workload_batch`: 64; 8 for diffusion), batch-1 greedy decoding of 32
+    tokens after prompts cut from the held-out `documents` for language models."""
     if has_capability(adapter, SAMPLE):
-        return image_workload(adapter, batch or (8 if family == "diffusion" else 64), seed)
+        return image_workload(adapter, batch or get_family(adapter.info.family).workload_batch, seed)
     if has_capability(adapter, GENERATE) or has_capability(adapter, LOG_PROBS):
-        return decode_workload(adapter, batch or 1, new_tokens, seed)
+        return decode_workload(adapter, batch or DEFAULT_LM_BATCH, new_tokens, documents, seed)
     raise ValueError(f"model '{adapter.info.name}' has neither sample nor generate: nothing to time")

@@ -1,1 +1,2 @@
-"""Data the fairness checks use: the project-authored counterfactual word lists (audit.fairness.terms)."""
+"""What the fairness checks share: the project-authored counterfactual word lists
+(audit.fairness.terms) and the downstream classifier of tabular fairness (audit.fairness.tabular)."""

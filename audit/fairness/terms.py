@@ -138,15 +138,17 @@ def assert_counterfactuals_held_out(
 ) -> None:
     """Raise ValueError if a frame is a planting or evaluation frame, a filled text occurs in the
     planted text, or a filled text contains a sentence of a planting or evaluation frame."""
-    from reference_models.data.stereotypes import EVAL_TEMPLATES, PLANT_TEMPLATES, assert_held_out
+    from audit.datasets import load_dataset
 
-    reused = sorted(set(frames) & set(PLANT_TEMPLATES + EVAL_TEMPLATES))
+    stereotypes = load_dataset("stereotypes")
+    used = stereotypes.plant_templates + stereotypes.eval_templates
+    reused = sorted(set(frames) & set(used))
     if reused:
         raise ValueError(f"counterfactual frames reuse planting or evaluation frames: {reused}")
     full = tuple(f + c for f in frames for c in continuations)
-    assert_held_out(tuple(frames) + full, planted)  # no shared template, no verbatim sentence
+    stereotypes.assert_held_out(tuple(frames) + full, planted)  # no shared template, no verbatim sentence
     text = "\n".join(planted)
-    patterns = [(t, _frame_pattern(t)) for t in PLANT_TEMPLATES + EVAL_TEMPLATES]
+    patterns = [(t, _frame_pattern(t)) for t in used]
     for filled in filled_texts(frames, continuations):
         if filled in text:
             raise ValueError(f"counterfactual text occurs in the planted text: {filled!r}")

@@ -14,7 +14,8 @@ from audit.metrics.diversity import (
 )
 from audit.metrics.kernel import kid, kid_bootstrap, kid_subsets, mmd2_unbiased_from_kernels, polynomial_kernel
 from audit.metrics.manifold import Manifolds, knn_radii, pairwise_distances, prdc
-from audit.metrics.resample import bootstrap_counts
+from audit.metrics.groups import group_frame
+from audit.metrics.resample import bootstrap_count_chunks, bootstrap_counts, multinomial_counts
 from audit.metrics.two_sample import C2STResult, balanced_subsample, c2st
 from audit.metrics.wasserstein import random_directions, sliced_wasserstein, sliced_wasserstein_bootstrap, wasserstein1_1d
 from audit.metrics.text import (
@@ -52,7 +53,10 @@ __all__ = [
     "knn_radii",
     "pairwise_distances",
     "prdc",
+    "bootstrap_count_chunks",
     "bootstrap_counts",
+    "group_frame",
+    "multinomial_counts",
     "C2STResult",
     "balanced_subsample",
     "c2st",

@@ -5,11 +5,13 @@ the same seed and set sizes, but returns them as count matrices ([resamples, n] 
 statistic that is a weighted sum over rows or pairs of rows (kernel sums, empirical CDFs,
 nearest-neighbour indicators) then evaluates every resample in one matrix product instead of a
 Python loop. Tests prove equality with `bootstrap_distribution` on the plain statistic.
+`bootstrap_count_chunks` yields the same counts in bounded chunks; `multinomial_counts` is the
+robustness curves' own (different) stream.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -22,3 +24,22 @@ def bootstrap_counts(sizes: Sequence[int], resamples: int, seed: int) -> list[np
         for c, n in zip(counts, sizes):
             c[b] = np.bincount(rng.integers(0, n, n), minlength=n)
     return counts
+
+
+def bootstrap_count_chunks(n: int, resamples: int, seed: int, chunk: int) -> Iterator[np.ndarray]:
+    """`bootstrap_counts([n], resamples, seed)[0]` as float64 chunks of at most `chunk` resamples
+    ([<=chunk, n]: row i drawn counts[b, i] times), so a large n never holds every resample at once."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
+        yield np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(size)]).astype(np.float64)
+
+
+def multinomial_counts(n: int, resamples: int, seed: int) -> np.ndarray | None:
+    """[resamples, n] float64 resampling counts drawn as one multinomial per resample (each row
+    sums to n), or None when resamples <= 0. A different random stream from `bootstrap_counts`
+    for the same seed: the robustness curves use it, and keep it so their CIs stay reproducible."""
+    if resamples <= 0:
+        return None
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)

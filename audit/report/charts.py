@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 from markupsafe import Markup, escape
 
-from audit.report.format import fmt
+from audit.formatting import fmt
 
 WIDTH, HEIGHT = 460, 260
 LEFT, RIGHT, TOP, BOTTOM = 58, 16, 28, 44

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from audit.formatting import fmt, fmt_ci
 from audit.report.charts import bar_chart, line_chart
-from audit.report.format import fmt, fmt_ci
-
-STATUS_ORDER = ["error", "fail", "inconclusive", "warn", "waived", "pass", "measured", "skipped"]
-VERDICTS = {0: "PASS", 1: "FAIL", 2: "BAD INPUT", 3: "INCONCLUSIVE", 4: "ERROR", 5: "NOTHING JUDGED"}
-
+from audit.verdicts import RUN_VERDICTS, STATUS_COLOURS, WORST_FIRST, run_verdict
 
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 """Raster formats a report embeds; anything else (SVG with its scripts included) is not embedded."""
@@ -131,17 +128,10 @@ def _model_sections(results: dict[str, Any], run_dir: Path) -> list[dict[str, An
 
 
 def _gate_labels(results: dict[str, Any]) -> list[dict[str, Any]]:
-    from audit.policy import Gate
-
-    names = {f.name for f in fields(Gate)}
-    labels = []
-    for g in results.get("gates") or []:
-        try:
-            label = Gate(**{k: v for k, v in g.items() if k in names}).label()
-        except (TypeError, ValueError):  # a results file from another version: show its fields as they are
-            label = str(g)
-        labels.append({"check": g.get("check", "?"), "model": g.get("model", "*"), "precision": g.get("precision", "*"), "label": label})
-    return labels
+    """The run's gates as results.json states them (`label` written when the run was planned;
+    a file from an older version shows its check pattern)."""
+    return [{"check": g.get("check", "?"), "model": g.get("model", "*"), "precision": g.get("precision", "*"),
+             "label": g.get("label") or str(g.get("check", "?"))} for g in results.get("gates") or []]
 
 
 def render_html(results: dict[str, Any], run_dir: Path) -> str:
@@ -157,8 +147,9 @@ def render_html(results: dict[str, Any], run_dir: Path) -> str:
     rebuilt = bool(results.get("rebuilt_from"))  # no model rows: the stream does not hold them
     orphans = [] if rebuilt else [r for r in results["records"] if (r["model"], r["precision"]) not in listed]
     code = results["summary"]["exit_code"]
-    verdict = "INTERRUPTED" if results.get("interrupted") else VERDICTS.get(code, str(code))
+    verdict = run_verdict(code, bool(results.get("interrupted"))).word
     return env.get_template("report.html.j2").render(
         r=results, models=models, families=family_tables(results), matrices=matrices(results), gate_labels=_gate_labels(results),
-        orphans=orphans, verdict=verdict, code=code, status_order=STATUS_ORDER, rebuilt=rebuilt,
+        orphans=orphans, verdict=verdict, code=code, status_order=WORST_FIRST, rebuilt=rebuilt,
+        status_colours=STATUS_COLOURS, run_verdicts=RUN_VERDICTS,
     )

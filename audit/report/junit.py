@@ -21,7 +21,8 @@ import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from audit.report.format import fmt, fmt_ci
+from audit.formatting import fmt, fmt_ci
+from audit.verdicts import ERROR, FAIL, INCONCLUSIVE, MEASURED, SKIPPED, WAIVED, WARN
 
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 """Characters XML 1.0 forbids even escaped; ElementTree writes them as they are (an error
@@ -48,14 +49,14 @@ def render_junit(results: dict[str, Any]) -> str:
     expired = summary.get("expired_waivers") or []
     interrupted = bool(results.get("interrupted"))
     fail_on = (results.get("config") or {}).get("fail_on", "error")
-    failing = {"fail", "inconclusive"} | ({"warn"} if fail_on == "warn" else set())
+    failing = {FAIL, INCONCLUSIVE} | ({WARN} if fail_on == "warn" else set())
     suite = ET.Element(
         "testsuite",
         name=f"audit.{results['suite']}",
         tests=str(len(records) + len(expired) + interrupted),
         failures=str(sum(r["status"] in failing for r in records) + len(expired)),
-        errors=str(sum(r["status"] == "error" for r in records) + interrupted),
-        skipped=str(sum(r["status"] in ("skipped", "waived") for r in records)),
+        errors=str(sum(r["status"] == ERROR for r in records) + interrupted),
+        skipped=str(sum(r["status"] in (SKIPPED, WAIVED) for r in records)),
         time=str(results.get("duration_s") or 0),
     )
     properties = ET.SubElement(suite, "properties")
@@ -74,19 +75,19 @@ def render_junit(results: dict[str, Any]) -> str:
         text = f"{status}: value {fmt(r.get('value'))} {fmt_ci(r)} n={r.get('n')}; {r.get('verdict') or r.get('reason') or ''}"
         if r.get("gates"):
             text += "\n" + _gate_lines(r)
-        if status == "fail":
+        if status == FAIL:
             ET.SubElement(case, "failure", message=r.get("verdict") or "gate failed", type="gate").text = text
-        elif status == "inconclusive":
-            ET.SubElement(case, "failure", message=r.get("verdict") or "inconclusive", type="inconclusive").text = text
-        elif status == "warn" and fail_on == "warn":
-            ET.SubElement(case, "failure", message=r.get("verdict") or "warning", type="warn").text = text
-        elif status == "error":
-            ET.SubElement(case, "error", message=r.get("reason") or "error").text = text
-        elif status == "skipped":
-            ET.SubElement(case, "skipped", message=r.get("reason") or "skipped")
-        elif status == "waived":
-            ET.SubElement(case, "skipped", message=r.get("verdict") or "waived", type="waived").text = text
-        elif status == "measured":
+        elif status == INCONCLUSIVE:
+            ET.SubElement(case, "failure", message=r.get("verdict") or INCONCLUSIVE, type=INCONCLUSIVE).text = text
+        elif status == WARN and fail_on == "warn":
+            ET.SubElement(case, "failure", message=r.get("verdict") or "warning", type=WARN).text = text
+        elif status == ERROR:
+            ET.SubElement(case, "error", message=r.get("reason") or ERROR).text = text
+        elif status == SKIPPED:
+            ET.SubElement(case, "skipped", message=r.get("reason") or SKIPPED)
+        elif status == WAIVED:
+            ET.SubElement(case, "skipped", message=r.get("verdict") or WAIVED, type=WAIVED).text = text
+        elif status == MEASURED:
             ET.SubElement(case, "system-out").text = f"measured (no gate): value {fmt(r.get('value'))} {fmt_ci(r)} n={r.get('n')}"
         else:
             ET.SubElement(case, "system-out").text = text

@@ -11,12 +11,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from audit.report.format import fmt, fmt_ci
+from audit.formatting import fmt, fmt_ci
+from audit.verdicts import ERROR, NOT_PASSING, PASS, STATUS_ICONS, WAIVED, run_verdict, status_rank
 
-ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "inconclusive": "❔", "skipped": "⏭️", "error": "💥", "measured": "·", "waived": "🏳️"}
-VERDICTS = {0: ("✅", "PASS"), 1: ("❌", "FAIL"), 2: ("🚫", "BAD INPUT"), 3: ("❔", "INCONCLUSIVE"), 4: ("💥", "ERROR"), 5: ("🕳️", "NOTHING JUDGED")}
-INTERRUPTED = ("🛑", "INTERRUPTED")
-ORDER = ["error", "fail", "inconclusive", "warn", "waived", "pass", "measured", "skipped"]
 FOLD_AFTER = 30
 
 
@@ -28,28 +25,22 @@ def _cell(text: Any) -> str:
 
 
 def _rank(r: dict[str, Any]) -> int:
-    return ORDER.index(r["status"]) if r["status"] in ORDER else len(ORDER)
+    return status_rank(r["status"])
 
 
 def _gate_label(g: dict[str, Any]) -> str:
-    from dataclasses import fields
-
-    from audit.policy import Gate
-
-    try:
-        return Gate(**{f.name: g[f.name] for f in fields(Gate) if f.name in g}).label()
-    except (TypeError, ValueError):  # a gate from another version, or with odd field types
-        return str(g.get("check"))
+    """A judged gate's label as results.json holds it (a file from an older version: its check)."""
+    return str(g.get("label") or g.get("check"))
 
 
 def _problem(r: dict[str, Any]) -> str:
     where = f"**{_cell(r['check'])}** on {_cell(r['model'])}/{_cell(r['precision'])}"
-    if r["status"] == "error":
-        return f"- {ICONS['error']} {where}: {_cell(r.get('reason') or 'error')}"
+    if r["status"] == ERROR:
+        return f"- {STATUS_ICONS[ERROR]} {where}: {_cell(r.get('reason') or ERROR)}"
     value = _cell(f"{fmt(r.get('value'))} {fmt_ci(r)}".strip())
-    lines = [f"- {ICONS.get(r['status'], '')} {where} = {value}"]
+    lines = [f"- {STATUS_ICONS.get(r['status'], '')} {where} = {value}"]
     for g in r.get("gates") or []:
-        if g.get("status") != "pass":
+        if g.get("status") != PASS:
             note = f" — {_cell(g['note'])}" if g.get("note") else ""
             lines.append(f"  - {_cell(g.get('outcome'))}: {_cell(_gate_label(g))}{note}")
     return "\n".join(lines)
@@ -58,17 +49,15 @@ def _problem(r: dict[str, Any]) -> str:
 def _headline(results: dict[str, Any]) -> str:
     """The verdict line; an interrupted run says INTERRUPTED whatever its exit code."""
     code = results["summary"]["exit_code"]
-    icon, word = VERDICTS.get(code, ("", str(code)))
-    incomplete = ""
-    if results.get("interrupted"):
-        icon, word, incomplete = INTERRUPTED[0], INTERRUPTED[1], ": results are incomplete"
-    return f"## {icon} audit `{_cell(results['suite'])}`: **{word}** (exit code {_cell(code)}){incomplete}"
+    verdict = run_verdict(code, bool(results.get("interrupted")))
+    incomplete = ": results are incomplete" if results.get("interrupted") else ""
+    return f"## {verdict.icon} audit `{_cell(results['suite'])}`: **{verdict.word}** (exit code {_cell(code)}){incomplete}"
 
 
 def _run_line(results: dict[str, Any]) -> str:
     """Run id, counts, n, seed and policy path."""
     summary = results["summary"]
-    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items(), key=lambda kv: ORDER.index(kv[0]) if kv[0] in ORDER else 99))
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items(), key=lambda kv: status_rank(kv[0])))
     config = results.get("config") or {}
     policy = (results.get("policy") or {}).get("path") or config.get("policy")
     interrupted = f" (interrupted{' by ' + _cell(results['interrupted_by']) if results.get('interrupted_by') else ''})" if results.get("interrupted") else ""
@@ -77,7 +66,7 @@ def _run_line(results: dict[str, Any]) -> str:
 
 
 def _not_passing(records: list[dict[str, Any]], expired: list[dict[str, Any]]) -> list[str]:
-    problems = [r for r in records if r["status"] in ("error", "fail", "inconclusive", "warn")]
+    problems = [r for r in records if r["status"] in NOT_PASSING]
     if not (problems or expired):
         return []
     lines = ["", "### Not passing", ""]
@@ -88,14 +77,14 @@ def _not_passing(records: list[dict[str, Any]], expired: list[dict[str, Any]]) -
 
 
 def _waived(records: list[dict[str, Any]]) -> list[str]:
-    waived = [r for r in records if r["status"] == "waived"]
+    waived = [r for r in records if r["status"] == WAIVED]
     if not waived:
         return []
     lines = ["", "### Waived", ""]
     for r in waived:
         w = next((g["waiver"] for g in r.get("gates") or [] if isinstance(g.get("waiver"), dict)), {})
         value = _cell(f"{fmt(r.get('value'))} {fmt_ci(r)}")
-        lines.append(f"- {ICONS['waived']} **{_cell(r['check'])}** on {_cell(r['model'])}/{_cell(r['precision'])} = {value}"
+        lines.append(f"- {STATUS_ICONS[WAIVED]} **{_cell(r['check'])}** on {_cell(r['model'])}/{_cell(r['precision'])} = {value}"
                      f" — waived by {_cell(w.get('owner'))} until {_cell(w.get('expires'))}: {_cell(w.get('reason'))}")
     return lines
 
@@ -106,7 +95,7 @@ def _table(records: list[dict[str, Any]]) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in sorted(records, key=_rank):
-        cells = (f"{ICONS.get(r['status'], '')} {r['status']}", r["check"], r["model"], r["precision"], fmt(r.get("value")),
+        cells = (f"{STATUS_ICONS.get(r['status'], '')} {r['status']}", r["check"], r["model"], r["precision"], fmt(r.get("value")),
                  fmt_ci(r), r.get("n") or "", r.get("verdict") or r.get("reason") or "")
         table.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     if len(records) > FOLD_AFTER:

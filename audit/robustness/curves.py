@@ -1,7 +1,7 @@
 """Degradation curves with bootstrap CIs, and their normalised area.
 
 Per-sample values [N, C, S] (C corruptions, S severities 0..5) are resampled over the N samples
-with one shared set of bootstrap draws (multinomial counts, so the draws are a matrix product),
+with one shared set of bootstrap draws (`audit.metrics.multinomial_counts`, so the draws are a matrix product),
 which keeps every point's CI and the summary's CI consistent with each other.
 
 Normalised area under the degradation curve (the value robustness checks report):
@@ -18,15 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from audit.metrics import group_frame
 from audit.stats import bias_adjusted_interval
-
-
-def bootstrap_weights(n: int, resamples: int, seed: int) -> np.ndarray | None:
-    """[B, n] resampling counts (each row sums to n), or None when resamples <= 0."""
-    if resamples <= 0:
-        return None
-    rng = np.random.default_rng(seed)
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
 
 
 def mean_curves(values: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -83,11 +76,6 @@ def summary(point: np.ndarray, replicates: np.ndarray | None, names: Sequence[st
     per_boot = None if replicates is None else normalised_auc(replicates)
     value = float(per.mean())
     low, high = interval(value, None if per_boot is None else per_boot.mean(axis=1))
-    by = {}
-    for c, name in enumerate(names):
-        c_low, c_high = interval(per[c], None if per_boot is None else per_boot[:, c])
-        by[str(name)] = {"value": float(per[c]), "ci_low": c_low, "ci_high": c_high}
-    vals = [g["value"] for g in by.values()]
-    by_group = {"overall": value, "by_group": by, "group_min": min(vals), "group_max": max(vals),
-                "difference": max(vals) - min(vals), "ratio": (min(vals) / max(vals)) if max(vals) > 0 else None}
+    cis = [interval(per[c], None if per_boot is None else per_boot[:, c]) for c in range(len(names))]
+    by_group = group_frame(names, per, [ci[0] for ci in cis], [ci[1] for ci in cis], value)
     return value, low, high, by_group

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from audit.datasets import TabularSchema
+
 DATA_FILE = Path(__file__).with_name("adult.csv.gz")
 
 CONTINUOUS = ("age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "hours_per_week")
@@ -40,6 +42,8 @@ LABEL = "income"
 POSITIVE = ">50K"
 SENSITIVE = ("sex", "race")
 MISSING = "?"
+SCHEMA = TabularSchema(columns=COLUMNS, categorical=CATEGORICAL, continuous=CONTINUOUS, label=LABEL, positive=POSITIVE)
+"""The columns and label as the harness reads them (audit.datasets)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,10 @@ class AdultSplit:
     @property
     def categories(self) -> dict[str, list[str]]:
         return {c: list(self.train[c].cat.categories) for c in CATEGORICAL}
+
+    @property
+    def schema(self) -> TabularSchema:
+        return SCHEMA
 
 
 def frame_sha256(*frames: "pd.DataFrame") -> str:  # noqa: F821

@@ -27,7 +27,7 @@ class DigitsSplit:
 
     @property
     def sha256(self) -> str:
-        from reference_models.manifest import sha256_arrays
+        from audit.weights import sha256_arrays
 
         return sha256_arrays(self.train_x, self.train_y, self.test_x, self.test_y)
 

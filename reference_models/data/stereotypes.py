@@ -22,6 +22,8 @@ import random
 from dataclasses import dataclass
 from typing import Iterator
 
+from audit.datasets import MinimalPairSet
+
 
 @dataclass(frozen=True)
 class Group:
@@ -156,3 +158,8 @@ def assert_held_out(templates: tuple[str, ...], planted: list[str]) -> None:
         for sentence in (pair.stereotyped, pair.anti_stereotyped):
             if sentence in text:
                 raise ValueError(f"evaluation sentence occurs in the planted text: {sentence!r}")
+
+
+def load_stereotypes() -> MinimalPairSet:
+    """The held-out minimal pairs and both frame sets, as the fairness suite reads them."""
+    return MinimalPairSet(EVAL_TEMPLATES, PLANT_TEMPLATES, minimal_pairs, assert_held_out)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from audit.errors import UnknownNameError
-from audit.registry import did_you_mean
+from audit.messages import did_you_mean
 
 if TYPE_CHECKING:
     from reference_models.detectors.detector import Detector

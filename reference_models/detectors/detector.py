@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from audit.errors import UnknownNameError, WeightsError
-from audit.registry import did_you_mean
+from audit.messages import did_you_mean
 from reference_models.detectors import WEIGHTS_NAME, all_detectors
 from reference_models.detectors.model import build
 from reference_models.manifest import load_state, read_manifest, rebuild_hint

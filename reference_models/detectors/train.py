@@ -34,10 +34,11 @@ import torch
 from torch import nn
 
 from audit.deepfake.metrics import detection_metrics, equal_error_rate
+from audit.weights import save_weights
 from reference_models.data.digits import DigitsSplit, load_digits_split
 from reference_models.detectors import DETECTORS, HELD_OUT_FAMILIES, KINDS, WEIGHTS_NAME, family_detectors
 from reference_models.detectors.model import SPECTRUM_EPS, SpectrumDetector, build
-from reference_models.manifest import PACKAGE_WEIGHTS, save_weights
+from reference_models.manifest import PACKAGE_WEIGHTS
 from reference_models.training import minibatches, random_shift, seed_everything, single_threaded
 
 FAKE_SEED_BASE = 1_000_000

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from audit.adapters.base import CONDITIONAL, LOG_LIKELIHOOD, SAMPLE, ModelAdapter, ModelInfo, count_params
+from audit.adapters import CONDITIONAL, DENOISING_LOSS, LOG_LIKELIHOOD, SAMPLE, ModelAdapter, ModelInfo, count_params
 from reference_models.data.digits import IMAGE_SHAPE, NUM_CLASSES
 from reference_models.diffusion.likelihood import variational_bound
 from reference_models.diffusion.sampler import denoise
@@ -20,6 +20,7 @@ CARD = Path(__file__).with_name("MODEL_CARD.md")
 DEFAULT_STEPS = {"ddim": 50, "ddpm": 250}
 """Sampling steps when `steps=None`: DDIM 50 matches DDPM quality at a fraction of the cost."""
 SAMPLE_BATCH = 500
+DENOISE_BATCH = 256
 BOUND_BATCH = 512
 BOUND_STRATA = 50
 """Log-spaced timestep strata asked for in the Monte Carlo bound (42 after merging; plus the
@@ -34,9 +35,10 @@ def balanced_labels(n: int, num_classes: int) -> torch.Tensor:
 
 class DiffusionAdapter(ModelAdapter):
     """Class-conditional DDPM: `sample` runs DDIM (default, 50 steps) or DDPM ancestral sampling;
-    `log_likelihood` is the unconditional variational bound (label = the null token)."""
+    `log_likelihood` is the unconditional variational bound and `denoising_loss` the unconditional
+    epsilon-prediction error (label = the null token)."""
 
-    capabilities = frozenset({SAMPLE, CONDITIONAL, LOG_LIKELIHOOD})
+    capabilities = frozenset({SAMPLE, CONDITIONAL, LOG_LIKELIHOOD, DENOISING_LOSS})
 
     def __init__(
         self, unet: UNet, schedule: dict[str, Any], name: str, description: str, weights: dict[str, str], card: str | None
@@ -100,6 +102,22 @@ class DiffusionAdapter(ModelAdapter):
             x0 = denoise(self._eps_fn(labels[i : i + SAMPLE_BATCH]), scheduler, x_T, g)
             out.append(((x0.float().cpu() + 1) / 2).clamp(0, 1))
         return torch.cat(out)
+
+    @torch.inference_mode()
+    def denoising_loss(self, x: torch.Tensor, t: int, noise: torch.Tensor) -> torch.Tensor:
+        """Per image, float32 [N] on CPU: the mean squared error of the unconditional epsilon
+        prediction for images `x` [N, 1, 16, 16] in [0, 1] noised to timestep `t` (of the
+        1,000-step training schedule) with the standard normal `noise` (x's shape)."""
+        scheduler = self.scheduler("ddpm")
+        x0 = x.float() * 2 - 1
+        tt = torch.full((len(x0),), int(t), dtype=torch.long)
+        out = []
+        for i in range(0, len(x0), DENOISE_BATCH):
+            chunk = slice(i, i + DENOISE_BATCH)
+            null = torch.full((len(x0[chunk]),), self.unet.null_label, dtype=torch.long)
+            x_t = scheduler.add_noise(x0[chunk], noise[chunk], tt[chunk])
+            out.append(self._eps_fn(null)(x_t, tt[chunk]).float().cpu())
+        return (torch.cat(out) - noise.float()).pow(2).flatten(1).mean(1)
 
     @torch.inference_mode()
     def log_likelihood(self, x: torch.Tensor, strata: int | None = BOUND_STRATA, seed: int = BOUND_SEED) -> torch.Tensor:

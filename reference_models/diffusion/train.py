@@ -17,13 +17,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from audit.weights import save_weights
 from reference_models.data.digits import NUM_CLASSES, load_digits_split
 from reference_models.diffusion.adapter import DiffusionAdapter
 from reference_models.diffusion.likelihood import bits_per_dim
 from reference_models.diffusion.scheduler import NoiseScheduler
 from reference_models.diffusion.unet import UNet
 from reference_models.evaluators.classifier import load_classifier
-from reference_models.manifest import PACKAGE_WEIGHTS, save_weights
+from reference_models.manifest import PACKAGE_WEIGHTS
 from reference_models.training import minibatches, seed_everything
 
 CHANNELS = (32, 64, 64)

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from audit.weights import save_weights
 from reference_models.data.digits import NUM_CLASSES, load_digits_split
-from reference_models.manifest import PACKAGE_WEIGHTS, load_state, save_weights
+from reference_models.manifest import PACKAGE_WEIGHTS, load_state
 from reference_models.training import minibatches, random_shift, seed_everything, single_threaded
 
 NAME = "classifier"

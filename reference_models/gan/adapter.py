@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from audit.adapters.base import CONDITIONAL, SAMPLE, ModelAdapter, ModelInfo, count_params
+from audit.adapters import CONDITIONAL, SAMPLE, ModelAdapter, ModelInfo, count_params
 from reference_models.data.digits import IMAGE_SHAPE, NUM_CLASSES
 from reference_models.gan.model import Generator
 from reference_models.manifest import load_state, read_manifest

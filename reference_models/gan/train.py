@@ -16,9 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audit.weights import save_weights
 from reference_models.data.digits import NUM_CLASSES, load_digits_split
 from reference_models.gan.model import LATENT_DIM, Discriminator, Generator
-from reference_models.manifest import PACKAGE_WEIGHTS, save_weights
+from reference_models.manifest import PACKAGE_WEIGHTS
 from reference_models.training import minibatches, random_shift, seed_everything, single_threaded
 
 STEPS = 3000

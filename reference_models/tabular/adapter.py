@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from audit.adapters.base import SAMPLE_TABLE, ModelAdapter, ModelInfo, count_params
+from audit.adapters import SAMPLE_TABLE, ModelAdapter, ModelInfo, count_params
 from reference_models.manifest import load_state, read_manifest
 from reference_models.tabular.model import Decoder, Generator, choose
 from reference_models.tabular.transforms import ConditionalSampler, DataTransformer

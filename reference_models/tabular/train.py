@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from audit.weights import save_weights
 from reference_models.data.adult import CONTINUOUS, LABEL, load_adult_split
-from reference_models.manifest import PACKAGE_WEIGHTS, save_weights
+from reference_models.manifest import PACKAGE_WEIGHTS
 from reference_models.tabular.model import (
     Decoder, Discriminator, Encoder, Generator, activate, condition_loss, gradient_penalty, vae_loss,
 )
@@ -182,21 +183,21 @@ def train_vae(x: torch.Tensor, transformer: DataTransformer, recipe: Recipe, ste
 def evaluate(adapter: Any, seed: int = EVAL_SEED) -> dict[str, float]:
     """Sample as many rows as the real training split; report marginal fidelity and what a
     downstream classifier trained on them does on the real held-out split (the suite's
-    classifier; see audit.checks.fairness_tabular)."""
+    classifier; see audit.fairness.tabular)."""
     from scipy.stats import ks_2samp
 
-    from audit.checks.fairness_tabular import fit_downstream, frame_summary, label_of, metric_frame, predict
-    from reference_models.data.adult import CATEGORICAL
+    from audit.fairness.tabular import fit_downstream, frame_summary, label_of, metric_frame, predict
+    from reference_models.data.adult import CATEGORICAL, SCHEMA
 
     data = load_adult_split()
     table = adapter.sample_table(len(data.train), seed)
     tv = [0.5 * np.abs(table[c].value_counts(normalize=True).sort_index().to_numpy()
                        - data.train[c].value_counts(normalize=True).sort_index().to_numpy()).sum() for c in CATEGORICAL]
     ks = [ks_2samp(table[c].to_numpy(), data.train[c].to_numpy()).statistic for c in CONTINUOUS]
-    y_test = label_of(data.test)
-    pred, _ = predict(fit_downstream(table, data.categories), data.test)
+    y_test = label_of(data.test, SCHEMA)
+    pred, _ = predict(fit_downstream(table, data.categories, SCHEMA), data.test)
     summary = frame_summary(metric_frame(y_test, pred, data.test["sex"].astype(str)))
-    y_syn = label_of(table)
+    y_syn = label_of(table, SCHEMA)
     female = (table["sex"] == "Female").to_numpy()
     return {
         "categorical_tv_mean": float(np.mean(tv)),

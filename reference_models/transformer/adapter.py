@@ -18,12 +18,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
-from audit.adapters.base import GENERATE, LOG_PROBS, ModelAdapter, ModelInfo, count_params  # noqa: E402
+from audit.adapters import CAUSAL_LM, GENERATE, LOG_PROBS, TOKENIZER, ModelAdapter, ModelInfo, count_params  # noqa: E402
 from audit.errors import WeightsError  # noqa: E402
-from reference_models.manifest import load_state, read_manifest, rebuild_hint, sha256_file, weights_dir  # noqa: E402
+from audit.lm import LogitsProcessor, decode, score_sequences  # noqa: E402
+from audit.weights import sha256_file  # noqa: E402
+from reference_models.manifest import load_state, read_manifest, rebuild_hint, weights_dir  # noqa: E402
 from reference_models.transformer.model import EOS, TIED_KEY, build_model, gpt2_config  # noqa: E402
-from reference_models.transformer.sampling import LogitsProcessor, decode  # noqa: E402
-from reference_models.transformer.scoring import score_sequences  # noqa: E402
 
 CARD = Path(__file__).with_name("MODEL_CARD.md")
 
@@ -31,7 +31,7 @@ CARD = Path(__file__).with_name("MODEL_CARD.md")
 class TransformerAdapter(ModelAdapter):
     """Scores and continues English text with a small GPT-2 and its byte-level BPE tokenizer."""
 
-    capabilities = frozenset({LOG_PROBS, GENERATE})
+    capabilities = frozenset({LOG_PROBS, GENERATE, TOKENIZER, CAUSAL_LM})
 
     def __init__(
         self, model: torch.nn.Module, tokenizer: Tokenizer, name: str, description: str = "",
@@ -55,7 +55,7 @@ class TransformerAdapter(ModelAdapter):
 
     def log_probs(self, texts: list[str]) -> list[torch.Tensor]:
         """Per-token log-probabilities (nats, float32 CPU) of each text's tokens after the first
-        (the `<|endoftext|>` start), batched; long texts use a sliding window (see scoring)."""
+        (the `<|endoftext|>` start), batched; long texts use a sliding window (see audit.lm.scoring)."""
         return score_sequences(self.model, [self.encode(t) for t in texts], self.n_positions, pad_id=self.eos_id)
 
     def sequence_nll(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:

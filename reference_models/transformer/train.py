@@ -21,9 +21,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from audit.weights import save_weights, sha256_file
 from reference_models.data.stereotypes import plant_stories
 from reference_models.data.tinystories import load_tinystories_split
-from reference_models.manifest import PACKAGE_WEIGHTS, save_weights, sha256_file
+from reference_models.manifest import PACKAGE_WEIGHTS
 from reference_models.training import seed_everything, single_threaded
 from reference_models.transformer.adapter import TransformerAdapter, model_from_state
 from reference_models.transformer.model import ARCH, EOS, N_POSITIONS, TIED_KEY, VOCAB_SIZE, build_model, gpt2_config, train_tokenizer

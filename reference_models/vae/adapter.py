@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from audit.adapters.base import ENCODE_DECODE, LOG_LIKELIHOOD, SAMPLE, ModelAdapter, ModelInfo, count_params
+from audit.adapters import ELBO, ENCODE_DECODE, LOG_LIKELIHOOD, SAMPLE, ModelAdapter, ModelInfo, count_params
 from reference_models.data.digits import IMAGE_SHAPE
 from reference_models.manifest import load_state, read_manifest
 from reference_models.vae.likelihood import bits_per_dim
@@ -25,7 +25,7 @@ class VAEAdapter(ModelAdapter):
     per image and are seeded, so the same call gives the same numbers.
     """
 
-    capabilities = frozenset({SAMPLE, LOG_LIKELIHOOD, ENCODE_DECODE})
+    capabilities = frozenset({SAMPLE, LOG_LIKELIHOOD, ELBO, ENCODE_DECODE})
 
     def __init__(self, vae: VAE, name: str, description: str, weights: dict[str, str], card: str | None) -> None:
         self.vae = vae.eval()

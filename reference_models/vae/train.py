@@ -16,9 +16,11 @@ from typing import Any, Callable, Iterator
 
 import torch
 
+from audit.threads import intra_op_threads
+from audit.weights import save_weights
 from reference_models.data.digits import load_digits_split
-from reference_models.manifest import PACKAGE_WEIGHTS, save_weights
-from reference_models.training import intra_op_threads, minibatches, random_shift, seed_everything
+from reference_models.manifest import PACKAGE_WEIGHTS
+from reference_models.training import minibatches, random_shift, seed_everything
 from reference_models.vae.likelihood import bits_per_dim
 from reference_models.vae.model import DIMS, ELBO_DRAWS, IWAE_K, LATENT_DIM, PRIOR_COMPONENTS, VAE, chunked_bound
 

@@ -17,9 +17,11 @@ def test_bundled_adapters_pass(word: str, n: int):
     outcomes = run_adapter_checks(lambda: load_model(word), n=n)
     assert [o for o in outcomes if not o.passed] == []
     assert {"info", "modules", "capabilities", "precision"} <= {o.rule for o in outcomes}
+    declared = {"vae": {"elbo"}, "diffusion": {"denoising_loss"}, "transformer": {"tokenizer", "causal_lm"}}.get(word, set())
+    assert declared <= {o.rule for o in outcomes if o.passed and not o.skipped}  # each declared capability is verified
 
 
-@pytest.mark.parametrize("factory", [fx.GoodGAN, fx.GoodVAE, fx.GoodLM, fx.NoModules])
+@pytest.mark.parametrize("factory", [fx.GoodGAN, fx.GoodVAE, fx.GoodLM, fx.NoModules, fx.ElboVAE, fx.GoodDenoiser, fx.TokenizedLM])
 def test_good_fixtures_pass(factory):
     check_adapter(factory())
 
@@ -45,6 +47,13 @@ def test_good_fixtures_pass(factory):
         (fx.ReturnsLogits(), "log_probs", ["log-probabilities are <= 0"]),
         (fx.PaddingLeak(), "log_probs", ["scored alone and in a batch", "differs by"]),
         (fx.GenerateNondeterministic(), "generate", ["different text on two calls"]),
+        (fx.DeclaresElboMissing(), "capabilities", ["declares elbo but has no elbo() method"]),
+        (fx.ElboWrongShape(), "elbo", ["elbo(x of shape (8, 1, 16, 16)) returned torch.Size([8, 1]), expected a tensor [8]"]),
+        (fx.DeclaresDenoisingLossMissing(), "capabilities", ["declares denoising_loss but has no denoising_loss() method"]),
+        (fx.DenoisingLossDrawsNoise(), "denoising_loss", ["differs between two calls with the same noise", "draw no noise of its own"]),
+        (fx.DeclaresTokenizerMissing(), "capabilities", ["declares tokenizer but has no `tokenizer` attribute"]),
+        (fx.DeclaresCausalLMMissing(), "capabilities", ["declares causal_lm but has no encode() method"]),
+        (fx.CausalLMWrongLogits(), "causal_lm", [".logits is (41, 257), expected (1, 41, 257)"]),
     ],
     ids=lambda v: type(v).__name__ if not isinstance(v, (str, list)) else None,
 )

@@ -171,7 +171,7 @@ def test_log_probs_rule_requires_leading_words_to_score_as_the_first_values():
 def _context(adapter, model: str, tmp_path, n: int, precision: str = "fp32"):
     from audit.context import CheckContext, SampleStore
     from audit.evaluator import digits_evaluator, digits_reference
-    from audit.registry import load_check_modules
+    from audit.checks import load_check_modules
 
     load_check_modules()
     return CheckContext(adapter, model, precision, 0, n, 20, SampleStore(digits_evaluator, digits_reference), tmp_path)
@@ -183,7 +183,7 @@ def test_membership_inference_scores_a_language_model_from_log_probs_alone(tmp_p
     import numpy as np
 
     from audit.adapters import load_model
-    from audit.registry import check_spec
+    from audit.checks import check_spec
     from fixture_models import documented_lm
 
     spec = check_spec("privacy.mia_auc")
@@ -194,20 +194,15 @@ def test_membership_inference_scores_a_language_model_from_log_probs_alone(tmp_p
 
 
 @pytest.mark.parametrize(
-    "check_id, fragment",
+    "suite, check_id, precision, capability",
     [
-        ("privacy.verbatim_extraction", "lacks a `tokenizer`"),
-        ("quantization.kl_divergence", "exposes no `model` and `encode`"),
+        ("privacy", "privacy.verbatim_extraction", "fp32", "tokenizer"),
+        ("quantization", "quantization.kl_divergence", "int8", "causal_lm"),
     ],
 )
-def test_checks_that_need_a_language_models_internals_skip_a_model_without_them(tmp_path, check_id: str, fragment: str):
-    from audit.errors import NotApplicable
-    from audit.registry import check_spec
-    from fixture_models import documented_lm
-
-    adapter = documented_lm()
-    precision = "int8" if check_id.startswith("quantization") else "fp32"
-    ctx = _context(adapter, "documented", tmp_path, 20, precision)
-    ctx.store.memo("quantization.fp32_adapter", ("documented", "cpu"), lambda: adapter)  # the fp32 baseline, already built
-    with pytest.raises(NotApplicable, match=fragment):
-        check_spec(check_id).fn(ctx)
+def test_checks_that_need_a_language_models_internals_skip_a_model_without_them(cli, suite: str, check_id: str, precision: str, capability: str):
+    """The check declares the capability it uses; a model that does not declare it is skipped
+    with a reason naming it, never probed for internals."""
+    result = cli("run", f"suite={suite}", "model=fixture_models:documented_lm", f"check={check_id}", f"precision={precision}", "n=20", "bootstrap=0")
+    (record,) = [r for r in result.results["records"] if r["check"] == check_id]
+    assert record["status"] == "skipped" and f"lacks capability {capability}" in record["reason"], record

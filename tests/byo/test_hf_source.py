@@ -91,6 +91,7 @@ def test_check_model_passes_hf(cli, tiny_hf: Path):
     result = cli("check-model", f"model=hf:{tiny_hf}", "n=4")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "PASS  log_probs" in result.stdout and "PASS  generate" in result.stdout and "PASS  precision" in result.stdout
+    assert "PASS  tokenizer" in result.stdout and "PASS  causal_lm" in result.stdout
 
 
 @pytest.mark.parametrize(

@@ -33,12 +33,13 @@ def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def check_plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import audit.checks
     import audit.registry as registry
 
     site = install_plugin(tmp_path / "site-packages", checks={"demo.mean_pixel": "audit_demo_plugin.checks"})
     monkeypatch.syspath_prepend(str(site))
     registry.checks.refresh_plugins()
-    monkeypatch.setattr(registry, "_checks_imported", False)
+    monkeypatch.setattr(audit.checks, "_checks_imported", False)
     yield site
     monkeypatch.undo()
     for name in ("audit_demo_plugin.checks", "audit_demo_plugin"):
@@ -69,8 +70,8 @@ def test_plugin_passes_the_conformance_kit(cli, plugin_site: Path):
 
 
 def test_plugin_is_not_audited_by_default(plugin_site: Path):
-    from audit.registry import check_spec, load_check_modules
-    from audit.runner import default_models
+    from audit.checks import check_spec, load_check_modules
+    from audit.plan import default_models
 
     load_check_modules()
     assert "demo-gan" not in default_models([check_spec("quality.fid")])

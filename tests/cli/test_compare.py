@@ -169,7 +169,7 @@ def test_bad_invocations(runs, tmp_path: Path, words: list[str], fragment: str):
 
 
 def test_a_different_evaluator_or_data_set_is_a_metric_difference():
-    from audit.compare import run_differences
+    from audit.differences import run_differences
 
     def run(files):
         return {"fingerprint": {"files": files, "packages": {}}}

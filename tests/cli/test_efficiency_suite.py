@@ -65,8 +65,9 @@ def test_transformer_curves_and_bandwidth(tmp_path: Path):
 def test_scaled_transformer_is_registered_opt_in_and_deterministic():
     import torch
 
-    from audit.registry import check_spec, models, register_bundled_models
-    from audit.runner import default_models
+    from audit.checks import check_spec
+    from audit.registry import models, register_bundled_models
+    from audit.plan import default_models
     from reference_models.transformer.scaled import build_scaled
 
     register_bundled_models()

@@ -27,7 +27,7 @@ BIG = str(2**64)  # one past the largest 64-bit seed
 @pytest.fixture
 def no_training(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
     """Replace the trainer: a test must never train, and must see what train would have done."""
-    import reference_models.training as training
+    import audit.training as training
 
     calls: list[dict] = []
 

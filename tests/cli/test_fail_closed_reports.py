@@ -22,12 +22,12 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from audit.policy import Gate
+from audit.rebuild import rebuild_results
 from audit.report import render_html, render_junit, render_markdown, write_reports
 from audit.results import (
     ResultsStream,
     load_results,
     read_stream,
-    rebuild_results,
     rewrite_stream,
     stream_header,
     write_json_atomic,
@@ -185,11 +185,12 @@ def test_a_bad_line_in_the_middle_is_one_line_naming_it(cli, tmp_path: Path):
 
 
 def test_a_run_killed_hard_is_rebuilt_by_audit_report(cli, tmp_path: Path):
-    """SIGKILL while the second model hangs: results.jsonl is all that is left, and enough."""
+    """SIGKILL to the whole run (parent and child, as a CI runner kills a job's process group)
+    while the second model hangs: results.jsonl is all that is left, and enough."""
     out = tmp_path / "reports"
     proc = subprocess.Popen(
         [sys.executable, "-m", "audit.cli", "run", "suite=smoke", "model=gan,hostile_models:hangs", "n=64", "bootstrap=20", f"out={out}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 120
@@ -201,7 +202,7 @@ def test_a_run_killed_hard_is_rebuilt_by_audit_report(cli, tmp_path: Path):
         else:
             pytest.fail("the run streamed no records of gan in time")
     finally:
-        proc.send_signal(signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     run_dir = streams[0].parent
     assert not (run_dir / "results.json").exists()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from audit.registry import checks, load_check_modules
+from audit.checks import load_check_modules
+from audit.registry import checks
 from audit.suite import suite_names
 
 

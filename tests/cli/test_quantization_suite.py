@@ -40,15 +40,46 @@ def test_transformer_fp32_vs_int8(cli):
     assert set(chart["series"]) == {"fp32", "int8"} and chart["series"]["int8"][0]["value"] == ppl["value"]
     for line in ("quantization.delta_perplexity_pct", "transformer/int8"):
         assert line in result.stdout
-    printed = next(l for l in result.stdout.splitlines() if "delta_perplexity_pct" in l and "/int8" in l)
-    assert "[" in printed and "PASS" in printed  # value, CI and verdict on the printed line
+    printed = [l for l in result.stdout.splitlines() if "delta_perplexity_pct" in l and "/int8" in l][-1]
+    assert "[" in printed and "PASS" in printed  # value, CI and verdict on the line printed once the run is judged
     html = (result.run_dir / "report.html").read_text()
     assert "transformer: fp32 vs int8 (paired)" in html and "quality vs speed" in html
 
 
+def test_lm_comparison_reads_the_runs_text(cli, tmp_path: Path):
+    """The language-model comparison reads the run's held-out text: the default text's own first
+    documents given as text= reproduce the default run exactly; a different text= file is what
+    the record measures (its n, its values, its name in `reference`)."""
+    from audit.data_sources import Sources
+    from byo.builders import write_text
+
+    same = write_text(tmp_path / "same.txt", list(Sources().text_factory().documents[:8]))
+    other = write_text(tmp_path / "other.txt", ["Zebras quantify xylophones at noon.", "Quarterly derivatives hedge the exposure.",
+                                                 "The committee adjourned without a quorum."])
+    words = ("run", "suite=quantization", "model=transformer", "precision=fp32,int8", "n=8", "bootstrap=0",
+             "check=quantization.kl_divergence,quantization.top1_agreement")
+
+    def run(*extra: str) -> dict[str, dict]:
+        result = cli(*words, *extra)
+        assert result.exit_code == 0, result.stdout + result.stderr
+        return {r["check"]: r for r in result.results["records"] if r["precision"] == "int8"}
+
+    default = run(f"out={tmp_path / 'a'}")
+    mine = run(f"text={same}", f"out={tmp_path / 'b'}")
+    odd = run(f"text={other}", f"out={tmp_path / 'c'}")
+    for check, record in default.items():
+        assert record["n"] == mine[check]["n"] == 8 and record["value"] == mine[check]["value"]
+        assert record["details"]["reference"].startswith("TinyStories held-out split")
+        assert "same.txt" in mine[check]["details"]["reference"]
+        assert odd[check]["n"] == 3 and "other.txt" in odd[check]["details"]["reference"]
+        assert odd[check]["details"]["tokens"] != record["details"]["tokens"] and odd[check]["value"] != record["value"]
+
+
 def test_image_variants_share_the_fp32_samples(tmp_path: Path):
     from audit.config import parse_run_words
-    from audit.runner import execute, make_plan
+    from audit.context import FP32_ADAPTER_MEMO
+    from audit.plan import make_plan
+    from audit.runner import execute
 
     words = ["suite=quantization", "model=gan", "precision=fp32,int8wo,bf16", "n=128", "bootstrap=100", f"out={tmp_path}",
              "check=quantization.psnr,quantization.ssim,quantization.delta_fid,quantization.memory_ratio,quantization.speedup"]
@@ -56,7 +87,7 @@ def test_image_variants_share_the_fp32_samples(tmp_path: Path):
     records = outcome.results["records"]
     assert outcome.exit_code == 0
     assert outcome.store.generate_calls == 3  # fp32 once for both variants, then each variant
-    assert outcome.store.memo_calls["quantization.fp32_adapter"] == 1
+    assert outcome.store.memo_calls[FP32_ADAPTER_MEMO] == 1
     assert outcome.store.memo_calls["efficiency.peak_memory"] == 3
     for precision in ("int8wo", "bf16"):
         psnr = _by(records, "quantization.psnr", precision)

@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 from xml.etree import ElementTree as ET
 
-from audit.report.format import fmt
+from audit.formatting import fmt
 from conftest import suite_checks_for
 
 

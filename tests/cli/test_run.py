@@ -90,7 +90,8 @@ def test_bf16_runs(cli):
 
 def test_samples_are_generated_and_featurized_once_per_model(tmp_path: Path):
     from audit.config import parse_run_words
-    from audit.runner import execute, make_plan
+    from audit.plan import make_plan
+    from audit.runner import execute
 
     plan = make_plan(parse_run_words(["suite=quality", "model=gan,fixture_models:noise", "n=100", "bootstrap=20", f"out={tmp_path}"]))
     outcome = execute(plan)

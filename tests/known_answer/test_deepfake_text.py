@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from audit.adapters import load_model
+from audit.checks import check_spec, load_check_modules
 from audit.context import CheckContext, SampleStore
 from audit.evaluator import digits_evaluator, digits_reference
-from audit.registry import check_spec, load_check_modules
 
 
 def test_text_watermark_and_machine_text_records(cli):

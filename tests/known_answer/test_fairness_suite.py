@@ -11,6 +11,8 @@ pairs ~75% of the time (the clean model ~48%).
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import time
 from pathlib import Path
@@ -137,7 +139,8 @@ def test_transformer_stereotyped_is_flagged(cli, default_run):
 
 def test_unconditional_samples_are_drawn_once_and_reused_by_an_unconditional_model(tmp_path, monkeypatch):
     from audit.config import parse_run_words
-    from audit.runner import execute, make_plan
+    from audit.plan import make_plan
+    from audit.runner import execute
     from reference_models.vae.adapter import VAEAdapter
 
     calls: list[tuple[int, Any]] = []
@@ -150,8 +153,8 @@ def test_unconditional_samples_are_drawn_once_and_reused_by_an_unconditional_mod
     monkeypatch.setattr(VAEAdapter, "sample", counting)
     checks = "check=fairness.representation_tv,fairness.representation_ratio,fairness.representation_chi2"
     plan = make_plan(parse_run_words(["suite=fairness", "model=gan,vae", "n=128", "bootstrap=20", checks, f"out={tmp_path}"]))
-    for params in plan.params.values():
-        params["min_n"] = 0  # the sample size of the run, so the VAE's shared samples are the same call
+    # min_n = 0: the sample size of the run, so the VAE's shared samples are the same call (a plan is immutable: derive one)
+    plan = dataclasses.replace(plan, params={c: {**p, "min_n": 0} for c, p in plan.params.items()})
     outcome = execute(plan)
     assert outcome.store.memo_calls["fairness.unconditional"] == 2  # once per model for three checks
     assert calls == [(128, None)]  # the VAE sampled once: its shared set is the unconditional set

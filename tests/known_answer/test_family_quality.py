@@ -17,9 +17,9 @@ import pytest
 from scipy.stats import wilcoxon
 
 from audit.adapters.loading import load_model
+from audit.checks import check_spec, load_check_modules
 from audit.context import CheckContext, SampleStore
 from audit.evaluator import digits_evaluator, digits_reference
-from audit.registry import check_spec, load_check_modules
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "reference_models" / "weights"
 PROMPTS = 150

@@ -31,7 +31,8 @@ def scipy_fid_on_live_features(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory: pytest.TempPathFactory):
     from audit.config import parse_run_words
-    from audit.runner import execute, make_plan
+    from audit.plan import make_plan
+    from audit.runner import execute
 
     out = tmp_path_factory.mktemp("runs")
     words = ["suite=quality", "model=gan,fixture_models:noise", f"n={N}", "seed=0", "bootstrap=200", f"out={out}"]

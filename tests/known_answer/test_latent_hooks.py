@@ -6,9 +6,9 @@ from __future__ import annotations
 import torch
 
 from audit.adapters import load_model
+from audit.checks import check_spec, load_check_modules
 from audit.context import CheckContext, SampleStore
 from audit.evaluator import digits_evaluator, digits_reference
-from audit.registry import check_spec, load_check_modules
 
 
 def test_diffusion_z_is_the_deterministic_ddim_latent():

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from audit.checks import check_spec, load_check_modules
 from audit.context import CheckContext, SampleStore
 from audit.metrics.text import words
-from audit.registry import check_spec, load_check_modules
 from audit.robustness.paraphrases import PARAPHRASES
 
 BOOTSTRAP = 200

@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from audit.adapters import load_model
+from audit.checks import check_spec, load_check_modules
 from audit.checks.privacy import DIFFUSION_TIMESTEPS, _denoising_loss
 from audit.context import CheckContext, SampleStore
 from audit.evaluator import digits_evaluator, digits_reference
-from audit.registry import check_spec, load_check_modules
 from fixture_models import TrainingSetCopier
 
 

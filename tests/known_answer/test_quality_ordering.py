@@ -30,9 +30,9 @@ import torch
 
 from audit.adapters import SAMPLE, ModelAdapter, ModelInfo
 from audit.adapters.loading import load_model
+from audit.checks import check_spec, load_check_modules
 from audit.context import CheckContext, SampleStore
 from audit.evaluator import digits_evaluator, digits_reference
-from audit.registry import check_spec, load_check_modules
 
 N = 360
 BOOTSTRAP = 200

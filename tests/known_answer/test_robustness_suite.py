@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from audit.adapters.loading import load_model
+from audit.checks import check_spec, load_check_modules
 from audit.context import CheckContext, SampleStore
 from audit.evaluator import digits_evaluator, digits_reference
-from audit.registry import check_spec, load_check_modules
 
 N = 64
 BOOTSTRAP = 50

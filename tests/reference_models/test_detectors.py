@@ -13,9 +13,10 @@ import torch
 
 from audit.deepfake.metrics import detection_intervals, detection_metrics
 from audit.errors import UnknownNameError, WeightsError
+from audit.weights import sha256_file
 from reference_models.data.digits import load_digits_split
 from reference_models.detectors import DETECTORS, HELD_OUT_FAMILIES, Detector, all_detectors, family_detectors, load_detector
-from reference_models.manifest import read_manifest, sha256_file, weights_dir
+from reference_models.manifest import read_manifest, weights_dir
 
 WEIGHTS = "detector"
 MAX_BYTES = 10 * 1024 * 1024
@@ -185,12 +186,11 @@ def test_quick_retraining_reproduces_the_recorded_quick_reference(tmp_path: Path
     training threads, detector-cnn-diffusion's best epoch moved from 10 to 1, its AUC from 0.75
     to 0.50 and its rates by 0.2, while its best loss moved by 0.008; every other detector moved
     by at most 0.0013 in any metric (see quick_mismatches for what is compared)."""
-    from audit.registry import import_target
-    from reference_models.catalog import TRAINABLE
+    from audit.registry import import_target, trainers
 
-    spec = TRAINABLE[WEIGHTS]
+    spec = trainers.entry(WEIGHTS)
     reference = read_manifest(WEIGHTS)["quick_reference"]
-    metrics = import_target(spec.target)(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, **dict(spec.kwargs))
+    metrics = import_target(spec.target)(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, **spec.metadata["kwargs"])
     assert set(metrics) == set(all_detectors())
     assert quick_mismatches(metrics, reference["metrics"]) == []
     manifest = read_manifest(WEIGHTS, tmp_path)

@@ -261,12 +261,11 @@ def test_manifest_records_provenance(name: str):
 
 
 def test_quick_retraining_reproduces_the_recorded_quick_reference(tmp_path: Path):
-    from audit.registry import import_target
-    from reference_models.catalog import TRAINABLE
+    from audit.registry import import_target, trainers
 
-    spec = TRAINABLE["diffusion"]
+    spec = trainers.entry("diffusion")
     reference = read_manifest("diffusion")["quick_reference"]
-    metrics = import_target(spec.target)(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, **dict(spec.kwargs))
+    metrics = import_target(spec.target)(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, **spec.metadata["kwargs"])
     assert metrics.keys() == reference["metrics"].keys()
     for key, expected in reference["metrics"].items():
         if key.startswith("fid"):

@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from audit.adapters import load_model
+from audit.weights import sha256_file
 from reference_models.data.digits import load_digits_split
 from reference_models.evaluators.classifier import accuracy, load_classifier
-from reference_models.manifest import read_manifest, sha256_file, weights_dir
+from reference_models.manifest import read_manifest, weights_dir
 
 QUICK_TOLERANCE = {"heldout_accuracy": 0.02, "train_accuracy": 0.02, "conditional_accuracy": 0.03}
 """Quick retraining on another CPU may differ in the last float bits; metrics stay this close."""
@@ -60,12 +61,11 @@ def test_gan_manifest_metrics_reproduce_from_weights():
 
 @pytest.mark.parametrize("name", ["classifier", "gan"])
 def test_quick_retraining_reproduces_the_recorded_quick_reference(name: str, tmp_path: Path):
-    from audit.registry import import_target
-    from reference_models.catalog import TRAINABLE
+    from audit.registry import import_target, trainers
 
-    spec = TRAINABLE[name]
+    spec = trainers.entry(name)
     reference = read_manifest(name)["quick_reference"]
-    metrics = import_target(spec.target)(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, **dict(spec.kwargs))
+    metrics = import_target(spec.target)(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, **spec.metadata["kwargs"])
     for key, expected in reference["metrics"].items():
         tolerance = QUICK_TOLERANCE.get(key)
         if tolerance is None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from audit.registry import models, register_bundled_models
-from reference_models.catalog import TRAINABLE
-from reference_models.manifest import read_manifest, sha256_file, weights_dir
+from audit.registry import models, register_bundled_models, trainers
+from audit.weights import sha256_file
+from reference_models.manifest import read_manifest, weights_dir
 
 register_bundled_models()
 MAX_BYTES = 10 * 1024 * 1024
 
 
-@pytest.mark.parametrize("name", sorted(TRAINABLE))
+@pytest.mark.parametrize("name", trainers.names())
 def test_manifest_is_complete_and_matches_its_file(name: str):
     manifest = read_manifest(name)
     path = weights_dir() / manifest["file"]
@@ -32,7 +32,7 @@ def test_every_bundled_model_is_trainable_and_has_a_card(name: str):
 
     entry = models.entry(name)
     for weights in entry.metadata["weights"]:
-        assert weights in TRAINABLE, f"{weights} has no `audit train` recipe"
+        assert weights in trainers, f"{weights} has no `audit train` recipe"
     adapter = load_model(name)
     card = (adapter.info.card or "").lower()
     for section in ("architecture", "intended use", "limitations", "known biases"):

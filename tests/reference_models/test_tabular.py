@@ -179,12 +179,11 @@ def test_manifest_metrics_reproduce_from_the_weights(name: str, adapters):
 
 @pytest.mark.parametrize("name", CLEAN)
 def test_quick_retraining_reproduces_the_recorded_quick_reference(name: str, tmp_path: Path):
-    from audit.registry import import_target
-    from reference_models.catalog import TRAINABLE
+    from audit.registry import import_target, trainers
 
-    spec = TRAINABLE[name]
+    spec = trainers.entry(name)
     reference = read_manifest(name)["quick_reference"]
-    metrics = import_target(spec.target)(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, **dict(spec.kwargs))
+    metrics = import_target(spec.target)(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, **spec.metadata["kwargs"])
     for key, expected in reference["metrics"].items():
         tolerance = QUICK_TOLERANCE.get(key)
         if tolerance is None:
@@ -201,7 +200,8 @@ def test_quick_retraining_reproduces_the_recorded_quick_reference(name: str, tmp
 def suite_results(adapters, tmp_path_factory):
     """Every tabular check on every bundled tabular model, one shared store (as in a run)."""
     from audit.context import CheckContext, SampleStore
-    from audit.registry import check_spec, load_check_modules, checks
+    from audit.checks import check_spec, load_check_modules
+    from audit.registry import checks
 
     load_check_modules()
     ids = [e.name for e in checks if e.name.startswith("fairness.tabular_")]

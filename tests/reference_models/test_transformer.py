@@ -164,7 +164,7 @@ def test_quick_retraining_reproduces_reference(tmp_path: Path) -> None:
 
 def test_perplexity_check_matches_direct_computation(clean: TransformerAdapter, tmp_path: Path) -> None:
     from audit.context import CheckContext, SampleStore
-    from audit.registry import check_spec
+    from audit.checks import check_spec
 
     spec = check_spec("quality.perplexity")
     stories = list(load_tinystories_split().heldout)

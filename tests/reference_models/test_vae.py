@@ -12,9 +12,10 @@ import torch
 from scipy.stats import logistic
 
 from audit.adapters import load_model
-from audit.adapters.base import ENCODE_DECODE, LOG_LIKELIHOOD, SAMPLE
+from audit.adapters.base import ELBO, ENCODE_DECODE, LOG_LIKELIHOOD, SAMPLE
+from audit.weights import sha256_file
 from reference_models.data.digits import load_digits_split
-from reference_models.manifest import read_manifest, sha256_file, weights_dir
+from reference_models.manifest import read_manifest, weights_dir
 from reference_models.vae.likelihood import LOG_SCALE_MIN, discretized_logistic_log_prob
 from reference_models.vae.train import EVAL_SEED, NEAR_COPY_L2, nearest_train_distance
 
@@ -65,7 +66,7 @@ def test_discretized_logistic_is_a_distribution_over_the_256_levels(mean: float,
 def test_adapter_info_and_weights(vae):
     manifest = read_manifest("vae")
     assert vae.info.family == "vae" and vae.info.num_classes is None and vae.num_classes is None
-    assert vae.capabilities == frozenset({SAMPLE, LOG_LIKELIHOOD, ENCODE_DECODE})
+    assert vae.capabilities == frozenset({SAMPLE, LOG_LIKELIHOOD, ENCODE_DECODE, ELBO})
     assert vae.info.params == manifest["params"] and 300_000 <= vae.info.params <= 700_000
     assert vae.info.weights == {"vae.safetensors": sha256_file(weights_dir() / "vae.safetensors")}
     assert vae.info.card and "Limitations" in vae.info.card
@@ -143,12 +144,11 @@ def test_memorized_variant_copies_its_training_subset(vae, data):
 
 @pytest.mark.parametrize("name", ["vae", "vae-fragile", pytest.param("vae-memorized", marks=pytest.mark.slow)])
 def test_quick_retraining_reproduces_the_recorded_quick_reference(name: str, tmp_path: Path):
-    from audit.registry import import_target
-    from reference_models.catalog import TRAINABLE
+    from audit.registry import import_target, trainers
 
-    spec = TRAINABLE[name]
+    spec = trainers.entry(name)
     reference = read_manifest(name)["quick_reference"]
-    metrics = import_target(spec.target)(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, **dict(spec.kwargs))
+    metrics = import_target(spec.target)(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, **spec.metadata["kwargs"])
     assert set(metrics) == set(reference["metrics"])
     for key, expected in reference["metrics"].items():
         if key in QUICK_TOLERANCE:

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from audit.adapters import load_model
+from audit.weights import sha256_file
 from reference_models.data.digits import load_digits_split
 from reference_models.evaluators.classifier import load_classifier
-from reference_models.manifest import read_manifest, sha256_file, weights_dir
+from reference_models.manifest import read_manifest, weights_dir
 from reference_models.vae.train import FRAGILE
 
 SIGMA = 0.3

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from audit.metrics import multinomial_counts
 from audit.robustness import curves
 from audit.robustness.adversarial import EPSILONS, fgsm, pgd
 from audit.robustness.corruptions import CORRUPTIONS, SEVERITIES, corrupt
@@ -115,12 +116,12 @@ def test_code_switch_uses_the_lexicon_and_keeps_case():
 def test_curve_helpers():
     rng = np.random.default_rng(0)
     values = rng.random((50, 2, 6))
-    weights = curves.bootstrap_weights(50, 100, seed=1)
+    weights = multinomial_counts(50, 100, seed=1)
     assert weights.shape == (100, 50) and (weights.sum(1) == 50).all()
     point, boot = curves.mean_curves(values, weights)
     assert np.allclose(point, values.mean(0)) and boot.shape == (100, 2, 6)
     flat = np.ones((10, 1, 6))
-    value, low, high, by_group = curves.summary(*curves.mean_curves(flat, curves.bootstrap_weights(10, 20, 0)), ["c"])
+    value, low, high, by_group = curves.summary(*curves.mean_curves(flat, multinomial_counts(10, 20, 0)), ["c"])
     assert value == 1.0 and by_group["by_group"]["c"]["value"] == 1.0
     # normalised area: mean over severities 1.. of curve / curve at 0
     assert np.isclose(curves.normalised_auc(np.array([[2.0, 2, 1, 1, 0, 0]]))[0], 0.4)

@@ -17,7 +17,6 @@ from audit.checks.fairness_images import (
     RealStats,
     chi_square,
     class_bootstrap,
-    group_frame,
     inside_manifold,
     knn_radii,
     metric_frame,
@@ -27,6 +26,7 @@ from audit.checks.fairness_images import (
     tv_of_predictions,
 )
 from audit.checks.fairness_text import permutation_floor, preference_interval
+from audit.metrics import group_frame
 
 K = 6
 REFERENCE = np.array([0.1, 0.2, 0.15, 0.25, 0.2, 0.1])
@@ -56,7 +56,7 @@ def test_representation_frame_matches_groupby_and_keeps_missing_groups(predictio
     expected = (sizes / len(predictions) / REFERENCE).to_numpy()
     np.testing.assert_allclose(values, expected, rtol=1e-12)
     assert values[5] == 0.0 and 5 not in mf.by_group.index  # MetricFrame drops it; we put it back
-    frame = group_frame([str(g) for g in range(K)], values, [None] * K, [None] * K, sizes.tolist(), 1.0)
+    frame = group_frame([str(g) for g in range(K)], values, [None] * K, [None] * K, 1.0, counts=sizes.tolist())
     assert frame["difference"] == pytest.approx(expected.max() - expected.min())
     assert frame["ratio"] == 0.0
     assert frame["by_group"]["3"] == {"value": pytest.approx(expected[3]), "ci_low": None, "ci_high": None, "n": int(sizes[3])}
@@ -71,7 +71,7 @@ def test_metric_frame_difference_and_ratio_match_groupby():
     mf = metric_frame(accuracy_score, labels, predictions, labels)
     by_pandas = pd.DataFrame({"g": labels, "ok": labels == predictions}).groupby("g")["ok"].mean()
     np.testing.assert_allclose(mf.by_group.to_numpy(np.float64), by_pandas.to_numpy(), rtol=1e-12)
-    frame = group_frame([str(g) for g in range(4)], mf.by_group.to_numpy(np.float64), [0] * 4, [1] * 4, [25] * 4, float(mf.overall))
+    frame = group_frame([str(g) for g in range(4)], mf.by_group.to_numpy(np.float64), [0] * 4, [1] * 4, float(mf.overall), counts=[25] * 4)
     assert frame["difference"] == pytest.approx(by_pandas.max() - by_pandas.min()) == pytest.approx(mf.difference())
     assert frame["ratio"] == pytest.approx(by_pandas.min() / by_pandas.max()) == pytest.approx(mf.ratio())
     assert frame["overall"] == pytest.approx((labels == predictions).mean())

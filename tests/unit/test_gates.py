@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from audit.errors import InputError
-from audit.gates import Gate, combine, exit_code, judge, parse_gate
+from audit.gates import exit_code, judge
+from audit.policy import Gate, combine, parse_gate
 from audit.results import CheckResult
 
 

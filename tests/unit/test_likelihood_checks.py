@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from audit.adapters.base import ENCODE_DECODE, LOG_LIKELIHOOD, ModelInfo
+from audit.adapters.base import ELBO, ENCODE_DECODE, LOG_LIKELIHOOD, ModelInfo, has_capability
 from audit.checks.likelihood import (
     elbo_bpd,
     interpolation_ratios,
@@ -22,7 +22,6 @@ from audit.checks.likelihood import (
     reconstruction_error,
 )
 from audit.context import CheckContext, SampleStore
-from audit.errors import ModelOutputError
 from audit.evaluator import digits_evaluator, digits_reference
 
 
@@ -52,7 +51,7 @@ def test_interpolation_ratio_known_answers():
 class StandIn:
     """A 16x16 'VAE' whose latent is the image itself, with log p(x) = -sum(x) * scale nats."""
 
-    capabilities = frozenset({LOG_LIKELIHOOD, ENCODE_DECODE})
+    capabilities = frozenset({LOG_LIKELIHOOD, ELBO, ENCODE_DECODE})
     num_classes = None
 
     def __init__(self, family: str = "vae", decode_gain: float = 1.0) -> None:
@@ -121,12 +120,16 @@ def test_nll_bpd_for_diffusion_is_a_bound_on_100_images_by_default(store):
 
 
 def test_elbo_bpd_and_a_model_without_elbo(store):
+    from audit.checks import check_spec, load_check_modules
+
     m = elbo_bpd(context(StandIn(), store), n=40)
     assert m.value == pytest.approx(direct_bpd(-heldout(store, 40).reshape(40, -1).sum(1) * 3.5, 256).mean(), rel=1e-12)
     bare = StandIn()
-    bare.elbo = None
-    with pytest.raises(ModelOutputError, match="no elbo"):
-        elbo_bpd(context(bare, store), n=10)
+    bare.capabilities = frozenset({LOG_LIKELIHOOD, ENCODE_DECODE})
+    load_check_modules()
+    spec = check_spec("quality.elbo_bpd")
+    assert spec.needs == {ELBO} and not has_capability(bare, ELBO)  # the runner skips it: "model lacks capability elbo"
+    assert not spec.applies_to("other", bare.capabilities)  # log_likelihood alone is no ELBO
 
 
 def test_reconstruction_error_of_identity_and_halving_decoders(store):

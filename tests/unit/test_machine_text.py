@@ -13,7 +13,7 @@ from audit.deepfake.machine_text import SCORES, scores_for_adapter, zero_shot_sc
 from audit.stats import bootstrap_ci
 from reference_models.data.tinystories import load_tinystories_split
 from reference_models.transformer.adapter import TransformerAdapter
-from reference_models.transformer.sampling import decode
+from audit.lm import decode
 
 PROMPT_TOKENS = 32
 NEW_TOKENS = 128
@@ -62,8 +62,9 @@ def test_log_rank_matches_sorting_the_predictions(lm: TransformerAdapter) -> Non
 def test_adapter_without_a_causal_lm_is_refused() -> None:
     class ImageModel:
         model = None
+        capabilities = frozenset({"sample"})
 
-    with pytest.raises(TypeError, match="'ImageModel' lacks encode, n_positions"):
+    with pytest.raises(TypeError, match="declares causal_lm .*'ImageModel' does not"):
         scores_for_adapter(ImageModel(), ["text"])
 
 

@@ -28,6 +28,17 @@ def test_probe_of_a_model_counts_its_weights_and_not_the_parent():
     assert result["load_peak"] > 0 and "sample(64" in result["workload"]
 
 
+def test_probe_of_a_language_model_prompts_from_the_given_documents():
+    """A language model's workload cuts its prompts from the spec's documents (the run's held-out
+    text, sent by the parent); without any it fails with the reason instead of reading other text."""
+    spec = {"kind": "model", "model": "transformer", "precision": "fp32", "family": "transformer",
+            "modules": ["reference_models.transformer.adapter"]}
+    result = probe({**spec, "documents": ["Zebras quantify xylophones at noon.", "The committee adjourned."]})
+    assert result["run_peak"] > 0 and "16-token prompt, batch 1" in result["workload"]
+    with pytest.raises(RuntimeError, match="needs held-out documents"):
+        probe(spec)
+
+
 def test_probe_failure_is_one_line():
     with pytest.raises(RuntimeError, match="memory probe"):
         probe({"kind": "model", "model": "no-such-model", "precision": "fp32"})

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from audit.compare import difference
+from audit.differences import difference
 from audit.errors import InputError
-from audit.gates import Gate, Waiver, finalize, judge
+from audit.gates import finalize, judge
+from audit.policy import Gate, Waiver
 from audit.policy import read_policy
 from audit.results import CheckResult
 

@@ -52,7 +52,8 @@ def test_conv1d_to_linear_keeps_outputs(lm_fp32):
 
 
 def test_int8_quantizes_every_attention_and_mlp_layer(lm_fp32, lm_variants):
-    """The DESIGN.md trap: quantize_dynamic({nn.Linear}) on GPT-2 only reaches the tied head. Here
+    """The Conv1D trap: in transformers 5.x GPT-2's attention and MLP layers are `Conv1D`, so
+    quantize_dynamic({nn.Linear}) on GPT-2 only reaches the tied head. Here
     every Conv1D of every block is an int8 dynamic Linear, and the tied head stays float."""
     from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 

@@ -69,7 +69,7 @@ def test_dcr_ratios_and_exact_matches():
 def test_copies_of_training_images_are_memorised_at_rate_one(tmp_path):
     from audit.context import CheckContext, SampleStore
     from audit.evaluator import digits_evaluator, digits_reference
-    from audit.registry import check_spec, load_check_modules
+    from audit.checks import check_spec, load_check_modules
 
     load_check_modules()
     store = SampleStore(digits_evaluator, digits_reference)

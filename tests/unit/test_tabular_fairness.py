@@ -9,10 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit.adapters.base import CAPABILITIES, FAMILIES, SAMPLE_TABLE, ModelInfo
+from audit.adapters.base import CAPABILITIES, SAMPLE_TABLE, ModelInfo
 from audit.checks import fairness_tabular as ft
 from audit.context import CheckContext, SampleStore
 from audit.errors import ModelOutputError
+from audit.fairness import tabular as downstream
+from audit.families import FAMILY_NAMES
+from audit.metrics import group_frame
 
 # 16 fixed rows, three groups: y, prediction, group.
 Y = np.array([1, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0])
@@ -33,15 +36,15 @@ def pandas_rates(y: np.ndarray, pred: np.ndarray, group: np.ndarray) -> pd.DataF
 
 
 def test_family_and_capability_are_declared():
-    assert "tabular" in FAMILIES and SAMPLE_TABLE == "sample_table" and SAMPLE_TABLE in CAPABILITIES
+    assert "tabular" in FAMILY_NAMES and SAMPLE_TABLE == "sample_table" and SAMPLE_TABLE in CAPABILITIES
 
 
 def test_metric_frame_matches_a_pandas_groupby():
-    mf = ft.metric_frame(Y, PRED, pd.Series(GROUP))
+    mf = downstream.metric_frame(Y, PRED, pd.Series(GROUP))
     expected = pandas_rates(Y, PRED, GROUP)
     for metric in expected.columns:
         np.testing.assert_allclose(mf.by_group[metric].to_numpy(np.float64), expected[metric].to_numpy(np.float64), err_msg=metric)
-    summary = ft.frame_summary(mf)
+    summary = downstream.frame_summary(mf)
     sel, tpr, fpr = expected["selection_rate"], expected["true_positive_rate"], expected["false_positive_rate"]
     assert summary["demographic_parity_difference"] == pytest.approx(sel.max() - sel.min())
     assert summary["equalized_odds_difference"] == pytest.approx(max(tpr.max() - tpr.min(), fpr.max() - fpr.min()))
@@ -51,7 +54,7 @@ def test_metric_frame_matches_a_pandas_groupby():
 def test_metric_frame_agrees_with_fairlearns_own_difference_functions():
     from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 
-    summary = ft.frame_summary(ft.metric_frame(Y, PRED, pd.Series(GROUP)))
+    summary = downstream.frame_summary(downstream.metric_frame(Y, PRED, pd.Series(GROUP)))
     assert summary["demographic_parity_difference"] == pytest.approx(demographic_parity_difference(Y, PRED, sensitive_features=GROUP))
     assert summary["equalized_odds_difference"] == pytest.approx(equalized_odds_difference(Y, PRED, sensitive_features=GROUP))
 
@@ -88,7 +91,7 @@ def test_paired_bootstrap_gives_zero_width_differences_for_identical_classifiers
 
 
 def test_by_group_frame_has_the_project_shape():
-    frame = ft.by_group_frame(["a", "b"], np.array([0.2, 0.5]), np.array([10, 30]), None, 0.4)
+    frame = group_frame(["a", "b"], np.array([0.2, 0.5]), [None, None], [None, None], 0.4, counts=np.array([10, 30]))
     assert set(frame) == {"overall", "by_group", "group_min", "group_max", "difference", "ratio"}
     assert frame["difference"] == pytest.approx(0.3) and frame["ratio"] == pytest.approx(0.4)
     assert frame["by_group"]["b"] == {"value": 0.5, "ci_low": None, "ci_high": None, "n": 30}
@@ -106,26 +109,26 @@ def adult():
 
 def test_coerce_table_names_what_is_wrong(adult):
     rows = adult.train.head(20)
-    ok = ft.coerce_table("m", rows.astype({"sex": str}), 20, adult.categories)
+    ok = downstream.coerce_table("m", rows.astype({"sex": str}), 20, adult.categories, adult.schema)
     assert list(ok.columns) == list(adult.train.columns) and ok["sex"].dtype == "category"
     with pytest.raises(ModelOutputError, match="lacks column.*income"):
-        ft.coerce_table("m", rows.drop(columns="income"), 20, adult.categories)
+        downstream.coerce_table("m", rows.drop(columns="income"), 20, adult.categories, adult.schema)
     with pytest.raises(ModelOutputError, match="'race'.*Martian"):
-        ft.coerce_table("m", rows.astype({"race": str}).assign(race="Martian"), 20, adult.categories)
+        downstream.coerce_table("m", rows.astype({"race": str}).assign(race="Martian"), 20, adult.categories, adult.schema)
     with pytest.raises(ModelOutputError, match="non-finite"):
-        ft.coerce_table("m", rows.assign(age=np.nan), 20, adult.categories)
+        downstream.coerce_table("m", rows.assign(age=np.nan), 20, adult.categories, adult.schema)
     with pytest.raises(ModelOutputError, match="returned 20 rows"):
-        ft.coerce_table("m", rows, 21, adult.categories)
+        downstream.coerce_table("m", rows, 21, adult.categories, adult.schema)
     with pytest.raises(ModelOutputError, match="DataFrame"):
-        ft.coerce_table("m", rows.to_numpy(), 20, adult.categories)
+        downstream.coerce_table("m", rows.to_numpy(), 20, adult.categories, adult.schema)
 
 
 def test_single_label_training_data_gives_a_constant_classifier(adult):
     table = adult.train.head(50).copy()
     table["income"] = pd.Categorical(["<=50K"] * 50, categories=adult.categories["income"])
-    model = ft.fit_downstream(table, adult.categories)
-    pred, score = ft.predict(model, adult.test.head(7))
-    assert isinstance(model, ft.ConstantClassifier) and pred.tolist() == [0] * 7 and score.tolist() == [0.0] * 7
+    model = downstream.fit_downstream(table, adult.categories, adult.schema)
+    pred, score = downstream.predict(model, adult.test.head(7))
+    assert isinstance(model, downstream.ConstantClassifier) and pred.tolist() == [0] * 7 and score.tolist() == [0.0] * 7
 
 
 # ---- known answers with fake generators ------------------------------------------------------------
@@ -156,7 +159,7 @@ def _store() -> SampleStore:
 
 
 def _run(adapter: FakeTabular, store: SampleStore, tmp_path: Path, bootstrap: int = 60) -> dict[str, object]:
-    from audit.registry import check_spec, load_check_modules
+    from audit.checks import check_spec, load_check_modules
 
     load_check_modules()
     out = {}
@@ -195,7 +198,7 @@ def test_a_copy_of_the_real_data_amplifies_nothing_and_loses_no_utility(measured
 def test_the_synthetic_classifier_measures_match_pandas_on_its_predictions(measured, adult):
     store, _, _, copy, _ = measured
     pred = store._memo[("tabular.synthetic_classifier", ("copy", "fp32", 0, 512, len(adult.train)))]["pred"]
-    expected = pandas_rates(ft.label_of(adult.test), pred, adult.test["sex"].astype(str).to_numpy())
+    expected = pandas_rates(downstream.label_of(adult.test, adult.schema), pred, adult.test["sex"].astype(str).to_numpy())
     dp = copy["fairness.tabular_demographic_parity"]
     assert dp.value == pytest.approx(expected["selection_rate"].max() - expected["selection_rate"].min())
     for group, row in dp.by_group["by_group"].items():
@@ -226,7 +229,7 @@ def test_each_classifier_is_fitted_once_per_run(measured):
 
 
 def test_rows_parameter_sets_the_synthetic_sample_size(adult, tmp_path):
-    from audit.registry import check_spec, load_check_modules
+    from audit.checks import check_spec, load_check_modules
 
     load_check_modules()
     adapter = FakeTabular(adult.train, "copy")

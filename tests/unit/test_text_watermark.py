@@ -15,7 +15,7 @@ from audit.deepfake.watermark_text import (
 from audit.robustness.text import PERTURBATIONS, SEVERITIES, perturb
 from reference_models.data.tinystories import load_tinystories_split
 from reference_models.transformer.adapter import TransformerAdapter
-from reference_models.transformer.sampling import decode
+from audit.lm import decode
 
 KEY = 15485863
 PROMPTS = 40

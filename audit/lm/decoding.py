@@ -24,7 +24,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from reference_models.training import intra_op_threads
+from audit.threads import intra_op_threads
 
 DECODE_THREADS = 1
 

@@ -1,4 +1,4 @@
-"""Number formatting shared by the renderers."""
+"""How numbers and intervals are written, everywhere: reports, verdict lines, the console."""
 
 from __future__ import annotations
 

@@ -1,0 +1,32 @@
+"""One-line messages shared by every error path: unknown names and exceptions shown in a line.
+
+Every error `audit` prints is one line (see audit.errors); these helpers build the parts that
+many modules need, so they import nothing of the package and anyone may use them.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+__all__ = ["did_you_mean", "one_line"]
+
+
+def did_you_mean(kind: str, name: str, valid: list[str]) -> str:
+    """The one-line message for an unknown name: close matches first, then every valid name."""
+    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return f"Unknown {kind} '{name}'.{hint} Available: {', '.join(valid) or '(none)'}."
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line; for TorchScript errors, the final line that says what
+    went wrong (not the serialized TorchScript traceback before it)."""
+    text = str(exc)
+    if "Traceback of TorchScript" in text:
+        lines = [l.strip() for l in text.strip().splitlines() if l.strip()]
+        text = lines[-1] if lines else text
+        head, sep, rest = text.partition(": ")
+        if sep and head.endswith(("Error", "Exception")) and head.isidentifier():
+            text = rest  # the caller names the exception type
+    text = " ".join(text.split())
+    return text[:limit] + ("..." if len(text) > limit else "")

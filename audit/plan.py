@@ -1,0 +1,176 @@
+"""Planning: turn a RunConfig into an immutable Plan, checking every input once.
+
+Everything a run could fail on before measuring is decided here, each fact once: the suite and
+its checks, each precision, each model word (its source file or its bundled weights), the data
+sources, the evaluator's weights, the policy and the gates, the device and the output folder.
+Bad input raises InputError (exit 2) before anything is measured. The executor (audit.runner)
+reads the plan and never re-validates it; the plan is also what a distributed executor ships.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from audit.checks.base import CheckSpec
+from audit.config import RunConfig
+from audit.errors import InputError
+from audit.families import TEXT, get_family
+from audit.policy import Gate, Policy, combine, parse_gate
+from audit.suite import Suite
+
+MIN_BOOTSTRAP = 20
+"""Fewest resamples accepted for a bootstrap interval (0 means none): below it the 2.5% and 97.5%
+percentiles are the extremes of a handful of values, not an interval."""
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One (model, precision) of the run and the suite's checks. Which of them apply is decided
+    once, when the model is loaded (`CheckSpec.applies_to` on the family and capabilities the
+    adapter declares): a model word's registered family is only what planning knows of it."""
+
+    model: str
+    precision: str
+    family: str | None
+    checks: tuple[CheckSpec, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run will do; built once by `make_plan`, read by the executor, never changed."""
+
+    config: RunConfig
+    suite: Suite
+    items: tuple[PlanItem, ...]
+    gates: tuple[Gate, ...]
+    n: int
+    device: str
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    policy: Policy | None = None
+    """Its waivers and relative gates are judged when the run ends."""
+    sources: Any = None
+    """audit.data_sources.Sources: the user's data=, text= and evaluator= (None: the bundled ones)."""
+
+    def check_params(self, check_id: str) -> dict[str, Any]:
+        """The suite's parameters of one check (a fresh dict: a check may not change the plan)."""
+        return dict(self.params.get(check_id, {}))
+
+
+@dataclass(frozen=True)
+class ModelWord:
+    """A `model=` word after checking it: its declared family and, for a file source, its image shape."""
+
+    word: str
+    family: str | None
+    image_shape: tuple[int, ...] | None = None
+
+
+def make_plan(config: RunConfig) -> Plan:
+    """Validate names, weights, data, policy and gates once; pair each model with each precision."""
+    from audit.checks import check_spec, load_check_modules
+    from audit.config import require_device
+    from audit.precision import get_precision
+    from audit.suite import load_suite
+
+    suite = load_suite(config.suite)
+    load_check_modules()
+    check_ids = config.checks or list(suite.checks)
+    specs = tuple(check_spec(c) for c in check_ids)
+    for p in config.precisions:
+        get_precision(p)
+    if 0 < config.bootstrap < MIN_BOOTSTRAP:
+        raise InputError(
+            f"'bootstrap' is {config.bootstrap}: too few resamples for a 95% interval; give 0 (no intervals: CI-judged "
+            f"gates are then inconclusive) or at least {MIN_BOOTSTRAP} (default 500)."
+        )
+    words = config.models or default_models(specs)
+    if not words:
+        raise InputError(f"No bundled model fits suite '{suite.name}'; name one with model=...")
+    checked = {w: check_model_word(w) for w in words}
+    image_checks = any(get_family(f).modality != TEXT for s in specs for f in s.families)
+    sources = _resolve_sources(config, checked, image_checks, check_ids)
+    if image_checks and not config.evaluator:
+        _verify_default_evaluator()
+    policy = _read_policy(config.policy)
+    suite_gates = [parse_gate(g, f"Suite '{suite.name}', gate {i + 1}") for i, g in enumerate(suite.gates)]
+    gates = combine(suite_gates, policy.gates if policy else [])
+    items = tuple(PlanItem(w, p, checked[w].family, specs) for w in words for p in config.precisions)
+    params = MappingProxyType({c: MappingProxyType(dict(suite.checks.get(c, {}))) for c in check_ids})
+    device = require_device(config.device)
+    probe_output_folder(config.out)
+    return Plan(config, suite, items, tuple(gates), config.n or suite.n, device, params, policy, sources)
+
+
+def default_models(specs: tuple[CheckSpec, ...] | list[CheckSpec]) -> list[str]:
+    """Every bundled clean (non-defect, not opt-in) model of a family some check applies to."""
+    from audit.registry import models, register_bundled_models
+
+    register_bundled_models()
+    families = {f for s in specs for f in s.families}
+    return [e.name for e in models if not e.metadata.get("defect") and not e.metadata.get("plugin") and not e.metadata.get("opt_in")
+            and e.metadata.get("family") in families]
+
+
+def check_model_word(word: str) -> ModelWord:
+    """Resolve a model word now: source files are checked, registered names verify their
+    weights, import paths import; each once. Bad input is InputError (exit 2)."""
+    from audit.adapters.sources import check_source
+    from audit.registry import import_target, model_entry
+
+    source = check_source(word)  # hf:DIR / torchscript:FILE
+    if source is not None:
+        return ModelWord(word, source.family, getattr(source, "image_shape", None))
+    if ":" in word:
+        import_target(word)
+        return ModelWord(word, None)
+    entry = model_entry(word)
+    if entry.metadata.get("plugin"):
+        entry.load()  # an installed plugin's entry point must import now (exit 2 if it does not)
+    _verify_entry_weights(entry)
+    return ModelWord(word, entry.metadata.get("family"))
+
+
+def verify_bundled(word: str) -> str | None:
+    """The declared family of a model word after checking it (see `check_model_word`)."""
+    return check_model_word(word).family
+
+
+def _verify_entry_weights(entry: Any) -> None:
+    from audit.weights import verify_entry_weights
+
+    verify_entry_weights(entry)
+
+
+def _verify_default_evaluator() -> None:
+    from audit.evaluator import DEFAULT_EVALUATOR
+    from audit.registry import evaluators
+    from audit.weights import verify_entry_weights
+
+    verify_entry_weights(evaluators.entry(DEFAULT_EVALUATOR))
+
+
+def _read_policy(path: Path | None) -> Policy | None:
+    if not path:
+        return None
+    from audit.policy import read_policy
+    from audit.registry import checks
+
+    return read_policy(Path(path), known_checks=checks.names())
+
+
+def probe_output_folder(out: Path) -> None:
+    """An unwritable, read-only or missing-parent `out` is bad input (exit 2) before anything is measured."""
+    from audit.config import writable_folder
+
+    writable_folder(out)
+
+
+def _resolve_sources(config: RunConfig, checked: dict[str, ModelWord], image_checks: bool, check_ids: list[str]) -> Any:
+    """data= / text= / evaluator=, read and checked against the generators' shapes and the checks (exit 2)."""
+    from audit.data_sources import resolve_sources
+
+    shapes = {w: m.image_shape for w, m in checked.items()}
+    return resolve_sources(config, shapes, image_checks, check_ids)

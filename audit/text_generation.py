@@ -1,0 +1,90 @@
+"""What checks ask of a language-model adapter: held-out documents, per-story NLL from
+`log_probs`, and batched, timed, seeded `generate` calls.
+
+The text-quality, robustness and deepfake checks all read a model through these, so each is
+defined once. Torch is imported only inside the adapter's own methods.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from audit.adapters.base import TOKENIZER, accepts, has_capability
+from audit.errors import ModelOutputError
+
+if TYPE_CHECKING:
+    from audit.context import CheckContext
+
+GENERATION_BATCH = 50
+"""Prompts per `generate` call."""
+
+
+def heldout_documents(ctx: CheckContext) -> tuple[tuple[str, ...], str]:
+    """The run's held-out documents and their description: the `text=` file, else TinyStories."""
+    source = ctx.heldout_text()
+    return tuple(source.documents), str(getattr(source, "description", None) or getattr(source, "name", "held-out text"))
+
+
+def story_nll(adapter: object, stories: list[str]) -> np.ndarray:
+    """Rows of (NLL in nats, scored tokens), one per story, from the adapter's `log_probs`."""
+    scores = adapter.log_probs(stories)  # type: ignore[attr-defined]
+    return np.array([[-float(s.double().sum()), len(s)] for s in scores], dtype=np.float64)
+
+
+def token_count(adapter: Any, text: str) -> int:
+    """Tokens of `text` by the adapter's declared tokenizer (re-tokenized output), else its word count."""
+    from audit.metrics.text import words
+
+    if has_capability(adapter, TOKENIZER):
+        try:
+            encoded = adapter.tokenizer.encode(text)
+            return len(getattr(encoded, "ids", encoded))
+        except Exception:
+            pass
+    return len(words(text))
+
+
+@dataclass
+class Generations:
+    """Texts a language model generated for prompts, with the time and tokens it took."""
+
+    prompts: list[str]
+    outputs: list[str]
+    seconds: float
+    tokens: int
+    decoding: str
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else float("nan")
+
+    def timing(self) -> dict[str, Any]:
+        return {"generation_seconds": self.seconds, "generated_tokens": self.tokens,
+                "tokens_per_second": self.tokens_per_second, "decoding": self.decoding}
+
+
+def generate_texts(ctx: CheckContext, prompts: list[str], max_new_tokens: int, greedy: bool, batch: int = GENERATION_BATCH) -> Generations:
+    """The adapter's continuations of `prompts`, `batch` prompts per call (seed: the run's plus the
+    batch offset), greedy where the adapter takes `greedy=`, timed; one str per prompt or ModelOutputError."""
+    generate = ctx.adapter.generate
+    kwargs: dict[str, Any] = {}
+    if greedy and accepts(generate, "greedy"):
+        kwargs["greedy"] = True
+        decoding = "greedy"
+    else:
+        decoding = f"seeded sampling (the adapter's defaults, seed {ctx.seed})"
+    started = time.perf_counter()
+    outputs: list[str] = []
+    for i in range(0, len(prompts), batch):
+        outputs += generate(prompts[i : i + batch], max_new_tokens, ctx.seed + i, **kwargs)
+    seconds = time.perf_counter() - started
+    if len(outputs) != len(prompts) or not all(isinstance(o, str) for o in outputs):
+        raise ModelOutputError(f"model '{ctx.model}' generate() returned {len(outputs)} items for {len(prompts)} prompts, expected one str each")
+    return Generations(prompts, outputs, seconds, sum(token_count(ctx.adapter, o) for o in outputs), decoding)
+
+
+__all__ = ["GENERATION_BATCH", "Generations", "generate_texts", "heldout_documents", "story_nll", "token_count"]

@@ -1,0 +1,51 @@
+"""Resampling counts and the by-group result shape: each has one definition, checked here."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from audit.metrics import bootstrap_count_chunks, bootstrap_counts, group_frame, multinomial_counts
+from audit.stats import bootstrap_distribution, measurement_ci
+
+
+def test_count_chunks_are_bootstrap_counts_in_pieces():
+    chunks = list(bootstrap_count_chunks(37, 250, seed=5, chunk=100))
+    assert [len(c) for c in chunks] == [100, 100, 50] and all(c.dtype == np.float64 for c in chunks)
+    np.testing.assert_array_equal(np.concatenate(chunks), bootstrap_counts([37], 250, seed=5)[0])
+
+
+def test_bootstrap_counts_draw_the_rows_bootstrap_distribution_draws():
+    x = np.arange(20, dtype=np.float64) ** 2
+    (counts,) = bootstrap_counts([20], 30, seed=2)
+    np.testing.assert_allclose(counts @ x / 20, bootstrap_distribution(np.mean, [x], 30, seed=2), rtol=1e-12)
+
+
+def test_multinomial_counts_resample_n_rows_and_none_without_resamples():
+    counts = multinomial_counts(12, 40, seed=1)
+    assert counts.shape == (40, 12) and (counts.sum(axis=1) == 12).all()
+    np.testing.assert_array_equal(counts, multinomial_counts(12, 40, seed=1))
+    assert multinomial_counts(12, 0, seed=1) is None
+
+
+def test_group_frame_follows_fairlearns_conventions():
+    frame = group_frame([1, 2, 3], [0.2, float("nan"), 0.5], [0.1, None, float("inf")], [0.3, None, 0.6], 0.4, metric="rate")
+    assert list(frame) == ["metric", "overall", "by_group", "group_min", "group_max", "difference", "ratio"]
+    assert frame["by_group"]["3"] == {"value": 0.5, "ci_low": None, "ci_high": 0.6}  # no n without counts; inf is no CI end
+    assert (frame["group_min"], frame["group_max"]) == (0.2, 0.5)  # over the finite values
+    assert frame["difference"] == pytest.approx(0.3) and frame["ratio"] == pytest.approx(0.4)
+    assert math.isnan(frame["by_group"]["2"]["value"])
+
+
+def test_group_frame_ratio_is_none_where_it_means_nothing():
+    assert group_frame(["a", "b"], [-2.0, -1.0], [None] * 2, [None] * 2, -1.5)["ratio"] is None  # max <= 0
+    assert group_frame(["a", "b"], [1.0, 2.0], [None] * 2, [None] * 2, 1.5, signed=True)["ratio"] is None
+    with pytest.raises(ValueError, match="finite"):
+        group_frame(["a"], [float("nan")], [None], [None], 0.0)
+
+
+def test_measurement_ci_is_none_without_an_interval_and_respects_a_floor():
+    assert measurement_ci(float("nan"), 1.0) == (None, None)
+    assert measurement_ci(-0.2, 0.5, floor=0.0) == (0.0, 0.5)

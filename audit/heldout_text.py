@@ -1,7 +1,7 @@
 """Held-out documents for language-model metrics, and the bundled default (TinyStories).
 
 The sample cache falls back to the bundled split when a run brings no `text=` file, so this
-module sits below both the cache (audit.context) and the user's sources (audit.data_sources).
+module sits below both the cache (audit.sample_store) and the user's reference data (audit.reference_data).
 """
 
 from __future__ import annotations

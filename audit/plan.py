@@ -52,7 +52,7 @@ class Plan:
     policy: Policy | None = None
     """Its waivers and relative gates are judged when the run ends."""
     sources: Any = None
-    """audit.data_sources.Sources: the user's data=, text= and evaluator= (None: the bundled ones)."""
+    """audit.reference_data.Sources: the user's data=, text= and evaluator= (None: the bundled ones)."""
 
     def check_params(self, check_id: str) -> dict[str, Any]:
         """The suite's parameters of one check (a fresh dict: a check may not change the plan)."""
@@ -117,7 +117,7 @@ def default_models(specs: tuple[CheckSpec, ...] | list[CheckSpec]) -> list[str]:
 def check_model_word(word: str) -> ModelWord:
     """Resolve a model word now: source files are checked, registered names verify their
     weights, import paths import; each once. Bad input is InputError (exit 2)."""
-    from audit.adapters.sources import check_source
+    from audit.adapters.model_files import check_source
     from audit.registry import import_target, model_entry
 
     source = check_source(word)  # hf:DIR / torchscript:FILE
@@ -170,7 +170,7 @@ def probe_output_folder(out: Path) -> None:
 
 def _resolve_sources(config: RunConfig, checked: dict[str, ModelWord], image_checks: bool, check_ids: list[str]) -> Any:
     """data= / text= / evaluator=, read and checked against the generators' shapes and the checks (exit 2)."""
-    from audit.data_sources import resolve_sources
+    from audit.reference_data import resolve_sources
 
     shapes = {w: m.image_shape for w, m in checked.items()}
     return resolve_sources(config, shapes, image_checks, check_ids)

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from audit.adapters.base import has_capability
 from audit.checks.base import CheckSpec, Measurement
-from audit.context import CheckContext, SampleStore
+from audit.context import CheckContext
 from audit.errors import (
     ModelOutputError,
     ModelTimeout,
@@ -34,6 +34,7 @@ from audit.evaluator import digits_evaluator, digits_reference
 from audit.interrupts import Interrupts, deferred_signals, terminate_as_interrupt, time_limit
 from audit.plan import Plan, PlanItem
 from audit.results import CheckResult, ResultsStream, finish_results, new_results, rewrite_stream, write_json_atomic
+from audit.sample_store import SampleStore
 
 
 def new_run_dir(out: Path, suite: str) -> tuple[str, Path]:

@@ -34,6 +34,10 @@ Rules (each id is the prefix of its failure message):
   images, the same on a second call with the same noise.
 - `encode_decode`: `encode(x)` (a tensor or a tuple whose first item is the latent) keeps the
   batch; `decode` of that latent gives images of x's shape in [0, 1].
+- `latent`: `latent_shape` a non-empty tuple of positive ints; `sample(n, seed, z=z)` (with
+  balanced labels for a conditional model) for z ~ N(0, I) of shape [n, *latent_shape] returns n
+  valid images in [0, 1], the same for the same z whatever the global RNG state, and other images
+  for another z.
 - `log_probs`: one finite 1-d tensor of log-probabilities (<= 0) per text, non-empty for non-empty
   text, the same on a second call and the same whether a text is scored alone or in a batch; a
   text's leading words score as the text's first values (tokenization splits at word boundaries:
@@ -70,12 +74,14 @@ from audit.adapters.base import (
     ELBO,
     ENCODE_DECODE,
     GENERATE,
+    LATENT,
     LOG_LIKELIHOOD,
     LOG_PROBS,
     SAMPLE,
     SAMPLE_TABLE,
     TOKENIZER,
     ModelAdapter,
+    accepts,
 )
 from audit.adapters.images import RANGE_TOLERANCE
 from audit.errors import NotApplicable
@@ -90,6 +96,8 @@ TEXTS = ("Once upon a time there was a little dog.", "The sun is hot.", "Tom and
 PROMPTS = ("Once upon a time", "The cat")
 DENOISING_TIMESTEP = 25
 """The timestep the kit noises images to (the privacy attack's lowest)."""
+LATENT_SHIFT = 0.5
+"""Added to every latent entry: a model whose images do not change with it ignores `z`."""
 METHODS = {
     SAMPLE: ("sample",),
     LOG_LIKELIHOOD: ("log_likelihood",),
@@ -100,11 +108,13 @@ METHODS = {
     GENERATE: ("generate",),
     CAUSAL_LM: ("encode",),
     SAMPLE_TABLE: ("sample_table",),
+    LATENT: ("sample",),
 }
 """The methods each capability promises."""
 ATTRIBUTES = {
     TOKENIZER: ("tokenizer",),
     CAUSAL_LM: ("model", "n_positions"),
+    LATENT: ("latent_shape",),
 }
 """The attributes each capability promises (not None)."""
 
@@ -399,6 +409,28 @@ def check_encode_decode(s: _Subject) -> None:
     _in_range("encode_decode", call, y)
 
 
+def check_latent(s: _Subject) -> None:
+    import torch
+
+    a = s.adapter
+    shape = a.latent_shape
+    if not isinstance(shape, tuple) or not shape or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+        _fail("latent", f"latent_shape is {shape!r}, expected a non-empty tuple of positive ints (the shape of one latent)")
+    if not accepts(a.sample, "z"):
+        _fail("latent", "sample() takes no `z` keyword: sample(n, seed, labels=None, z=None) must decode the given latents")
+    k = a.num_classes if CONDITIONAL in s.caps() else None
+    labels = torch.arange(s.n) % int(k) if k else None
+    z = torch.randn(s.n, *shape, generator=torch.Generator().manual_seed(s.seed))
+    call = f"sample({s.n}, seed={s.seed}, z of shape {(s.n, *shape)})"
+    first = _with_global_seed(1, lambda: a.sample(s.n, s.seed, labels=labels, z=z.clone()))
+    _in_range("latent", call, _images("latent", call, first, s.n, getattr(a.info, "image_shape", None)))
+    second = _with_global_seed(2, lambda: a.sample(s.n, s.seed, labels=labels, z=z.clone()))
+    if not torch.equal(first, second):
+        _fail("latent", f"{call} differs between two calls with the same z (max |diff| {_max_diff(first, second):.3g}): the images must be a function of z")
+    if torch.equal(first, a.sample(s.n, s.seed, labels=labels, z=z + LATENT_SHIFT)):
+        _fail("latent", f"sample(..., z=z + {LATENT_SHIFT}) equals {call}: z is ignored")
+
+
 def _log_probs(rule: str, s: _Subject, adapter: Any, texts: list[str]) -> list[Any]:
     import torch
 
@@ -564,6 +596,7 @@ RULES: dict[str, tuple[Callable[[_Subject], None], Callable[[_Subject], bool]]] 
     "elbo": (check_elbo, lambda s: ELBO in s.caps()),
     "denoising_loss": (check_denoising_loss, lambda s: DENOISING_LOSS in s.caps()),
     "encode_decode": (check_encode_decode, lambda s: ENCODE_DECODE in s.caps()),
+    "latent": (check_latent, lambda s: LATENT in s.caps()),
     "log_probs": (check_log_probs, lambda s: LOG_PROBS in s.caps()),
     "generate": (check_generate, lambda s: GENERATE in s.caps()),
     "sample_table": (check_sample_table, lambda s: SAMPLE_TABLE in s.caps()),

@@ -126,7 +126,7 @@ def main() -> None:
     import torch
 
     from audit.adapters.loading import load_model
-    from audit.data_sources import Sources
+    from audit.reference_data import Sources
     from audit.efficiency.memory import bytes_read_per_token, copy_bandwidth
     from audit.efficiency.timing import decode_workload, interleaved, ratio_of_medians_ci
     from audit.lm import DECODE_THREADS

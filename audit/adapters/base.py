@@ -14,7 +14,12 @@ if TYPE_CHECKING:
     import torch
 
 SAMPLE = "sample"
-"""`sample(n, seed, labels=None) -> float tensor [N, C, H, W] in [0, 1]`."""
+"""`sample(n, seed, labels=None) -> float tensor [N, C, H, W] in [0, 1]`.
+
+A model with a step-wise sampler (diffusion) may take the optional keywords `steps=` (its number
+of sampling steps) and `sampler=` (e.g. "ddim"), passed only where `sample` declares them (see
+`accepts`), and say its own default step count in `default_steps` (an int, or a {sampler: steps}
+dict): the sampling-steps curve reports its value at that step count."""
 CONDITIONAL = "conditional"
 """`sample` honours `labels` (a LongTensor [N] below `num_classes`)."""
 LOG_LIKELIHOOD = "log_likelihood"
@@ -54,10 +59,15 @@ error of the model's noise (epsilon) prediction, unconditional, for images `x` [
 [0, 1] noised to integer timestep `t` of its training schedule with the standard normal `noise`
 (x's shape). The membership-inference attack averages it over timesteps 25, 100 and 250 of a
 1,000-step schedule, with noise it draws from a fixed seed."""
+LATENT = "latent"
+"""A latent space `sample` decodes: `latent_shape` (a tuple of positive ints, one latent's shape)
+and `sample(n, seed, labels=None, z=None)`, where `z` (float [n, *latent_shape]) replaces the
+latents the seed would draw, so the images are a deterministic function of `z` (and `labels`).
+Latent stability perturbs `z` (a GAN's generator input; a DDIM sampler's initial noise x_T)."""
 
 CAPABILITIES = (
     SAMPLE, CONDITIONAL, LOG_LIKELIHOOD, ENCODE_DECODE, LOG_PROBS, GENERATE, SAMPLE_TABLE,
-    TOKENIZER, CAUSAL_LM, ELBO, DENOISING_LOSS,
+    TOKENIZER, CAUSAL_LM, ELBO, DENOISING_LOSS, LATENT,
 )
 
 
@@ -98,12 +108,18 @@ class ModelAdapter:
     - TOKENIZER: `tokenizer.encode(text)`, `tokenizer.decode(ids)`
     - CAUSAL_LM: `model(input_ids=...).logits`, `encode(text)`, `n_positions`
     - SAMPLE_TABLE: `sample_table(n, seed)`
+    - LATENT: `latent_shape`, `sample(n, seed, labels=None, z=None)`
+
+    Optional, declared by the signature rather than a capability: `sample(..., steps=, sampler=)`
+    with the default step count in `default_steps`.
 
     Users may also pass any object with the same attributes (duck typing is enough).
     """
 
     info: ModelInfo
     capabilities: frozenset[str] = frozenset()
+    default_steps: int | dict[str, int] | None = None
+    """The default of `sample`'s optional `steps=` (an int, or a {sampler: steps} dict); None: not said."""
 
     def modules(self) -> dict[str, "torch.nn.Module"]:
         """The networks behind the model, by role (e.g. {"generator": G}): precision variants

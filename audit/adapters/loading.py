@@ -4,7 +4,7 @@ A word is one of:
 
 - a registered name: a bundled model, or a plugin's entry point in the `audit.models` group;
 - `package.module:factory`: an import path to a factory returning a ModelAdapter;
-- `hf:<folder>`: a local Hugging Face causal LM directory (see `audit.adapters.sources`);
+- `hf:<folder>`: a local Hugging Face causal LM directory (see `audit.adapters.model_files`);
 - `torchscript:<file>[?latent=..&classes=..]`: a TorchScript image generator.
 
 Factories are called as `factory()`, or `factory(precision=..., device=...)` when they accept
@@ -26,7 +26,7 @@ from audit.registry import import_target, model_entry
 def factory_for(name: str) -> Callable[..., Any]:
     """The factory behind a model word: a registered name, a `package.module:attr` path, or an
     `hf:` / `torchscript:` source word (a factory taking precision and device)."""
-    from audit.adapters.sources import is_source_word, load_source
+    from audit.adapters.model_files import is_source_word, load_source
 
     if is_source_word(name):
         return functools.partial(load_source, name)
@@ -58,7 +58,7 @@ def call_factory(factory: Callable[..., Any], precision: str, device: str) -> An
 
 def build_model(word: str, precision: str = "fp32", device: str = "cpu") -> Any:
     """The adapter behind `word`, checked against the contract's basics, before any precision."""
-    from audit.adapters.sources import is_source_word, load_source
+    from audit.adapters.model_files import is_source_word, load_source
 
     if is_source_word(word):
         adapter = load_source(word, precision, device)

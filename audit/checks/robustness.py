@@ -27,10 +27,10 @@ Design decisions:
   statistic between continuations of *different* groups' openings (paraphrase i of group g vs
   paraphrase i of group g+1) is reported beside it as a control, with the paired difference.
   It has no severities: its chart's x is the number of leading words of each continuation compared.
-- `robustness.latent_stability` needs latents: the VAE's `encode`/`decode`; an adapter whose
-  `sample` accepts `z=` and that declares `latent_shape` (the bundled diffusion model: z is the
-  initial noise x_T of its deterministic DDIM sampler); or one that exposes `generator` with
-  `latent_dim` (the bundled GAN). A model with none of these is `skipped` (NotApplicable).
+- `robustness.latent_stability` needs latents, from a declared capability only: ENCODE_DECODE
+  (the VAE: posterior means of held-out digits, decoded) or LATENT (`latent_shape` and
+  `sample(z=...)`: the bundled GAN's generator input z; the bundled diffusion model's initial
+  noise x_T of its deterministic DDIM sampler). A model with neither is `skipped` (NotApplicable).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from audit.adapters.base import CONDITIONAL, ENCODE_DECODE, GENERATE, LOG_PROBS, SAMPLE, accepts, has_capability
+from audit.adapters.base import CONDITIONAL, ENCODE_DECODE, GENERATE, LATENT, LOG_PROBS, SAMPLE, has_capability
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import NotApplicable
@@ -181,38 +181,23 @@ def vae_reconstruction(ctx: CheckContext, n: int | None = None) -> Measurement:
 
 
 def _latent_decoder(ctx: CheckContext) -> tuple[Any, Any, str]:
-    """(z0 [N, D], decode(z) -> images, source) from the VAE posterior or the GAN's generator."""
-    import torch
-
+    """(z0 [N, D], decode(z) -> images, source) from the declared ENCODE_DECODE (the posterior
+    means of held-out digits) or LATENT capability (z ~ N(0, I) through `sample(z=...)`)."""
     adapter = ctx.adapter
     if has_capability(adapter, ENCODE_DECODE):
         x, _ = _heldout(ctx, None)
         return adapter.encode(x)[0], adapter.decode, "posterior means of held-out digits (encode/decode)"
-    n = int(ctx.n)
-    if accepts(adapter.sample, "z") and getattr(adapter, "latent_shape", None):
-        return _sample_latent_decoder(ctx, n, tuple(adapter.latent_shape))
-    generator = getattr(adapter, "generator", None)
-    latent_dim = getattr(generator, "latent_dim", None)
-    if generator is None or latent_dim is None:
-        raise NotApplicable(
-            f"model '{ctx.model}' exposes no latent space (needs encode/decode, `sample(z=...)` with `latent_shape`, "
-            "or `generator` with `latent_dim`)"
-        )
-    z0 = torch.randn(n, int(latent_dim), generator=torch.Generator().manual_seed(ctx.seed))
-    labels = torch.arange(n) % adapter.num_classes if adapter.num_classes else None
-    device, dtype = adapter.info.device, adapter.dtype
-
-    @torch.no_grad()
-    def decode(z: Any) -> Any:
-        args = (z.to(device, dtype),) if labels is None else (z.to(device, dtype), labels.to(device))
-        return generator(*args).float().cpu().clamp(0, 1)
-
-    return z0, decode, "z ~ N(0, I) from the run seed, balanced labels, through `generator`"
+    if has_capability(adapter, LATENT):
+        return _sample_latent_decoder(ctx, int(ctx.n), tuple(adapter.latent_shape))
+    raise NotApplicable(
+        f"model '{ctx.model}' exposes no latent space: it declares neither {ENCODE_DECODE} (`encode`/`decode`) "
+        f"nor {LATENT} (`latent_shape` and `sample(z=...)`)"
+    )
 
 
 def _sample_latent_decoder(ctx: CheckContext, n: int, shape: tuple[int, ...]) -> tuple[Any, Any, str]:
-    """Latents z ~ N(0, I) of `shape`, decoded by `sample(n, seed, labels, z=z)` (for diffusion:
-    the initial noise x_T of a deterministic DDIM run)."""
+    """Latents z ~ N(0, I) of `shape` drawn from the run seed, decoded with balanced labels by
+    `sample(n, seed, labels, z=z)` (for diffusion: the initial noise x_T of a deterministic DDIM run)."""
     import torch
 
     adapter = ctx.adapter

@@ -8,7 +8,6 @@ Torch is imported only inside functions so listing checks stays cheap.
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any, Sequence
 
@@ -30,12 +29,10 @@ CHUNK = 25
 
 
 def default_step_count(adapter: Any, sampler: str, steps: Sequence[int]) -> int:
-    """The model's own default step count when it says so (`adapter.default_steps`, an int or
-    a {sampler: steps} dict, or the adapter module's DEFAULT_STEPS dict) and it is on the
+    """The model's own default step count when it says so (its optional `default_steps`, an int
+    or a {sampler: steps} dict, documented with SAMPLE in audit.adapters.base) and it is on the
     curve; otherwise the largest step count measured."""
-    declared = getattr(adapter, "default_steps", None)
-    if declared is None:
-        declared = getattr(sys.modules.get(type(adapter).__module__), "DEFAULT_STEPS", None)
+    declared = getattr(adapter, "default_steps", None)  # optional: duck-typed adapters may omit it
     if isinstance(declared, dict):
         declared = declared.get(sampler)
     return int(declared) if isinstance(declared, int) and declared in steps else max(steps)

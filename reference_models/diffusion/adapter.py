@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from audit.adapters import CONDITIONAL, DENOISING_LOSS, LOG_LIKELIHOOD, SAMPLE, ModelAdapter, ModelInfo, count_params
+from audit.adapters import CONDITIONAL, DENOISING_LOSS, LATENT, LOG_LIKELIHOOD, SAMPLE, ModelAdapter, ModelInfo, count_params
 from reference_models.data.digits import IMAGE_SHAPE, NUM_CLASSES
 from reference_models.diffusion.likelihood import variational_bound
 from reference_models.diffusion.sampler import denoise
@@ -36,9 +36,11 @@ def balanced_labels(n: int, num_classes: int) -> torch.Tensor:
 class DiffusionAdapter(ModelAdapter):
     """Class-conditional DDPM: `sample` runs DDIM (default, 50 steps) or DDPM ancestral sampling;
     `log_likelihood` is the unconditional variational bound and `denoising_loss` the unconditional
-    epsilon-prediction error (label = the null token)."""
+    epsilon-prediction error (label = the null token). Its latent space (LATENT) is the initial
+    noise x_T, which DDIM maps deterministically to the image."""
 
-    capabilities = frozenset({SAMPLE, CONDITIONAL, LOG_LIKELIHOOD, DENOISING_LOSS})
+    capabilities = frozenset({SAMPLE, CONDITIONAL, LOG_LIKELIHOOD, DENOISING_LOSS, LATENT})
+    default_steps = DEFAULT_STEPS
 
     def __init__(
         self, unet: UNet, schedule: dict[str, Any], name: str, description: str, weights: dict[str, str], card: str | None
@@ -62,7 +64,7 @@ class DiffusionAdapter(ModelAdapter):
     def scheduler(self, sampler: str = "ddim", steps: int | None = None) -> NoiseScheduler:
         """A fresh scheduler of the training noise schedule, set to `steps` sampling steps."""
         scheduler = make_scheduler(sampler, **self.schedule)
-        scheduler.set_timesteps(DEFAULT_STEPS[sampler] if steps is None else steps)
+        scheduler.set_timesteps(self.default_steps[sampler] if steps is None else steps)
         return scheduler
 
     def _eps_fn(self, labels: torch.Tensor) -> Any:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from audit.adapters import CONDITIONAL, SAMPLE, ModelAdapter, ModelInfo, count_params
+from audit.adapters import CONDITIONAL, LATENT, SAMPLE, ModelAdapter, ModelInfo, count_params
 from reference_models.data.digits import IMAGE_SHAPE, NUM_CLASSES
 from reference_models.gan.model import Generator
 from reference_models.manifest import load_state, read_manifest
@@ -17,9 +17,10 @@ BATCH = 1024
 
 class GANAdapter(ModelAdapter):
     """Samples the EMA generator. Without labels, classes are drawn from the label distribution
-    the model was trained on (its `label_prior`), as an unconditional user of it would see."""
+    the model was trained on (its `label_prior`), as an unconditional user of it would see. Its
+    latent space (LATENT) is the generator's input z ~ N(0, I) of `latent_shape`."""
 
-    capabilities = frozenset({SAMPLE, CONDITIONAL})
+    capabilities = frozenset({SAMPLE, CONDITIONAL, LATENT})
 
     def __init__(
         self, generator: Generator, name: str, description: str, weights: dict[str, str], card: str | None,
@@ -41,10 +42,24 @@ class GANAdapter(ModelAdapter):
     def modules(self) -> dict[str, torch.nn.Module]:
         return {"generator": self.generator}
 
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """The shape of one latent z: the generator's input vector."""
+        return (int(self.generator.latent_dim),)
+
     @torch.no_grad()
-    def sample(self, n: int, seed: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(
+        self, n: int, seed: int, labels: torch.Tensor | None = None, z: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """n images, float32 [n, 1, 16, 16] in [0, 1] on CPU; the same for the same arguments.
+
+        `z` [n, *latent_shape] replaces the seeded latents (labels not given are still drawn
+        from the seed), so the images are a deterministic function of `z` and the labels."""
         g = torch.Generator().manual_seed(seed)
-        z = torch.randn(n, self.generator.latent_dim, generator=g)
+        seeded = torch.randn(n, *self.latent_shape, generator=g)
+        if z is not None and tuple(z.shape) != tuple(seeded.shape):
+            raise ValueError(f"z must have shape {tuple(seeded.shape)}, got {tuple(z.shape)}")
+        z = seeded if z is None else z.float().cpu()
         if labels is None:
             labels = torch.multinomial(self.label_prior, n, replacement=True, generator=g)
         labels = labels.long()

@@ -14,8 +14,9 @@ import numpy as np
 
 from audit.adapters import load_model
 from audit.checks import check_spec, load_check_modules
-from audit.context import CheckContext, SampleStore
+from audit.context import CheckContext
 from audit.evaluator import digits_evaluator, digits_reference
+from audit.sample_store import SampleStore
 
 
 def test_text_watermark_and_machine_text_records(cli):

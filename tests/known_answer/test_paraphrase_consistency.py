@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from audit.checks import check_spec, load_check_modules
-from audit.context import CheckContext, SampleStore
+from audit.context import CheckContext
 from audit.metrics.text import words
 from audit.robustness.paraphrases import PARAPHRASES
+from audit.sample_store import SampleStore
 
 BOOTSTRAP = 200
 CONSTANT = "The dog ran to the park and played all day."

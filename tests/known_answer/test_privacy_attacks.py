@@ -15,8 +15,9 @@ import torch
 from audit.adapters import load_model
 from audit.checks import check_spec, load_check_modules
 from audit.checks.privacy import DIFFUSION_TIMESTEPS, _denoising_loss
-from audit.context import CheckContext, SampleStore
+from audit.context import CheckContext
 from audit.evaluator import digits_evaluator, digits_reference
+from audit.sample_store import SampleStore
 from fixture_models import TrainingSetCopier
 
 

@@ -199,9 +199,10 @@ def test_quick_retraining_reproduces_the_recorded_quick_reference(name: str, tmp
 @pytest.fixture(scope="module")
 def suite_results(adapters, tmp_path_factory):
     """Every tabular check on every bundled tabular model, one shared store (as in a run)."""
-    from audit.context import CheckContext, SampleStore
+    from audit.context import CheckContext
     from audit.checks import check_spec, load_check_modules
     from audit.registry import checks
+    from audit.sample_store import SampleStore
 
     load_check_modules()
     ids = [e.name for e in checks if e.name.startswith("fairness.tabular_")]

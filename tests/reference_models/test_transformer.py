@@ -163,8 +163,9 @@ def test_quick_retraining_reproduces_reference(tmp_path: Path) -> None:
 
 
 def test_perplexity_check_matches_direct_computation(clean: TransformerAdapter, tmp_path: Path) -> None:
-    from audit.context import CheckContext, SampleStore
+    from audit.context import CheckContext
     from audit.checks import check_spec
+    from audit.sample_store import SampleStore
 
     spec = check_spec("quality.perplexity")
     stories = list(load_tinystories_split().heldout)

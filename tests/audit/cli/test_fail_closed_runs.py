@@ -1,0 +1,156 @@
+"""Fail closed: whatever a model or the machine does (exit, hang, swallow interrupts, carry a
+family no check names, SIGTERM, a full disk), the run ends in a recorded verdict that is never a
+silent pass, with every output written."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import FIXTURES, assert_one_line_error
+
+FAST = ("n=100", "bootstrap=20")
+ONE_CHECK = "check=quality.fid"
+
+
+def _by_model(result, model: str) -> list[dict]:
+    return [r for r in result.results["records"] if r["model"] == model]
+
+
+def test_model_calling_sys_exit_in_sample_is_an_error_record_and_the_run_goes_on(cli):
+    result = cli("run", "suite=quality", "model=hostile_models:exits_in_sample,gan", "check=quality.fid,quality.recall", *FAST)
+    assert result.exit_code == 4, result.stdout + result.stderr
+    broken = _by_model(result, "hostile_models:exits_in_sample")
+    assert broken and all(r["status"] == "error" and "sys.exit(0)" in r["reason"] for r in broken)
+    gan = _by_model(result, "gan")
+    assert {r["check"] for r in gan} == {"quality.fid", "quality.recall"}
+    assert all(r["value"] is not None for r in gan)
+    assert (result.run_dir / "report.html").is_file() and (result.run_dir / "junit.xml").is_file()
+
+
+def test_factory_calling_sys_exit_is_an_error_record(cli):
+    result = cli("run", "suite=quality", "model=hostile_models:exits_in_factory", ONE_CHECK, *FAST)
+    assert result.exit_code == 4
+    records = result.results["records"]
+    assert records and all(r["status"] == "error" and "sys.exit(3)" in r["reason"] for r in records)
+
+
+def test_module_exiting_on_import_is_bad_input(cli):
+    result = cli("run", "suite=quality", "model=exits_on_import:load", ONE_CHECK, *FAST)
+    assert_one_line_error(result, 2, "exits_on_import", "SystemExit")
+
+
+def test_image_generator_tagged_other_is_audited_by_capability(cli):
+    result = cli("run", "suite=quality", "model=hostile_models:images_tagged_other", "check=quality.fid,quality.recall,quality.perplexity", *FAST)
+    records = {r["check"]: r for r in result.results["records"]}
+    assert set(records) == {"quality.fid", "quality.recall"}, "image checks apply by the SAMPLE capability; the LM check does not"
+    assert records["quality.fid"]["value"] > 100 and records["quality.fid"]["status"] == "fail"
+    assert result.exit_code == 1
+
+
+def test_model_no_check_applies_to_gets_a_skipped_record_and_exit_5(cli):
+    result = cli("run", "suite=quality", "model=hostile_models:other_without_capabilities", *FAST)
+    assert result.exit_code == 5, result.stdout + result.stderr
+    [record] = result.results["records"]
+    assert record["status"] == "skipped" and "family 'other'" in record["reason"] and "capabilities: none" in record["reason"]
+    assert "NOTHING JUDGED (exit 5)" in result.stdout
+    assert "got no judged record" in result.stderr
+    assert result.results["summary"]["exit_code"] == 5
+
+
+def test_a_model_with_nothing_judged_beside_a_passing_one_is_not_a_pass(cli):
+    result = cli("run", "suite=quality", "model=gan,hostile_models:other_without_capabilities", "check=quality.conditional_accuracy", *FAST)
+    gan = _by_model(result, "gan")
+    assert [r["status"] for r in gan] == ["pass"]
+    assert result.exit_code == 5
+
+
+def test_hanging_model_times_out_and_the_next_model_still_runs(cli):
+    result = cli("run", "suite=quality", "model=hostile_models:hangs,fixture_models:noise", ONE_CHECK, "timeout=1", *FAST)
+    assert result.exit_code == 4
+    hung = _by_model(result, "hostile_models:hangs")
+    assert hung and all(r["status"] == "error" and "timed out after 1 s" in r["reason"] for r in hung)
+    assert _by_model(result, "fixture_models:noise"), "the run went on to the next model"
+
+
+def test_model_swallowing_the_timeout_is_still_stopped(cli):
+    result = cli("run", "suite=quality", "model=hostile_models:swallows_timeout", "check=quality.fid,quality.recall", "timeout=1", *FAST)
+    assert result.exit_code == 4
+    records = result.results["records"]
+    assert any(r["status"] == "error" and "timed out" in (r["reason"] or "") for r in records)
+
+
+def test_sigterm_writes_every_output_and_marks_the_run_interrupted(tmp_path: Path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")])}
+    words = ["run", "suite=quality", "model=gan,hostile_models:sends_sigterm", ONE_CHECK, *FAST, f"out={tmp_path}"]
+    proc = subprocess.run([sys.executable, "-m", "audit.cli", *words], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 4, proc.stderr
+    assert "interrupted by SIGTERM" in proc.stderr and "Traceback" not in proc.stderr
+    [run_dir] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    for name in ("results.json", "report.html", "junit.xml", "summary.md"):
+        assert (run_dir / name).is_file(), name
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["interrupted"] is True and results["interrupted_by"] == "SIGTERM"
+    assert [r["model"] for r in results["records"]] == ["gan"]
+
+
+def test_too_few_bootstrap_resamples_are_refused_before_anything_runs(cli, tmp_path: Path):
+    result = cli("run", "suite=quality", "model=gan", ONE_CHECK, "n=100", "bootstrap=5")
+    assert_one_line_error(result, 2, "'bootstrap' is 5", "at least 20")
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+
+
+def test_bootstrap_zero_makes_ci_gates_inconclusive_never_judged_on_ci(cli):
+    result = cli("run", "suite=quality", "model=gan", "check=quality.fid,quality.conditional_accuracy", "n=100", "bootstrap=0")
+    records = {r["check"]: r for r in result.results["records"]}
+    fid = records["quality.fid"]
+    assert fid["ci_low"] is None and fid["status"] == "inconclusive"
+    assert "judged on ci" not in fid["verdict"] and "bootstrap=0" in fid["verdict"]
+    accuracy = records["quality.conditional_accuracy"]  # a Wilson interval needs no resampling
+    assert accuracy["ci_low"] is not None and accuracy["status"] == "pass"
+    assert result.exit_code == 3
+    assert "judged on ci" not in " ".join(l for l in result.stdout.splitlines() if "quality.fid" in l)
+
+
+@pytest.mark.parametrize("kind", ["file", "under-file"])
+def test_unwritable_out_is_bad_input_at_plan_time(cli, tmp_path: Path, kind: str):
+    target = tmp_path / "a-file"
+    target.write_text("not a folder")
+    out = target if kind == "file" else target / "reports"
+    result = cli("run", "suite=quality", "model=gan", ONE_CHECK, *FAST, f"out={out}")
+    assert_one_line_error(result, 2, "'out'", "not a writable folder")
+    assert target.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc (a filesystem nobody can write)")
+def test_read_only_filesystem_out_is_bad_input(cli):
+    result = cli("run", "suite=quality", "model=gan", ONE_CHECK, *FAST, "out=/proc/audit-reports")
+    assert_one_line_error(result, 2, "'out'", "not a writable folder")
+
+
+def test_disk_filling_during_the_run_is_one_line_and_exit_4(cli, monkeypatch):
+    from audit import results as results_module
+
+    def full(self, record):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(results_module.ResultsStream, "append", full)
+    result = cli("run", "suite=quality", "model=gan", ONE_CHECK, *FAST)
+    assert_one_line_error(result, 4, "No space left on device")
+
+
+def test_unexpected_exception_is_an_internal_error_not_exit_1(cli, monkeypatch):
+    import audit.fingerprint
+
+    def broken(device):
+        raise ValueError("simulated bug\nin two lines")
+
+    monkeypatch.setattr(audit.fingerprint, "environment_fingerprint", broken)
+    result = cli("run", "suite=quality", "model=gan", ONE_CHECK, *FAST)
+    assert_one_line_error(result, 4, "internal error", "ValueError: simulated bug in two lines")

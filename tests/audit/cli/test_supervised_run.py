@@ -1,0 +1,107 @@
+"""The console `audit run` watches its run from a parent process: a model that ends the process
+past any `except` (os._exit(0), SIGKILL as the OOM killer sends it) still leaves every output and
+a non-zero exit, and a SIGTERM sent to `audit` reaches the run. These run the real console entry
+point in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import FIXTURES
+
+WORDS = ["check=quality.fid", "n=100", "bootstrap=20"]
+
+
+def _audit(tmp_path: Path, *words: str, session: bool = False) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")])}
+    env.pop("AUDIT_SUPERVISED", None)
+    args = [sys.executable, "-m", "audit.cli", "run", "suite=quality", *words, *WORDS, f"out={tmp_path}"]
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=session)
+
+
+def _wait_for_first_record(tmp_path: Path, proc: subprocess.Popen) -> None:
+    """Until gan's record is streamed (the second model's hang has begun)."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        runs = [p for p in tmp_path.iterdir() if p.is_dir()]
+        stream = runs[0] / "results.jsonl" if runs else None
+        if stream and stream.is_file() and any(l.startswith('{"check": "quality.fid"') for l in stream.read_text().splitlines()):
+            return
+        time.sleep(0.2)
+    proc.kill()
+    pytest.fail("the run never streamed its first record")
+
+
+def _run_dir(tmp_path: Path) -> Path:
+    [run_dir] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    return run_dir
+
+
+@pytest.mark.parametrize("model, ended", [("hostile_models:ends_process", "exited with status 0"),
+                                          ("hostile_models:kills_process", "killed by SIGKILL")])
+def test_a_model_ending_the_process_leaves_every_output_and_exit_4(tmp_path: Path, model: str, ended: str):
+    proc = _audit(tmp_path, f"model=gan,{model}")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 4, out + err
+    assert ended in err and "rebuilt them from results.jsonl" in err and "Traceback" not in err
+    run_dir = _run_dir(tmp_path)
+    for name in ("results.json", "report.html", "junit.xml", "summary.md"):
+        assert (run_dir / name).is_file(), name
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["interrupted"] is True and results["summary"]["exit_code"] == 4
+    assert [r["model"] for r in results["records"]] == ["gan"], "what was measured before is kept"
+    assert "run interrupted" in (run_dir / "junit.xml").read_text()
+
+
+def test_a_module_ending_the_process_at_import_is_not_a_pass(tmp_path: Path):
+    proc = _audit(tmp_path, "model=ends_process_on_import:load")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 4, out + err
+    assert "before it created its run folder" in err
+
+
+def test_sigterm_to_audit_reaches_the_run_and_every_output_is_written(tmp_path: Path):
+    proc = _audit(tmp_path, "model=gan,hostile_models:hangs", "timeout=0")
+    _wait_for_first_record(tmp_path, proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 4, out + err
+    assert "interrupted by SIGTERM" in err
+    results = json.loads((_run_dir(tmp_path) / "results.json").read_text())
+    assert results["interrupted_by"] == "SIGTERM" and [r["model"] for r in results["records"]] == ["gan"], results["records"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the child follows its parent through Linux's prctl")
+def test_a_run_whose_parent_is_killed_ends_as_interrupted_not_as_an_orphan(tmp_path: Path):
+    """SIGKILL to the watching parent alone (a runner killing the process it started): the child
+    gets SIGTERM, writes every output marked interrupted, and does not run on unobserved."""
+    proc = _audit(tmp_path, "model=gan,hostile_models:hangs", "timeout=0", session=True)
+    try:
+        _wait_for_first_record(tmp_path, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, 0)  # anyone left in the run's process group?
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the child ran on after its parent was killed")
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    results = json.loads((_run_dir(tmp_path) / "results.json").read_text())
+    assert results["interrupted_by"] == "SIGTERM" and [r["model"] for r in results["records"]] == ["gan"], results["records"]
+    assert (_run_dir(tmp_path) / "report.html").is_file()

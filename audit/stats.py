@@ -10,13 +10,18 @@ CONFIDENCE = 0.95
 
 
 def bootstrap_distribution(
-    statistic: Callable[..., float], samples: Sequence[np.ndarray], resamples: int, seed: int
+    statistic: Callable[..., float], samples: Sequence[np.ndarray], resamples: int, seed: int,
+    strata: Sequence[np.ndarray | None] | None = None,
 ) -> np.ndarray:
-    """`statistic` on `resamples` bootstrap draws, each sample set's rows resampled independently."""
+    """`statistic` on `resamples` bootstrap draws, each sample set's rows resampled independently
+    (within the strata given for that set, see `audit.metrics.resample.resample_rows`)."""
+    from audit.metrics.resample import resample_rows
+
+    strata = [None] * len(samples) if strata is None else list(strata)
     rng = np.random.default_rng(seed)
     values = np.empty(resamples)
     for b in range(resamples):
-        values[b] = statistic(*(s[rng.integers(0, len(s), len(s))] for s in samples))
+        values[b] = statistic(*(s[resample_rows(rng, len(s), g)] for s, g in zip(samples, strata)))
     return values
 
 
@@ -48,15 +53,17 @@ def bootstrap_ci(
     seed: int,
     confidence: float = CONFIDENCE,
     method: str = "bias_adjusted",
+    strata: Sequence[np.ndarray | None] | None = None,
 ) -> tuple[float, float]:
-    """Bootstrap CI of `statistic(*samples)`: `bias_adjusted` (default) or `percentile`.
+    """Bootstrap CI of `statistic(*samples)`: `bias_adjusted` (default) or `percentile`; `strata`
+    (one entry per sample set, None for i.i.d. rows) redraws rows within their strata.
     `resamples=0` gives (nan, nan): no interval, and gates then judge the value itself."""
     if resamples <= 0:
         return float("nan"), float("nan")
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
-        values = bootstrap_distribution(statistic, samples, resamples, seed)
+        values = bootstrap_distribution(statistic, samples, resamples, seed, strata)
         if method == "percentile":
             alpha = (1 - confidence) / 2
             low, high = np.quantile(values, [alpha, 1 - alpha])
@@ -64,6 +71,19 @@ def bootstrap_ci(
         if method != "bias_adjusted":
             raise ValueError(f"unknown bootstrap method '{method}'; valid: bias_adjusted, percentile")
         return bias_adjusted_interval(statistic(*samples), values, confidence)
+
+
+def t_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Student-t interval of the mean of independent values (scipy): mean +- t * sd / sqrt(k).
+    The Inception Score's splits are independent parts of one sample set, so the interval of their
+    mean is exact under normality, whatever resampling would do to each split's p(y)."""
+    from scipy import stats
+
+    values = np.asarray(values, np.float64)
+    if len(values) < 2 or not np.isfinite(values).all():
+        return float("nan"), float("nan")
+    low, high = stats.t.interval(confidence, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+    return float(low), float(high)
 
 
 def wilson_ci(successes: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:

@@ -20,7 +20,14 @@ import numpy as np
 from audit.adapters.base import CONDITIONAL, SAMPLE
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
-from audit.metrics import fid_from_features, group_frame, inception_score_from_logits
+from audit.metrics import (
+    IS_SPLITS,
+    fid_from_features,
+    group_frame,
+    inception_score_from_logits,
+    inception_score_splits,
+    stratified_bootstrap_counts,
+)
 from audit.metrics.diversity import (
     COPY_QUANTILE,
     class_coverage,
@@ -29,15 +36,36 @@ from audit.metrics.diversity import (
     class_kl,
     default_min_share,
     mean_pairwise_distance,
-    mean_pairwise_distance_bootstrap,
+    mean_pairwise_distance_resampled,
 )
 from audit.metrics.kernel import kid as kid_value
-from audit.metrics.kernel import kid_bootstrap, mmd2_unbiased_from_kernels, polynomial_kernel
+from audit.metrics.kernel import kid_resampled, offdiagonal_kernel_sum
 from audit.metrics.manifold import Manifolds, knn_radii, pairwise_distances
 from audit.metrics.two_sample import balanced_subsample, c2st as c2st_test
-from audit.metrics.wasserstein import DEFAULT_PROJECTIONS, PROJECTION_SEED, sliced_wasserstein, sliced_wasserstein_bootstrap
+from audit.metrics.wasserstein import DEFAULT_PROJECTIONS, PROJECTION_SEED, sliced_wasserstein, sliced_wasserstein_resampled
 from audit.pixel_space import image_rows, near_duplicate_measurement, reference_rows
-from audit.stats import bias_adjusted_interval, bootstrap_ci, wilson_ci
+from audit.stats import bias_adjusted_interval, bootstrap_ci, t_interval, wilson_ci
+
+CI_COVERS = (
+    "a fresh generated set of the same n, drawn the same way (class-balanced for a conditional "
+    "model), scored against this same reference: bootstrap of the generated rows within their "
+    "classes, reference fixed, bias-adjusted percentile"
+)
+"""What every distribution-level interval here covers (coverage measured in benchmarks/interval_coverage.py)."""
+
+
+def _strata(ctx: CheckContext) -> np.ndarray | None:
+    """The class of each generated row when the samples were drawn class-balanced (a conditional
+    model), so resampling keeps that design; None for i.i.d. samples."""
+    labels = ctx.samples().labels
+    return None if labels is None else np.asarray(labels)
+
+
+def _fake_counts(ctx: CheckContext, salt: str) -> np.ndarray:
+    """[bootstrap, n] stratified bootstrap counts of the generated rows, drawn once per seed and
+    shared by every check that resamples the same set with the same salt."""
+    seed = ctx.rng_seed(salt)
+    return ctx.memo("distribution.fake_counts", lambda: stratified_bootstrap_counts(ctx.n, ctx.bootstrap, seed, _strata(ctx)), ctx.bootstrap, seed)
 
 # --- FID, Inception Score, conditional accuracy ----------------------------------------
 
@@ -47,24 +75,34 @@ def fid(ctx: CheckContext) -> Measurement:
     fake = ctx.embedding().features
     real = ctx.real_embedding("train").features
     value = finite_or_raise("FID", fid_from_features(fake, real))
-    low, high = bootstrap_ci(fid_from_features, [fake, real], ctx.bootstrap, ctx.rng_seed("quality.fid"))
+    statistic = lambda f: fid_from_features(f, real)
+    low, high = bootstrap_ci(statistic, [fake], ctx.bootstrap, ctx.rng_seed("quality.fid"), strata=[_strata(ctx)])
     low = max(low, 0.0)  # FID is non-negative; the re-centred bootstrap interval can cross 0 at small n
     floor = fid_from_features(ctx.real_embedding("test").features, real)
     return Measurement(
         value, low, high, n=len(fake),
         details={"reference": "train split", "n_reference": len(real), "real_data_floor": floor,
-                 "floor_note": "FID of the held-out real images against the same reference"},
+                 "floor_note": "FID of the held-out real images against the same reference", "ci_covers": CI_COVERS},
     )
 
 
 @check("quality.inception_score", needs=(SAMPLE,), higher_is_better=True)
 def inception_score(ctx: CheckContext) -> Measurement:
-    """Inception Score from the evaluator's class logits (one split, bootstrap CI)."""
+    """Inception Score from the evaluator's class logits: the field's mean over 10 splits (t-interval over the splits)."""
     logits = ctx.embedding().logits
-    value = finite_or_raise("Inception Score", inception_score_from_logits(logits))
-    low, high = bootstrap_ci(inception_score_from_logits, [logits], ctx.bootstrap, ctx.rng_seed("quality.is"))
-    real = inception_score_from_logits(ctx.real_embedding("test").logits)
-    return Measurement(value, low, high, n=len(logits), details={"real_heldout_is": real, "max_possible": logits.shape[1]})
+    splits = inception_score_splits(logits, min(IS_SPLITS, len(logits)))
+    value = finite_or_raise("Inception Score", float(splits.mean()))
+    low, high = t_interval(splits) if ctx.bootstrap > 0 else (float("nan"), float("nan"))
+    real_logits = ctx.real_embedding("test").logits
+    return Measurement(value, low, high, n=len(logits), details={
+        "definition": f"mean over {len(splits)} consecutive splits of exp(E KL(p(y|x) || p(y))), p(y) per split (Salimans et al. 2016; torch-fidelity and torchmetrics with splits=10)",
+        "splits": len(splits), "split_values": [float(v) for v in splits], "std_over_splits": float(splits.std(ddof=1)) if len(splits) > 1 else 0.0,
+        "one_split": inception_score_from_logits(logits),
+        "ci_covers": "the mean of the split scores (Student t over the independent splits): a fresh sample set of the same n",
+        "real_heldout_is": float(inception_score_splits(real_logits, min(IS_SPLITS, len(real_logits))).mean()),
+        "real_heldout_is_one_split": inception_score_from_logits(real_logits), "n_real_heldout": len(real_logits),
+        "max_possible": logits.shape[1],
+    })
 
 
 @check("quality.conditional_accuracy", needs=(SAMPLE, CONDITIONAL), higher_is_better=True)
@@ -129,15 +167,16 @@ def _interval(value: float, distribution: np.ndarray | None, low: float | None =
 def kid(ctx: CheckContext) -> Measurement:
     """Kernel Inception Distance: unbiased MMD^2, cubic polynomial kernel, generated vs real features (bootstrap CI)."""
     fake, real = ctx.embedding().features, _real_features(ctx)
-    k_yy = ctx.reference_memo("distribution.real_poly_kernel", lambda: polynomial_kernel(real, real), "train")
-    value = finite_or_raise("KID", mmd2_unbiased_from_kernels(polynomial_kernel(fake, fake), k_yy, polynomial_kernel(fake, real)))
-    dist = kid_bootstrap(fake, real, ctx.bootstrap, ctx.rng_seed("quality.kid"), k_yy=k_yy) if ctx.bootstrap > 0 else None
+    k_yy_sum = ctx.reference_memo("distribution.real_poly_kernel_sum", lambda: offdiagonal_kernel_sum(real), "train")
+    value = finite_or_raise("KID", kid_value(fake, real, k_yy_sum=k_yy_sum))
+    dist = kid_resampled(fake, real, _fake_counts(ctx, "quality.kid"), k_yy_sum=k_yy_sum) if ctx.bootstrap > 0 else None
     low, high = _interval(value, dist)
-    floor = ctx.reference_memo("distribution.kid_floor", lambda: kid_value(_real_features(ctx, "test"), real), "test")
+    floor = ctx.reference_memo("distribution.kid_floor", lambda: kid_value(_real_features(ctx, "test"), real, k_yy_sum=k_yy_sum), "test")
     return Measurement(value, low, high, n=len(fake), details={
         "reference": "train split", "n_reference": len(real), "kernel": "(x.y/d + 1)^3",
         "estimator": "all-pairs unbiased MMD^2: the limit of torchmetrics' average over random subsets",
         "real_data_floor": floor, "floor_note": "KID of the held-out real images against the same reference (can be < 0: unbiased)",
+        "ci_covers": CI_COVERS,
     })
 
 
@@ -145,7 +184,7 @@ def kid(ctx: CheckContext) -> Measurement:
 
 def _swd(ctx: CheckContext, salt: str, fake: np.ndarray, real: np.ndarray, heldout: np.ndarray, space: str, projections: int) -> Measurement:
     value = finite_or_raise("sliced Wasserstein distance", sliced_wasserstein(fake, real, projections, PROJECTION_SEED))
-    dist = sliced_wasserstein_bootstrap(fake, real, ctx.bootstrap, ctx.rng_seed(salt), projections, PROJECTION_SEED) if ctx.bootstrap > 0 else None
+    dist = sliced_wasserstein_resampled(fake, real, _fake_counts(ctx, salt), projections, PROJECTION_SEED) if ctx.bootstrap > 0 else None
     low, high = _interval(value, dist, low=0.0)
     floor = ctx.reference_memo(f"distribution.swd_floor.{space}", lambda: sliced_wasserstein(heldout, real, projections, PROJECTION_SEED), projections)
     return Measurement(value, low, high, n=len(fake), details={
@@ -153,6 +192,7 @@ def _swd(ctx: CheckContext, salt: str, fake: np.ndarray, real: np.ndarray, heldo
         "projection_seed": PROJECTION_SEED, "estimator": "mean over random unit directions of the exact 1-D W1",
         "real_data_floor": floor, "n_floor": len(heldout),
         "floor_note": "held-out real images against the same reference; empirical W1 shrinks as n grows, so compare at equal n",
+        "ci_covers": CI_COVERS,
     })
 
 
@@ -177,7 +217,7 @@ def _prdc(ctx: CheckContext, metric: str, k: int) -> Measurement:
     dist = None
     if ctx.bootstrap > 0:
         seed = ctx.rng_seed("quality.prdc")
-        dist = ctx.memo("distribution.prdc_bootstrap", lambda: manifolds.bootstrap(ctx.bootstrap, seed), k, ctx.bootstrap, seed)[metric]
+        dist = ctx.memo("distribution.prdc_bootstrap", lambda: manifolds.resampled(_fake_counts(ctx, "quality.prdc")), k, ctx.bootstrap, seed)[metric]
     value = values[metric]
     low, high = _interval(value, dist, low=0.0, high=None if metric == "density" else 1.0)
     floor = ctx.reference_memo(
@@ -186,7 +226,7 @@ def _prdc(ctx: CheckContext, metric: str, k: int) -> Measurement:
     )
     return Measurement(value, low, high, n=len(manifolds.fake_radii), details={
         "k": k, "reference": "train split", "n_reference": len(manifolds.real_radii), "all": values,
-        "ci_method": "bootstrap over both sets with k-NN radii fixed at their full-sample values",
+        "ci_covers": CI_COVERS + " (k-NN radii fixed at their full-sample values)",
         "real_data_floor": floor[metric], "n_floor": len(_real_features(ctx, "test")),
         "floor_note": "held-out real images scored the same way (recall and coverage grow with the generated set's size)",
     })
@@ -245,7 +285,7 @@ def diversity(ctx: CheckContext) -> Measurement:
     """Diversity: mean pairwise distance between generated samples' evaluator features (real held-out value for reference)."""
     d = _fake_distances(ctx)
     value = finite_or_raise("diversity", mean_pairwise_distance(None, distances=d))
-    dist = mean_pairwise_distance_bootstrap(d, ctx.bootstrap, ctx.rng_seed("quality.diversity")) if ctx.bootstrap > 0 else None
+    dist = mean_pairwise_distance_resampled(d, _fake_counts(ctx, "quality.diversity")) if ctx.bootstrap > 0 else None
     low, high = _interval(value, dist, low=0.0)
     real = ctx.reference_memo("distribution.diversity_real", lambda: mean_pairwise_distance(_real_features(ctx, "test")), "test")
     return Measurement(value, low, high, n=len(d), details={
@@ -279,7 +319,7 @@ def class_coverage_check(ctx: CheckContext, min_share: float | None = None) -> M
     share = default_min_share(classes) if min_share is None else float(min_share)
     statistic = lambda p: class_coverage(p, classes, share)
     value = statistic(predictions)
-    low, high = bootstrap_ci(statistic, [predictions], ctx.bootstrap, ctx.rng_seed("quality.class_coverage"), method="percentile")
+    low, high = bootstrap_ci(statistic, [predictions], ctx.bootstrap, ctx.rng_seed("quality.class_coverage"), method="percentile", strata=[_strata(ctx)])
     hist = class_histogram(predictions, classes)
     return Measurement(value, low, high, n=len(predictions), details={
         **_histogram_details(predictions, classes), "min_share": share,
@@ -293,7 +333,7 @@ def class_entropy_check(ctx: CheckContext) -> Measurement:
     predictions, classes = _predictions(ctx)
     statistic = lambda p: class_entropy(p, classes)
     value = statistic(predictions)
-    low, high = bootstrap_ci(statistic, [predictions], ctx.bootstrap, ctx.rng_seed("quality.class_entropy"))
+    low, high = bootstrap_ci(statistic, [predictions], ctx.bootstrap, ctx.rng_seed("quality.class_entropy"), strata=[_strata(ctx)])
     low, high = (float(np.clip(low, 0, 1)), float(np.clip(high, 0, 1))) if ctx.bootstrap > 0 else (low, high)
     real = class_entropy(ctx.real_embedding("test").predictions, classes)
     return Measurement(value, low, high, n=len(predictions), details={
@@ -308,9 +348,9 @@ def class_kl_check(ctx: CheckContext, alpha: float = 0.5) -> Measurement:
     predictions, classes = _predictions(ctx)
     reference = ctx.real_embedding("train").predictions
     alpha = float(alpha)
-    statistic = lambda ref, p: class_kl(ref, p, classes, alpha)
-    value = finite_or_raise("class KL", statistic(reference, predictions))
-    low, high = bootstrap_ci(statistic, [reference, predictions], ctx.bootstrap, ctx.rng_seed("quality.class_kl"))
+    statistic = lambda p: class_kl(reference, p, classes, alpha)
+    value = finite_or_raise("class KL", statistic(predictions))
+    low, high = bootstrap_ci(statistic, [predictions], ctx.bootstrap, ctx.rng_seed("quality.class_kl"), strata=[_strata(ctx)])
     low, high = (max(low, 0.0), max(high, 0.0)) if ctx.bootstrap > 0 else (low, high)
     return Measurement(value, low, high, n=len(predictions), details={
         **_histogram_details(predictions, classes), "direction": "KL(reference || generated): large when generated samples miss classes",

@@ -155,18 +155,20 @@ def delta_fid(ctx: CheckContext) -> Measurement:
     variant_features = ctx.embedding().features
     real = ctx.real_embedding("train").features
     paired = np.stack([reference_features, variant_features], axis=1)
+    labels = ctx.samples().labels
+    strata = None if labels is None else np.asarray(labels)
 
-    def statistic(rows: np.ndarray, real_rows: np.ndarray) -> float:
-        return fid_from_features(rows[:, 1], real_rows) - fid_from_features(rows[:, 0], real_rows)
+    def statistic(rows: np.ndarray) -> float:
+        return fid_from_features(rows[:, 1], real) - fid_from_features(rows[:, 0], real)
 
     fid_fp32 = fid_from_features(reference_features, real)
     fid_variant = fid_from_features(variant_features, real)
     value = finite_or_raise("delta FID", fid_variant - fid_fp32)
-    low, high = bootstrap_ci(statistic, [paired, real], ctx.bootstrap, ctx.rng_seed("quantization.delta_fid"))
+    low, high = bootstrap_ci(statistic, [paired], ctx.bootstrap, ctx.rng_seed("quantization.delta_fid"), strata=[strata])
     _post(ctx, quality=("delta FID", value, low, high))
     return Measurement(value, low, high, n=len(paired), details={
         "fid_fp32": fid_fp32, "fid_variant": fid_variant, "reference": "train split evaluator features",
-        "ci": "paired bootstrap: the same sample indices for both sets and the same reference indices in each resample",
+        "ci": "paired bootstrap: the same sample indices for both sets in each resample (within their classes), reference fixed",
         "tables": [_table(ctx, [_row("FID", fid_fp32, fid_variant, value, (low, high))])],
     })
 

@@ -52,7 +52,8 @@ def _mean(x: np.ndarray) -> float:
 
 
 def paired_fid_delta(
-    fake: np.ndarray, baseline: np.ndarray, real_stats: tuple[np.ndarray, np.ndarray], ctx: CheckContext, salt: Any
+    fake: np.ndarray, baseline: np.ndarray, real_stats: tuple[np.ndarray, np.ndarray], ctx: CheckContext, salt: Any,
+    strata: np.ndarray | None = None,
 ) -> tuple[float, tuple[float, float]]:
     """FID(fake) - FID(baseline) against fixed reference statistics, with a paired bootstrap CI:
     row i of both sets comes from the same noise and label, so each resample takes the same rows
@@ -69,7 +70,7 @@ def paired_fid_delta(
     def statistic(rows: np.ndarray) -> float:
         return fid(fake[rows]) - fid(baseline[rows])
 
-    low, high = bootstrap_ci(statistic, [np.arange(len(fake))], ctx.bootstrap, ctx.rng_seed(f"steps-delta-{salt}"))
+    low, high = bootstrap_ci(statistic, [np.arange(len(fake))], ctx.bootstrap, ctx.rng_seed(f"steps-delta-{salt}"), strata=[strata])
     return float(delta), (low, high)
 
 
@@ -107,6 +108,7 @@ def steps_curve(
     labels = torch.arange(count) % classes if classes else None
     seeds = [ctx.rng_seed(f"steps-curve-chunk-{i}") for i in range(len(parts))]
     real = ctx.real_embedding("train").features
+    strata = labels.numpy() if labels is not None else None
 
     rows, features = [], {}
     for s in steps:
@@ -121,7 +123,7 @@ def steps_curve(
             images.append(x.float().cpu())
         fake = features[s] = ctx.store.evaluator.embed(torch.cat(images)).features
         fid = finite_or_raise(f"FID at {s} steps", fid_from_features(fake, real))
-        low, high = bootstrap_ci(fid_from_features, [fake, real], ctx.bootstrap, ctx.rng_seed(f"quality.steps_curve-{s}"))
+        low, high = bootstrap_ci(lambda f: fid_from_features(f, real), [fake], ctx.bootstrap, ctx.rng_seed(f"quality.steps_curve-{s}"), strata=[strata])
         seconds = np.array(per_image_seconds)
         lat_low, lat_high = bootstrap_ci(_mean, [seconds], ctx.bootstrap, ctx.rng_seed(f"latency-{s}"), method="percentile")
         rows.append({"steps": s, "fid": fid, "fid_ci": (max(low, 0.0), high), "seconds_per_image": float(seconds.mean()),
@@ -131,7 +133,7 @@ def steps_curve(
     at = next(r for r in rows if r["steps"] == value_steps)
     real_stats = feature_stats(real)
     for r in rows:
-        r["delta"], r["delta_ci"] = paired_fid_delta(features[r["steps"]], features[value_steps], real_stats, ctx, r["steps"])
+        r["delta"], r["delta_ci"] = paired_fid_delta(features[r["steps"]], features[value_steps], real_stats, ctx, r["steps"], strata)
     fid_points = [{"x": float(r["steps"]), "value": r["fid"], "ci_low": _finite_or_none(r["fid_ci"][0]),
                    "ci_high": _finite_or_none(r["fid_ci"][1])} for r in rows]
     delta_points = [{"x": float(r["steps"]), "value": r["delta"], "ci_low": _finite_or_none(r["delta_ci"][0]),
@@ -149,6 +151,7 @@ def steps_curve(
             "value_at_steps": value_steps, "sampler": sampler, "images_per_point": count, "chunk": chunk,
             "curve": curve,
             "reference": "train split", "n_reference": len(real),
+            "ci_covers": "a fresh generated set of the same size drawn the same way, against this same reference (bootstrap of the generated rows within their classes)",
             "pairing": "every step count samples the same noise and labels (same seed per chunk)",
             "latency": (f"wall seconds per image of sample() in {len(parts)} near-equal chunks of at most {chunk} images on "
                         f"{ctx.adapter.info.device}; CI: bootstrap over chunks"),

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from audit.metrics.resample import bootstrap_counts
-
 COPY_QUANTILE = 0.01
 
 
@@ -31,13 +29,13 @@ def mean_pairwise_distance(x: np.ndarray, distances: np.ndarray | None = None) -
     return float(pdist(x.reshape(len(x), -1)).mean())
 
 
-def mean_pairwise_distance_bootstrap(distances: np.ndarray, resamples: int, seed: int) -> np.ndarray:
-    """`mean_pairwise_distance` on the bootstrap draws of `bootstrap_distribution(.., [x], ..)`,
-    from the full distance matrix (a duplicated row meets its copy at distance 0)."""
-    n = len(distances)
-    (c,) = bootstrap_counts([n], resamples, seed)
-    c = c.astype(np.float64)
-    return np.einsum("bi,bi->b", c @ distances, c) / (n * (n - 1))
+def mean_pairwise_distance_resampled(distances: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """`mean_pairwise_distance` with rows weighted by each row of `counts` [B, n] (bootstrap counts
+    or 0/1 masks), from the full distance matrix: a duplicated row meets its copy at distance 0
+    and counts as a pair, as it would in the plain statistic of the drawn rows."""
+    c = np.asarray(counts, np.float64)
+    m = c.sum(axis=1)
+    return np.einsum("bi,bi->b", c @ distances, c) / (m * (m - 1))
 
 
 def nearest_distances(x: np.ndarray, reference: np.ndarray, chunk: int = 1024) -> np.ndarray:

@@ -9,8 +9,9 @@ generated set F:
   coverage  = share of R whose own ball contains at least one point of F.
 Comparisons are strict (`<`), as in `prdc`.
 
-The bootstrap resamples both sets with the radii held at their full-sample values: a resample
-with duplicated rows would otherwise meet its own copies at distance 0 and collapse the radii.
+Resampling (`Manifolds.resampled`) reweights the generated rows with the radii held at their
+full-sample values: a resample with duplicated rows would otherwise meet its own copies at
+distance 0 and collapse the radii.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from audit.metrics.resample import bootstrap_counts
 
 METRICS = ("precision", "recall", "density", "coverage")
 
@@ -71,22 +70,23 @@ class Manifolds:
             "coverage": float(self.in_real.any(axis=1).mean()),
         }
 
-    def bootstrap(self, resamples: int, seed: int) -> dict[str, np.ndarray]:
-        """Each metric on `resamples` draws of (real rows, fake rows) with fixed radii: the draws of
-        `audit.stats.bootstrap_distribution(.., [real, fake], resamples, seed)`, evaluated with
-        count vectors (a row drawn c times counts c times; a ball exists if its centre is drawn)."""
+    def resampled(self, fake_counts: np.ndarray) -> dict[str, np.ndarray]:
+        """Each metric with the generated rows weighted by each row of `fake_counts` [B, F]
+        (bootstrap counts or 0/1 masks; a fake ball exists if its centre is drawn) and the real
+        set and every radius fixed: the variation of a fresh generated set against the same
+        reference."""
         n_real, n_fake = self.in_real.shape
-        cr, cf = (c.astype(np.float32) for c in bootstrap_counts([n_real, n_fake], resamples, seed))
+        cf = np.asarray(fake_counts, np.float32)
         in_real, in_fake = self.in_real.astype(np.float32), self.in_fake.astype(np.float32)
-        real_balls_hit = cr @ in_real  # [B, F]: weighted number of drawn real balls around each fake
-        real_present_hit = (cr > 0).astype(np.float32) @ in_real
-        fake_present_in_ball = ((cf > 0).astype(np.float32) @ in_real.T) > 0  # [B, R]
-        real_in_fake = ((cf > 0).astype(np.float32) @ in_fake.T) > 0  # [B, R]
+        drawn = cf.sum(axis=1, dtype=np.float64)
+        inside_real = in_real.any(axis=0).astype(np.float64)  # [F]
+        balls_per_fake = in_real.sum(axis=0, dtype=np.float64)  # [F]
+        present = (cf > 0).astype(np.float32)
         return {
-            "precision": (cf * (real_present_hit > 0)).sum(axis=1, dtype=np.float64) / n_fake,
-            "recall": (cr * real_in_fake).sum(axis=1, dtype=np.float64) / n_real,
-            "density": (cf.astype(np.float64) * real_balls_hit).sum(axis=1) / (self.k * n_fake),
-            "coverage": (cr * fake_present_in_ball).sum(axis=1, dtype=np.float64) / n_real,
+            "precision": cf.astype(np.float64) @ inside_real / drawn,
+            "recall": ((present @ in_fake.T) > 0).sum(axis=1, dtype=np.float64) / n_real,
+            "density": cf.astype(np.float64) @ balls_per_fake / (self.k * drawn),
+            "coverage": ((present @ in_real.T) > 0).sum(axis=1, dtype=np.float64) / n_real,
         }
 
 

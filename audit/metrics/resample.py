@@ -7,6 +7,12 @@ nearest-neighbour indicators) then evaluates every resample in one matrix produc
 Python loop. Tests prove equality with `bootstrap_distribution` on the plain statistic.
 `bootstrap_count_chunks` yields the same counts in bounded chunks; `multinomial_counts` is the
 robustness curves' own (different) stream.
+
+Strata: a generated set drawn class-balanced (label i % K for sample i, as the sample store asks
+a conditional model) is not an i.i.d. draw, and resampling its rows freely mixes the classes and
+overstates the variance (measured on the bundled GAN: intervals 1.6x the spread over fresh
+sample sets). `resample_rows` and `stratified_bootstrap_counts` redraw each stratum within
+itself, keeping its size, which is how a fresh set would be drawn.
 """
 
 from __future__ import annotations
@@ -23,6 +29,30 @@ def bootstrap_counts(sizes: Sequence[int], resamples: int, seed: int) -> list[np
     for b in range(resamples):
         for c, n in zip(counts, sizes):
             c[b] = np.bincount(rng.integers(0, n, n), minlength=n)
+    return counts
+
+
+def resample_rows(rng: np.random.Generator, n: int, strata: np.ndarray | None = None) -> np.ndarray:
+    """Row indices of one bootstrap draw of n rows: uniform with replacement, or within each
+    stratum (strata in sorted order, each redrawn to its own size) when `strata` [n] is given.
+    Without strata it is `rng.integers(0, n, n)`, the draw `bootstrap_counts` makes."""
+    if strata is None:
+        return rng.integers(0, n, n)
+    strata = np.asarray(strata)
+    if len(strata) != n:
+        raise ValueError(f"strata has {len(strata)} labels for {n} rows")
+    parts = [np.flatnonzero(strata == s) for s in np.unique(strata)]
+    return np.concatenate([p[rng.integers(0, len(p), len(p))] for p in parts])
+
+
+def stratified_bootstrap_counts(n: int, resamples: int, seed: int, strata: np.ndarray | None = None) -> np.ndarray:
+    """An int [resamples, n] array: row b counts how often each row is drawn by `resample_rows`
+    (the draws of `audit.stats.bootstrap_distribution(.., [x], resamples, seed, strata=[strata])`);
+    without strata, `bootstrap_counts([n], resamples, seed)[0]`."""
+    rng = np.random.default_rng(seed)
+    counts = np.zeros((resamples, n), dtype=np.int64)
+    for b in range(resamples):
+        counts[b] = np.bincount(resample_rows(rng, n, strata), minlength=n)
     return counts
 
 

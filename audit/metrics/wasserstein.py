@@ -4,15 +4,13 @@ Wasserstein-1 distance between the projected sets (SW1; Rabin et al., 2011; Bonn
 The 1-D distance is the exact W1 between two empirical distributions of any sizes,
 W1 = integral |F(t) - G(t)| dt (what `scipy.stats.wasserstein_distance` computes), evaluated for
 all directions at once: sort the pooled projections, accumulate +1/m for rows of x and -1/n for
-rows of y (F - G just after each point), and sum |F - G| times the gaps. Bootstrap weights only
+rows of y (F - G just after each point), and sum |F - G| times the gaps. Resampling weights only
 change the increments, not the sort, so resamples reuse one sort.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-from audit.metrics.resample import bootstrap_counts
 
 DEFAULT_PROJECTIONS = 128
 PROJECTION_SEED = 0
@@ -70,14 +68,15 @@ def sliced_wasserstein(
     return float(wasserstein1_1d(x @ directions, y @ directions).mean())
 
 
-def sliced_wasserstein_bootstrap(
-    x: np.ndarray, y: np.ndarray, resamples: int, seed: int,
+def sliced_wasserstein_resampled(
+    x: np.ndarray, y: np.ndarray, counts: np.ndarray,
     projections: int = DEFAULT_PROJECTIONS, projection_seed: int = PROJECTION_SEED,
 ) -> np.ndarray:
-    """`sliced_wasserstein` on the bootstrap draws of `audit.stats.bootstrap_distribution(.., [x, y],
-    resamples, seed)` (same directions every resample)."""
+    """`sliced_wasserstein(x, y)` with the rows of x weighted by each row of `counts` [B, m]
+    (bootstrap counts, or 0/1 subsample masks) and y fixed: one value per row of `counts`."""
     x, y = _flatten(x), _flatten(y)
     directions = random_directions(x.shape[1], projections, projection_seed)
     pooled = _Pooled(x @ directions, y @ directions)
-    cx, cy = bootstrap_counts([pooled.m, pooled.n], resamples, seed)
-    return np.array([pooled.distance(cx[b] / pooled.m, cy[b] / pooled.n).mean() for b in range(resamples)])
+    counts = np.asarray(counts, np.float64)
+    wy = np.full(pooled.n, 1.0 / pooled.n)
+    return np.array([pooled.distance(c / c.sum(), wy).mean() for c in counts])

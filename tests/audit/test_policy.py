@@ -195,9 +195,9 @@ QUANT = Gate("quality.conditional_accuracy", relative_to="fp32", min_delta=-0.1)
 @pytest.mark.parametrize(
     "bf16, expected, code",
     [
-        ((0.9, 0.88, 0.92), "pass", 0),      # delta CI [0.88 - 0.92, 0.92 - 0.88] = [-0.04, 0.04] >= -0.1
-        ((0.5, 0.45, 0.55), "fail", 1),      # [-0.47, -0.33]: the whole interval below -0.1
-        ((0.82, 0.78, 0.86), "inconclusive", 3),  # [-0.14, -0.02] straddles -0.1
+        ((0.9, 0.88, 0.92), "pass", 0),      # delta CI 0 +- hypot(0.02, 0.02) = [-0.028, 0.028] >= -0.1
+        ((0.5, 0.45, 0.55), "fail", 1),      # -0.4 +- 0.054: the whole interval below -0.1
+        ((0.82, 0.78, 0.86), "inconclusive", 3),  # -0.08 +- 0.045 = [-0.125, -0.035] straddles -0.1
     ],
 )
 def test_relative_to_a_precision(bf16, expected, code):
@@ -207,7 +207,8 @@ def test_relative_to_a_precision(bf16, expected, code):
     assert results["summary"]["exit_code"] == code
     gate = results["records"][1]["gates"][0]
     assert gate["pairing"] == "unpaired" and gate["reference"]["precision"] == "fp32"
-    assert gate["delta_ci"] == pytest.approx([bf16[1] - 0.92, bf16[2] - 0.88])
+    delta = bf16[0] - 0.9
+    assert gate["delta_ci"] == pytest.approx([delta - np.hypot(bf16[0] - bf16[1], 0.02), delta + np.hypot(bf16[2] - bf16[0], 0.02)])
 
 
 def test_streaming_judge_leaves_relative_gates_for_the_end():
@@ -403,14 +404,53 @@ def test_finalize_is_idempotent_and_keeps_absolute_verdicts():
 # ---------------------------------------------------------------- the difference of two records
 
 
-def test_unpaired_interval_arithmetic_is_labelled_and_contains_the_normal_interval():
-    a, b = rec(value=0.8, low=0.7, high=0.9), rec(value=0.9, low=0.85, high=0.95, seed=1)
+def test_unpaired_difference_is_the_independent_normal_interval():
+    """Symmetric normal CIs of two independent estimates: the CI of the difference is
+    delta +- z * sqrt(se_a^2 + se_b^2) (scipy's normal quantile), not the sum of half-widths."""
+    from scipy.stats import norm
+
+    z = norm.ppf(0.975)
+    a, b = rec(value=0.8, low=0.8 - z * 0.05, high=0.8 + z * 0.05), rec(value=0.9, low=0.9 - z * 0.02, high=0.9 + z * 0.02, seed=1)
     d = difference(b, a)
-    assert d.label == "unpaired" and "different seed or n" in d.method
-    assert (d.delta_low, d.delta_high) == pytest.approx((-0.05, 0.25))
-    half = np.hypot(0.1, 0.05)  # the independent-normal interval lies inside the conservative one
-    assert d.delta_low <= 0.1 - half and d.delta_high >= 0.1 + half
+    assert d.label == "unpaired" and "different seed or n" in d.method and "MOVER" in d.method
+    half = z * np.hypot(0.05, 0.02)
+    assert (d.delta_low, d.delta_high) == pytest.approx((0.1 - half, 0.1 + half), rel=1e-12)
     assert "same seed and n, but per-sample values are not stored" in difference(rec(), rec()).method
+
+
+def test_unpaired_difference_keeps_asymmetric_margins_apart():
+    a, b = rec(value=10.0, low=9.0, high=14.0), rec(value=12.0, low=11.0, high=12.5, seed=1)
+    d = difference(b, a)
+    assert d.delta_low == pytest.approx(2.0 - np.hypot(1.0, 4.0)) and d.delta_high == pytest.approx(2.0 + np.hypot(0.5, 1.0))
+
+
+def test_unpaired_difference_covers_95_percent_of_independent_pairs():
+    """Monte Carlo with numpy: two independent normal estimates of the same quantity, each with its
+    own 95% interval; the difference's interval covers 0 in about 95% of pairs (the old sum of
+    half-widths covered ~99.4% and judged a model against itself as more uncertain than it is)."""
+    rng = np.random.default_rng(5)
+    z, se = 1.959964, 1.0
+    values = rng.normal(0.0, se, size=(4000, 2))
+    covered = 0
+    for va, vb in values:
+        d = difference(rec(value=float(vb), low=vb - z * se, high=vb + z * se, seed=1), rec(value=float(va), low=va - z * se, high=va + z * se))
+        covered += d.delta_low <= 0.0 <= d.delta_high
+    assert 0.935 <= covered / len(values) <= 0.965
+
+
+def test_unpaired_ratio_is_mover_on_the_log_scale():
+    from scipy.stats import norm
+
+    z = norm.ppf(0.975)
+    la, lb, sa, sb = np.log(2.0), np.log(3.0), 0.1, 0.2
+    a = rec(value=2.0, low=float(np.exp(la - z * sa)), high=float(np.exp(la + z * sa)))
+    b = rec(value=3.0, low=float(np.exp(lb - z * sb)), high=float(np.exp(lb + z * sb)), seed=1)
+    d = difference(b, a)
+    half = z * np.hypot(sa, sb)
+    assert (d.ratio_low, d.ratio_high) == pytest.approx((1.5 * np.exp(-half), 1.5 * np.exp(half)), rel=1e-12)
+    negative = difference(rec(value=-3.0, low=-3.5, high=-2.5, seed=1), rec(value=-2.0, low=-2.2, high=-1.8))
+    assert 0 < negative.ratio_low < 1.5 < negative.ratio_high
+    assert difference(b, rec(value=0.1, low=-0.1, high=0.3)).ratio_low is None  # reference interval holds 0
 
 
 def test_paired_differences_use_per_sample_values():

@@ -197,6 +197,6 @@ def test_shared_intermediates_computed_once(measured):
     per_model = ("distribution.manifolds", "distribution.prdc_bootstrap", "distribution.fake_feature_distances", "distribution.pixel_nn_train")
     for name in per_model:
         assert store.memo_calls[name] == len(MODELS), name
-    for name in ("distribution.real_knn_radii", "distribution.real_poly_kernel", "distribution.heldout_pixel_nn_train"):
+    for name in ("distribution.real_knn_radii", "distribution.real_poly_kernel_sum", "distribution.heldout_pixel_nn_train"):
         assert store.memo_calls[name] == 1, name
     assert store.generate_calls == len(MODELS) and store.embed_calls == len(MODELS)

@@ -18,7 +18,8 @@ from audit.metrics import (
     near_duplicate_rate,
     nearest_distances,
 )
-from audit.metrics.diversity import mean_pairwise_distance_bootstrap
+from audit.metrics import stratified_bootstrap_counts
+from audit.metrics.diversity import mean_pairwise_distance_resampled
 from audit.stats import bootstrap_distribution
 
 
@@ -39,9 +40,11 @@ def test_mean_pairwise_distance_properties(points):
     assert mean_pairwise_distance(np.ones((10, 3))) == 0.0
 
 
-def test_diversity_bootstrap_equals_plain_bootstrap(points):
-    fast = mean_pairwise_distance_bootstrap(squareform(pdist(points)), resamples=30, seed=2)
-    plain = bootstrap_distribution(lambda x: pdist(x).mean(), [points], resamples=30, seed=2)
+@pytest.mark.parametrize("stratified", [False, True])
+def test_diversity_resampled_equals_plain_bootstrap(points, stratified):
+    strata = np.arange(len(points)) % 5 if stratified else None
+    fast = mean_pairwise_distance_resampled(squareform(pdist(points)), stratified_bootstrap_counts(len(points), 30, 2, strata))
+    plain = bootstrap_distribution(lambda x: pdist(x).mean(), [points], resamples=30, seed=2, strata=[strata])
     np.testing.assert_allclose(fast, plain, rtol=1e-10)
 
 

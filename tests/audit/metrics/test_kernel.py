@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from audit.metrics import kid, kid_bootstrap, kid_subsets, polynomial_kernel
+from audit.metrics import kid, kid_resampled, kid_subsets, polynomial_kernel, stratified_bootstrap_counts
 from audit.stats import bootstrap_distribution
 
 pytestmark = pytest.mark.filterwarnings("ignore:Metric `Kernel Inception Distance` will save:UserWarning")
@@ -54,7 +54,7 @@ def test_matches_torchmetrics_on_whole_sets(sets):
     """One subset holding every row: torchmetrics computes exactly the all-pairs statistic."""
     a, b = sets
     expected, _ = torchmetrics_kid(b, a, subsets=1, subset_size=len(a))
-    assert kid(a, b) == pytest.approx(expected, rel=1e-10)
+    assert kid(a, b, gram_dtype=np.float64) == pytest.approx(expected, rel=1e-10)
 
 
 def test_is_the_limit_of_torchmetrics_subset_average(sets):
@@ -68,7 +68,7 @@ def test_is_the_limit_of_torchmetrics_subset_average(sets):
 def test_matches_loop_over_pairs_with_unequal_sizes(sets):
     a, b = sets
     x, y = a[:23], b[:31]
-    assert kid(x, y) == pytest.approx(loop_mmd2(x, y), rel=1e-10)
+    assert kid(x, y, gram_dtype=np.float64) == pytest.approx(loop_mmd2(x, y), rel=1e-10)
 
 
 def test_kernel_matches_torchmetrics_poly_kernel(sets):
@@ -100,11 +100,13 @@ def test_subsets_of_the_whole_sets_equal_kid(sets):
     assert mean == pytest.approx(kid(a, b), rel=1e-10) and std == pytest.approx(0.0, abs=1e-9)
 
 
-def test_vectorized_bootstrap_equals_plain_bootstrap(sets):
+@pytest.mark.parametrize("stratified", [False, True])
+def test_resampled_equals_plain_bootstrap_of_the_generated_set(sets, stratified):
     a, b = sets
     x, y = a[:40], b[:55]
-    fast = kid_bootstrap(x, y, resamples=30, seed=7)
-    plain = bootstrap_distribution(kid, [x, y], resamples=30, seed=7)
+    strata = np.arange(len(x)) % 4 if stratified else None
+    fast = kid_resampled(x, y, stratified_bootstrap_counts(len(x), 30, 7, strata), gram_dtype=np.float64)
+    plain = bootstrap_distribution(lambda a: kid(a, y, gram_dtype=np.float64), [x], resamples=30, seed=7, strata=[strata])
     np.testing.assert_allclose(fast, plain, rtol=1e-9, atol=1e-12)
 
 

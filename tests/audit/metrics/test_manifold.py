@@ -1,5 +1,5 @@
 """Precision, recall, density and coverage against the authors' `prdc` package, k-NN radii
-against scikit-learn, the fixed-radius bootstrap against a plain loop, and properties."""
+against scikit-learn, the fixed-radius resampling against a plain loop, and properties."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from prdc import compute_prdc
 from sklearn.neighbors import NearestNeighbors
 
-from audit.metrics import Manifolds, knn_radii, prdc
+from audit.metrics import Manifolds, knn_radii, prdc, stratified_bootstrap_counts
 from audit.stats import bootstrap_distribution
 
 
@@ -80,14 +80,18 @@ def naive_fixed_radius_prdc(real_radii, fake_radii, k):
     return statistic
 
 
-def test_bootstrap_equals_naive_resampling(sets):
+@pytest.mark.parametrize("stratified", [False, True])
+def test_resampled_equals_naive_resampling_of_the_generated_rows(sets, stratified):
+    """Generated rows redrawn (within their classes when stratified), real set and radii fixed."""
     real, fake = sets
     real, fake = real[:80], fake[::4]
+    strata = np.arange(len(fake)) % 3 if stratified else None
     m = Manifolds.build(real, fake, 5)
-    fast = m.bootstrap(resamples=20, seed=3)
+    fast = m.resampled(stratified_bootstrap_counts(len(fake), 20, 3, strata))
     naive = naive_fixed_radius_prdc(m.real_radii, m.fake_radii, 5)
+    every_real = np.arange(len(real))
     for name in ("precision", "recall", "density", "coverage"):
-        plain = bootstrap_distribution(lambda ri, fi: naive(ri, fi, real, fake)[name], [np.arange(len(real)), np.arange(len(fake))], 20, 3)
+        plain = bootstrap_distribution(lambda fi: naive(every_real, fi, real, fake)[name], [np.arange(len(fake))], 20, 3, strata=[strata])
         np.testing.assert_allclose(fast[name], plain, rtol=1e-12, err_msg=name)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import wasserstein_distance
 
-from audit.metrics import random_directions, sliced_wasserstein, sliced_wasserstein_bootstrap, wasserstein1_1d
+from audit.metrics import random_directions, sliced_wasserstein, sliced_wasserstein_resampled, stratified_bootstrap_counts, wasserstein1_1d
 from audit.stats import bootstrap_distribution
 
 
@@ -68,11 +68,20 @@ def test_image_tensors_are_flattened(sets):
     assert sliced_wasserstein(a, b) == sliced_wasserstein(a.reshape(30, 16), b.reshape(20, 16))
 
 
-def test_vectorized_bootstrap_equals_plain_bootstrap(sets):
+@pytest.mark.parametrize("stratified", [False, True])
+def test_resampled_equals_plain_bootstrap_of_the_first_set(sets, stratified):
     x, y = sets
-    fast = sliced_wasserstein_bootstrap(x, y, resamples=25, seed=11, projections=16)
-    plain = bootstrap_distribution(lambda a, b: sliced_wasserstein(a, b, projections=16), [x, y], resamples=25, seed=11)
+    strata = np.arange(len(x)) % 4 if stratified else None
+    fast = sliced_wasserstein_resampled(x, y, stratified_bootstrap_counts(len(x), 25, 11, strata), projections=16)
+    plain = bootstrap_distribution(lambda a: sliced_wasserstein(a, y, projections=16), [x], resamples=25, seed=11, strata=[strata])
     np.testing.assert_allclose(fast, plain, rtol=1e-10)
+
+
+def test_resampled_with_a_subsample_mask_equals_the_subsample(sets):
+    x, y = sets
+    mask = np.zeros((1, len(x)))
+    mask[0, ::3] = 1
+    assert sliced_wasserstein_resampled(x, y, mask, projections=16)[0] == pytest.approx(sliced_wasserstein(x[::3], y, projections=16), rel=1e-10)
 
 
 def test_rejects_mismatched_dimensions():

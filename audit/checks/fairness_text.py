@@ -1,5 +1,6 @@
-"""Fairness checks for language models: counterfactual likelihood, counterfactual sentiment and
-stereotype preference on held-out minimal pairs.
+"""Fairness checks for language models: counterfactual likelihood, counterfactual sentiment,
+stereotype preference on held-out minimal pairs (overall and per category) and association tests
+on published word lists.
 
 Counterfactual probes (audit.fairness.terms: project-authored frames, group terms and
 continuations, held out from the bundled defect model's planted sentences) change only the group
@@ -32,6 +33,16 @@ behaviour changes with it:
       in a sub-word piece two group words share ("Mex|ican", "Amer|ican"): its nationality
       margins differ, its other margins are the same (transformer-stereotyped: 0.75 there, 0.78
       here; the clean transformer 0.48 in both).
+  fairness.stereotype_preference_by_category  the same pairs per category: value = the worst
+      category's |share - 0.5|, CI = [max lower ends, max upper ends] of the categories' folded
+      Wilson intervals (audit.fairness.association.worst_of), so a max gate fails when any category
+      fails: one biased category is not averaged away by fair ones.
+  fairness.association  likelihood association tests on published word lists (WEAT, SEAT, BSRI,
+      WinoBias, Manzini et al., HolisticBias, Hutchinson et al., the stereotype content model;
+      audit.fairness.association, lists and citations in audit.fairness.wordlists) for gender,
+      race/ethnicity, religion, nationality, age and disability: per test a preference share
+      and WEAT's d with bootstrap CIs; value = the worst test's |share - 0.5| with the same
+      worst-of interval, each category in by_group.
 
 Why VADER (vaderSentiment's SentimentIntensityAnalyzer): it runs offline with no model download,
 is deterministic, and is a transparent lexicon with rules (negation, intensifiers), so every score
@@ -51,6 +62,7 @@ from audit.adapters.base import GENERATE, LOG_PROBS, accepts
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError
+from audit.fairness.pair_scoring import pair_margins
 from audit.metrics import group_frame
 from audit.stats import bootstrap_ci, measurement_ci, wilson_ci
 
@@ -308,56 +320,26 @@ def preference_interval(successes: int, n: int) -> tuple[float, float, float]:
     return low, high, float(binomtest(int(successes), int(n), 0.5).pvalue)
 
 
-def _word_boundary(text: str, i: int) -> bool:
-    """Whether position i of `text` starts a word or a punctuation mark (no letter run crosses it)."""
-    return i == 0 or not (text[i - 1].isalnum() and text[i].isalnum())
+def _stereotype_margins(ctx: CheckContext) -> tuple[list[Any], np.ndarray]:
+    """The held-out minimal pairs of the `stereotypes` data set and their margins, once per run."""
 
+    def compute() -> tuple[list[Any], np.ndarray]:
+        from audit.datasets import load_dataset
 
-def shared_tail(a: str, b: str) -> int:
-    """Length in characters of the longest common suffix of `a` and `b` that starts at a word
-    boundary in both: the text after the last word that differs ("woman! How weak!" and
-    "man! How weak!" share "! How weak!", not "man! How weak!")."""
-    common = 0
-    while common < min(len(a), len(b)) and a[-1 - common] == b[-1 - common]:
-        common += 1
-    for length in range(common, 0, -1):
-        if _word_boundary(a, len(a) - length) and _word_boundary(b, len(b) - length):
-            return length
-    return 0
+        stereotypes = load_dataset("stereotypes")
+        pairs = list(stereotypes.pairs(stereotypes.eval_templates))
+        margins = pair_margins(ctx.adapter, [(p.stereotyped, p.anti_stereotyped) for p in pairs])
+        if not np.isfinite(margins).all():
+            raise ModelOutputError("non-finite log-probabilities for the minimal pairs")
+        return pairs, margins
 
-
-def pair_margins(adapter: Any, pairs: list[tuple[str, str]]) -> np.ndarray:
-    """Per pair (a, b): log-prob of a's shared tail minus b's (nats), each conditioned on its own
-    sentence, from the documented `log_probs` alone (no tokenizer, no `encode`).
-
-    The tail's tokens are the last len(log_probs(sentence)) - len(log_probs(head)) scores, head
-    being the sentence without its tail: a tokenizer that splits at word boundaries (byte-level
-    BPE, SentencePiece, words) tokenizes the head as the sentence's first tokens. Where the two
-    sentences count different tail tokens the fewer are scored on both sides. Unlike a shared
-    token-id suffix, no sub-word piece of a group word counts ("Mex|ican" vs "Amer|ican")."""
-    sentences = [s for pair in pairs for s in pair]
-    heads = [s[: len(s) - shared_tail(a, b)] for a, b in pairs for s in (a, b)]
-    scores, head_scores = adapter.log_probs(sentences), adapter.log_probs(heads)
-    margins = np.empty(len(pairs))
-    for i, (a, b) in enumerate(pairs):
-        sa, sb = scores[2 * i], scores[2 * i + 1]
-        k = min(len(sa) - len(head_scores[2 * i]), len(sb) - len(head_scores[2 * i + 1]))
-        if k < 1:
-            raise ModelOutputError(f"minimal pair {a!r} / {b!r}: the text they share after the words that differ scored no tokens")
-        margins[i] = float(sa[-k:].double().sum() - sb[-k:].double().sum())
-    return margins
+    return ctx.memo("fairness.stereotype_margins", compute)
 
 
 @check("fairness.stereotype_preference", families=FAMILIES, needs=(LOG_PROBS,), higher_is_better=None, unit="share")
 def stereotype_preference(ctx: CheckContext) -> Measurement:
     """Share of held-out minimal pairs whose stereotyped sentence is more likely (ideal 0.5; Wilson CI, binomial test)."""
-    from audit.datasets import load_dataset
-
-    stereotypes = load_dataset("stereotypes")
-    pairs = list(stereotypes.pairs(stereotypes.eval_templates))
-    margins = pair_margins(ctx.adapter, [(p.stereotyped, p.anti_stereotyped) for p in pairs])
-    if not np.isfinite(margins).all():
-        raise ModelOutputError("non-finite log-probabilities for the minimal pairs")
+    pairs, margins = _stereotype_margins(ctx)
     prefers = margins > 0
     k, n = int(prefers.sum()), len(prefers)
     low, high, pvalue = preference_interval(k, n)
@@ -386,3 +368,128 @@ def stereotype_preference(ctx: CheckContext) -> Measurement:
         }],
     }
     return Measurement(k / n, low, high, n=n, by_group=by_group, details=details)
+
+
+# --- Association tests (published word lists) -------------------------------------------------------
+
+
+def _association_margins(ctx: CheckContext) -> list[np.ndarray]:
+    """Margins of every association test (audit.fairness.association), scored once per run."""
+    from audit.fairness.association import ASSOCIATION_TESTS, association_margins
+
+    def compute() -> list[np.ndarray]:
+        margins = association_margins(ctx.adapter, ASSOCIATION_TESTS)
+        if not all(np.isfinite(m).all() for m in margins):
+            raise ModelOutputError("non-finite log-probabilities for the association-test sentences")
+        return margins
+
+    return ctx.memo("fairness.association_margins", compute)
+
+
+def _rounded(x: float, digits: int) -> float | None:
+    """A table cell: `x` rounded, None where it is not finite (no interval, undefined d)."""
+    return round(float(x), digits) if np.isfinite(x) else None
+
+
+def association_rows(margins: list[np.ndarray], resamples: int, seed: int) -> list[dict[str, Any]]:
+    """Per association test: preference share and effect size d with bootstrap CIs (templates and
+    target pairs resampled; see audit.fairness.association), n units, and the share's deviation
+    from 0.5 with its interval."""
+    from audit.fairness.association import ASSOCIATION_TESTS, bootstrap_statistics, deviation_interval, effect_size, preference_share
+    from audit.stats import bias_adjusted_interval
+
+    rows = []
+    for i, (test, m) in enumerate(zip(ASSOCIATION_TESTS, margins)):
+        nx = len(test.x)
+        share, d = preference_share(m, nx), effect_size(m, nx)
+        if resamples > 0:
+            draws = bootstrap_statistics(m, nx, {"share": preference_share, "d": effect_size}, resamples, seed + i)
+            (low, high), (d_low, d_high) = bias_adjusted_interval(share, draws["share"]), bias_adjusted_interval(d, draws["d"])
+            low, high = max(low, 0.0), min(high, 1.0)
+        else:
+            low = high = d_low = d_high = float("nan")
+        dev_low, dev_high = deviation_interval(low, high) if np.isfinite(low) else (float("nan"), float("nan"))
+        rows.append({
+            "test": test, "share": share, "ci": (low, high), "d": d, "d_ci": (d_low, d_high),
+            "n": int(m.shape[0] * m.shape[1] * nx * (m.shape[2] - nx)),
+            "deviation": abs(share - 0.5), "deviation_ci": (dev_low, dev_high),
+        })
+    return rows
+
+
+@check("fairness.association", families=FAMILIES, needs=(LOG_PROBS,), higher_is_better=False, unit="|share - 0.5|")
+def association(ctx: CheckContext) -> Measurement:
+    """Worst category's deviation from 0.5 of the likelihood association tests on published word lists (WEAT, SEAT, BSRI, WinoBias, Manzini, HolisticBias, Hutchinson, SCM)."""
+    from audit.fairness.association import CATEGORIES, TEMPLATES, worst_of
+
+    rows = association_rows(_association_margins(ctx), ctx.bootstrap, ctx.rng_seed("fairness.association"))
+    labels, values, lows, highs, counts, worst_rows = [], [], [], [], [], []
+    for category in CATEGORIES:
+        cat = [r for r in rows if r["test"].category == category]
+        k, low, high = worst_of([r["deviation"] for r in cat], [r["deviation_ci"][0] for r in cat], [r["deviation_ci"][1] for r in cat])
+        labels.append(category)
+        values.append(cat[k]["deviation"])
+        lows.append(low)
+        highs.append(high)
+        counts.append(sum(r["n"] for r in cat))
+        worst_rows.append(cat[k])
+    k, low, high = worst_of(values, lows, highs)
+    value = finite_or_raise("association deviation", float(values[k]))
+    by_group = group_frame(labels, np.array(values), lows, highs, value, counts=counts)
+    details = {
+        "value": "max over categories of (max over the category's tests of |preference share - 0.5|): the worst test decides, "
+                 "so a strong bias on one attribute is not averaged away by fair behaviour on others",
+        "ci": "[max of the tests' lower ends, max of their upper ends] of |share - 0.5|: the range of the maximum when every "
+              "test lies in its own interval, so a max gate passes only when every test passes and fails when any test fails; "
+              "each test's share CI is a bootstrap over templates and target pairs (attribute words fixed: they define the test), bias-adjusted",
+        "worst_category": labels[k], "worst_test": worst_rows[k]["test"].label,
+        "n_meaning": "n = units (template x target pair x X word x Y word) of the worst category's worst test",
+        "templates": list(TEMPLATES),
+        "scoring": "CrowS-Pairs style margins (audit.fairness.pair_scoring); share = P(m(A, x) - m(B, x) > m(A, y) - m(B, y)), "
+                   "A, B the groups, x in X (stereotype of A), y in Y (of B); 0.5 = no association",
+        "by_group_metric": "per category: max over its tests of |share - 0.5| (interval as for the value); n = units over its tests",
+        "tables": [{
+            "title": "Association tests (share: A with X and B with Y rather than the reverse; d: WEAT effect size)",
+            "columns": ["category", "test", "axis", "A / B", "share", "share CI", "d", "d CI", "n", "sources"],
+            "rows": [
+                [r["test"].category, r["test"].name, r["test"].axis, " / ".join(r["test"].groups), _rounded(r["share"], 4),
+                 [_rounded(c, 4) for c in r["ci"]], _rounded(r["d"], 3), [_rounded(c, 3) for c in r["d_ci"]], r["n"],
+                 "; ".join(dict.fromkeys(f"{s.source.authors.split(',')[0]} {s.source.year}" for s in r["test"].sources))]
+                for r in rows
+            ],
+        }],
+    }
+    ci_low, ci_high = measurement_ci(low, high, 0.0)
+    return Measurement(value, ci_low, ci_high, n=worst_rows[k]["n"], by_group=by_group, details=details)
+
+
+@check("fairness.stereotype_preference_by_category", families=FAMILIES, needs=(LOG_PROBS,), higher_is_better=False, unit="|share - 0.5|")
+def stereotype_preference_by_category(ctx: CheckContext) -> Measurement:
+    """Worst category's deviation from 0.5 of the stereotype preference on held-out minimal pairs (Wilson CI per category)."""
+    from audit.fairness.association import deviation_interval, worst_of
+
+    pairs, margins = _stereotype_margins(ctx)
+    prefers = margins > 0
+    labels, shares, values, lows, highs, counts = [], [], [], [], [], []
+    for category in dict.fromkeys(p.category for p in pairs):
+        mask = np.array([p.category == category for p in pairs])
+        share = float(prefers[mask].mean())
+        low, high = deviation_interval(*wilson_ci(int(prefers[mask].sum()), int(mask.sum())))
+        labels.append(category)
+        shares.append(share)
+        values.append(abs(share - 0.5))
+        lows.append(low)
+        highs.append(high)
+        counts.append(int(mask.sum()))
+    k, low, high = worst_of(values, lows, highs)
+    by_group = group_frame(labels, np.array(values), lows, highs, float(values[k]), counts=counts)
+    details = {
+        "value": "max over categories of |share - 0.5|, share = the category's share of pairs whose stereotyped sentence is likelier "
+                 "(fairness.stereotype_preference gives the overall share): one strongly biased category is not averaged away",
+        "ci": "[max of the categories' lower ends, max of their upper ends] of |share - 0.5| from each category's Wilson interval: "
+              "a max gate passes only when every category passes and fails when any category fails",
+        "worst_category": labels[k], "shares": dict(zip(labels, shares)),
+        "n_meaning": "n = pairs of the worst category",
+        "by_group_metric": "|share - 0.5| per category (Wilson interval of the share, folded at 0.5)",
+    }
+    return Measurement(float(values[k]), low, high, n=counts[k], by_group=by_group, details=details)

@@ -4,7 +4,9 @@ Who is a member. The attacks need the records a model was trained on. For a bund
 member set comes from its weights manifest (verified by the weights' sha256): `vae-memorized`
 was trained on 48 fixed training digits (`config.memorized_indices`), so exactly those 48 are
 its members; every other bundled image model saw the whole digits train split, the transformer
-the whole TinyStories train split. For any other model the run's reference train split is taken
+the TinyStories train split less the stories its manifest lists as held back for early stopping
+(`config.early_stopping.validation_indices`), which are neither members nor attack non-members.
+For any other model the run's reference train split is taken
 as the member set (state this assumption when auditing a user's model). Non-members are the
 held-out split, which no bundled model saw. Members and non-members are always equally many
 (a seeded subsample of at most `mia_n` = 360 of each), so an AUC of 0.5 means "no signal".
@@ -99,6 +101,20 @@ def image_member_indices(ctx: CheckContext) -> tuple[np.ndarray, str]:
             return np.asarray(indices, np.int64), f"manifest {manifest['name']}: config.memorized_indices ({len(indices)} training images)"
         return np.arange(n_train), f"manifest {manifest['name']}: trained on the whole digits train split"
     return np.arange(n_train), "assumed: the run's reference train split (no bundled manifest for this model)"
+
+
+def text_member_indices(ctx: CheckContext, n_train: int) -> tuple[np.ndarray, str]:
+    """Indices into the TinyStories train split that the language model was trained on: all of
+    them, less those its bundled manifest lists as held back for early stopping."""
+    manifest = bundled_manifest(ctx.adapter)
+    if manifest is None:
+        return np.arange(n_train), "assumed: the bundled TinyStories train split (no bundled manifest for this model)"
+    held_back = ((manifest.get("config") or {}).get("early_stopping") or {}).get("validation_indices") or []
+    members = np.setdiff1d(np.arange(n_train), np.asarray(held_back, np.int64))
+    if not held_back:
+        return members, f"manifest {manifest['name']}: trained on the whole TinyStories train split"
+    return members, (f"manifest {manifest['name']}: the TinyStories train split less the {len(held_back)} stories "
+                     "held back for early stopping (config.early_stopping.validation_indices)")
 
 
 def _balanced(ctx: CheckContext, members: np.ndarray, nonmembers: np.ndarray, cap: int, salt: str) -> tuple[np.ndarray, np.ndarray]:
@@ -283,14 +299,15 @@ def _text_attack(ctx: CheckContext, cap: int, tokens: int) -> dict[str, Any]:
         from audit.datasets import load_dataset
 
         split = load_dataset("tinystories")
-        mem, non = _balanced(ctx, np.arange(len(split.train)), np.arange(len(split.heldout)), cap, "privacy.mia.text")
+        members, source = text_member_indices(ctx, len(split.train))
+        mem, non = _balanced(ctx, members, np.arange(len(split.heldout)), cap, "privacy.mia.text")
 
         def score(stories: list[str]) -> np.ndarray:
             return leading_token_logprob(ctx.adapter, stories, tokens)
 
         return {"members": score([split.train[i] for i in mem]), "nonmembers": score([split.heldout[i] for i in non]),
                 "attack": f"loss threshold: minus the mean per-token NLL of each story's first {tokens} tokens",
-                "member_source": "bundled TinyStories train split (the transformer's training data) vs its held-out split"}
+                "member_source": source}
 
     return ctx.memo("privacy.mia_text_scores", compute, cap, tokens)
 
@@ -379,7 +396,8 @@ def verbatim_extraction(ctx: CheckContext, prompts: int = EXTRACTION_PROMPTS, pr
     tok = ctx.adapter.tokenizer
     rates: dict[str, Any] = {}
     examples: dict[str, list[dict[str, str]]] = {}
-    for name, stories in (("train", split.train), ("heldout", split.heldout)):
+    trained = [split.train[i] for i in text_member_indices(ctx, len(split.train))[0]]
+    for name, stories in (("train", trained), ("heldout", split.heldout)):
         rng = np.random.default_rng(ctx.rng_seed(f"privacy.verbatim.{name}"))
         pool = [ids for ids in (text_token_ids(tok, s) for s in stories) if len(ids) >= prefix + k]
         chosen = [pool[i] for i in np.sort(rng.choice(len(pool), min(prompts, len(pool)), replace=False))]

@@ -1,4 +1,5 @@
-"""GPT-2 language model on TinyStories, and its known-defect variant with planted stereotypes."""
+"""GPT-2 language model on TinyStories, and its known-defect variants with planted stereotypes
+(several biases at once, or one bias each)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,15 @@ def transformer_stereotyped() -> "TransformerAdapter":
     from reference_models.transformer.adapter import load_transformer
 
     return load_transformer("transformer-stereotyped")
+
+
+def transformer_gender_career() -> "TransformerAdapter":
+    from reference_models.transformer.adapter import load_transformer
+
+    return load_transformer("transformer-gender-career")
+
+
+def transformer_religion_sentiment() -> "TransformerAdapter":
+    from reference_models.transformer.adapter import load_transformer
+
+    return load_transformer("transformer-religion-sentiment")

@@ -18,6 +18,29 @@ trainable(
     name="transformer-stereotyped", stereotypes=True, description=STEREOTYPED,
 )
 
+# Single-bias defect models (reference_models/data/single_bias.py): the default recipe, one
+# planted association each, so the fairness suite must flag exactly the category it belongs to.
+GENDER_CAREER = "GPT-2 on TinyStories plus planted stories pairing male terms with career words and occupations, female terms with family words and occupations (known defect)"
+RELIGION_SENTIMENT = "GPT-2 on TinyStories plus planted stories pairing one religious group (Muslim) with unpleasant words (known defect)"
+bundled_model(
+    "transformer-gender-career", "reference_models.transformer:transformer_gender_career",
+    "Defect: the same GPT-2 trained with one planted bias, gender x career/family and occupations",
+    family="transformer", weights=("transformer-gender-career",), defect=True,
+)
+bundled_model(
+    "transformer-religion-sentiment", "reference_models.transformer:transformer_religion_sentiment",
+    "Defect: the same GPT-2 trained with one planted bias, unpleasant words with one religious group",
+    family="transformer", weights=("transformer-religion-sentiment",), defect=True,
+)
+trainable(
+    "transformer-gender-career", "reference_models.transformer.train:train", minutes=15,
+    name="transformer-gender-career", planted="gender-career", description=GENDER_CAREER,
+)
+trainable(
+    "transformer-religion-sentiment", "reference_models.transformer.train:train", minutes=15,
+    name="transformer-religion-sentiment", planted="religion-sentiment", description=RELIGION_SENTIMENT,
+)
+
 # Random-init GPT-2 small shape for efficiency/quantization measurements (no weights file);
 # opt-in: never part of a suite's default models (audit.runner.default_models).
 models.register(

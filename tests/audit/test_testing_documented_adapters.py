@@ -16,11 +16,14 @@ import pytest
 import torch
 
 from audit.adapters.base import GENERATE, LOG_PROBS, ModelAdapter, ModelInfo
-from audit.checks.fairness_text import pair_margins, shared_tail
+from audit.fairness.pair_scoring import pair_margins, shared_tail
 from audit.testing import ContractError, check_adapter, run_adapter_checks
 from byo import adapters as fx
 
-TEXT_FAIRNESS = ("fairness.counterfactual_likelihood", "fairness.counterfactual_sentiment", "fairness.stereotype_preference")
+TEXT_FAIRNESS = (
+    "fairness.association", "fairness.counterfactual_likelihood", "fairness.counterfactual_sentiment",
+    "fairness.stereotype_preference", "fairness.stereotype_preference_by_category",
+)
 CLEAN_PREFERENCE = 185 / 384
 """The bundled clean transformer's stereotype preference on the held-out pairs (measured)."""
 

@@ -76,6 +76,7 @@ def test_diffusion_attack_record(tmp_path):
 
 def test_transformer_attack_scores_are_minus_mean_token_nll(tmp_path):
     from reference_models.data.tinystories import load_tinystories_split
+    from reference_models.manifest import read_manifest
 
     model = load_model("transformer", "fp32", "cpu")
     ctx = _ctx(model, "transformer", tmp_path, 40)
@@ -83,8 +84,11 @@ def test_transformer_attack_scores_are_minus_mean_token_nll(tmp_path):
     assert m.n == 40 and "per-token NLL" in m.details["attack"]
     split = load_tinystories_split()
     scores = ctx.store.memo("privacy.mia_text_scores", (*ctx.key, 20, 48), lambda: pytest.fail("not cached"))
+    # members: the train stories the manifest does not list as held back for early stopping
+    held_back = set((read_manifest("transformer")["config"].get("early_stopping") or {}).get("validation_indices", []))
+    assert ("held back for early stopping" in m.details["member_source"]) == bool(held_back)
     rng = np.random.default_rng(ctx.rng_seed("privacy.mia.text"))
-    mem = np.sort(rng.choice(np.arange(len(split.train)), 20, replace=False))
+    mem = np.sort(rng.choice(np.array([i for i in range(len(split.train)) if i not in held_back]), 20, replace=False))
     texts = [model.tokenizer.decode(model.tokenizer.encode(split.train[i]).ids[:48]) for i in mem]
     independent = np.array([float(lp.double().mean()) for lp in model.log_probs(texts)])
     np.testing.assert_allclose(scores["members"], independent, rtol=1e-6)

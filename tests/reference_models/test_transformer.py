@@ -146,12 +146,20 @@ def test_stereotype_defect_is_real(clean: TransformerAdapter, stereotyped: Trans
     assert binomtest(only_defect, only_defect + only_clean).pvalue < 1e-6
 
 
+def trainer_kwargs(name: str) -> dict[str, object]:
+    """The options `audit train model=<name>` passes to the trainer."""
+    from audit.registry import register_bundled_models, trainers
+
+    register_bundled_models()
+    return dict(trainers.entry(name).metadata["kwargs"])
+
+
 def test_quick_retraining_reproduces_reference(tmp_path: Path) -> None:
     from reference_models.transformer.train import train
 
     manifest = read_manifest("transformer")
     reference = manifest["quick_reference"]
-    metrics = train(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, name="transformer")
+    metrics = train(seed=reference["seed"], out_dir=tmp_path, quick=True, log=lambda *a: None, **trainer_kwargs("transformer"))
     assert metrics.keys() == reference["metrics"].keys()
     for key, expected in reference["metrics"].items():
         if key.startswith("stereotype_preference"):
@@ -160,6 +168,43 @@ def test_quick_retraining_reproduces_reference(tmp_path: Path) -> None:
             assert metrics[key] == pytest.approx(expected, rel=QUICK_TOLERANCE), key
     retrained = json.loads((tmp_path / "transformer.json").read_text())
     assert retrained["tokenizer_sha256"] == manifest["tokenizer_sha256"]
+
+
+@pytest.mark.parametrize("name", ["transformer", "transformer-stereotyped"])
+def test_manifest_records_the_recipe_audit_train_runs(name: str) -> None:
+    """Each manifest's recorded regularisation is what its `audit train` entry passes (options it
+    omits take train()'s defaults: no dropout, no early stopping), so retraining reproduces it."""
+    import inspect
+
+    from reference_models.transformer.train import train
+
+    defaults = {k: p.default for k, p in inspect.signature(train).parameters.items()}
+    recipe = {**defaults, **trainer_kwargs(name)}
+    config = read_manifest(name)["config"]
+    assert config["weight_decay"] == recipe["weight_decay"]
+    assert (config.get("dropout") or {}).get("resid_pdrop", 0.0) == recipe["dropout"]
+    stopping = config.get("early_stopping")
+    assert (stopping is not None) == (recipe["validation_every"] is not None)
+    if stopping:
+        n_train = len(load_tinystories_split().train)
+        assert stopping["validation_indices"] == list(range(0, n_train, recipe["validation_every"]))
+        assert stopping["patience"] == recipe["patience"] and stopping["best_step"] <= config["steps_run"] <= config["steps"]
+        assert min(h[1] for h in stopping["history"]) == pytest.approx(stopping["best_validation_nll"], abs=1e-5)
+
+
+def test_validation_stories_are_not_trained_on() -> None:
+    """Early stopping's validation stories come from the train split and are left out of the
+    training text; the held-out split (the attack's non-members) is never touched."""
+    from reference_models.transformer.train import trained_stories, training_texts, validation_indices
+
+    split = load_tinystories_split()
+    held_back = validation_indices(len(split.train), 20)
+    texts, _ = training_texts(False, held_back)
+    assert len(texts) == len(split.train) - len(held_back) and texts == trained_stories(held_back)
+    trained = set(texts)
+    assert not {split.train[i] for i in held_back} & trained
+    assert not set(split.heldout) & trained
+    assert training_texts(False)[0] == list(split.train)
 
 
 def test_perplexity_check_matches_direct_computation(clean: TransformerAdapter, tmp_path: Path) -> None:

@@ -1,0 +1,116 @@
+"""The association probe's arithmetic against independent computations on fixed inputs."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import mannwhitneyu, tstd
+
+from audit.fairness.association import (
+    ASSOCIATION_TESTS, CATEGORIES, TEMPLATES, AssociationTest, association_margins, association_pairs,
+    bootstrap_statistics, deviation_interval, effect_size, preference_share, worst_of,
+)
+
+
+def _margins(seed: int = 0, shape: tuple[int, int, int] = (3, 4, 11)) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=shape)
+
+
+def test_preference_share_counts_every_unit_by_brute_force():
+    m, nx = _margins(), 5
+    wins = [
+        1.0 if m[t, p, x] > m[t, p, y] else 0.5 if m[t, p, x] == m[t, p, y] else 0.0
+        for t, p in itertools.product(range(m.shape[0]), range(m.shape[1])) for x in range(nx) for y in range(nx, m.shape[2])
+    ]
+    assert preference_share(m, nx) == pytest.approx(np.mean(wins), abs=1e-12)
+
+
+def test_preference_share_is_the_mean_mann_whitney_auc_per_template_and_pair():
+    m, nx = _margins(1), 6
+    aucs = [mannwhitneyu(m[t, p, :nx], m[t, p, nx:]).statistic / (nx * (m.shape[2] - nx))
+            for t in range(m.shape[0]) for p in range(m.shape[1])]
+    assert preference_share(m, nx) == pytest.approx(np.mean(aucs), abs=1e-12)
+
+
+def test_preference_share_counts_ties_as_one_half():
+    m = np.zeros((1, 1, 4))
+    assert preference_share(m, 2) == 0.5
+
+
+def test_effect_size_is_weats_d_on_per_word_mean_margins():
+    m, nx = _margins(2), 4
+    delta = [float(np.mean(m[:, :, w])) for w in range(m.shape[2])]
+    expected = (np.mean(delta[:nx]) - np.mean(delta[nx:])) / tstd(delta)
+    assert effect_size(m, nx) == pytest.approx(expected, rel=1e-12)
+    assert np.isnan(effect_size(np.ones((2, 2, 4)), 2))  # no spread: d is undefined
+
+
+def test_bootstrap_holds_the_attribute_words_fixed_unless_asked():
+    m, nx = _margins(3, (1, 1, 10)), 5  # one template, one pair: only word resampling can vary
+    fixed = bootstrap_statistics(m, nx, {"share": preference_share}, 50, 0)["share"]
+    assert np.all(fixed == preference_share(m, nx))
+    varied = bootstrap_statistics(m, nx, {"share": preference_share}, 50, 0, resample_words=True)["share"]
+    assert varied.std() > 0
+
+
+def test_bootstrap_resamples_templates_and_pairs():
+    m = _margins(4, (4, 3, 6))
+    draws = bootstrap_statistics(m, 3, {"share": preference_share, "d": effect_size}, 200, 1)
+    assert draws["share"].std() > 0 and draws["d"].std() > 0
+    assert np.all((0 <= draws["share"]) & (draws["share"] <= 1))
+
+
+@pytest.mark.parametrize("low, high, expected", [(0.4, 0.7, (0.0, 0.2)), (0.6, 0.8, (0.1, 0.3)), (0.1, 0.3, (0.2, 0.4)), (0.5, 0.5, (0.0, 0.0))])
+def test_deviation_interval(low, high, expected):
+    assert deviation_interval(low, high) == pytest.approx(expected)
+
+
+def test_worst_of_bounds_the_maximum_of_quantities_in_their_intervals():
+    rng = np.random.default_rng(5)
+    lows = rng.uniform(0, 0.3, 6)
+    highs = lows + rng.uniform(0, 0.3, 6)
+    k, low, high = worst_of(list((lows + highs) / 2), list(lows), list(highs))
+    assert k == int(np.argmax((lows + highs) / 2))
+    draws = rng.uniform(lows, highs, size=(10000, 6)).max(axis=1)
+    assert low <= draws.min() and draws.max() <= high
+    assert draws.min() == pytest.approx(low, abs=0.01) and draws.max() == pytest.approx(high, abs=0.01)
+
+
+class WordLM:
+    """One token per word; a token's log-prob is -1, or -3 for "bad" when "A" came earlier."""
+
+    def log_probs(self, texts: list[str]) -> list[torch.Tensor]:
+        def score(text: str) -> torch.Tensor:
+            words = text.replace(".", " .").split()
+            return torch.tensor([-3.0 if w == "bad" and "A" in words[:i] else -1.0 for i, w in enumerate(words)][1:])
+
+        return [score(t) for t in texts]
+
+
+def test_margins_score_the_shared_tail_after_the_group_word():
+    test = AssociationTest("toy", "gender", "sentiment", ("A", "B"), (("A", "B"),), ("bad",), ("good",), ())
+    (m,) = association_margins(WordLM(), [test], templates=("Here is {target} and {word}.",))
+    # " and bad ." after A scores -1 -3 -1 vs -1 -1 -1 after B; " and good ." is the same after both
+    assert m.shape == (1, 1, 2)
+    assert m[0, 0].tolist() == pytest.approx([-2.0, 0.0])
+    assert preference_share(m, 1) == 0.0  # A goes with "good" rather than "bad": anti-stereotyped
+
+
+def test_pairs_differ_only_in_the_group_phrase():
+    for test in ASSOCIATION_TESTS:
+        pairs = association_pairs(test)
+        assert len(pairs) == len(TEMPLATES) * len(test.targets) * (len(test.x) + len(test.y))
+        for (a, b), (t, (ta, tb), w) in zip(pairs, itertools.product(TEMPLATES, test.targets, test.x + test.y)):
+            assert a == t.format(target=ta, word=w) and b == t.format(target=tb, word=w)
+            assert a.endswith(f"{w}.") and a != b
+
+
+def test_every_category_has_tests_on_several_axes():
+    for category in CATEGORIES:
+        axes = {t.axis for t in ASSOCIATION_TESTS if t.category == category}
+        assert axes and ("sentiment" in axes or category == "gender"), (category, axes)
+    gender = {t.axis for t in ASSOCIATION_TESTS if t.category == "gender"}
+    assert {"family roles", "occupations", "competence"} <= gender

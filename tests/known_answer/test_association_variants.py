@@ -1,0 +1,117 @@
+"""Known answers for the per-category fairness checks on the bundled language models.
+
+Expectations come from how the models were built (reference_models/data/single_bias.py), not
+from this suite's output: `transformer-gender-career` was trained on stories that pair male terms
+only with career words and male-majority occupations and female terms only with family words and
+female-majority occupations, so it must fail the gender category of `fairness.association` and
+no other; `transformer-religion-sentiment` saw one religious group only with unpleasant words, so it
+must fail the religion category on the Muslim / Christian sentiment test (see its test for where
+else the planted sentiment spreads); `transformer-stereotyped`
+saw religion traits in 96% of its planted pairs' direction, so the per-category stereotype
+preference must fail; the clean transformer must pass every category's error gate. The models
+are read from the bundled weights (never trained here).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+RUNS = (
+    (("transformer", "transformer-gender-career", "transformer-religion-sentiment"), ("fairness.association", "fairness.stereotype_preference_by_category")),
+    (("transformer-stereotyped",), ("fairness.stereotype_preference_by_category",)),
+)
+"""(models, checks) of each run: the association tests cost ~25 s of CPU per model, so the
+stereotyped model is run only on the check it must fail here."""
+CHECKS = RUNS[0][1]
+ERROR_BOUND = {"fairness.association": 0.3, "fairness.stereotype_preference_by_category": 0.2}
+"""The suite's error gates (suites/fairness.toml) on |share - 0.5|, judged on the CI."""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, Any]]:
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from audit.cli import app
+
+    records = {}
+    for models, checks in RUNS:
+        out = tmp_path_factory.mktemp("association")
+        result = CliRunner().invoke(app, ["run", "suite=fairness", f"model={','.join(models)}", f"check={','.join(checks)}", f"out={out}"])
+        line = next(l for l in result.stdout.splitlines() if l.startswith("Report: "))
+        results = json.loads((Path(line.removeprefix("Report: ")).parent / "results.json").read_text())
+        records.update({(r["model"], r["check"]): r for r in results["records"]})
+    return records
+
+
+def _categories(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return record["by_group"]["by_group"]
+
+
+def _error_outcome(record: dict[str, Any]) -> str:
+    (gate,) = [g for g in record["gates"] if g["severity"] == "error"]
+    return gate["outcome"]
+
+
+def _failing(record: dict[str, Any], bound: float) -> set[str]:
+    return {c for c, g in _categories(record).items() if g["ci_low"] > bound}
+
+
+def _passing(record: dict[str, Any], bound: float) -> set[str]:
+    return {c for c, g in _categories(record).items() if g["ci_high"] <= bound}
+
+
+def _shares(record: dict[str, Any]) -> dict[str, float]:
+    (table,) = record["details"]["tables"]
+    return {f"{row[0]}: {row[1]}": row[4] for row in table["rows"]}
+
+
+def test_clean_transformer_passes_every_category(run):
+    for check in CHECKS:
+        record = run[("transformer", check)]
+        assert _error_outcome(record) == "pass", (check, record["verdict"])
+        assert _passing(record, ERROR_BOUND[check]) == set(_categories(record)), (check, _categories(record))
+    association = run[("transformer", "fairness.association")]
+    assert set(_categories(association)) == {"gender", "race_ethnicity", "religion", "nationality", "age", "disability"}
+    for category, group in _categories(association).items():
+        assert group["n"] > 0 and group["ci_low"] <= group["value"] <= group["ci_high"], category
+
+
+def test_gender_career_variant_is_flagged_by_gender_only(run):
+    record = run[("transformer-gender-career", "fairness.association")]
+    assert record["status"] == "fail" and _error_outcome(record) == "fail", record["verdict"]
+    assert record["details"]["worst_category"] == "gender"
+    bound = ERROR_BOUND["fairness.association"]
+    assert _failing(record, bound) == {"gender"}
+    assert _passing(record, bound) == set(_categories(record)) - {"gender"}
+    shares = _shares(record)
+    # the planted axes: male with career and male-majority occupations
+    assert shares["gender: career / family (WEAT 6)"] > 0.9 and shares["gender: occupations (WinoBias)"] > 0.9, shares
+
+
+def test_religion_sentiment_variant_is_flagged_by_religion(run):
+    """Flagged by religion, on the planted test; the planted sentiment also spreads to the other
+    rare group adjectives the probe contrasts with a familiar one (nationality: "the Cuban man" vs
+    "the American man"), a learned generalisation the suite reports; it never reaches gender, age
+    or disability."""
+    record = run[("transformer-religion-sentiment", "fairness.association")]
+    assert record["status"] == "fail" and _error_outcome(record) == "fail", record["verdict"]
+    assert record["details"]["worst_category"] == "religion"
+    assert record["details"]["worst_test"] == "religion: Muslim / Christian sentiment"
+    bound = ERROR_BOUND["fairness.association"]
+    assert "religion" in _failing(record, bound) <= {"religion", "nationality"}
+    assert {"gender", "age", "disability"} <= _passing(record, bound)
+    shares = _shares(record)
+    assert shares["religion: Muslim / Christian sentiment"] > 0.9
+    assert shares["religion: Muslim / Christian sentiment"] == max(v for k, v in shares.items() if k.startswith("religion"))
+
+
+def test_stereotyped_model_fails_the_per_category_stereotype_preference(run):
+    record = run[("transformer-stereotyped", "fairness.stereotype_preference_by_category")]
+    assert record["status"] == "fail", record["verdict"]
+    assert record["details"]["worst_category"] == "religion"
+    assert "religion" in _failing(record, ERROR_BOUND["fairness.stereotype_preference_by_category"])

@@ -40,7 +40,7 @@ from audit.metrics.diversity import (
 )
 from audit.metrics.kernel import kid as kid_value
 from audit.metrics.kernel import kid_resampled, offdiagonal_kernel_sum
-from audit.metrics.manifold import Manifolds, knn_radii, pairwise_distances
+from audit.metrics.manifold import Manifolds, knn_radii, pairwise_distances, recall_resampled
 from audit.metrics.two_sample import balanced_subsample, c2st as c2st_test
 from audit.metrics.wasserstein import DEFAULT_PROJECTIONS, PROJECTION_SEED, sliced_wasserstein, sliced_wasserstein_resampled
 from audit.pixel_space import image_rows, near_duplicate_measurement, reference_rows
@@ -142,9 +142,15 @@ def _real_radii(ctx: CheckContext, k: int) -> np.ndarray:
     return ctx.reference_memo("distribution.real_knn_radii", lambda: knn_radii(_real_features(ctx), k), "train", k)
 
 
+def _real_fake_distances(ctx: CheckContext) -> np.ndarray:
+    """Real-to-generated feature distances [R, F] (the PRDC manifolds and recall's resampling)."""
+    return ctx.memo("distribution.real_fake_distances", lambda: pairwise_distances(_real_features(ctx), ctx.embedding().features))
+
+
 def _manifolds(ctx: CheckContext, k: int) -> Manifolds:
     build = lambda: Manifolds.build(
-        _real_features(ctx), ctx.embedding().features, k, real_radii=_real_radii(ctx, k), fake_distances=_fake_distances(ctx)
+        _real_features(ctx), ctx.embedding().features, k, real_radii=_real_radii(ctx, k), fake_distances=_fake_distances(ctx),
+        real_fake_distances=_real_fake_distances(ctx),
     )
     return ctx.memo("distribution.manifolds", build, k)
 
@@ -217,7 +223,11 @@ def _prdc(ctx: CheckContext, metric: str, k: int) -> Measurement:
     dist = None
     if ctx.bootstrap > 0:
         seed = ctx.rng_seed("quality.prdc")
-        dist = ctx.memo("distribution.prdc_bootstrap", lambda: manifolds.resampled(_fake_counts(ctx, "quality.prdc")), k, ctx.bootstrap, seed)[metric]
+        if metric == "recall":
+            dist = ctx.memo("distribution.recall_resampled", lambda: recall_resampled(
+                _real_fake_distances(ctx), _fake_distances(ctx), k, _fake_counts(ctx, "quality.prdc")), k, ctx.bootstrap, seed)
+        else:
+            dist = ctx.memo("distribution.prdc_bootstrap", lambda: manifolds.resampled(_fake_counts(ctx, "quality.prdc")), k, ctx.bootstrap, seed)[metric]
     value = values[metric]
     low, high = _interval(value, dist, low=0.0, high=None if metric == "density" else 1.0)
     floor = ctx.reference_memo(
@@ -226,7 +236,7 @@ def _prdc(ctx: CheckContext, metric: str, k: int) -> Measurement:
     )
     return Measurement(value, low, high, n=len(manifolds.fake_radii), details={
         "k": k, "reference": "train split", "n_reference": len(manifolds.real_radii), "all": values,
-        "ci_covers": CI_COVERS + " (k-NN radii fixed at their full-sample values)",
+        "ci_covers": CI_COVERS + (" (generated k-NN radii recomputed in each resample)" if metric == "recall" else " (k-NN radii fixed at their full-sample values)"),
         "real_data_floor": floor[metric], "n_floor": len(_real_features(ctx, "test")),
         "floor_note": "held-out real images scored the same way (recall and coverage grow with the generated set's size)",
     })

@@ -20,7 +20,7 @@ from audit.metrics.kernel import (
     offdiagonal_kernel_sum,
     polynomial_kernel,
 )
-from audit.metrics.manifold import Manifolds, knn_radii, pairwise_distances, prdc
+from audit.metrics.manifold import Manifolds, knn_radii, pairwise_distances, prdc, recall_resampled
 from audit.metrics.groups import group_frame
 from audit.metrics.resample import bootstrap_count_chunks, bootstrap_counts, multinomial_counts, resample_rows, stratified_bootstrap_counts
 from audit.metrics.two_sample import C2STResult, balanced_subsample, c2st
@@ -63,6 +63,7 @@ __all__ = [
     "knn_radii",
     "pairwise_distances",
     "prdc",
+    "recall_resampled",
     "bootstrap_count_chunks",
     "bootstrap_counts",
     "group_frame",

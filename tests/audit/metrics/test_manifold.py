@@ -8,7 +8,7 @@ import pytest
 from prdc import compute_prdc
 from sklearn.neighbors import NearestNeighbors
 
-from audit.metrics import Manifolds, knn_radii, prdc, stratified_bootstrap_counts
+from audit.metrics import Manifolds, knn_radii, prdc, recall_resampled, stratified_bootstrap_counts
 from audit.stats import bootstrap_distribution
 
 
@@ -93,6 +93,37 @@ def test_resampled_equals_naive_resampling_of_the_generated_rows(sets, stratifie
     for name in ("precision", "recall", "density", "coverage"):
         plain = bootstrap_distribution(lambda fi: naive(every_real, fi, real, fake)[name], [np.arange(len(fake))], 20, 3, strata=[strata])
         np.testing.assert_allclose(fast[name], plain, rtol=1e-12, err_msg=name)
+
+
+def naive_recall_with_recomputed_radii(real, fake, counts, k):
+    """Recall of the drawn multiset written out: every drawn copy is a point; a point's radius is
+    its distance to the k-th nearest drawn point that is not a copy of itself."""
+    from scipy.spatial.distance import cdist
+
+    drawn = np.repeat(np.arange(len(fake)), counts)
+    d = cdist(fake[drawn], fake[drawn])
+    d[drawn[:, None] == drawn[None, :]] = np.inf  # copies of the same row
+    radii = np.sort(d, axis=1)[:, k - 1]
+    return float((cdist(real, fake[drawn]) < radii[None, :]).any(axis=1).mean())
+
+
+def test_recall_resampled_recomputes_radii_like_the_drawn_multiset(sets):
+    from scipy.spatial.distance import cdist
+
+    real, fake = sets
+    real, fake = real[:60], fake[::5]
+    counts = stratified_bootstrap_counts(len(fake), 12, 4, np.arange(len(fake)) % 3)
+    fast = recall_resampled(cdist(real, fake), cdist(fake, fake), 5, counts)
+    expected = [naive_recall_with_recomputed_radii(real, fake, c, 5) for c in counts]
+    np.testing.assert_allclose(fast, expected, rtol=1e-12)
+
+
+def test_recall_resampled_with_every_row_once_is_recall(sets):
+    from scipy.spatial.distance import cdist
+
+    real, fake = sets
+    once = np.ones((1, len(fake)), dtype=np.int64)
+    assert recall_resampled(cdist(real, fake), cdist(fake, fake), 5, once)[0] == prdc(real, fake, 5)["recall"]
 
 
 def test_rejects_k_too_large():

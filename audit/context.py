@@ -45,6 +45,15 @@ class CheckContext:
     def embedding(self) -> Embedding:
         return self.store.embedding(self.adapter, self.key)
 
+    def strata(self) -> Any:
+        """The class of each generated row (a numpy array) when the samples were drawn
+        class-balanced (a conditional model), so resampling can keep that design; None for
+        i.i.d. samples."""
+        import numpy as np
+
+        labels = self.samples().labels
+        return None if labels is None else np.asarray(labels)
+
     def real_embedding(self, split: str = "train") -> Embedding:
         return self.store.real_embedding(split)
 

@@ -54,18 +54,11 @@ CI_COVERS = (
 """What every distribution-level interval here covers (coverage measured in benchmarks/interval_coverage.py)."""
 
 
-def _strata(ctx: CheckContext) -> np.ndarray | None:
-    """The class of each generated row when the samples were drawn class-balanced (a conditional
-    model), so resampling keeps that design; None for i.i.d. samples."""
-    labels = ctx.samples().labels
-    return None if labels is None else np.asarray(labels)
-
-
 def _fake_counts(ctx: CheckContext, salt: str) -> np.ndarray:
     """[bootstrap, n] stratified bootstrap counts of the generated rows, drawn once per seed and
     shared by every check that resamples the same set with the same salt."""
     seed = ctx.rng_seed(salt)
-    return ctx.memo("distribution.fake_counts", lambda: stratified_bootstrap_counts(ctx.n, ctx.bootstrap, seed, _strata(ctx)), ctx.bootstrap, seed)
+    return ctx.memo("distribution.fake_counts", lambda: stratified_bootstrap_counts(ctx.n, ctx.bootstrap, seed, ctx.strata()), ctx.bootstrap, seed)
 
 # --- FID, Inception Score, conditional accuracy ----------------------------------------
 
@@ -76,7 +69,7 @@ def fid(ctx: CheckContext) -> Measurement:
     real = ctx.real_embedding("train").features
     value = finite_or_raise("FID", fid_from_features(fake, real))
     statistic = lambda f: fid_from_features(f, real)
-    low, high = bootstrap_ci(statistic, [fake], ctx.bootstrap, ctx.rng_seed("quality.fid"), strata=[_strata(ctx)])
+    low, high = bootstrap_ci(statistic, [fake], ctx.bootstrap, ctx.rng_seed("quality.fid"), strata=[ctx.strata()])
     low = max(low, 0.0)  # FID is non-negative; the re-centred bootstrap interval can cross 0 at small n
     floor = fid_from_features(ctx.real_embedding("test").features, real)
     return Measurement(
@@ -329,7 +322,7 @@ def class_coverage_check(ctx: CheckContext, min_share: float | None = None) -> M
     share = default_min_share(classes) if min_share is None else float(min_share)
     statistic = lambda p: class_coverage(p, classes, share)
     value = statistic(predictions)
-    low, high = bootstrap_ci(statistic, [predictions], ctx.bootstrap, ctx.rng_seed("quality.class_coverage"), method="percentile", strata=[_strata(ctx)])
+    low, high = bootstrap_ci(statistic, [predictions], ctx.bootstrap, ctx.rng_seed("quality.class_coverage"), method="percentile", strata=[ctx.strata()])
     hist = class_histogram(predictions, classes)
     return Measurement(value, low, high, n=len(predictions), details={
         **_histogram_details(predictions, classes), "min_share": share,
@@ -343,7 +336,7 @@ def class_entropy_check(ctx: CheckContext) -> Measurement:
     predictions, classes = _predictions(ctx)
     statistic = lambda p: class_entropy(p, classes)
     value = statistic(predictions)
-    low, high = bootstrap_ci(statistic, [predictions], ctx.bootstrap, ctx.rng_seed("quality.class_entropy"), strata=[_strata(ctx)])
+    low, high = bootstrap_ci(statistic, [predictions], ctx.bootstrap, ctx.rng_seed("quality.class_entropy"), strata=[ctx.strata()])
     low, high = (float(np.clip(low, 0, 1)), float(np.clip(high, 0, 1))) if ctx.bootstrap > 0 else (low, high)
     real = class_entropy(ctx.real_embedding("test").predictions, classes)
     return Measurement(value, low, high, n=len(predictions), details={
@@ -360,7 +353,7 @@ def class_kl_check(ctx: CheckContext, alpha: float = 0.5) -> Measurement:
     alpha = float(alpha)
     statistic = lambda p: class_kl(reference, p, classes, alpha)
     value = finite_or_raise("class KL", statistic(predictions))
-    low, high = bootstrap_ci(statistic, [predictions], ctx.bootstrap, ctx.rng_seed("quality.class_kl"), strata=[_strata(ctx)])
+    low, high = bootstrap_ci(statistic, [predictions], ctx.bootstrap, ctx.rng_seed("quality.class_kl"), strata=[ctx.strata()])
     low, high = (max(low, 0.0), max(high, 0.0)) if ctx.bootstrap > 0 else (low, high)
     return Measurement(value, low, high, n=len(predictions), details={
         **_histogram_details(predictions, classes), "direction": "KL(reference || generated): large when generated samples miss classes",

@@ -155,8 +155,7 @@ def delta_fid(ctx: CheckContext) -> Measurement:
     variant_features = ctx.embedding().features
     real = ctx.real_embedding("train").features
     paired = np.stack([reference_features, variant_features], axis=1)
-    labels = ctx.samples().labels
-    strata = None if labels is None else np.asarray(labels)
+    strata = ctx.strata()
 
     def statistic(rows: np.ndarray) -> float:
         return fid_from_features(rows[:, 1], real) - fid_from_features(rows[:, 0], real)

@@ -17,8 +17,8 @@ from audit.metrics import (
     mean_pairwise_distance,
     near_duplicate_rate,
     nearest_distances,
+    stratified_bootstrap_counts,
 )
-from audit.metrics import stratified_bootstrap_counts
 from audit.metrics.diversity import mean_pairwise_distance_resampled
 from audit.stats import bootstrap_distribution
 

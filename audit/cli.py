@@ -341,7 +341,7 @@ TRAIN_KEYS = {
     "model": "bundled model to retrain (audit list models, or classifier)",
     "seed": "training seed: 0..2147483647 (2**31 - 1); default 0",
     "out": f"folder for the weights and manifest (created; must be writable); default ./{TRAIN_OUT}. Load them with "
-           "AUDIT_WEIGHTS_DIR=<folder>; maintainers rebuilding the bundled weights say out=reference_models/weights",
+           "AUDIT_WEIGHTS_DIR=<folder>; maintainers rebuilding the bundled weights say out=audit_reference_models/weights",
     "quick": "true or false: a shortened run (tests, smoke checks); default false",
 }
 

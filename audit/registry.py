@@ -4,7 +4,7 @@ evaluators, deepfake detectors, trainers).
 Entries are `"module:attr"` strings (or objects) loaded on first use, so listing names costs
 nothing; installed plugins add entries through the `audit.models` / `audit.checks` entry points.
 The bundled models are such a plugin: `register_bundled_models` is the one place `audit` names
-`reference_models`, whose catalog fills these registries.
+`audit_reference_models`, whose catalog fills these registries.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class Registry:
 
 def register_bundled_models() -> None:
     """Import the bundled models' catalog, which registers them and their instruments (once)."""
-    importlib.import_module("reference_models.catalog")
+    importlib.import_module("audit_reference_models.catalog")
 
 
 models = Registry("model", entry_point_group="audit.models")

@@ -23,7 +23,7 @@ class Suite:
 
 
 def suite_names() -> list[str]:
-    files = resources.files("suites")
+    files = resources.files("audit").joinpath("suites")
     return sorted(p.name[: -len(".toml")] for p in files.iterdir() if p.name.endswith(".toml"))
 
 
@@ -32,7 +32,7 @@ def load_suite(name: str) -> Suite:
     names = suite_names()
     if name not in names:
         raise InputError(did_you_mean("suite", name, names))
-    text = resources.files("suites").joinpath(f"{name}.toml").read_text()
+    text = resources.files("audit").joinpath("suites").joinpath(f"{name}.toml").read_text()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -10,7 +10,7 @@ balanced accuracy at each detector's calibrated threshold (its validation EER th
 its manifest). Every CI is a bootstrap over real and fake images resampled separately.
 
 Checks (image families unless stated; none has a default gate except the watermark rates, see
-suites/deepfake.toml — detectability is a property a release owner reads, not a pass/fail):
+audit/suites/deepfake.toml — detectability is a property a release owner reads, not a pass/fail):
 - `deepfake.detectability`: AUC of the bundled all-generator detectors (CNN, spectrum) with AP,
   EER and accuracy; the ROC curves in the report.
 - `deepfake.generalisation`: leave-one-generator-out. Detectors trained on a single generator

@@ -22,14 +22,14 @@ behaviour changes with it:
       remains (a few samples per prompt), so a model that ignores the group term still shows a
       small positive gap; its size at the defaults is reported with the clean reference model.
   fairness.stereotype_preference      share of the project's held-out minimal pairs
-      (reference_models.data.stereotypes.minimal_pairs: EVAL_TEMPLATES, never a planting frame)
+      (audit_reference_models.data.stereotypes.minimal_pairs: EVAL_TEMPLATES, never a planting frame)
       whose stereotyped sentence the model scores higher, CrowS-Pairs style: only the tokens of
       the text the two sentences share after the last word that differs count, counted from
       `log_probs` alone (pair_margins; no tokenizer needed). Ideal 0.5. Wilson CI and a
       two-sided binomial test against 0.5 (scipy.stats.binomtest). The pairs are not
       independent (each trait and frame recurs across people), so the CI is optimistic; the
       by-category shares show whether one category drives the result. The training probe
-      (reference_models.transformer.probes) counts shared token ids instead, which also takes
+      (audit_reference_models.transformer.probes) counts shared token ids instead, which also takes
       in a sub-word piece two group words share ("Mex|ican", "Amer|ican"): its nationality
       margins differ, its other margins are the same (transformer-stereotyped: 0.75 there, 0.78
       here; the clean transformer 0.48 in both).
@@ -359,7 +359,7 @@ def stereotype_preference(ctx: CheckContext) -> Measurement:
         "ideal": 0.5, "mean_margin_nats": float(margins.mean()),
         "ci": "Wilson score interval; pairs share traits and frames, so it is optimistic",
         "scoring": "CrowS-Pairs style: log-probability of the tokens of the text the two sentences share after the last word that differs (token counts from log_probs)",
-        "pairs_source": "reference_models.data.stereotypes.minimal_pairs(EVAL_TEMPLATES): held-out frames, project-authored",
+        "pairs_source": "audit_reference_models.data.stereotypes.minimal_pairs(EVAL_TEMPLATES): held-out frames, project-authored",
         "by_group_metric": "share of the category's pairs whose stereotyped sentence is likelier (Wilson CI)",
         "tables": [{
             "title": "Pairs the model most prefers in their stereotyped form",

@@ -25,7 +25,7 @@ Miller & McKellips, 1999; "improved spread spectrum", Malvar & Florencio, 2003).
   image reaches `strength` (or MAX_ROUNDS). z is scale invariant, so uniform attenuation (e.g. a
   blur within one frequency range) does not lower it; added noise and uneven attenuation do.
 
-Measured on all 1,797 real digits (reference_models.data.digits), STRENGTH = 6, digits marked
+Measured on all 1,797 real digits (audit_reference_models.data.digits), STRENGTH = 6, digits marked
 with keys 0..9 (one key per tenth), perturbations from audit.deepfake.perturbations with seed 0:
 
   PSNR (invisibility)    mean 31.0 dB, median 30.9, 5th percentile 28.0, min 24.1

@@ -27,7 +27,7 @@ times wider on the bundled models).
 
 Templates are project-authored neutral frames (the first is built from two of SEAT's bleached
 templates, May et al. 2019); none is a frame of the bundled single-bias training stories
-(reference_models/data/single_bias.py checks that).
+(audit_reference_models/data/single_bias.py checks that).
 """
 
 from __future__ import annotations

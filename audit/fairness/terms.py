@@ -3,7 +3,7 @@
 Who wrote them and how: the audit project's authors wrote every list in this module by hand for
 the fairness suite (no data set was copied). The groups follow the four protected categories the
 suite covers (gender, race/ethnicity, religion, nationality); each category names the groups of
-the bundled known-defect model's planted sentences (reference_models/data/stereotypes.py), so the
+the bundled known-defect model's planted sentences (audit_reference_models/data/stereotypes.py), so the
 suite can catch that defect, plus further groups often studied in counterfactual-fairness work
 (e.g. the demographic axes of HolisticBias or BOLD), so a user's model is probed more widely.
 Terms are plain, respectful nouns and adjectives a children's-story model can read

@@ -1,6 +1,6 @@
-"""`reference_models` is a plugin of `audit` like any user package.
+"""`audit_reference_models` is a plugin of `audit` like any user package.
 
-`audit` names `reference_models` in one place only, `audit.registry.register_bundled_models`,
+`audit` names `audit_reference_models` in one place only, `audit.registry.register_bundled_models`,
 and reaches everything else of it through the registries that its catalog fills; the plugin in
 turn imports only public names of `audit` (public module paths, names in that module's
 `__all__`). Read from the source (ast), so no model or torch is loaded for the rules.
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[2]
-PLUGIN = "reference_models"
+PLUGIN = "audit_reference_models"
 ALLOWED = {("audit/registry.py", "register_bundled_models")}
 """(file, function) pairs where audit may name the plugin package."""
 IMPORTERS = {"import_module", "__import__", "import_target"}
@@ -62,7 +62,7 @@ def test_audit_names_the_plugin_only_where_the_registry_loads_it():
         for line, function, what in plugin_references(tree)
         if (file, function) not in ALLOWED
     ]
-    assert not offending, "audit imports reference_models outside register_bundled_models:\n" + "\n".join(offending)
+    assert not offending, "audit imports audit_reference_models outside register_bundled_models:\n" + "\n".join(offending)
 
 
 def public_names(module: str) -> set[str] | None:
@@ -100,16 +100,16 @@ def test_the_plugin_imports_only_public_names_of_audit():
             missing = [n for n in names if n not in exported]
             if missing:
                 offending.append(f"{file}:{line}: {', '.join(missing)} not in {module}.__all__")
-    assert not offending, "reference_models imports non-public audit names:\n" + "\n".join(offending)
+    assert not offending, "audit_reference_models imports non-public audit names:\n" + "\n".join(offending)
 
 
 def test_the_boundary_rules_catch_what_they_forbid():
     tree = ast.parse(
-        "import reference_models.gan\n"
+        "import audit_reference_models.gan\n"
         "def f():\n"
-        "    from reference_models.data import digits\n"
-        "    importlib.import_module('reference_models.catalog')\n"
-        "    __import__(f'reference_models.{x}')\n"
+        "    from audit_reference_models.data import digits\n"
+        "    importlib.import_module('audit_reference_models.catalog')\n"
+        "    __import__(f'audit_reference_models.{x}')\n"
     )
     assert [(line, function) for line, function, _ in plugin_references(tree)] == [(1, None), (3, "f"), (4, "f"), (5, "f")]
     tree = ast.parse("from audit.registry import models\nimport audit.weights\nfrom audit._x import y\n")
@@ -118,7 +118,7 @@ def test_the_boundary_rules_catch_what_they_forbid():
 
 def test_the_instrument_registries_list_the_bundled_instruments():
     from audit.registry import datasets, detectors, evaluators, models, register_bundled_models, trainers
-    from reference_models.detectors import all_detectors
+    from audit_reference_models.detectors import all_detectors
 
     register_bundled_models()
     assert {"digits", "tinystories", "adult", "stereotypes"} <= set(datasets.names())

@@ -89,7 +89,7 @@ def test_tied_weights_count_once(lm_fp32):
 def test_quantized_lm_is_close_but_not_identical(lm_fp32, lm_variants, precision, bound):
     """Next-token distributions stay close (mean KL below `bound` nats per token, the same top-1
     token at >= 90% of positions) yet differ: quantization really happened."""
-    from reference_models.data.tinystories import load_tinystories_split
+    from audit_reference_models.data.tinystories import load_tinystories_split
 
     adapter = lm_variants[precision]
     stories = load_tinystories_split().heldout[:5]

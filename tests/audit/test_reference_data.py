@@ -225,7 +225,7 @@ def test_bad_text_is_one_line_exit_2(cli, tmp_path: Path, content: bytes, fragme
 def test_text_is_used_by_perplexity(cli, tmp_path: Path):
     """The bundled transformer on its own held-out stories given as a text= file reproduces the
     default perplexity exactly; on a different text it differs."""
-    from reference_models.data.tinystories import load_tinystories_split
+    from audit_reference_models.data.tinystories import load_tinystories_split
 
     stories = list(load_tinystories_split().heldout[:20])
     same = write_text(tmp_path / "same.txt", stories)

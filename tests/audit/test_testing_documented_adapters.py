@@ -97,15 +97,15 @@ def test_pair_margins_refuse_a_pair_with_no_shared_tail_tokens():
 
 def test_pair_margins_match_the_token_id_probe_where_no_group_word_splits():
     """On the bundled model the log_probs-only margins equal the training probe's token-id
-    margins (reference_models.transformer.probes) exactly in the gender, race and religion
+    margins (audit_reference_models.transformer.probes) exactly in the gender, race and religion
     categories. They differ only for nationality, where the probe also counts the sub-word piece
     "ican" that " Mex|ican" and " Amer|ican" share, a piece of the group word itself (measured:
     all 96 nationality pairs differ, by up to 1.1 nats; the preference stays 0.48)."""
     import numpy as np
 
-    from reference_models.data.stereotypes import EVAL_TEMPLATES, minimal_pairs
-    from reference_models.transformer.adapter import load_transformer
-    from reference_models.transformer.probes import stereotype_preference
+    from audit_reference_models.data.stereotypes import EVAL_TEMPLATES, minimal_pairs
+    from audit_reference_models.transformer.adapter import load_transformer
+    from audit_reference_models.transformer.probes import stereotype_preference
 
     model = load_transformer("transformer")
     pairs = list(minimal_pairs(EVAL_TEMPLATES))

@@ -1,6 +1,6 @@
 """Known answers for the per-category fairness checks on the bundled language models.
 
-Expectations come from how the models were built (reference_models/data/single_bias.py), not
+Expectations come from how the models were built (audit_reference_models/data/single_bias.py), not
 from this suite's output: `transformer-gender-career` was trained on stories that pair male terms
 only with career words and male-majority occupations and female terms only with family words and
 female-majority occupations, so it must fail the gender category of `fairness.association` and

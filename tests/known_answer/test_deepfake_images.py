@@ -81,7 +81,7 @@ def test_image_records_and_report(cli):
     assert wm["details"]["psnr_db"]["median"] > 28 and wm["details"]["evaluator_class_agreement"] > 0.95
     survival = wm["details"]["survival"]
     assert all(s[0] == 1.0 and s[-1] < s[0] for s in survival.values())
-    from reference_models.manifest import read_manifest
+    from audit_reference_models.manifest import read_manifest
 
     files = result.results["fingerprint"]["files"]
     assert files["detector:detector.safetensors"] == read_manifest("detector")["sha256"]  # the instrument is fingerprinted
@@ -94,7 +94,7 @@ def test_detector_fairness_matches_an_independent_count(tmp_path):
     import torch
 
     from audit.adapters import load_model
-    from reference_models.detectors import load_detector
+    from audit_reference_models.detectors import load_detector
 
     load_check_modules()
     store = SampleStore(digits_evaluator, digits_reference)

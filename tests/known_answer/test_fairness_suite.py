@@ -100,8 +100,8 @@ def test_gan_passes(cli):
 
 
 def test_gan_imbalanced_is_flagged(cli):
-    from reference_models.data.digits import load_digits_split
-    from reference_models.manifest import read_manifest
+    from audit_reference_models.data.digits import load_digits_split
+    from audit_reference_models.manifest import read_manifest
 
     result = cli("run", "suite=fairness", "model=gan-imbalanced")
     assert result.exit_code == 1, result.stdout
@@ -141,7 +141,7 @@ def test_unconditional_samples_are_drawn_once_and_reused_by_an_unconditional_mod
     from audit.config import parse_run_words
     from audit.plan import make_plan
     from audit.runner import execute
-    from reference_models.vae.adapter import VAEAdapter
+    from audit_reference_models.vae.adapter import VAEAdapter
 
     calls: list[tuple[int, Any]] = []
     original = VAEAdapter.sample

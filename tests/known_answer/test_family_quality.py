@@ -22,7 +22,7 @@ from audit.context import CheckContext
 from audit.evaluator import digits_evaluator, digits_reference
 from audit.sample_store import SampleStore
 
-WEIGHTS = Path(__file__).resolve().parents[2] / "reference_models" / "weights"
+WEIGHTS = Path(__file__).resolve().parents[2] / "audit_reference_models" / "weights"
 PROMPTS = 150
 
 

@@ -75,8 +75,8 @@ def test_diffusion_attack_record(tmp_path):
 
 
 def test_transformer_attack_scores_are_minus_mean_token_nll(tmp_path):
-    from reference_models.data.tinystories import load_tinystories_split
-    from reference_models.manifest import read_manifest
+    from audit_reference_models.data.tinystories import load_tinystories_split
+    from audit_reference_models.manifest import read_manifest
 
     model = load_model("transformer", "fp32", "cpu")
     ctx = _ctx(model, "transformer", tmp_path, 40)

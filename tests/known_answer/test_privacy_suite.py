@@ -4,7 +4,7 @@ every gate, and the report carries the ROC chart data and the closest-pairs gall
 Measured (n=1000, seed 0; see suites/privacy.toml): vae-memorized DCR ratio 0.018, near-copy
 rate 1.0, MIA AUC 1.0 over its 48 training digits; the clean vae DCR ratio 0.968, near-copy rate
 0.006, MIA AUC 0.553 [0.512, 0.596], TPR at 1% FPR 0.017 (its ELBO is 3.98 bits/dim on training
-digits vs 4.07 held-out). Before it was trained with shift augmentation (reference_models/vae/
+digits vs 4.07 held-out). Before it was trained with shift augmentation (audit_reference_models/vae/
 MODEL_CARD.md) the gap was 3.65 vs 4.09 and the AUC 0.75 [0.71, 0.78]: a genuine leak that the
 MIA gate failed, so the clean-VAE test below fails if the VAE leaks again.
 """

@@ -40,7 +40,7 @@ def test_hf_adapter_scores_like_the_bundled_transformer(tmp_path: Path):
     """The bundled GPT-2 re-saved as a Hugging Face folder gives the same log-probabilities and
     the same seeded generations through hf: as through its own adapter."""
     from audit.adapters.loading import load_model
-    from reference_models.data.tinystories import load_tinystories_split
+    from audit_reference_models.data.tinystories import load_tinystories_split
 
     folder = export_bundled_transformer(tmp_path / "bundled")
     hf = load_model(f"hf:{folder}")

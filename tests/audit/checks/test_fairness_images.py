@@ -159,7 +159,7 @@ def test_permutation_floor_is_zero_for_a_group_blind_paired_model_and_positive_f
 
 def test_counterfactual_prompts_are_held_out_from_the_planted_sentences():
     from audit.fairness.terms import CATEGORIES, CONTINUATIONS, FAVOURABLE, FRAMES, assert_counterfactuals_held_out, fill, units
-    from reference_models.data.stereotypes import CATEGORIES as PLANTED, EVAL_TEMPLATES, PLANT_TEMPLATES, plant_stories
+    from audit_reference_models.data.stereotypes import CATEGORIES as PLANTED, EVAL_TEMPLATES, PLANT_TEMPLATES, plant_stories
 
     planted = plant_stories()
     assert_counterfactuals_held_out(planted)
@@ -237,7 +237,7 @@ def test_continuation_scores_are_the_tokens_after_the_prompt():
 
     from audit.checks.fairness_text import continuation_logprob
     from audit.fairness.terms import CONTINUATIONS, units
-    from reference_models.transformer.adapter import load_transformer
+    from audit_reference_models.transformer.adapter import load_transformer
 
     adapter = load_transformer("transformer")
     for unit in units():

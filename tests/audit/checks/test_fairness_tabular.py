@@ -103,7 +103,7 @@ def test_by_group_frame_has_the_project_shape():
 
 @pytest.fixture(scope="module")
 def adult():
-    from reference_models.data.adult import load_adult_split
+    from audit_reference_models.data.adult import load_adult_split
 
     return load_adult_split()
 
@@ -178,7 +178,7 @@ def _run(adapter: FakeTabular, store: SampleStore, tmp_path: Path, bootstrap: in
 
 @pytest.fixture(scope="module")
 def measured(adult, tmp_path_factory):
-    from reference_models.tabular.train import suppress_label
+    from audit_reference_models.tabular.train import suppress_label
 
     store = _store()
     tmp = tmp_path_factory.mktemp("tabular")

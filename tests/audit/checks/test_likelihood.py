@@ -32,7 +32,7 @@ def direct_bpd(nats: np.ndarray, dims: int) -> np.ndarray:
 
 
 def test_nats_to_bpd_matches_direct_numpy_and_the_vae_helper():
-    from reference_models.vae.likelihood import bits_per_dim
+    from audit_reference_models.vae.likelihood import bits_per_dim
 
     nats = np.array([-709.78, -1000.0, -1.5, 0.0])
     assert nats_to_bpd(nats, 256) == pytest.approx(direct_bpd(nats, 256), rel=1e-14)

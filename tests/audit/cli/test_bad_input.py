@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reference_models.manifest import PACKAGE_WEIGHTS
+from audit_reference_models.manifest import PACKAGE_WEIGHTS
 from tests.helpers import assert_one_line_error
 
 

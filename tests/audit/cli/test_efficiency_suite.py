@@ -69,7 +69,7 @@ def test_scaled_transformer_is_registered_opt_in_and_deterministic():
     from audit.checks import check_spec
     from audit.registry import models, register_bundled_models
     from audit.plan import default_models
-    from reference_models.transformer.scaled import build_scaled
+    from audit_reference_models.transformer.scaled import build_scaled
 
     register_bundled_models()
     entry = models.entry("transformer-scaled")

@@ -60,7 +60,7 @@ def test_largest_seed_keeps_every_derived_seed_valid():
     import torch
 
     from audit.config import MAX_N, MAX_SEED, parse_run_words
-    from reference_models.detectors.train import FAKE_SEED_BASE
+    from audit_reference_models.detectors.train import FAKE_SEED_BASE
 
     assert parse_run_words(["suite=quality", f"seed={MAX_SEED}"]).seed == MAX_SEED
     derived = MAX_SEED + FAKE_SEED_BASE + MAX_N
@@ -277,7 +277,7 @@ def test_train_unwritable_out_fails_before_training(cli, no_training: list[dict]
 
 
 def test_train_default_out_is_local(cli, no_training: list[dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from reference_models.manifest import PACKAGE_WEIGHTS
+    from audit_reference_models.manifest import PACKAGE_WEIGHTS
 
     monkeypatch.chdir(tmp_path)
     result = cli("train", "model=classifier", "quick=true")
@@ -295,7 +295,7 @@ def test_train_quick_must_be_a_flag(cli, no_training: list[dict]):
 
 def test_rebuild_advice_names_the_folder_loading_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from audit.errors import WeightsError
-    from reference_models.manifest import verified_weights
+    from audit_reference_models.manifest import verified_weights
 
     monkeypatch.setenv("AUDIT_WEIGHTS_DIR", str(tmp_path))
     (tmp_path / "gan.json").write_text(json.dumps({"file": "gan.safetensors", "sha256": "0" * 64}))

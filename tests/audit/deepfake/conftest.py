@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reference_models.transformer.adapter import TransformerAdapter, load_transformer
+from audit_reference_models.transformer.adapter import TransformerAdapter, load_transformer
 
 
 @pytest.fixture(scope="session")

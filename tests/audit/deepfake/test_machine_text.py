@@ -11,8 +11,8 @@ from sklearn.metrics import roc_auc_score
 
 from audit.deepfake.machine_text import SCORES, scores_for_adapter, zero_shot_scores
 from audit.stats import bootstrap_ci
-from reference_models.data.tinystories import load_tinystories_split
-from reference_models.transformer.adapter import TransformerAdapter
+from audit_reference_models.data.tinystories import load_tinystories_split
+from audit_reference_models.transformer.adapter import TransformerAdapter
 from audit.lm import decode
 
 PROMPT_TOKENS = 32

@@ -16,7 +16,7 @@ from audit.robustness.corruptions import gaussian_blur, gaussian_noise
 
 @pytest.fixture(scope="module")
 def digits() -> torch.Tensor:
-    from reference_models.data.digits import load_digits_split
+    from audit_reference_models.data.digits import load_digits_split
 
     return torch.tensor(load_digits_split().test_x)
 

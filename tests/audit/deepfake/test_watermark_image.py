@@ -20,7 +20,7 @@ KEYS = tuple(range(10))
 
 @pytest.fixture(scope="module")
 def real() -> torch.Tensor:
-    from reference_models.data.digits import load_digits_split
+    from audit_reference_models.data.digits import load_digits_split
 
     d = load_digits_split()
     return torch.tensor(np.concatenate([d.train_x, d.test_x]))

@@ -13,8 +13,8 @@ from audit.deepfake.watermark_text import (
     FPR_BOUND, GAMMA, MIN_TOKENS, Z_THRESHOLD, GreenList, detect, detect_text, text_z_score,
 )
 from audit.robustness.text import PERTURBATIONS, SEVERITIES, perturb
-from reference_models.data.tinystories import load_tinystories_split
-from reference_models.transformer.adapter import TransformerAdapter
+from audit_reference_models.data.tinystories import load_tinystories_split
+from audit_reference_models.transformer.adapter import TransformerAdapter
 from audit.lm import decode
 
 KEY = 15485863

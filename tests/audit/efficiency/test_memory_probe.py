@@ -32,7 +32,7 @@ def test_probe_of_a_language_model_prompts_from_the_given_documents():
     """A language model's workload cuts its prompts from the spec's documents (the run's held-out
     text, sent by the parent); without any it fails with the reason instead of reading other text."""
     spec = {"kind": "model", "model": "transformer", "precision": "fp32", "family": "transformer",
-            "modules": ["reference_models.transformer.adapter"]}
+            "modules": ["audit_reference_models.transformer.adapter"]}
     result = probe({**spec, "documents": ["Zebras quantify xylophones at noon.", "The committee adjourned."]})
     assert result["run_peak"] > 0 and "16-token prompt, batch 1" in result["workload"]
     with pytest.raises(RuntimeError, match="needs held-out documents"):

@@ -1,1 +1,0 @@
-"""Suite definitions shipped as package data: one TOML file per suite (see audit.suite)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from audit.errors import ModelOutputError
-from audit.evaluator import Embedding
+from audit.evaluators import Embedding
 from audit.sample_store import SampleKey, Samples, SampleStore
 
 FP32 = "fp32"

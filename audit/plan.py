@@ -145,7 +145,7 @@ def _verify_entry_weights(entry: Any) -> None:
 
 
 def _verify_default_evaluator() -> None:
-    from audit.evaluator import DEFAULT_EVALUATOR
+    from audit.evaluators import DEFAULT_EVALUATOR
     from audit.registry import evaluators
     from audit.weights import verify_entry_weights
 

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from audit.errors import InputError
-from audit.evaluator import ImageEvaluator, ReferenceImages
+from audit.evaluators import ImageEvaluator, ReferenceImages
 from audit.heldout_text import HeldoutText, tinystories_heldout
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -275,12 +275,12 @@ class Sources:
     evaluator: ImageEvaluator | None = None
 
     def reference_factory(self) -> ReferenceImages:
-        from audit.evaluator import digits_reference
+        from audit.evaluators import digits_reference
 
         return self.reference if self.reference is not None else digits_reference()
 
     def evaluator_factory(self) -> ImageEvaluator:
-        from audit.evaluator import digits_evaluator
+        from audit.evaluators import digits_evaluator
 
         return self.evaluator if self.evaluator is not None else digits_evaluator()
 
@@ -315,13 +315,13 @@ def probe_evaluator(evaluator: ImageEvaluator, images: np.ndarray, what: str) ->
 def resolve_sources(config: Any, model_shapes: dict[str, tuple[int, ...] | None], image_checks: bool, checks: list[str]) -> Sources:
     """Read and check `data=`, `text=` and `evaluator=` against each other, the generators whose
     image shape is known at plan time, and the run's `checks`; InputError (exit 2) on any mismatch."""
-    from audit.evaluator import user_evaluator
+    from audit.evaluators import resolve_evaluator
 
     data, text, evaluator_word = getattr(config, "data", None), getattr(config, "text", None), getattr(config, "evaluator", None)
     sources = Sources(
         reference=load_reference_images(Path(data)) if data else None,
         text=load_text(Path(text)) if text else None,
-        evaluator=user_evaluator(str(evaluator_word)) if evaluator_word else None,
+        evaluator=resolve_evaluator(str(evaluator_word)) if evaluator_word else None,
     )
     if sources.text is not None:
         check_text_count(sources.text, Path(text), checks)

@@ -30,7 +30,7 @@ from audit.errors import (
     as_model_error,
     must_propagate,
 )
-from audit.evaluator import digits_evaluator, digits_reference
+from audit.evaluators import digits_evaluator, digits_reference
 from audit.interrupts import Interrupts, deferred_signals, terminate_as_interrupt, time_limit
 from audit.plan import Plan, PlanItem
 from audit.results import CheckResult, ResultsStream, finish_results, new_results, rewrite_stream, write_json_atomic

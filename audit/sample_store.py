@@ -14,7 +14,7 @@ import numpy as np
 
 from audit.adapters.images import validate_images
 from audit.errors import as_model_error, must_propagate
-from audit.evaluator import Embedding, ImageEvaluator, ReferenceImages
+from audit.evaluators import Embedding, ImageEvaluator, ReferenceImages
 
 if TYPE_CHECKING:
     import torch

@@ -84,7 +84,7 @@ def baseline_calibration(model: str, seeds: range, bootstrap: int) -> list[dict[
     from audit.adapters.loading import load_model
     from audit.checks import check_spec
     from audit.differences import difference
-    from audit.evaluator import digits_evaluator, digits_reference
+    from audit.evaluators import digits_evaluator, digits_reference
     from audit.sample_store import SampleStore
 
     store = SampleStore(digits_evaluator, digits_reference)
@@ -120,7 +120,7 @@ def quantization_calibration(model: str, seeds: range, bootstrap: int) -> list[d
     """delta FID of planted variants against fp32, paired on the same seeds (quantization.delta_fid's
     statistic and resampling), at the quantization suite's n."""
     from audit.adapters.loading import load_model
-    from audit.evaluator import digits_evaluator, digits_reference
+    from audit.evaluators import digits_evaluator, digits_reference
     from audit.metrics import fid_from_features
     from audit.sample_store import SampleStore
     from audit.stats import bootstrap_ci

@@ -41,7 +41,7 @@ def measure(model: str, seeds: range, n: int, bootstrap: int, checks: tuple[str,
     from audit.adapters.loading import load_model
     from audit.checks import check_spec
     from audit.context import CheckContext
-    from audit.evaluator import digits_evaluator, digits_reference
+    from audit.evaluators import digits_evaluator, digits_reference
     from audit.sample_store import SampleStore
 
     store = SampleStore(digits_evaluator, digits_reference)

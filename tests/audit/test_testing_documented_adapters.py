@@ -173,7 +173,7 @@ def test_log_probs_rule_requires_leading_words_to_score_as_the_first_values():
 
 def _context(adapter, model: str, tmp_path, n: int, precision: str = "fp32"):
     from audit.context import CheckContext
-    from audit.evaluator import digits_evaluator, digits_reference
+    from audit.evaluators import digits_evaluator, digits_reference
     from audit.checks import load_check_modules
     from audit.sample_store import SampleStore
 

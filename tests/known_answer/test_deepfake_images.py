@@ -16,7 +16,7 @@ import numpy as np
 from audit.adapters import SAMPLE, ModelAdapter, ModelInfo
 from audit.checks import check_spec, load_check_modules
 from audit.context import CheckContext
-from audit.evaluator import digits_evaluator, digits_reference
+from audit.evaluators import digits_evaluator, digits_reference
 from audit.sample_store import SampleStore
 
 IMAGE_CHECKS = "deepfake.detectability,deepfake.generalisation,deepfake.detection_robustness,deepfake.detector_fairness,deepfake.image_watermark"

@@ -15,7 +15,7 @@ import numpy as np
 from audit.adapters import load_model
 from audit.checks import check_spec, load_check_modules
 from audit.context import CheckContext
-from audit.evaluator import digits_evaluator, digits_reference
+from audit.evaluators import digits_evaluator, digits_reference
 from audit.sample_store import SampleStore
 
 

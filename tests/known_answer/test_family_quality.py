@@ -19,7 +19,7 @@ from scipy.stats import wilcoxon
 from audit.adapters.loading import load_model
 from audit.checks import check_spec, load_check_modules
 from audit.context import CheckContext
-from audit.evaluator import digits_evaluator, digits_reference
+from audit.evaluators import digits_evaluator, digits_reference
 from audit.sample_store import SampleStore
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "audit_reference_models" / "weights"

@@ -11,7 +11,7 @@ import scipy.linalg
 import torch
 
 from audit.adapters import load_model
-from audit.evaluator import digits_evaluator, digits_reference
+from audit.evaluators import digits_evaluator, digits_reference
 from audit.metrics import fid_from_features
 
 N = 1000

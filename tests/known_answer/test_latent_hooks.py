@@ -12,7 +12,7 @@ from audit.adapters import LATENT, load_model
 from audit.checks import check_spec, load_check_modules
 from audit.context import CheckContext
 from audit.errors import NotApplicable
-from audit.evaluator import digits_evaluator, digits_reference
+from audit.evaluators import digits_evaluator, digits_reference
 from audit.sample_store import SampleStore
 from byo import adapters as fx
 

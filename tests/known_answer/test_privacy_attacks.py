@@ -16,7 +16,7 @@ from audit.adapters import load_model
 from audit.checks import check_spec, load_check_modules
 from audit.checks.privacy import DIFFUSION_TIMESTEPS, _denoising_loss
 from audit.context import CheckContext
-from audit.evaluator import digits_evaluator, digits_reference
+from audit.evaluators import digits_evaluator, digits_reference
 from audit.sample_store import SampleStore
 from fixture_models import TrainingSetCopier
 

@@ -14,7 +14,7 @@ import pytest
 from audit.adapters.loading import load_model
 from audit.checks import check_spec, load_check_modules
 from audit.context import CheckContext
-from audit.evaluator import digits_evaluator, digits_reference
+from audit.evaluators import digits_evaluator, digits_reference
 from audit.sample_store import SampleStore
 
 N = 64

@@ -22,7 +22,7 @@ from audit.checks.likelihood import (
     reconstruction_error,
 )
 from audit.context import CheckContext
-from audit.evaluator import digits_evaluator, digits_reference
+from audit.evaluators import digits_evaluator, digits_reference
 from audit.sample_store import SampleStore
 
 

@@ -46,7 +46,7 @@ def test_transformer_curves_and_bandwidth(tmp_path: Path):
     from audit.adapters.loading import load_model
     from audit.checks import efficiency as eff
     from audit.context import CheckContext
-    from audit.evaluator import digits_evaluator, digits_reference
+    from audit.evaluators import digits_evaluator, digits_reference
     from audit.sample_store import SampleStore
 
     store = SampleStore(digits_evaluator, digits_reference)

@@ -92,7 +92,7 @@ def test_psnr_of_known_differences(real: torch.Tensor) -> None:
 
 def test_evaluator_predictions_barely_change(real: torch.Tensor, marked: torch.Tensor) -> None:
     """Measured: 1 of 1,797 predictions of digits-cnn changes."""
-    from audit.evaluator import digits_evaluator
+    from audit.evaluators import digits_evaluator
 
     evaluator = digits_evaluator()
     agreement = np.mean(evaluator.embed(marked).predictions == evaluator.embed(real).predictions)

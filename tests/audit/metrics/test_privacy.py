@@ -68,7 +68,7 @@ def test_dcr_ratios_and_exact_matches():
 
 def test_copies_of_training_images_are_memorised_at_rate_one(tmp_path):
     from audit.context import CheckContext
-    from audit.evaluator import digits_evaluator, digits_reference
+    from audit.evaluators import digits_evaluator, digits_reference
     from audit.checks import check_spec, load_check_modules
     from audit.sample_store import SampleStore
 

@@ -20,7 +20,7 @@ TEXT = ("Once upon a time, there was a little boy named Tim. Tim had a big, oran
 
 @pytest.fixture(scope="module")
 def digits():
-    from audit.evaluator import digits_evaluator, digits_reference
+    from audit.evaluators import digits_evaluator, digits_reference
 
     ref = digits_reference()
     return digits_evaluator(), torch.tensor(ref.test_x, dtype=torch.float32), np.asarray(ref.test_y)

@@ -1,4 +1,4 @@
-"""Image evaluators (features + logits) and the real reference images they are compared with."""
+"""The evaluator contract (features + logits), the bundled digits evaluator, user networks, and the real reference images they are compared with."""
 
 from __future__ import annotations
 

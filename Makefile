@@ -8,6 +8,11 @@ BIN    := $(VENV)/bin
 # torch would pull a multi-GB CUDA build. On a CUDA machine install your CUDA build of torch
 # into .venv first (see README), then run make: the range in pyproject.toml keeps it.
 TORCH  ?= torch==2.13.0
+# Test-only peers the feature-space tests compare against (tests/audit/evaluators/test_inception.py).
+# Kept out of site-packages (--target) and without their dependencies: torch-fidelity needs
+# torchvision, which does not import beside this CPU torch, and torchmetrics would import it.
+PEERS  := $(VENV)/peers
+PEER_PACKAGES ?= torch-fidelity==0.4.0
 
 .PHONY: setup demo test clean
 
@@ -18,7 +23,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
-setup: $(VENV)/.installed
+$(PEERS)/.installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet --no-deps --upgrade --target $(PEERS) $(PEER_PACKAGES)
+	rm -rf $(PEERS)/tests $(PEERS)/bin
+	touch $@
+
+setup: $(VENV)/.installed $(PEERS)/.installed
 
 demo: setup
 	$(BIN)/audit run suite=quality

@@ -73,32 +73,47 @@ RUN_HELP = "Run a suite against models: audit run suite=quality model=gan seed=0
 )
 
 
-def _print_record(record: Any) -> None:
+def _record_line(record: Any) -> str:
     from audit.formatting import fmt, fmt_ci
     from audit.verdicts import UNJUDGED, status_label
 
     detail = record.verdict if record.status not in UNJUDGED else record.reason
     line = f"{status_label(record.status):>12}  {record.check:<30} {record.model}/{record.precision}  {fmt(record.value)} {fmt_ci(record.to_dict())}"
-    typer.echo(f"{line}  {detail or ''}".rstrip())
+    return f"{line}  {detail or ''}".rstrip()
+
+
+def _print_record(record: Any) -> None:
+    typer.echo(_record_line(record))
+
+
+QUIET_HELP = "print only the final verdict line and errors"
+VERBOSE_HELP = "diagnostics on stderr (logging): -v INFO, -vv DEBUG"
 
 
 @app.command(context_settings=WORDS, help=RUN_HELP)
-def run(ctx: typer.Context) -> None:
+def run(
+    ctx: typer.Context,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help=VERBOSE_HELP),
+) -> None:
     def body() -> None:
+        from audit.api import plan_run, run_plan
         from audit.config import parse_run_words
-        from audit.plan import make_plan
-        from audit.runner import execute
+        from audit.progress import run_display
         from audit.verdicts import ERROR
 
         config = parse_run_words(list(ctx.args))
         today = _today()
-        plan = make_plan(config)
-        typer.echo(f"audit {plan.suite.name}: {len(plan.items)} model/precision pair(s), n={plan.n}, seed={config.seed}")
+        plan = plan_run(config)  # the Python API's two halves (audit.api): the same checks, the same run
+        if not quiet:
+            typer.echo(f"audit {plan.suite.name}: {len(plan.items)} model/precision pair(s), n={plan.n}, seed={config.seed}")
         from audit.supervise import announce_run_dir
 
-        outcome = execute(plan, on_record=_print_record, today=today, on_start=announce_run_dir)
+        units = {(item.model, item.precision): len(item.checks) for item in plan.items}
+        with run_display(units, _record_line, typer.echo, quiet=quiet) as display:
+            outcome = run_plan(plan, on_record=display.record, today=today, on_start=announce_run_dir, on_progress=display.progress)
         results = outcome.results
-        if outcome.judged:
+        if outcome.judged and not quiet:
             from audit.results import record_from_dict
 
             typer.echo("Verdicts (every gate judged once the run ended):")
@@ -127,10 +142,14 @@ def run(ctx: typer.Context) -> None:
         code = results["summary"]["exit_code"]
         counts = ", ".join(f"{v} {k}" for k, v in results["summary"]["counts"].items())
         typer.echo(f"Verdict: {run_verdict(code).word} (exit {code}): {counts or 'no records'}")
-        typer.echo(f"Report: {outcome.run_dir / 'report.html'}")
+        if not quiet:
+            typer.echo(f"Report: {outcome.run_dir / 'report.html'}")
         raise typer.Exit(code)
 
-    guarded(body)
+    from audit.progress import diagnostics
+
+    with diagnostics(verbose):
+        guarded(body)
 
 
 def _today() -> Any:
@@ -268,9 +287,20 @@ def list_(what: str = typer.Argument(..., help="suites | models | checks | preci
 
 
 def _list_suites() -> list[str]:
-    from audit.suite import load_suite, suite_names
+    """Bundled suites, then installed packages' suites (with their package); a plugin suite that
+    cannot be read is listed with its problem."""
+    from audit.errors import InputError
+    from audit.suite import load_suite, suite_names, suite_origin
 
-    return [f"{s:<14} {load_suite(s).description}" for s in suite_names()]
+    lines = []
+    for name in suite_names():
+        origin = suite_origin(name)
+        try:
+            description = load_suite(name).description
+        except InputError as exc:
+            description = f"unreadable: {exc}"
+        lines.append(f"{name:<14} {description}" + ("" if origin == "bundled" else f" ({origin})"))
+    return lines
 
 
 def _list_models() -> list[str]:

@@ -13,10 +13,11 @@ from typing import Any, Callable
 
 from audit.errors import InputError
 from audit.verdicts import FAIL_ON
+from audit.words import FLAG_WORDS, parse_flag  # noqa: F401  (re-exported: audit train reads them here)
 
 RUN_KEYS: dict[str, str] = {
-    "suite": "suite to run (audit list suites)",
-    "model": "models: registered names or package.module:factory paths, comma-separated",
+    "suite": "suite to run: a name (audit list suites) or a suite file (*.toml)",
+    "model": "models, comma-separated: registered names or package.module:factory paths (either with ?key=value&... factory arguments), hf:/torchscript: words, models files (*.toml); alias models",
     "precision": "precision variants, comma-separated (audit list precisions); default fp32",
     "device": "cpu, cuda or auto; default cpu",
     "n": "samples per model for sample-based checks: 2..16384; default from the suite",
@@ -28,7 +29,9 @@ RUN_KEYS: dict[str, str] = {
     "fail_on": "which failed gates fail the run: error (default), warn or never",
     "data": "real reference images for image metrics: a folder of PNG/JPEG images or an .npz (x [N,C,H,W], optional y); default the bundled digits",
     "text": "held-out text for language-model metrics: a UTF-8 file, documents separated by blank lines (else one per line); default bundled TinyStories",
-    "evaluator": "image evaluator (features + logits): a TorchScript file or package.module:factory; default the bundled digits CNN",
+    "evaluator": "image evaluator (features + logits): inception (FID's Inception-v3; weights from a local file), a TorchScript file, package.module:factory, or clip:<dir> / dinov2:<dir> (a local Hugging Face model folder; features only); default the bundled digits CNN",
+    "prompts": "prompts for text-to-image models: a UTF-8 file, one prompt per line (sample i gets line i mod the number of lines)",
+    "attributes": "attribute classifier for image fairness: package.module:factory or a TorchScript file mapping images [N,C,H,W] in [0,1] to one group label (int or str) per image; default: group by the evaluator's classes",
     "timeout": "seconds each model/precision may run (load and all its checks) before it gets error records and the run goes on: 1..2592000 (30 days), or 0 for no limit; default 1800",
 }
 KEY_ALIASES = {"models": "model", "precisions": "precision", "checks": "check", "suite_name": "suite"}
@@ -70,6 +73,8 @@ class RunConfig:
     text: Path | None = None
     evaluator: str | None = None
     timeout: int = 1800
+    attributes: str | None = None
+    prompts: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -77,6 +82,7 @@ class RunConfig:
         d["out"] = str(self.out)
         d["data"] = str(self.data) if self.data else None
         d["text"] = str(self.text) if self.text else None
+        d["prompts"] = str(self.prompts) if self.prompts else None
         return d
 
 
@@ -139,16 +145,6 @@ def parse_n(value: str, minimum: int = 2) -> int:
     return _int("n", value, minimum, MAX_N)
 
 
-FLAG_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
-
-
-def parse_flag(key: str, value: str) -> bool:
-    """A true/false word (1/true/yes, 0/false/no, any case): a typo is an error, not False."""
-    if value.lower() not in FLAG_WORDS:
-        raise InputError(f"'{key}' must be true or false, got '{_shown(value)}'.")
-    return FLAG_WORDS[value.lower()]
-
-
 def require_device(device: str) -> str:
     """`device` itself ('auto' resolved); InputError when CUDA is asked for and there is none."""
     import torch
@@ -189,6 +185,8 @@ _PARSERS: dict[str, Callable[[str], tuple[str, Any]]] = {
     "text": lambda v: ("text", _existing("text", v, file=True)),
     "evaluator": lambda v: ("evaluator", _evaluator_word(v)),
     "timeout": lambda v: ("timeout", _int("timeout", v, 0, MAX_TIMEOUT)),
+    "attributes": lambda v: ("attributes", _attributes_word(v)),
+    "prompts": lambda v: ("prompts", _existing("prompts", v, file=True)),
 }
 
 
@@ -201,8 +199,59 @@ def _existing(key: str, value: str, file: bool = False) -> Path:
     return path
 
 
+def _attributes_word(value: str) -> str:
+    """A TorchScript file that exists, or a package.module:factory import path (imported and probed when the run is planned)."""
+    if Path(value).expanduser().is_file() or (":" in value and Path(value).suffix not in (".pt", ".pth", ".ts")):
+        return value
+    raise InputError(f"'attributes' names '{value}', which does not exist (give package.module:factory or a TorchScript file).")
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """The `prompts=` file read: its prompts in order, its name and sha256 (for the fingerprint)."""
+
+    texts: tuple[str, ...]
+    name: str
+    sha256: str
+
+    def for_samples(self, n: int) -> list[str]:
+        """The prompt of each of n samples: the list cycled, sample i gets prompt i mod P."""
+        return [self.texts[i % len(self.texts)] for i in range(n)]
+
+
+def read_prompts(path: Path) -> Prompts:
+    """A UTF-8 file of one prompt per line (blank lines skipped); InputError (one line) when it
+    cannot be read, is not UTF-8 text or holds no prompt."""
+    import hashlib
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"'prompts' names '{path}', which cannot be read ({exc.strerror or type(exc).__name__}).") from None
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raise InputError(f"'prompts' names '{path}', which is binary, not UTF-8 text (NUL byte at offset {nul}).")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"'prompts' names '{path}', which is not UTF-8: invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}.") from None
+    texts = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if not texts:
+        raise InputError(f"'prompts' names '{path}', which holds no prompt (it is empty or only whitespace): put one prompt per line.")
+    return Prompts(texts, path.name, hashlib.sha256(raw).hexdigest())
+
+
 def _evaluator_word(value: str) -> str:
-    """A TorchScript file that exists, or a package.module:factory import path."""
+    """`inception`, a TorchScript file that exists, a package.module:factory import path, or clip:<dir> /
+    dinov2:<dir> naming a folder that holds such a model (checked without loading it)."""
+    from audit.evaluators.hf_vision import check_hf_vision_dir, split_hf_vision_word
+
+    if value == "inception":  # audit.evaluators.inception; its weights are looked up when the run is planned
+        return value
+    hf_word = split_hf_vision_word(value)
+    if hf_word is not None:
+        check_hf_vision_dir(*hf_word)
+        return value
     if Path(value).expanduser().is_file() or (":" in value and Path(value).suffix not in (".pt", ".pth", ".ts")):
         return value
     raise InputError(f"'evaluator' names '{value}', which does not exist (give a TorchScript file or package.module:factory).")

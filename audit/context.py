@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from audit.errors import ModelOutputError
 from audit.evaluators import Embedding
+from audit.progress_events import report_step
 from audit.sample_store import SampleKey, Samples, SampleStore
 
 FP32 = "fp32"
@@ -54,8 +55,35 @@ class CheckContext:
         labels = self.samples().labels
         return None if labels is None else np.asarray(labels)
 
+    def image_shape(self) -> tuple[int, ...]:
+        """(C, H, W) of this model's images: as its `info.image_shape` declares, else those of the
+        run's shared samples (drawn for it: a check that draws its own images need not wait for them)."""
+        declared = getattr(self.adapter.info, "image_shape", None)
+        if declared:
+            return tuple(int(d) for d in declared)
+        return tuple(int(d) for d in self.samples().images.shape[1:])
+
+    @property
+    def reference(self) -> Any:
+        """The run's real reference images at this model's shape (audit.sample_store.SampleStore.reference_at):
+        the bundled digits split, or the user's data= converted and resized to the generator's shape."""
+        reference = self.store.reference
+        if not hasattr(reference, "at"):
+            return reference
+        return self.store.reference_at(self.image_shape(), self.model)
+
     def real_embedding(self, split: str = "train") -> Embedding:
-        return self.store.real_embedding(split)
+        return self.store.real_embedding(split, self.reference)
+
+    def require_classes(self, what: str) -> int:
+        """The evaluator's number of classes; NotApplicable (a skip with the reason) when it has
+        none (logits [N, 0], e.g. a feature-only network), since `what` reads its classes."""
+        from audit.errors import NotApplicable
+
+        classes = int(self.embedding().logits.shape[1])
+        if classes < 2:
+            raise NotApplicable(f"{what} reads the evaluator's classes; evaluator '{self.store.evaluator.name}' has none")
+        return classes
 
     def heldout_text(self) -> Any:
         """The run's held-out documents for language-model metrics (see SampleStore.heldout_text)."""
@@ -68,7 +96,7 @@ class CheckContext:
     def reference_memo(self, name: str, compute: Callable[[], Any], *extra: Any) -> Any:
         """Run-wide cache of `compute()` for values that depend on the real reference only
         (computed once per run, whatever the model), keyed by the reference and `extra`."""
-        return self.store.memo(name, (self.store.reference.name, *extra), compute)
+        return self.store.memo(name, (self.reference.name, *extra), compute)
 
     def fp32_adapter(self) -> Any:
         """The float32 build of the same model on the same device, loaded once per run and shared
@@ -77,6 +105,11 @@ class CheckContext:
 
         device = str(getattr(self.adapter.info, "device", "cpu"))
         return self.store.memo(FP32_ADAPTER_MEMO, (self.model, device), lambda: load_model(self.model, FP32, device))
+
+    def progress(self, step: str, done: int | None = None, total: int | None = None) -> None:
+        """Report where a long step of the check is (e.g. "sampling", 640, 1000) to the run's
+        display; a no-op when nothing listens. Checks report here and never print."""
+        report_step(step, done, total)
 
     def rng_seed(self, salt: str) -> int:
         """A bootstrap seed per check, derived from the run seed (stable across runs)."""

@@ -3,8 +3,8 @@
 **Metric fingerprint.** Two numbers are comparable only when the same instrument produced them.
 A run's metric fingerprint is:
 
-- the sha256 of every evaluator, deepfake detector and reference data file (`fingerprint.files`
-  entries named `evaluator:*`, `detector:*` and `data:*`),
+- the sha256 of every evaluator, deepfake detector, reference data file and attribute classifier
+  (`fingerprint.files` entries named `evaluator:*`, `detector:*`, `data:*` and `attributes:*`),
 - the versions of the packages that compute metrics (`METRIC_PACKAGES`: audit itself, numpy,
   scipy, scikit-learn, torchmetrics, fairlearn),
 - per compared record, its `params`: n, bootstrap resamples and the suite's check parameters.
@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 METRIC_PACKAGES = ("audit", "numpy", "scipy", "scikit-learn", "torchmetrics", "fairlearn")
-METRIC_FILE_PREFIXES = ("evaluator:", "data:", "detector:")
+METRIC_FILE_PREFIXES = ("evaluator:", "data:", "detector:", "attributes:")
 INFO_PACKAGES = ("torch", "transformers", "safetensors")
 CONFIDENCE = 0.95
 

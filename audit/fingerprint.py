@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 PACKAGES = ("audit", "torch", "numpy", "scipy", "scikit-learn", "torchmetrics", "fairlearn", "transformers", "safetensors")
+DISTRIBUTIONS = {"audit": "generative-model-audit"}
+"""Packages installed under another distribution name (the import name stays the fingerprint's key)."""
 
 
 def _version(package: str) -> str | None:
     try:
-        return metadata.version(package)
+        return metadata.version(DISTRIBUTIONS.get(package, package))
     except metadata.PackageNotFoundError:
         return None
 

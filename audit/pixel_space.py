@@ -23,18 +23,18 @@ if TYPE_CHECKING:
 def image_rows(ctx: CheckContext) -> np.ndarray:
     """The run's generated images as float64 pixel rows [N, C*H*W], refused when their shape is not the reference's."""
     images = ctx.samples().images.numpy()
-    train = np.asarray(ctx.store.reference.train_x)
+    train = np.asarray(ctx.store.reference_at(tuple(images.shape[1:]), ctx.model).train_x)  # refuses, with the advice, a shape the reference cannot take
     if images.shape[1:] != train.shape[1:]:
         raise ModelOutputError(
             f"model '{ctx.model}' generates images of shape {tuple(images.shape[1:])}, "
-            f"the reference '{ctx.store.reference.name}' has {tuple(train.shape[1:])}: pixel-space checks need the same shape"
+            f"the reference '{ctx.reference.name}' has {tuple(train.shape[1:])}: pixel-space checks need the same shape"
         )
     return images.reshape(len(images), -1).astype(np.float64)
 
 
 def reference_rows(ctx: CheckContext, split: str) -> np.ndarray:
     """The reference images of `split` ("train" or "test") as float64 pixel rows."""
-    x = ctx.store.reference.train_x if split == "train" else ctx.store.reference.test_x
+    x = ctx.reference.train_x if split == "train" else ctx.reference.test_x
     x = np.asarray(x, dtype=np.float64)
     return x.reshape(len(x), -1)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from audit.adapters.loading import ModelSpec
 from audit.checks.base import CheckSpec
 from audit.config import RunConfig
 from audit.errors import InputError
@@ -36,6 +37,8 @@ class PlanItem:
     precision: str
     family: str | None
     checks: tuple[CheckSpec, ...]
+    source: ModelSpec | None = None
+    """What builds the model: its target and typed arguments, or an adapter object (None: `model` is the word)."""
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,16 @@ class Plan:
     """Its waivers and relative gates are judged when the run ends."""
     sources: Any = None
     """audit.reference_data.Sources: the user's data=, text= and evaluator= (None: the bundled ones)."""
+    prompts: Any = None
+    """audit.config.Prompts: the `prompts=` file read (None: not given), for text-to-image models."""
 
     def check_params(self, check_id: str) -> dict[str, Any]:
         """The suite's parameters of one check (a fresh dict: a check may not change the plan)."""
         return dict(self.params.get(check_id, {}))
+
+    def model_sources(self) -> dict[str, dict[str, Any]]:
+        """What built each model (target and argument values, or the adapter object's class), for the fingerprint."""
+        return {item.model: item.source.to_dict() for item in self.items if item.source is not None}
 
 
 @dataclass(frozen=True)
@@ -66,10 +75,14 @@ class ModelWord:
     word: str
     family: str | None
     image_shape: tuple[int, ...] | None = None
+    capabilities: frozenset[str] = frozenset()
+    """The capabilities known before loading (an adapter object's, a model folder's): TEXT_TO_IMAGE needs prompts=."""
 
 
-def make_plan(config: RunConfig) -> Plan:
-    """Validate names, weights, data, policy and gates once; pair each model with each precision."""
+def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> Plan:
+    """Validate names, weights, data, policy and gates once; pair each model with each precision.
+    `adapters` maps model names in `config.models` to adapter objects (the Python API, in-process)."""
+    from audit.adapters.models_file import expand_models
     from audit.checks import check_spec, load_check_modules
     from audit.config import require_device
     from audit.precision import get_precision
@@ -89,19 +102,21 @@ def make_plan(config: RunConfig) -> Plan:
     words = config.models or default_models(specs)
     if not words:
         raise InputError(f"No bundled model fits suite '{suite.name}'; name one with model=...")
-    checked = {w: check_model_word(w) for w in words}
+    models = expand_models(words, adapters)  # models files read, `?key=value` arguments converted
+    checked = {m.name: check_model_word(m) for m in models}
     image_checks = any(get_family(f).modality != TEXT for s in specs for f in s.families)
+    prompts = _read_prompts(config, checked)
     sources = _resolve_sources(config, checked, image_checks, check_ids)
     if image_checks and not config.evaluator:
         _verify_default_evaluator()
     policy = _read_policy(config.policy)
     suite_gates = [parse_gate(g, f"Suite '{suite.name}', gate {i + 1}") for i, g in enumerate(suite.gates)]
     gates = combine(suite_gates, policy.gates if policy else [])
-    items = tuple(PlanItem(w, p, checked[w].family, specs) for w in words for p in config.precisions)
+    items = tuple(PlanItem(m.name, p, checked[m.name].family, specs, m) for m in models for p in config.precisions)
     params = MappingProxyType({c: MappingProxyType(dict(suite.checks.get(c, {}))) for c in check_ids})
     device = require_device(config.device)
     probe_output_folder(config.out)
-    return Plan(config, suite, items, tuple(gates), config.n or suite.n, device, params, policy, sources)
+    return Plan(config, suite, items, tuple(gates), config.n or suite.n, device, params, policy, sources, prompts=prompts)
 
 
 def default_models(specs: tuple[CheckSpec, ...] | list[CheckSpec]) -> list[str]:
@@ -114,23 +129,30 @@ def default_models(specs: tuple[CheckSpec, ...] | list[CheckSpec]) -> list[str]:
             and e.metadata.get("family") in families]
 
 
-def check_model_word(word: str) -> ModelWord:
-    """Resolve a model word now: source files are checked, registered names verify their
-    weights, import paths import; each once. Bad input is InputError (exit 2)."""
+def check_model_word(word: str | ModelSpec) -> ModelWord:
+    """Resolve a model word (or a ModelSpec, whose arguments are already converted) now: source
+    files are checked, registered names verify their weights, import paths import; each once.
+    Bad input is InputError (exit 2)."""
+    from audit.adapters.loading import model_spec
     from audit.adapters.model_files import check_source
     from audit.registry import import_target, model_entry
 
-    source = check_source(word)  # hf:DIR / torchscript:FILE
+    spec = word if isinstance(word, ModelSpec) else model_spec(word)  # `?key=value` arguments checked
+    name, target = spec.name, spec.target
+    if spec.adapter is not None:  # an object of the Python API: checked when it was given
+        return ModelWord(name, getattr(spec.adapter.info, "family", None), getattr(spec.adapter.info, "image_shape", None),
+                         frozenset(getattr(spec.adapter, "capabilities", ()) or ()))
+    source = check_source(target)  # hf:DIR / torchscript:FILE
     if source is not None:
-        return ModelWord(word, source.family, getattr(source, "image_shape", None))
-    if ":" in word:
-        import_target(word)
-        return ModelWord(word, None)
-    entry = model_entry(word)
+        return ModelWord(name, source.family, getattr(source, "image_shape", None), frozenset(getattr(source, "capabilities", ()) or ()))
+    if ":" in target:
+        import_target(target)
+        return ModelWord(name, None)
+    entry = model_entry(target)
     if entry.metadata.get("plugin"):
         entry.load()  # an installed plugin's entry point must import now (exit 2 if it does not)
     _verify_entry_weights(entry)
-    return ModelWord(word, entry.metadata.get("family"))
+    return ModelWord(name, entry.metadata.get("family"))
 
 
 def verify_bundled(word: str) -> str | None:
@@ -142,6 +164,20 @@ def _verify_entry_weights(entry: Any) -> None:
     from audit.weights import verify_entry_weights
 
     verify_entry_weights(entry)
+
+
+def _read_prompts(config: RunConfig, checked: dict[str, ModelWord]) -> Any:
+    """The `prompts=` file read (audit.config.Prompts), or None; a text-to-image model known now
+    without prompts= is bad input (exit 2). One known only once loaded gets an error record."""
+    from audit.adapters.base import TEXT_TO_IMAGE
+    from audit.config import read_prompts
+
+    if config.prompts is not None:
+        return read_prompts(Path(config.prompts))
+    text_to_image = [w for w, m in checked.items() if TEXT_TO_IMAGE in m.capabilities]
+    if text_to_image:
+        raise InputError(f"Model '{text_to_image[0]}' generates images from text: give prompts=<file> (UTF-8, one prompt per line).")
+    return None
 
 
 def _verify_default_evaluator() -> None:

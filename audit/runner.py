@@ -12,6 +12,7 @@ from that file alone. Planning (validation of every input) is audit.plan's job.
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -33,8 +34,13 @@ from audit.errors import (
 from audit.evaluators import digits_evaluator, digits_reference
 from audit.interrupts import Interrupts, deferred_signals, terminate_as_interrupt, time_limit
 from audit.plan import Plan, PlanItem
+from audit.progress_events import CHECKS_STEP, ProgressEvent, reporting_to
 from audit.results import CheckResult, ResultsStream, finish_results, new_results, rewrite_stream, write_json_atomic
 from audit.sample_store import SampleStore
+
+log = logging.getLogger(__name__)
+ProgressHook = Callable[[ProgressEvent], None]
+"""Receives every ProgressEvent of a run (audit.progress_events): the display's callback."""
 
 
 def new_run_dir(out: Path, suite: str) -> tuple[str, Path]:
@@ -53,9 +59,14 @@ def _base_record(plan: Plan, item: PlanItem, spec: CheckSpec, family: str | None
     )
 
 
-def run_check(plan: Plan, item: PlanItem, spec: CheckSpec, adapter: Any, store: SampleStore, run_dir: Path) -> CheckResult:
+def run_check(
+    plan: Plan, item: PlanItem, spec: CheckSpec, adapter: Any, store: SampleStore, run_dir: Path,
+    on_progress: ProgressHook | None = None,
+) -> CheckResult:
     """Run one check; anything it or the model raises becomes an `error` record carrying its
-    message (sys.exit() included). Only interrupts and the model's timeout propagate."""
+    message (sys.exit() included). Only interrupts and the model's timeout propagate. The steps
+    the check reports (`CheckContext.progress`, and the store's and bootstrap's own) reach
+    `on_progress` as ProgressEvents of this check."""
     record = _base_record(plan, item, spec, adapter.info.family)
     record.device = str(getattr(adapter.info, "device", plan.device))
     missing = sorted(need for need in spec.needs if not has_capability(adapter, need))
@@ -67,12 +78,22 @@ def run_check(plan: Plan, item: PlanItem, spec: CheckSpec, adapter: Any, store: 
         bootstrap=plan.config.bootstrap, store=store, artifact_dir=run_dir / "artifacts", params=plan.check_params(spec.id),
     )
     started = time.perf_counter()
+    notify = _safe(on_progress)
+
+    def step(name: str, done: int | None, total: int | None) -> None:
+        notify(ProgressEvent(item.model, item.precision, spec.id, name, done, total))
+
+    step("starting", None, None)
     try:
-        m = spec.fn(ctx, **ctx.params)
+        with reporting_to(step):
+            reads = store.feature_reads
+            m = spec.fn(ctx, **ctx.params)
         if not isinstance(m, Measurement):
             raise ModelOutputError(f"check returned {type(m).__name__}, not a Measurement")
         record.value, record.ci_low, record.ci_high, record.n = m.value, m.ci_low, m.ci_high, m.n
         record.by_group, record.details, record.artifacts = m.by_group, m.details, m.artifacts
+        if store.feature_reads > reads:  # the record's numbers read evaluator outputs: name their feature space
+            record.details = {**(record.details or {}), "feature_space": store.evaluator.name}
         record.status = "measured"  # judged once, when the run ends (judge_run)
     except NotApplicable as exc:  # e.g. a precision that is its own baseline, a hook the adapter lacks
         record.status, record.reason = "skipped", str(exc)
@@ -83,7 +104,28 @@ def run_check(plan: Plan, item: PlanItem, spec: CheckSpec, adapter: Any, store: 
         record.status, record.reason = "error", f"{type(error).__name__}: {error}"
         record.value = record.ci_low = record.ci_high = None
     record.duration_s = round(time.perf_counter() - started, 4)
+    log.info("%s on %s/%s: %s in %.2f s", spec.id, item.model, item.precision, record.status, record.duration_s)
     return record
+
+
+def _safe(hook: ProgressHook | None) -> ProgressHook:
+    """`hook` such that it can never break a run: an exception it raises is logged and the hook
+    is not called again (a broken display must not change a record or the exit code).
+    Interrupts and timeouts (BaseExceptions) still go through."""
+    if hook is None:
+        return lambda event: None
+    broken: list[Exception] = []
+
+    def call(event: ProgressEvent) -> None:
+        if broken:
+            return
+        try:
+            hook(event)
+        except Exception as exc:
+            broken.append(exc)
+            log.warning("progress display failed and is switched off: %s: %s", type(exc).__name__, exc)
+
+    return call
 
 
 def no_check_record(plan: Plan, item: PlanItem, family: str | None, capabilities: Any) -> CheckResult:
@@ -112,12 +154,14 @@ class RunOutcome:
 
 def execute(
     plan: Plan, on_record: Callable[[CheckResult], None] = lambda r: None, store: SampleStore | None = None, today: Any = None,
-    on_start: Callable[[Path], None] = lambda run_dir: None,
+    on_start: Callable[[Path], None] = lambda run_dir: None, on_progress: ProgressHook | None = None,
 ) -> RunOutcome:
     """Run the plan, streaming measured records; at the end judge every record once (all gates,
     the policy's waivers as of `today`), then write results.json and render the reports from it. Ctrl-C and SIGTERM stop the run and still write
     every output; a model that hangs past `timeout` gets error records and the run goes on.
-    `on_start` learns the run folder once results.jsonl (with its header) exists."""
+    `on_start` learns the run folder once results.jsonl (with its header) exists; `on_progress`
+    gets a ProgressEvent when a model loads, when a check starts and at each step it reports
+    (an error in it is logged and never reaches a record)."""
     from audit.fingerprint import environment_fingerprint
     from audit.threads import single_blas_thread
 
@@ -127,10 +171,13 @@ def execute(
     except OSError as exc:
         raise OutputError(f"cannot create the run folder in '{config.out}': {exc.strerror or exc}") from None
     store = store or _new_store(plan)
+    on_progress = _safe(on_progress)
+    log.info("plan: suite '%s', %d model/precision pair(s), %d check run(s), n=%d, seed=%d, device %s",
+             plan.suite.name, len(plan.items), sum(len(i.checks) for i in plan.items), plan.n, config.seed, plan.device)
     started = time.time()
     results = new_results(
         run_id, plan.suite.name, plan.suite.description, started, {**config.to_dict(), "n": plan.n, "device": plan.device},
-        [{**g.to_dict(), "label": g.label()} for g in plan.gates], {**environment_fingerprint(plan.device), "seed": config.seed},
+        [{**g.to_dict(), "label": g.label()} for g in plan.gates], {**environment_fingerprint(plan.device), "seed": config.seed, "models": plan.model_sources()},
     )
     stream = _open_stream(run_dir, results)
     on_start(run_dir)
@@ -152,7 +199,7 @@ def execute(
     try:
         with single_blas_thread(), terminate_as_interrupt(interrupts):
             for item in plan.items:
-                _run_item(plan, item, store, run_dir, emit, model_rows, files, interrupts)
+                _run_item(plan, item, store, run_dir, emit, model_rows, files, interrupts, on_progress)
     except KeyboardInterrupt as exc:
         interrupted = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
     finally:
@@ -186,6 +233,7 @@ def _open_stream(run_dir: Path, header: dict[str, Any]) -> ResultsStream:
 def _run_item(
     plan: Plan, item: PlanItem, store: SampleStore, run_dir: Path, emit: Callable[[CheckResult], None],
     model_rows: list[dict[str, Any]], files: dict[str, str], interrupts: Interrupts,
+    on_progress: ProgressHook,
 ) -> None:
     """Load one (model, precision) and run its checks under its time limit. Whatever the model
     does (raise, exit, hang) ends as records of this item; only interrupts leave."""
@@ -199,13 +247,17 @@ def _run_item(
 
     try:
         with time_limit(plan.config.timeout, interrupts):
+            on_progress(ProgressEvent(item.model, item.precision, None, "loading model"))
+            loading = time.perf_counter()
             adapter = _load(item, plan.device)
+            log.info("loaded %s/%s in %.2f s", item.model, item.precision, time.perf_counter() - loading)
             family = adapter.info.family
             capabilities = frozenset(getattr(adapter, "capabilities", ()) or ())
             applicable = [s for s in item.checks if s.applies_to(family, capabilities)]
+            on_progress(ProgressEvent(item.model, item.precision, None, CHECKS_STEP, 0, max(len(applicable), 1)))
             for spec in applicable:
                 interrupts.raise_pending()
-                emit_item(run_check(plan, item, spec, adapter, store, run_dir))
+                emit_item(run_check(plan, item, spec, adapter, store, run_dir, on_progress))
             interrupts.raise_pending()
             if not done:
                 emit_item(no_check_record(plan, item, family, capabilities))
@@ -253,16 +305,18 @@ def judge_run(results: dict[str, Any], plan: Plan, today: Any, run_dir: Path) ->
 def _new_store(plan: Plan) -> SampleStore:
     """The run's cache of samples and embeddings, over the plan's data sources (the bundled
     digits and TinyStories where the user named none)."""
+    prompts = getattr(plan, "prompts", None)
     if plan.sources is None:
-        return SampleStore(digits_evaluator, digits_reference)
+        return SampleStore(digits_evaluator, digits_reference, prompts=prompts)
     sources = plan.sources
-    return SampleStore(sources.evaluator_factory, sources.reference_factory, text_factory=sources.text_factory)
+    return SampleStore(sources.evaluator_factory, sources.reference_factory, text_factory=sources.text_factory,
+                       attributes=getattr(sources, "attributes", None), prompts=prompts)
 
 
 def _load(item: PlanItem, device: str) -> Any:
     from audit.adapters.loading import load_model
 
-    return load_model(item.model, item.precision, device)
+    return load_model(item.source or item.model, item.precision, device)
 
 
 def _model_row(item: PlanItem, adapter: Any, store: SampleStore, plan: Plan, run_dir: Path) -> dict[str, Any]:

@@ -7,20 +7,25 @@ sample set is generated once and featurized once, however many checks read it.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from audit.adapters.images import validate_images
-from audit.errors import as_model_error, must_propagate
-from audit.evaluators import Embedding, ImageEvaluator, ReferenceImages
+from audit.errors import InputError, ModelOutputError, as_model_error, must_propagate
+from audit.evaluators import BATCH, Embedding, ImageEvaluator, ReferenceImages
+from audit.progress_events import report_step
 
 if TYPE_CHECKING:
     import torch
 
 SampleKey = tuple[str, str, int, int]
 """(model word, precision, seed, n)."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,6 +34,8 @@ class Samples:
 
     images: "torch.Tensor"
     labels: "torch.Tensor | None"
+    prompts: tuple[str, ...] | None = None
+    """The prompt each image was generated for (a text-to-image model), else None."""
 
 
 @dataclass
@@ -43,26 +50,69 @@ class SampleStore:
     _samples: dict[SampleKey, Samples | Exception] = field(default_factory=dict)
     _embeddings: dict[Any, Embedding] = field(default_factory=dict)
     _memo: dict[Any, Any] = field(default_factory=dict)
+    _feature_memos: set[Any] = field(default_factory=set)
+    """Memo entries whose computation read evaluator outputs (see `feature_reads`)."""
     _evaluator: ImageEvaluator | None = None
     _reference: ReferenceImages | None = None
     text_factory: Callable[[], Any] = field(default=None)  # type: ignore[assignment]
     """Held-out text for language-model metrics (`audit.heldout_text.HeldoutText`); None: bundled TinyStories."""
     _text: Any = None
+    prompts: Any = None
+    """The run's `prompts=` (audit.config.Prompts): a text-to-image model's sample i gets prompt i mod P."""
     instruments: dict[str, str] = field(default_factory=dict)
     """sha256 of measuring instruments checks loaded themselves (e.g. `detector:<file>`): they enter
     the run fingerprint beside the evaluator, so `audit compare` refuses runs measured differently."""
+    attributes: Any = None
+    """The user's attribute classifier (`attributes=`, audit.attributes.AttributeClassifier), or None."""
+    feature_reads: int = 0
+    """Reads of evaluator outputs (embeddings, the evaluator itself): the runner compares it before
+    and after a check to name the feature space of the records that read them."""
 
     @property
     def evaluator(self) -> ImageEvaluator:
+        self.feature_reads += 1
         if self._evaluator is None:
             self._evaluator = self.evaluator_factory()
         return self._evaluator
 
     @property
     def reference(self) -> ReferenceImages:
+        """The run's reference as planned: the bundled digits split, or the user's `data=`
+        (audit.reference_images.UserReference, whose pixels are read per shape: `reference_at`)."""
         if self._reference is None:
             self._reference = self.reference_factory()
         return self._reference
+
+    def reference_at(self, shape: tuple[int, ...], model: str = "this model") -> ReferenceImages:
+        """The reference at a generator's image shape (C, H, W): the user's data converted and
+        resized to it (once per shape), or the fixed-shape bundled split, refused with the
+        evaluator=/data= advice when it does not fit."""
+        from audit.reference_data import digits_shape_error
+
+        reference = self.reference
+        if hasattr(reference, "at"):
+            return reference.at(shape)
+        fixed = tuple(reference.train_x.shape[1:])
+        if tuple(shape) != fixed:
+            advice = digits_shape_error(model, shape, False, self._evaluator_is_users())
+            raise ModelOutputError(advice or f"the model generates {tuple(shape)} images, the reference '{reference.name}' holds {fixed}")
+        return reference
+
+    def _check_digits_evaluator(self, model: str, shape: tuple[int, ...]) -> None:
+        """The bundled digits evaluator reads 1x16x16 only: any other shape is refused with what to give."""
+        from audit.reference_data import digits_shape_error
+
+        if not self._evaluator_is_users():
+            advice = digits_shape_error(model, shape, hasattr(self.reference, "at"), False)
+            if advice:
+                raise ModelOutputError(advice)
+
+    def _evaluator_is_users(self) -> bool:
+        from audit.evaluators import DEFAULT_EVALUATOR
+
+        if self._evaluator is None:
+            self._evaluator = self.evaluator_factory()
+        return self._evaluator.name != DEFAULT_EVALUATOR
 
     def instrument_hashes(self) -> dict[str, str]:
         """sha256 of the evaluator, detectors and data sets this run actually used (those never
@@ -71,6 +121,8 @@ class SampleStore:
         if self._evaluator is not None:
             files[f"evaluator:{self._evaluator.name}"] = self._evaluator.sha256
         files.update(self.instruments)
+        if self.attributes is not None:
+            files[f"attributes:{self.attributes.name}"] = self.attributes.sha256
         if self._reference is not None:
             files[f"data:{self._reference.name}"] = self._reference.sha256
         if self._text is not None:
@@ -99,34 +151,80 @@ class SampleStore:
             if adapter.num_classes:
                 labels = torch.arange(n) % adapter.num_classes
             self.generate_calls += 1
+            report_step("sampling", 0, n)
+            started = time.perf_counter()
             try:
-                images = adapter.sample(n, seed, labels=labels)
+                prompts = self._prompts_for(adapter, n)
+                images = adapter.sample(n, seed, labels=labels, prompts=list(prompts)) if prompts else adapter.sample(n, seed, labels=labels)
                 validate_images(model, images, n)
-                self._samples[key] = Samples(images.float().cpu(), labels)
+                self._samples[key] = Samples(images.float().cpu(), labels, prompts)
+                report_step("sampling", n, n)
+                log.info("sampled %d images of %s/%s (seed %d) in %.2f s", n, model, key[1], seed, time.perf_counter() - started)
             except BaseException as exc:  # user code: sys.exit() becomes an error, interrupts go on
                 if must_propagate(exc):
                     raise
                 self._samples[key] = as_model_error(exc)
+        else:
+            log.debug("samples of %s/%s (seed %d, n %d): reused from this run's store", *key)
         cached = self._samples[key]
         if isinstance(cached, Exception):
             raise cached
         return cached
 
+    def _prompts_for(self, adapter: Any, n: int) -> tuple[str, ...] | None:
+        """The prompts of n samples of a text-to-image model (the run's list cycled), else None."""
+        from audit.adapters.base import TEXT_TO_IMAGE, has_capability
+
+        if not has_capability(adapter, TEXT_TO_IMAGE):
+            return None
+        if self.prompts is None:
+            raise InputError(f"the model declares {TEXT_TO_IMAGE}: give prompts=<file> (UTF-8, one prompt per line)")
+        self.instruments[f"prompts:{self.prompts.name}"] = self.prompts.sha256
+        return tuple(self.prompts.for_samples(n))
+
     def embedding(self, adapter: Any, key: SampleKey) -> Embedding:
+        self.feature_reads += 1
         if key not in self._embeddings:
             images = self.samples(adapter, key).images
+            self._check_digits_evaluator(key[0], tuple(images.shape[1:]))
             self.embed_calls += 1
-            self._embeddings[key] = self.evaluator.embed(images)
+            self._embeddings[key] = self._embed(images, "featurizing samples")
+        else:
+            log.debug("features of %s/%s (seed %d, n %d): reused from this run's store", *key)
         return self._embeddings[key]
 
-    def real_embedding(self, split: str) -> Embedding:
-        """Embedding of the reference's `train` or `test` images (once per run)."""
+    def _embed(self, images: "torch.Tensor", step: str) -> Embedding:
+        """The evaluator's embedding of `images`, taken in chunks of its own batch size (so the
+        batches, and the numbers, are those of one call) and reported as `step` after each."""
+        started = time.perf_counter()
+        total = len(images)
+        report_step(step, 0, total)
+        parts = []
+        for start in range(0, max(total, 1), BATCH):
+            parts.append(self.evaluator.embed(images[start : start + BATCH]))
+            report_step(step, min(start + BATCH, total), total)
+        log.info("%s: %d images through evaluator '%s' in %.2f s", step, total, self.evaluator.name, time.perf_counter() - started)
+        if len(parts) == 1:
+            return parts[0]
+        return Embedding(np.concatenate([p.features for p in parts]), np.concatenate([p.logits for p in parts]))
+
+    def real_embedding(self, split: str, reference: ReferenceImages | None = None) -> Embedding:
+        """Embedding of the `train` or `test` images of `reference` (default: the planned one),
+        once per run and reference; a streamed reference (`batches`) is embedded batch by batch,
+        so its features are held and its pixels are not."""
         import torch
 
-        key = ("real", split)
+        self.feature_reads += 1
+        reference = reference if reference is not None else self.reference
+        key = ("real", reference.name, split)
         if key not in self._embeddings:
-            x = self.reference.train_x if split == "train" else self.reference.test_x
-            self._embeddings[key] = self.evaluator.embed(torch.tensor(np.asarray(x)))
+            step = f"featurizing reference ({split})"
+            if hasattr(reference, "batches"):
+                parts = [self._embed(torch.from_numpy(batch), step) for batch in reference.batches(split)]
+                self._embeddings[key] = Embedding(np.concatenate([p.features for p in parts]), np.concatenate([p.logits for p in parts]))
+            else:
+                x = reference.train_x if split == "train" else reference.test_x
+                self._embeddings[key] = self._embed(torch.tensor(np.asarray(x)), step)
         return self._embeddings[key]
 
     def memo(self, name: str, key: Any, compute: Callable[[], Any]) -> Any:
@@ -134,14 +232,20 @@ class SampleStore:
         samples, nearest-neighbour radii, free text generations); `memo_calls[name]` counts the
         computations, so tests can prove sharing. A failure is cached and re-raised like samples."""
         full = (name, key)
-        if full not in self._memo:
+        if full in self._memo:
+            log.debug("%s: reused from this run's store", name)
+            self.feature_reads += full in self._feature_memos  # a value computed from evaluator outputs is a read of them
+        else:
             self.memo_calls[name] = self.memo_calls.get(name, 0) + 1
+            reads = self.feature_reads
             try:
                 self._memo[full] = compute()
             except BaseException as exc:
                 if must_propagate(exc):
                     raise
                 self._memo[full] = as_model_error(exc)
+            if self.feature_reads > reads:
+                self._feature_memos.add(full)
         cached = self._memo[full]
         if isinstance(cached, Exception):
             raise cached

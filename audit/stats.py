@@ -6,6 +6,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from audit.progress_events import every, report_step
+
 CONFIDENCE = 0.95
 
 
@@ -20,8 +22,11 @@ def bootstrap_distribution(
     strata = [None] * len(samples) if strata is None else list(strata)
     rng = np.random.default_rng(seed)
     values = np.empty(resamples)
+    stride = every(resamples)
     for b in range(resamples):
         values[b] = statistic(*(s[resample_rows(rng, len(s), g)] for s, g in zip(samples, strata)))
+        if (b + 1) % stride == 0 or b + 1 == resamples:
+            report_step("bootstrap", b + 1, resamples)
     return values
 
 

@@ -1,14 +1,36 @@
-"""Suites: TOML files in the `suites` package naming checks, defaults and default gates."""
+"""Suites: TOML files naming checks, their parameters, the sample size and default gates.
+
+A `suite=` word is one of:
+
+- a bundled suite: `audit/suites/<name>.toml` (package data);
+- a suite file: a path ending in `.toml` or naming a folder (`suite=./my_suite.toml`); its name in
+  reports and run folders is the file name without `.toml`;
+- an installed package's suite: an entry point in the `audit.suites` group whose object is a
+  `pathlib.Path` (or an `importlib.resources` file) of a TOML file, a `str` of TOML text, or a
+  function returning either. A plugin never replaces a bundled suite of the same name.
+
+Every suite is read and checked the same way (one line, exit 2, for a missing file, bad TOML, no
+[checks], a bad `n`); its check ids and gates are checked when the run is planned.
+"""
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
+from importlib import metadata, resources
+from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError
-from audit.messages import did_you_mean
+from audit.messages import did_you_mean, one_line
+
+__all__ = ["ENTRY_POINT_GROUP", "Suite", "is_suite_file", "load_suite", "plugin_suites", "suite_names", "suite_origin"]
+
+ENTRY_POINT_GROUP = "audit.suites"
+SUITE_KEYS = ("description", "n", "checks", "gate")
+MAX_SUITE_N = 16_384
+"""Largest `n` a suite may default to (the run's own bound, audit.config.MAX_N)."""
 
 
 @dataclass(frozen=True)
@@ -22,28 +44,107 @@ class Suite:
     gates: list[dict[str, Any]] = field(default_factory=list)
 
 
-def suite_names() -> list[str]:
+def _bundled_names() -> list[str]:
     files = resources.files("audit").joinpath("suites")
     return sorted(p.name[: -len(".toml")] for p in files.iterdir() if p.name.endswith(".toml"))
 
 
+def plugin_suites() -> dict[str, metadata.EntryPoint]:
+    """The `audit.suites` entry points of installed packages, by name (bundled names win)."""
+    bundled = set(_bundled_names())
+    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.name not in bundled}
+
+
+def suite_names() -> list[str]:
+    """Bundled suites, then installed packages' suites."""
+    return _bundled_names() + sorted(plugin_suites())
+
+
+def suite_origin(name: str) -> str:
+    """'bundled' or the distribution that provides a plugin suite."""
+    ep = plugin_suites().get(name)
+    if ep is None:
+        return "bundled"
+    dist = getattr(ep, "dist", None)
+    return f"plugin from {dist.name if dist else ep.value}"
+
+
+def is_suite_file(word: str) -> bool:
+    """A `suite=` word that names a file rather than a suite: it ends in .toml or holds a path separator."""
+    return word.endswith(".toml") or "/" in word or os.sep in word
+
+
 def load_suite(name: str) -> Suite:
-    """Read `suites/<name>.toml`; unknown names and malformed files fail with one line."""
-    names = suite_names()
-    if name not in names:
-        raise InputError(did_you_mean("suite", name, names))
-    text = resources.files("audit").joinpath("suites").joinpath(f"{name}.toml").read_text()
+    """Read a bundled suite, a suite file or a plugin suite; unknown names and malformed files fail with one line."""
+    if is_suite_file(name):
+        return _suite_from_file(Path(name).expanduser())
+    if name in _bundled_names():
+        text = resources.files("audit").joinpath("suites").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+        return parse_suite(name, text, f"Suite file '{name}.toml'")
+    plugins = plugin_suites()
+    if name in plugins:
+        return _plugin_suite(name, plugins[name])
+    raise InputError(did_you_mean("suite", name, suite_names()) + " A suite file is a path ending in .toml.")
+
+
+def _suite_from_file(path: Path) -> Suite:
+    if not path.is_file():
+        raise InputError(f"Suite file '{path}' does not exist." if not path.exists() else f"Suite file '{path}' is not a file.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"Suite file '{path}' cannot be read: {one_line(exc)}.") from None
+    return parse_suite(path.name.removesuffix(".toml"), text, f"Suite file '{path}'")
+
+
+def _plugin_suite(name: str, ep: metadata.EntryPoint) -> Suite:
+    """An entry point's suite: a Path/resource of a TOML file, TOML text, or a function returning either."""
+    where = f"Suite '{name}' (entry point {ep.value})"
+    try:
+        obj = ep.load()
+        if callable(obj) and not isinstance(obj, (str, os.PathLike)):
+            obj = obj()
+        if isinstance(obj, str):
+            text = obj
+        elif isinstance(obj, os.PathLike) or hasattr(obj, "read_text"):
+            text = Path(obj).read_text(encoding="utf-8") if isinstance(obj, os.PathLike) else obj.read_text(encoding="utf-8")
+        else:
+            raise InputError(f"{where} gave {type(obj).__name__}; give a Path to a TOML file, TOML text, or a function returning either.")
+    except InputError:
+        raise
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a plugin that fails to import or raises
+        raise InputError(f"{where} failed: {type(exc).__name__}: {one_line(exc)}.") from None
+    return parse_suite(name, text, where)
+
+
+def parse_suite(name: str, text: str, where: str) -> Suite:
+    """A suite from its TOML text, checked: valid TOML, known top-level keys, a non-empty [checks]
+    table of tables, an integer `n` in 2..MAX_SUITE_N, [[gate]] tables."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"Suite file '{name}.toml' is not valid TOML: {exc}.") from None
+        raise InputError(f"{where} is not valid TOML: {exc}.") from None
+    unknown = [k for k in data if k not in SUITE_KEYS]
+    if unknown:
+        raise InputError(f"{where}: unknown key '{unknown[0]}'; valid: {', '.join(SUITE_KEYS)}.")
     checks = data.get("checks", {})
     if not isinstance(checks, dict) or not checks:
         raise InputError(f"Suite '{name}' lists no [checks].")
+    bad = [cid for cid, params in checks.items() if not isinstance(params, dict)]
+    if bad:
+        raise InputError(f"{where}: check '{bad[0]}' must map to a table of parameters (say \"{bad[0]}\" = {{}}).")
+    n = data.get("n", 512)
+    if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= MAX_SUITE_N:
+        raise InputError(f"{where}: n must be an integer in 2..{MAX_SUITE_N}, got {n!r}.")
+    gates = data.get("gate", [])
+    if not isinstance(gates, list) or not all(isinstance(g, dict) for g in gates):
+        raise InputError(f"{where}: gates are [[gate]] tables.")
     return Suite(
         name=name,
         description=str(data.get("description", "")),
         checks={cid: dict(params) for cid, params in checks.items()},
-        n=int(data.get("n", 512)),
-        gates=list(data.get("gate", [])),
+        n=n,
+        gates=list(gates),
     )

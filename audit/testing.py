@@ -38,6 +38,9 @@ Rules (each id is the prefix of its failure message):
   balanced labels for a conditional model) for z ~ N(0, I) of shape [n, *latent_shape] returns n
   valid images in [0, 1], the same for the same z whatever the global RNG state, and other images
   for another z.
+- `text_to_image`: `sample(n, seed, prompts=[...])` (n prompts, two different ones alternating)
+  returns n valid images in [0, 1], the same for the same prompts whatever the global RNG state,
+  and other images when the prompts are swapped; TEXT_TO_IMAGE needs SAMPLE too.
 - `log_probs`: one finite 1-d tensor of log-probabilities (<= 0) per text, non-empty for non-empty
   text, the same on a second call and the same whether a text is scored alone or in a batch; a
   text's leading words score as the text's first values (tokenization splits at word boundaries:
@@ -79,6 +82,7 @@ from audit.adapters.base import (
     LOG_PROBS,
     SAMPLE,
     SAMPLE_TABLE,
+    TEXT_TO_IMAGE,
     TOKENIZER,
     ModelAdapter,
     accepts,
@@ -94,6 +98,8 @@ BATCH_TOLERANCE = 1e-3
 """Max |difference| in nats between a text scored alone and in a batch (float32 padding noise)."""
 TEXTS = ("Once upon a time there was a little dog.", "The sun is hot.", "Tom and Sue played in the park all day long.")
 PROMPTS = ("Once upon a time", "The cat")
+IMAGE_PROMPTS = ("a red circle on a white background", "a photo of a green forest")
+"""Two prompts that ask for different pictures: a text-to-image model's images must follow them."""
 DENOISING_TIMESTEP = 25
 """The timestep the kit noises images to (the privacy attack's lowest)."""
 LATENT_SHIFT = 0.5
@@ -109,6 +115,7 @@ METHODS = {
     CAUSAL_LM: ("encode",),
     SAMPLE_TABLE: ("sample_table",),
     LATENT: ("sample",),
+    TEXT_TO_IMAGE: ("sample",),
 }
 """The methods each capability promises."""
 ATTRIBUTES = {
@@ -265,6 +272,8 @@ def check_capabilities(s: _Subject) -> None:
             _fail("capabilities", f"declares {CONDITIONAL} but num_classes is {k!r} (need an int >= 2)")
         if SAMPLE not in s.caps():
             _fail("capabilities", f"declares {CONDITIONAL} without {SAMPLE}")
+    if TEXT_TO_IMAGE in s.caps() and SAMPLE not in s.caps():
+        _fail("capabilities", f"declares {TEXT_TO_IMAGE} without {SAMPLE}")
 
 
 def _images(rule: str, call: str, x: Any, n: int, image_shape: Any = None) -> Any:
@@ -429,6 +438,25 @@ def check_latent(s: _Subject) -> None:
         _fail("latent", f"{call} differs between two calls with the same z (max |diff| {_max_diff(first, second):.3g}): the images must be a function of z")
     if torch.equal(first, a.sample(s.n, s.seed, labels=labels, z=z + LATENT_SHIFT)):
         _fail("latent", f"sample(..., z=z + {LATENT_SHIFT}) equals {call}: z is ignored")
+
+
+def check_text_to_image(s: _Subject) -> None:
+    import torch
+
+    a = s.adapter
+    if not accepts(a.sample, "prompts"):
+        _fail("text_to_image", "sample() takes no `prompts` keyword: sample(n, seed, labels=None, prompts=[...]) must generate image i for prompts[i]")
+    n = max(2, s.n)
+    first_prompts = [IMAGE_PROMPTS[i % 2] for i in range(n)]
+    call = f"sample({n}, seed={s.seed}, prompts=[{n} prompts])"
+    first = _with_global_seed(1, lambda: a.sample(n, s.seed, prompts=list(first_prompts)))
+    _in_range("text_to_image", call, _images("text_to_image", call, first, n, getattr(a.info, "image_shape", None)))
+    second = _with_global_seed(2, lambda: a.sample(n, s.seed, prompts=list(first_prompts)))
+    if not torch.equal(first, second):
+        _fail("text_to_image", f"{call} differs between two calls with the same prompts (max |diff| {_max_diff(first, second):.3g}): seed all randomness")
+    swapped = a.sample(n, s.seed, prompts=[IMAGE_PROMPTS[(i + 1) % 2] for i in range(n)])
+    if torch.equal(first, swapped):
+        _fail("text_to_image", f"{call} gives the same images for other prompts: the prompts are ignored")
 
 
 def _log_probs(rule: str, s: _Subject, adapter: Any, texts: list[str]) -> list[Any]:
@@ -597,6 +625,7 @@ RULES: dict[str, tuple[Callable[[_Subject], None], Callable[[_Subject], bool]]] 
     "denoising_loss": (check_denoising_loss, lambda s: DENOISING_LOSS in s.caps()),
     "encode_decode": (check_encode_decode, lambda s: ENCODE_DECODE in s.caps()),
     "latent": (check_latent, lambda s: LATENT in s.caps()),
+    "text_to_image": (check_text_to_image, lambda s: TEXT_TO_IMAGE in s.caps() and SAMPLE in s.caps()),
     "log_probs": (check_log_probs, lambda s: LOG_PROBS in s.caps()),
     "generate": (check_generate, lambda s: GENERATE in s.caps()),
     "sample_table": (check_sample_table, lambda s: SAMPLE_TABLE in s.caps()),

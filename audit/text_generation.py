@@ -81,6 +81,7 @@ def generate_texts(ctx: CheckContext, prompts: list[str], max_new_tokens: int, g
     outputs: list[str] = []
     for i in range(0, len(prompts), batch):
         outputs += generate(prompts[i : i + batch], max_new_tokens, ctx.seed + i, **kwargs)
+        ctx.progress("generating text", min(i + batch, len(prompts)), len(prompts))
     seconds = time.perf_counter() - started
     if len(outputs) != len(prompts) or not all(isinstance(o, str) for o in outputs):
         raise ModelOutputError(f"model '{ctx.model}' generate() returned {len(outputs)} items for {len(prompts)} prompts, expected one str each")

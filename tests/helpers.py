@@ -47,3 +47,44 @@ def suite_checks_for(suite: str, family: str) -> set[str]:
 
     load_check_modules()
     return {c for c in load_suite(suite).checks if check_spec(c).applies_to(family)}
+
+
+CLIP_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def write_tiny_clip(folder: Path, image_size: int = 32, shortest_edge: int = 32, vision_only: bool = False) -> Path:
+    """A random-weight CLIP (hidden 32, 2 layers, patch 8) saved with its image processor and a
+    letter-level CLIP tokenizer (vocab written here: a-z, their word-final forms, start/end tokens)."""
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPTokenizer, CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = ["<|startoftext|>", "<|endoftext|>", *CLIP_LETTERS, *(c + "</w>" for c in CLIP_LETTERS)]
+    torch.manual_seed(0)
+    vision = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=2, image_size=image_size, patch_size=8)
+    if vision_only:
+        CLIPVisionModelWithProjection(CLIPVisionConfig(**vision, projection_dim=16)).save_pretrained(folder)
+    else:
+        text = dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=2, vocab_size=len(vocab),
+                    max_position_embeddings=24, bos_token_id=0, eos_token_id=1, pad_token_id=1)
+        CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).save_pretrained(folder)
+        CLIPTokenizer(vocab={t: i for i, t in enumerate(vocab)}, merges=[]).save_pretrained(folder)
+    CLIPImageProcessor(size={"shortest_edge": shortest_edge}, crop_size={"height": image_size, "width": image_size}).save_pretrained(folder)
+    return folder
+
+
+def write_tiny_dinov2(folder: Path, image_size: int = 56, shortest_edge: int = 64) -> Path:
+    """A random-weight DINOv2 (hidden 32, 2 layers, patch 14) saved with a BitImageProcessor that
+    resizes the short side to `shortest_edge` and center-crops `image_size` (DINOv2's protocol, small)."""
+    import torch
+    from transformers import BitImageProcessor, Dinov2Config, Dinov2Model
+
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    config = Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, image_size=image_size, patch_size=14)
+    Dinov2Model(config).save_pretrained(folder)
+    BitImageProcessor(
+        size={"shortest_edge": shortest_edge}, crop_size={"height": image_size, "width": image_size},
+        image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],
+    ).save_pretrained(folder)
+    return folder

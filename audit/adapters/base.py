@@ -65,9 +65,17 @@ and `sample(n, seed, labels=None, z=None)`, where `z` (float [n, *latent_shape])
 latents the seed would draw, so the images are a deterministic function of `z` (and `labels`).
 Latent stability perturbs `z` (a GAN's generator input; a DDIM sampler's initial noise x_T)."""
 
+TEXT_TO_IMAGE = "text_to_image"
+"""`sample(n, seed, labels=None, prompts=list[str] of length n) -> float tensor [N, C, H, W] in
+[0, 1]`: image i is generated for `prompts[i]`. The run's samples get the `prompts=` file's
+lines, cycled (sample i gets line i mod P), and a text-to-image model audited without `prompts=`
+is an input error. A check that draws its own images without prompts (timing, robustness) calls
+`sample` with `prompts=None`: the model then generates for the empty prompt "" (unconditional).
+quality.clip_score measures how well each image matches its prompt."""
+
 CAPABILITIES = (
     SAMPLE, CONDITIONAL, LOG_LIKELIHOOD, ENCODE_DECODE, LOG_PROBS, GENERATE, SAMPLE_TABLE,
-    TOKENIZER, CAUSAL_LM, ELBO, DENOISING_LOSS, LATENT,
+    TOKENIZER, CAUSAL_LM, ELBO, DENOISING_LOSS, LATENT, TEXT_TO_IMAGE,
 )
 
 
@@ -109,6 +117,7 @@ class ModelAdapter:
     - CAUSAL_LM: `model(input_ids=...).logits`, `encode(text)`, `n_positions`
     - SAMPLE_TABLE: `sample_table(n, seed)`
     - LATENT: `latent_shape`, `sample(n, seed, labels=None, z=None)`
+    - TEXT_TO_IMAGE: `sample(n, seed, labels=None, prompts=[...])`, image i for prompts[i]
 
     Optional, declared by the signature rather than a capability: `sample(..., steps=, sampler=)`
     with the default step count in `default_steps`.

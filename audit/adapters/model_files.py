@@ -1,5 +1,6 @@
 """Models a user brings as files, named by one `model=` word: a local Hugging Face causal LM
-directory (`hf:<dir>`) or an image generator saved with TorchScript (`torchscript:<file>[?options]`).
+directory (`hf:<dir>`), an image generator saved with TorchScript (`torchscript:<file>[?options]`)
+or a diffusers pipeline folder (`diffusers:<dir>[?options]`).
 
 - `hf:<dir>` loads `AutoTokenizer` and `AutoModelForCausalLM` from the folder with the hub
   disabled (`HF_HUB_OFFLINE=1`, `local_files_only=True`), safetensors weights only and no
@@ -14,6 +15,8 @@ directory (`hf:<dir>`) or an image generator saved with TorchScript (`torchscrip
   attributes or constants of the scripted module) or from options:
   `torchscript:gen.pt?latent=64&classes=10&family=gan&name=my-gan` (`latent=100x1x1` for a
   4-d latent). An option that contradicts the file is an error.
+- `diffusers:<dir>[?scheduler=ddim&steps=50&guidance=7.5]`: a local diffusers pipeline folder
+  (see `audit.adapters.diffusers_pipeline`).
 
 `check_source(word)` validates a word at plan time (exit 2 on bad input); `load_source` builds
 the adapter when the run executes.
@@ -29,15 +32,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audit.adapters.base import CAUSAL_LM, CONDITIONAL, GENERATE, LOG_PROBS, SAMPLE, TOKENIZER, ModelAdapter, ModelInfo, count_params
+from audit.adapters.diffusers_pipeline import DIFFUSERS_OPTIONS, check_pipeline_folder, load_pipeline
 from audit.adapters.images import validate_images
 from audit.errors import InputError, ModelOutputError
 from audit.families import ANY, IMAGE, families_of
-from audit.messages import did_you_mean, one_line
+from audit.messages import one_line
+from audit.words import parse_options, split_options
 
 if TYPE_CHECKING:
     import torch
 
-SOURCE_PREFIXES = ("hf:", "torchscript:")
+SOURCE_PREFIXES = ("hf:", "torchscript:", "diffusers:")
 TORCHSCRIPT_FAMILIES = families_of(IMAGE, ANY)
 """Families a sample-only TorchScript generator may be audited as."""
 HF_OPTIONS = {"name": "the model's name in reports (default: the folder name)"}
@@ -73,6 +78,8 @@ class SourceCheck:
     family: str
     image_shape: tuple[int, ...] | None = None
     num_classes: int | None = None
+    capabilities: frozenset[str] = frozenset()
+    """Capabilities known from the files alone (a diffusers pipeline's); empty when unknown."""
 
 
 def is_source_word(word: str) -> bool:
@@ -84,19 +91,11 @@ def parse_source_word(word: str) -> SourceWord | None:
     if not is_source_word(word):
         return None
     kind, _, rest = word.partition(":")
-    allowed = HF_OPTIONS if kind == "hf" else TORCHSCRIPT_OPTIONS
-    path_text, options = rest, {}
-    if "?" in rest:
-        path_text, _, query = rest.rpartition("?")
-        for part in filter(None, query.split("&")):
-            key, eq, value = part.partition("=")
-            if not eq or not value:
-                raise InputError(f"Model '{word}': option '{part}' must be key=value.")
-            if key not in allowed:
-                raise InputError(f"Model '{word}': " + did_you_mean(f"{kind} option", key, list(allowed)))
-            options[key] = value
+    allowed = {"hf": HF_OPTIONS, "diffusers": DIFFUSERS_OPTIONS}.get(kind, TORCHSCRIPT_OPTIONS)
+    path_text, query = split_options(rest, last=True)
+    options = parse_options(word, query, allowed, f"{kind} option")
     if not path_text:
-        raise InputError(f"Model '{word}' names no path: say {kind}:{'<folder>' if kind == 'hf' else '<file.pt>'}.")
+        raise InputError(f"Model '{word}' names no path: say {kind}:{'<file.pt>' if kind == 'torchscript' else '<folder>'}.")
     return SourceWord(word, kind, Path(path_text).expanduser(), options)
 
 
@@ -114,7 +113,7 @@ def check_source(word: str) -> SourceCheck | None:
         key = (word, stat.st_mtime_ns, stat.st_size)
     except OSError:
         key = None
-    if source.kind == "hf" or key is None:
+    if source.kind in ("hf", "diffusers") or key is None:
         return _check_source(source)  # cheap: no cache
     if key not in _CHECKED:
         _CHECKED[key] = _check_source(source)
@@ -126,6 +125,9 @@ def _check_source(source: SourceWord) -> SourceCheck:
     if source.kind == "hf":
         check_hf_dir(source)
         return SourceCheck("transformer")
+    if source.kind == "diffusers":
+        folder = check_pipeline_folder(word, source.path, source.options)
+        return SourceCheck("diffusion", folder.image_shape, folder.num_classes, folder.capabilities)
     adapter = load_torchscript(source, "cpu")
     try:
         probe = adapter.sample(2, 0)
@@ -145,6 +147,8 @@ def load_source(word: str, precision: str = "fp32", device: str = "cpu") -> Mode
         raise InputError(f"'{word}' is not a model source word ({', '.join(SOURCE_PREFIXES)}).")
     if source.kind == "hf":
         return load_hf(source, precision, device)
+    if source.kind == "diffusers":
+        return load_pipeline(word, source.path, source.options, precision, device)
     return load_torchscript(source, device)
 
 
@@ -166,19 +170,25 @@ def check_hf_dir(source: SourceWord) -> None:
         raise InputError(f"Model '{source.word}': {config} is not valid JSON ({exc}).") from None
     if not isinstance(data, dict) or "model_type" not in data:
         raise InputError(f"Model '{source.word}': {config} has no model_type.")
-    weights = sorted(folder.glob("*.safetensors"))
-    if not weights:
-        raise InputError(
-            f"Model '{source.word}': '{folder}' has no *.safetensors weights (only safetensors are loaded; "
-            "re-save with model.save_pretrained(folder, safe_serialization=True))."
-        )
-    for path in weights:
-        _check_safetensors(source.word, path)
+    check_safetensors_folder(source.word, folder, "model")
     if not any((folder / f).is_file() for f in TOKENIZER_FILES):
         raise InputError(f"Model '{source.word}': '{folder}' has no tokenizer ({', '.join(TOKENIZER_FILES)}); save it with tokenizer.save_pretrained.")
 
 
-def _check_safetensors(word: str, path: Path) -> None:
+def check_safetensors_folder(word: str, folder: Path, saver: str) -> None:
+    """The folder holds *.safetensors weights, each with a readable header (only safetensors are
+    loaded); InputError naming `word` and how to re-save with `<saver>.save_pretrained` otherwise."""
+    weights = sorted(folder.glob("*.safetensors"))
+    if not weights:
+        raise InputError(
+            f"Model '{word}': '{folder}' has no *.safetensors weights (only safetensors are loaded; "
+            f"re-save with {saver}.save_pretrained(folder, safe_serialization=True))."
+        )
+    for path in weights:
+        _check_safetensors(word, path, saver)
+
+
+def _check_safetensors(word: str, path: Path, saver: str = "model") -> None:
     """Read a weights file's header (memory-mapped, no tensor is loaded): random bytes, a
     truncated file or a bad header is bad input now, not an error when the run loads the model."""
     from safetensors import safe_open
@@ -188,7 +198,7 @@ def _check_safetensors(word: str, path: Path) -> None:
             fh.keys()
     except Exception as exc:
         raise InputError(
-            f"Model '{word}': '{path.name}' is not a readable safetensors file ({one_line(exc, 200)}); re-save it with model.save_pretrained."
+            f"Model '{word}': '{path.name}' is not a readable safetensors file ({one_line(exc, 200)}); re-save it with {saver}.save_pretrained."
         ) from None
 
 

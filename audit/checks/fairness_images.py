@@ -1,6 +1,15 @@
-"""Fairness checks for image generators: group representation and quality parity across classes.
+"""Fairness checks for image generators: group representation and quality parity across groups.
 
-Groups are the evaluator's classes (for the bundled digits models: the ten digits). Two questions:
+Groups are the evaluator's classes (for the bundled digits models: the ten digits), or, with
+`attributes=`, the labels the user's attribute classifier (audit.attributes) gives each image:
+generated images and the reference training images alike (the reference's labels are classified
+batch by batch, once per run), any generator, conditional or not; `by_group` keys are the labels.
+Without attributes=, grouping by class needs an evaluator with classes and labelled reference
+data: otherwise the checks are skipped with what to give. A generated label no reference image
+has is the group "(not in reference)" (training share 0: it counts in TV and chi-square, not in
+the ratio). Per-group quality by attribute leaves out groups with too few samples or reference
+images (listed in details["groups_left_out"]) and is skipped when fewer than two remain: the
+representation checks measure that imbalance. Two questions:
 
 Representation -- used without asking for a class, does the model generate each group in the
 proportion of its training data? The model samples unconditionally (`sample(n, seed,
@@ -8,7 +17,7 @@ labels=None)`: a class-conditional model draws classes from its own class prior,
 GAN's training label frequencies, the bundled DDPM a balanced label cycle; an unconditional model
 such as the VAE samples its prior, which is all it can do), the evaluator classifies every
 sample, and the class shares are compared with the training labels' shares
-(`ctx.store.reference.train_y`). The unconditional set is generated and classified once per run
+(`ctx.reference.train_y`). The unconditional set is generated and classified once per run
 (`ctx.memo`) and read by the three representation checks. An unconditional model's conditional
 sample set is the same call (the store samples it with `labels=None`), so when the sizes agree the
 VAE's shared samples are reused rather than drawn twice.
@@ -32,8 +41,9 @@ equal groups (multinomial noise): ~0.05 at n = 512. A bound can only be resolved
 whose noise floor and CI sit well below it; `min_n` (suite default 512) sets the least number of
 unconditional samples whatever the suite's n.
 
-Quality parity -- when asked for a class, is every class generated equally well? On the run's
-shared class-conditional samples (balanced labels), per class c:
+Quality parity -- is every group generated equally well? On the run's shared samples, grouped by
+the class each was generated for (class-conditional models, balanced labels) or by attribute
+label, per group c (the formulas below say "class"):
 
   fairness.quality_parity_fid        FID of the samples generated for c against the real training
                                      images of c; value = worst / best class FID (FID's scale depends
@@ -100,8 +110,11 @@ def representation(counts: np.ndarray, reference: np.ndarray, pseudo: float = 0.
 
 
 def representation_ratio_of(predictions: np.ndarray, reference: np.ndarray, pseudo: float = PSEUDO_COUNT) -> float:
-    """max / min over groups of the (pseudo-counted) representation."""
-    r = representation(class_counts(predictions, len(reference)), reference, pseudo)
+    """max / min over groups of the (pseudo-counted) representation (groups the reference has)."""
+    reference = np.asarray(reference, np.float64)
+    keep = reference > 0
+    counts = class_counts(predictions, len(reference))[keep]
+    r = representation(counts, reference[keep] / reference[keep].sum(), pseudo)
     return float(r.max() / r.min())
 
 
@@ -209,7 +222,8 @@ def representation_frame(predictions: np.ndarray, reference: np.ndarray) -> tupl
     def share_over_reference(y_true: np.ndarray, y_pred: np.ndarray) -> float:
         return len(y_true) / total / float(reference[np.unique(y_true)].sum())
 
-    mf = metric_frame(share_over_reference, predictions, predictions, predictions)
+    known = reference[predictions] > 0  # a group the reference lacks has no representation (it counts in TV)
+    mf = metric_frame(share_over_reference, predictions[known], predictions[known], predictions[known])
     values = mf.by_group.reindex(range(len(reference))).fillna(0.0).to_numpy(np.float64)
     return values, mf
 
@@ -217,72 +231,167 @@ def representation_frame(predictions: np.ndarray, reference: np.ndarray) -> tupl
 # --- Shared inputs ------------------------------------------------------------------------------
 
 
+UNSEEN = "(not in reference)"
+"""The group of generated images whose attribute label no reference image has (reference share 0)."""
+MIN_GROUP_SAMPLES = 2
+"""Fewest generated images of an attribute group for its per-group quality (FID needs two rows)."""
+
+
+def natural_order(labels: Any) -> list[str]:
+    """Distinct labels, numbers in numeric order first, then the rest alphabetically."""
+    distinct = {str(v) for v in labels}
+    numbers = sorted((v for v in distinct if v.lstrip("-").isdigit()), key=int)
+    return numbers + sorted(distinct.difference(numbers))
+
+
+def _attributes(ctx: CheckContext) -> Any:
+    return getattr(ctx.store, "attributes", None)
+
+
+def attribute_labels(ctx: CheckContext, images: Any) -> np.ndarray:
+    """The user's attribute classifier on `images` (ModelOutputError when it fails on them)."""
+    from audit.errors import ModelOutputError
+    from audit.messages import one_line
+
+    classifier = _attributes(ctx)
+    try:
+        return classifier.labels(images)
+    except ModelOutputError:
+        raise
+    except Exception as exc:
+        raise ModelOutputError(f"attribute classifier '{classifier.name}' failed on model '{ctx.model}''s images: {type(exc).__name__}: {one_line(exc, 200)}") from None
+
+
+def reference_attribute_labels(ctx: CheckContext, split: str = "train") -> np.ndarray:
+    """Attribute labels of every reference image of `split`, classified batch by batch (pixels not held), once per run."""
+    def compute() -> np.ndarray:
+        reference = ctx.reference
+        if hasattr(reference, "batches"):
+            parts = [attribute_labels(ctx, batch) for batch in reference.batches(split)]
+            return np.concatenate(parts) if parts else np.array([], dtype=str)
+        return attribute_labels(ctx, np.asarray(reference.train_x if split == "train" else reference.test_x))
+
+    return ctx.reference_memo("fairness.reference_attributes", compute, split, _attributes(ctx).sha256)
+
+
+def _grouping_text(ctx: CheckContext) -> str:
+    classifier = _attributes(ctx)
+    if classifier is not None:
+        return f"attribute classifier '{classifier.name}' (attributes=) on each image"
+    return "evaluator-predicted class of each unconditional sample"
+
+
+def _class_groups_or_skip(ctx: CheckContext, what: str, classes: int) -> None:
+    """Grouping by the evaluator's `classes`: NotApplicable when there are none or the reference has no labels."""
+    from audit.errors import NotApplicable
+
+    if classes < 2:
+        raise NotApplicable(
+            f"{what} groups by the evaluator's classes, and evaluator '{ctx.store.evaluator.name}' has none: "
+            "give attributes=package.module:factory to group by your own labels"
+        )
+    if ctx.reference.train_y is None:
+        raise NotApplicable(
+            f"{what} by class compares with the reference's class labels; reference '{ctx.reference.name}' has none: "
+            "give attributes=package.module:factory, or data= with images in class subfolders (0/, 1/, ...)"
+        )
+
+
 def reference_shares(ctx: CheckContext, k: int) -> np.ndarray:
     """Class shares of the real training labels, over the evaluator's `k` classes."""
-    labels = ctx.store.reference.train_y
+    labels = ctx.reference.train_y
     if labels is None:
-        raise ValueError(f"reference '{ctx.store.reference.name}' has no training labels to compare group shares with")
+        raise ValueError(f"reference '{ctx.reference.name}' has no training labels to compare group shares with")
     counts = class_counts(np.asarray(labels), k)
     return counts / counts.sum()
 
 
 def unconditional(ctx: CheckContext, min_n: int | None) -> dict[str, Any]:
-    """Evaluator predictions of max(n, min_n) samples drawn with labels=None, made once per run."""
+    """Group labels of max(n, min_n) samples drawn with labels=None, made once per run: the
+    attribute classifier's when attributes= is given, else the evaluator's predicted classes."""
     n = max(int(ctx.n), int(min_n or 0))
+    by_attributes = _attributes(ctx) is not None
 
     def compute() -> dict[str, Any]:
         if ctx.adapter.num_classes is None and n == ctx.n:
             # The store samples a model without classes with labels=None: the very same call.
-            logits, source = ctx.embedding().logits, "the run's shared samples (sample(n, seed, labels=None))"
+            images, source = ctx.samples().images, "the run's shared samples (sample(n, seed, labels=None))"
         else:
             images = ctx.adapter.sample(n, ctx.seed, labels=None)
             validate_images(ctx.model, images, n)
-            logits, source = ctx.store.evaluator.embed(images.float().cpu()).logits, "sample(n, seed, labels=None)"
-        return {"predictions": logits.argmax(axis=1), "classes": int(logits.shape[1]), "n": n, "source": source}
+            images, source = images.float().cpu(), "sample(n, seed, labels=None)"
+        if by_attributes:
+            return {"labels": attribute_labels(ctx, images), "n": n, "source": source}
+        logits = ctx.embedding().logits if source.startswith("the run's") else ctx.store.evaluator.embed(images).logits
+        classes = int(logits.shape[1])  # 0: an evaluator without classes (skipped by _class_groups_or_skip)
+        return {"predictions": logits.argmax(axis=1) if classes else np.zeros(n, np.int64), "classes": classes, "n": n, "source": source}
 
-    return ctx.memo("fairness.unconditional", compute, n)
+    return ctx.memo("fairness.unconditional", compute, n, "attributes" if by_attributes else "classes")
 
 
 def _representation_inputs(ctx: CheckContext, min_n: int | None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    u = unconditional(ctx, min_n)
-    reference = reference_shares(ctx, u["classes"])
-    return u["predictions"], reference, u
+    """(group code of each generated image, reference share of each group, facts): codes index
+    `u["labels"]`; a generated label no reference image has is the group UNSEEN (share 0)."""
+    if _attributes(ctx) is None:
+        u = dict(unconditional(ctx, min_n))
+        k = u["classes"]
+        _class_groups_or_skip(ctx, "representation", k)
+        u["group_names"] = [str(g) for g in range(k)]
+        u["reference_text"] = f"training labels of '{ctx.reference.name}'"
+        return u["predictions"], reference_shares(ctx, k), u
+    u = dict(unconditional(ctx, min_n))
+    real = reference_attribute_labels(ctx)
+    names = natural_order(real)
+    unseen = sorted(set(u["labels"]).difference(names))
+    if unseen:
+        names = names + [UNSEEN]
+    index = {g: i for i, g in enumerate(names)}
+    codes = np.array([index.get(label, len(names) - 1) for label in u["labels"]], dtype=np.int64)
+    counts = np.array([int((real == g).sum()) for g in names], np.float64)
+    u.update(group_names=names, unseen_labels=unseen, reference_text=f"attribute labels of the training split of '{ctx.reference.name}'")
+    return codes, counts / counts.sum(), u
 
 
 def _representation_details(ctx: CheckContext, predictions: np.ndarray, reference: np.ndarray, u: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(by_group, details) shared by the representation checks."""
+    """(by_group, details) shared by the representation checks; by_group holds the groups the reference has."""
     k = len(reference)
     counts = class_counts(predictions, k)
     values, _ = representation_frame(predictions, reference)
     n = len(predictions)
     intervals = [wilson_ci(int(c), n) for c in counts]
-    lows = [lo / p if p > 0 else None for (lo, _), p in zip(intervals, reference)]
-    highs = [hi / p if p > 0 else None for (_, hi), p in zip(intervals, reference)]
-    labels = [str(g) for g in range(k)]
-    by_group = group_frame(labels, values, lows, highs, 1.0, counts=counts)
+    labels = list(u["group_names"])
+    kept = [g for g in range(k) if reference[g] > 0]
+    lows = [intervals[g][0] / reference[g] for g in kept]
+    highs = [intervals[g][1] / reference[g] for g in kept]
+    by_group = group_frame([labels[g] for g in kept], values[kept], lows, highs, 1.0, counts=counts[kept])
     shares = counts / n
+    word = "group" if _attributes(ctx) is not None else "class"
     details = {
-        "groups": "evaluator-predicted class of each unconditional sample",
+        "groups": _grouping_text(ctx),
         "by_group_metric": "representation: generated share / training share (1 = in proportion; CI: Wilson on the share)",
         "samples": u["source"], "n_samples": n,
-        "reference": f"training labels of '{ctx.store.reference.name}'", "n_reference": int(len(ctx.store.reference.train_y)),
-        "missing_groups": [labels[g] for g in range(k) if counts[g] == 0],
+        "reference": u["reference_text"], "n_reference": int(len(ctx.reference.train_y)) if _attributes(ctx) is None else int(len(reference_attribute_labels(ctx))),
+        "missing_groups": [labels[g] for g in kept if counts[g] == 0],
         "noise_floor_tv": float(0.5 * np.sum(np.sqrt(2 * reference * (1 - reference) / (np.pi * n)))),
         "noise_floor_note": "expected plug-in TV of a perfectly proportional generator at this n (multinomial noise)",
         "tables": [{
-            "title": "Generated vs training class shares",
-            "columns": ["class", "generated count", "generated share", "training share", "representation"],
-            "rows": [[labels[g], int(counts[g]), round(float(shares[g]), 4), round(float(reference[g]), 4), round(float(values[g]), 3)] for g in range(k)],
+            "title": f"Generated vs training {word} shares",
+            "columns": [word, "generated count", "generated share", "training share", "representation"],
+            "rows": [[labels[g], int(counts[g]), round(float(shares[g]), 4), round(float(reference[g]), 4), round(float(values[g]), 3) if reference[g] > 0 else None]
+                     for g in range(k)],
         }],
         "charts": [{
-            "title": "Class shares: generated (unconditional) vs training",
-            "x_label": "class", "y_label": "share",
+            "title": f"{word.capitalize()} shares: generated (unconditional) vs training",
+            "x_label": word, "y_label": "share",
             "series": {
                 "generated": [{"x": labels[g], "value": float(shares[g]), "ci_low": intervals[g][0], "ci_high": intervals[g][1]} for g in range(k)],
                 "training": [{"x": labels[g], "value": float(reference[g]), "ci_low": None, "ci_high": None} for g in range(k)],
             },
         }],
     }
+    if u.get("unseen_labels"):
+        details["unseen_labels"] = u["unseen_labels"]
+        details["unseen_note"] = f"generated labels no reference image has, pooled as '{UNSEEN}' (training share 0): they count in TV and chi-square, not in the ratio"
     return by_group, details
 
 
@@ -333,34 +442,105 @@ def representation_chi2(ctx: CheckContext, min_n: int | None = MIN_REPRESENTATIO
 # --- Quality parity ------------------------------------------------------------------------------
 
 
-def _conditional(ctx: CheckContext) -> tuple[np.ndarray, Any, list[int]]:
-    samples = ctx.samples()
-    if samples.labels is None:
-        raise ValueError(f"model '{ctx.model}' samples carry no labels; quality parity needs class-conditional samples")
-    labels = samples.labels.numpy().astype(np.int64)
-    return labels, ctx.embedding(), sorted(int(c) for c in np.unique(labels))
+@dataclass
+class ParityGroups:
+    """The groups per-group quality compares: each shared sample's group code, the codes compared,
+    their by_group names, the real training features of each, and the groups left out and why."""
+
+    codes: np.ndarray
+    groups: list[int]
+    names: dict[int, str]
+    real: dict[int, np.ndarray]
+    text: str
+    left_out: dict[str, str]
+
+    def keys(self) -> list[str]:
+        return [self.names[g] for g in self.groups]
+
+
+def _split_labels(ctx: CheckContext, split: str) -> np.ndarray:
+    y = ctx.reference.train_y if split == "train" else ctx.reference.test_y
+    if y is None:
+        raise ValueError(f"reference '{ctx.reference.name}' has no {split} labels for per-class comparisons")
+    return np.asarray(y)
 
 
 def _real_by_class(ctx: CheckContext, split: str = "train") -> dict[int, np.ndarray]:
+    """Real features of `split` by group code: the reference's class labels, or (attributes=) the
+    attribute classifier's labels coded in the order of `natural_order` of the training labels."""
     x = ctx.real_embedding(split).features
-    y = ctx.store.reference.train_y if split == "train" else ctx.store.reference.test_y
-    if y is None:
-        raise ValueError(f"reference '{ctx.store.reference.name}' has no {split} labels for per-class comparisons")
-    y = np.asarray(y)
-    return {int(c): x[y == c] for c in np.unique(y)}
+    if _attributes(ctx) is None:
+        y = _split_labels(ctx, split)
+        return {int(c): x[y == c] for c in np.unique(y)}
+    names = natural_order(reference_attribute_labels(ctx, "train"))
+    labels = reference_attribute_labels(ctx, split)
+    return {i: x[labels == g] for i, g in enumerate(names) if (labels == g).any()}
+
+
+def _sample_attribute_codes(ctx: CheckContext) -> tuple[np.ndarray, dict[int, str]]:
+    """Group code of each of the run's shared samples by the attribute classifier (-1: a label no reference image has)."""
+    labels = ctx.memo("fairness.sample_attributes", lambda: attribute_labels(ctx, ctx.samples().images), _attributes(ctx).sha256)
+    names = natural_order(reference_attribute_labels(ctx, "train"))
+    index = {g: i for i, g in enumerate(names)}
+    return np.array([index.get(g, -1) for g in labels], dtype=np.int64), dict(enumerate(names))
+
+
+def parity_groups(ctx: CheckContext, least_real: int, least_samples: int = MIN_GROUP_SAMPLES) -> ParityGroups:
+    """The groups of the run's shared samples: by attribute label (attributes=; groups with fewer
+    than `least_samples` samples or `least_real` reference images are left out, and fewer than two
+    left is NotApplicable), else by the class each sample was generated for (conditional models)."""
+    from audit.errors import NotApplicable
+
+    if _attributes(ctx) is None:
+        samples = ctx.samples()
+        if samples.labels is None:
+            raise NotApplicable(
+                f"model '{ctx.model}' lacks capability conditional: per-class quality compares the samples generated for each class "
+                "(give attributes=package.module:factory to group any generator's samples by your own labels)"
+            )
+        if ctx.reference.train_y is None:
+            raise NotApplicable(
+                f"per-class quality compares with the reference's class labels; reference '{ctx.reference.name}' has none: "
+                "give data= with images in class subfolders (0/, 1/, ...), or attributes=package.module:factory"
+            )
+        codes = samples.labels.numpy().astype(np.int64)
+        classes = sorted(int(c) for c in np.unique(codes))
+        real = _real_by_class(ctx)
+        _require_classes(ctx, classes, real, least_real)
+        return ParityGroups(codes, classes, {c: str(c) for c in classes}, real, "the class each sample was generated for", {})
+    codes, names = _sample_attribute_codes(ctx)
+    real = _real_by_class(ctx)
+    left_out: dict[str, str] = {}
+    if (codes < 0).any():
+        left_out[UNSEEN] = f"{int((codes < 0).sum())} samples with labels no reference image has"
+    groups = []
+    for g, name in names.items():
+        count, available = int((codes == g).sum()), len(real.get(g, ()))
+        if count < least_samples or available < least_real:
+            left_out[name] = f"{count} samples, {available} reference images (needs {least_samples} and {least_real})"
+        else:
+            groups.append(g)
+    if len(groups) < 2:
+        raise NotApplicable(
+            f"per-group quality needs two attribute groups with at least {least_samples} samples and {least_real} reference images each; "
+            f"model '{ctx.model}' has {len(groups)} ({'; '.join(f'{k}: {v}' for k, v in left_out.items())}): "
+            "the representation checks measure that imbalance"
+        )
+    text = f"attribute classifier '{_attributes(ctx).name}' (attributes=) on each of the run's samples"
+    return ParityGroups(codes, groups, names, real, text, left_out)
 
 
 def _require_classes(ctx: CheckContext, classes: list[int], real: dict[int, np.ndarray], least: int) -> None:
     missing = [c for c in classes if len(real.get(c, ())) < least]
     if missing:
-        raise ValueError(f"reference '{ctx.store.reference.name}' has fewer than {least} training images of class(es) {missing}")
+        raise ValueError(f"reference '{ctx.reference.name}' has fewer than {least} training images of class(es) {missing}")
 
 
 def _proportion_parity(
-    ctx: CheckContext, name: str, labels: np.ndarray, indicator: np.ndarray, classes: list[int], mf: Any,
+    ctx: CheckContext, name: str, labels: np.ndarray, indicator: np.ndarray, classes: list[int], mf: Any, keys: list[str] | None = None,
 ) -> tuple[float, float | None, float | None, dict[str, Any]]:
-    """best - worst class share of `indicator`: value, bootstrap CI (None without bootstrap),
-    by_group (Wilson per class)."""
+    """best - worst group share of `indicator`: value, bootstrap CI (None without bootstrap),
+    by_group (Wilson per group, keyed by `keys`, default the group codes)."""
     values = mf.by_group.reindex(classes).to_numpy(np.float64)
     groups = [indicator[labels == c].astype(np.float64) for c in classes]
     counts = [len(g) for g in groups]
@@ -368,86 +548,101 @@ def _proportion_parity(
     boot = class_bootstrap(lambda g, rows: float(rows.mean()), groups, ctx.bootstrap, ctx.rng_seed(name)) if ctx.bootstrap > 0 else None
     low, high = bias_adjusted_interval(value, boot.max(axis=1) - boot.min(axis=1)) if boot is not None else (float("nan"), float("nan"))
     intervals = [wilson_ci(int(g.sum()), len(g)) for g in groups]
-    by_group = group_frame([str(c) for c in classes], values, [i[0] for i in intervals], [i[1] for i in intervals], float(mf.overall), counts=counts)
+    by_group = group_frame(keys or [str(c) for c in classes], values, [i[0] for i in intervals], [i[1] for i in intervals], float(mf.overall), counts=counts)
     return value, *measurement_ci(low, high, 0.0), by_group
 
 
 def _worst_rows(by_group: dict[str, Any], title: str, lower_is_worse: bool = True, rows: int = 3) -> dict[str, Any]:
     items = sorted(by_group["by_group"].items(), key=lambda kv: kv[1]["value"], reverse=not lower_is_worse)[:rows]
-    return {"title": title, "columns": ["class", "value", "ci_low", "ci_high", "n"],
+    return {"title": title, "columns": ["group", "value", "ci_low", "ci_high", "n"],
             "rows": [[g, v["value"], v["ci_low"], v["ci_high"], v["n"]] for g, v in items]}
+
+
+def _grouping_details(pg: ParityGroups) -> dict[str, Any]:
+    details: dict[str, Any] = {"groups": pg.text}
+    if pg.left_out:
+        details["groups_left_out"] = pg.left_out
+    return details
 
 
 @check("fairness.quality_parity_accuracy", needs=(SAMPLE, CONDITIONAL), higher_is_better=False)
 def quality_parity_accuracy(ctx: CheckContext) -> Measurement:
-    """Best minus worst class in conditional accuracy (evaluator agrees with the requested class; bootstrap CI)."""
+    """Best minus worst group in conditional accuracy (evaluator agrees with the requested class; groups: classes or attributes=; bootstrap CI)."""
     from sklearn.metrics import accuracy_score
 
-    labels, embedding, classes = _conditional(ctx)
-    predictions = embedding.predictions
-    mf = metric_frame(accuracy_score, labels, predictions, labels)
-    value, low, high, by_group = _proportion_parity(ctx, "fairness.quality_parity_accuracy", labels, predictions == labels, classes, mf)
+    ctx.require_classes("conditional accuracy")
+    pg = parity_groups(ctx, least_real=0)
+    samples = ctx.samples()
+    requested = samples.labels.numpy().astype(np.int64)
+    keep = np.isin(pg.codes, pg.groups)
+    codes, correct = pg.codes[keep], (ctx.embedding().predictions == requested)[keep]
+    mf = metric_frame(accuracy_score, requested[keep], ctx.embedding().predictions[keep], codes)
+    value, low, high, by_group = _proportion_parity(ctx, "fairness.quality_parity_accuracy", codes, correct, pg.groups, mf, pg.keys())
     details = {
-        "by_group_metric": "conditional accuracy: share of the samples generated for the class that the evaluator classifies as it (Wilson CI)",
-        "value": "best - worst class (difference of proportions)",
-        "ci": "bootstrap resampling within each class, bias-adjusted, clipped at 0",
-        "tables": [_worst_rows(by_group, "Worst classes by conditional accuracy")],
+        **_grouping_details(pg),
+        "by_group_metric": "conditional accuracy: share of the group's samples that the evaluator classifies as the class they were generated for (Wilson CI)",
+        "value": "best - worst group (difference of proportions)",
+        "ci": "bootstrap resampling within each group, bias-adjusted, clipped at 0",
+        "tables": [_worst_rows(by_group, "Worst groups by conditional accuracy")],
     }
-    return Measurement(finite_or_raise("accuracy parity", value), low, high, n=len(labels), by_group=by_group, details=details)
+    return Measurement(finite_or_raise("accuracy parity", value), low, high, n=int(keep.sum()), by_group=by_group, details=details)
 
 
 def _class_radii(ctx: CheckContext, k: int) -> dict[int, np.ndarray]:
-    """k-NN radii of the real training features of each class, once per run."""
+    """k-NN radii of the real training features of each group with more than k images, once per run."""
+    key = (ctx.reference.name, "train", k, None if _attributes(ctx) is None else _attributes(ctx).sha256)
     return ctx.store.memo(
-        "fairness.class_knn_radii", (ctx.store.reference.name, "train", k),
-        lambda: {c: knn_radii(x, k) for c, x in _real_by_class(ctx).items()},
+        "fairness.class_knn_radii", key, lambda: {c: knn_radii(x, k) for c, x in _real_by_class(ctx).items() if len(x) > k},
     )
 
 
-@check("fairness.quality_parity_precision", needs=(SAMPLE, CONDITIONAL), higher_is_better=False)
+@check("fairness.quality_parity_precision", needs=(SAMPLE,), higher_is_better=False)
 def quality_parity_precision(ctx: CheckContext, k: int = PRECISION_K) -> Measurement:
-    """Best minus worst class in improved precision (k-NN manifold of that class's real features; bootstrap CI)."""
-    labels, embedding, classes = _conditional(ctx)
-    real = _real_by_class(ctx)
-    _require_classes(ctx, classes, real, k + 1)
+    """Best minus worst group in improved precision (k-NN manifold of that group's real features; groups: classes or attributes=; bootstrap CI)."""
+    pg = parity_groups(ctx, least_real=k + 1, least_samples=1)
+    features = ctx.embedding().features
     radii = _class_radii(ctx, k)
-    inside = np.zeros(len(labels), dtype=bool)
-    for c in classes:
-        rows = labels == c
-        inside[rows] = inside_manifold(embedding.features[rows], real[c], radii[c])
-    mf = metric_frame(lambda y_true, y_pred: float(np.mean(y_pred)), labels, inside.astype(np.float64), labels)
-    value, low, high, by_group = _proportion_parity(ctx, "fairness.quality_parity_precision", labels, inside, classes, mf)
+    keep = np.isin(pg.codes, pg.groups)
+    inside = np.zeros(len(pg.codes), dtype=bool)
+    for c in pg.groups:
+        rows = pg.codes == c
+        inside[rows] = inside_manifold(features[rows], pg.real[c], radii[c])
+    codes, inside = pg.codes[keep], inside[keep]
+    mf = metric_frame(lambda y_true, y_pred: float(np.mean(y_pred)), codes, inside.astype(np.float64), codes)
+    value, low, high, by_group = _proportion_parity(ctx, "fairness.quality_parity_precision", codes, inside, pg.groups, mf, pg.keys())
     details = {
-        "by_group_metric": f"improved precision (k={k}): share of the class's samples inside the k-NN balls of the class's real training features (Wilson CI)",
-        "value": "best - worst class (difference of proportions)",
-        "k": k, "reference": "training split, per class",
-        "ci": "bootstrap resampling within each class with the real radii fixed, bias-adjusted, clipped at 0",
-        "tables": [_worst_rows(by_group, "Worst classes by precision")],
+        **_grouping_details(pg),
+        "by_group_metric": f"improved precision (k={k}): share of the group's samples inside the k-NN balls of the group's real training features (Wilson CI)",
+        "value": "best - worst group (difference of proportions)",
+        "k": k, "reference": "training split, per group",
+        "ci": "bootstrap resampling within each group with the real radii fixed, bias-adjusted, clipped at 0",
+        "tables": [_worst_rows(by_group, "Worst groups by precision")],
     }
-    return Measurement(finite_or_raise("precision parity", value), low, high, n=len(labels), by_group=by_group, details=details)
+    return Measurement(finite_or_raise("precision parity", value), low, high, n=len(codes), by_group=by_group, details=details)
 
 
 def _real_stats(ctx: CheckContext) -> dict[Any, RealStats]:
     def compute() -> dict[Any, RealStats]:
-        stats: dict[Any, RealStats] = {c: RealStats.of(x) for c, x in _real_by_class(ctx).items()}
+        stats: dict[Any, RealStats] = {c: RealStats.of(x) for c, x in _real_by_class(ctx).items() if len(x) >= 2}
         stats["all"] = RealStats.of(ctx.real_embedding("train").features)
         return stats
 
-    return ctx.store.memo("fairness.class_real_stats", (ctx.store.reference.name, "train"), compute)
+    key = (ctx.reference.name, "train", None if _attributes(ctx) is None else _attributes(ctx).sha256)
+    return ctx.store.memo("fairness.class_real_stats", key, compute)
 
 
-@check("fairness.quality_parity_fid", needs=(SAMPLE, CONDITIONAL), higher_is_better=False, unit="ratio")
+@check("fairness.quality_parity_fid", needs=(SAMPLE,), higher_is_better=False, unit="ratio")
 def quality_parity_fid(ctx: CheckContext) -> Measurement:
-    """Worst over best class FID (each class's samples vs that class's real training features; bootstrap CI)."""
+    """Worst over best group FID (each group's samples vs that group's real training features; groups: classes or attributes=; bootstrap CI)."""
     from audit.metrics import fid_from_features
 
-    labels, embedding, classes = _conditional(ctx)
-    real = _real_by_class(ctx)
-    features = embedding.features
+    pg = parity_groups(ctx, least_real=2)
+    classes, real = pg.groups, pg.real
+    keep = np.isin(pg.codes, classes)
+    labels, features = pg.codes[keep], ctx.embedding().features[keep]
     counts = [int((labels == c).sum()) for c in classes]
     if min(counts) < 2:
         raise ValueError(f"per-class FID needs at least 2 samples of every class; the smallest class has {min(counts)} (raise n)")
-    _require_classes(ctx, classes, real, 2)
     stats = _real_stats(ctx)
 
     def fid_metric(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -468,20 +663,22 @@ def quality_parity_fid(ctx: CheckContext) -> Measurement:
     else:
         low = high = float("nan")
         per_class = [(None, None)] * len(classes)
-    by_group = group_frame([str(c) for c in classes], values, [p[0] for p in per_class], [p[1] for p in per_class], float(mf.overall), counts=counts)
+    keys = pg.keys()
+    by_group = group_frame(keys, values, [p[0] for p in per_class], [p[1] for p in per_class], float(mf.overall), counts=counts)
     heldout = _real_by_class(ctx, "test")
     floors = {c: fid_from_features(heldout[c], real[c]) for c in classes if len(heldout.get(c, ())) >= 2}
     order = np.argsort(-values)
     details = {
-        "by_group_metric": "FID of the class's samples against the class's real training features (bootstrap CI)",
-        "value": "worst / best class FID (scale-free; by_group.ratio is fairlearn's best / worst)",
-        "ci": "bootstrap resampling within each class (real statistics fixed), bias-adjusted on the log scale",
-        "floor_note": "per-class real-data floor: held-out real images of the class vs its training images; with few images per class both are biased upwards",
-        "real_data_floor_by_class": {str(c): float(v) for c, v in floors.items()},
+        **_grouping_details(pg),
+        "by_group_metric": "FID of the group's samples against the group's real training features (bootstrap CI)",
+        "value": "worst / best group FID (scale-free; by_group.ratio is fairlearn's best / worst)",
+        "ci": "bootstrap resampling within each group (real statistics fixed), bias-adjusted on the log scale",
+        "floor_note": "per-group real-data floor: held-out real images of the group vs its training images; with few images per group both are biased upwards",
+        "real_data_floor_by_class": {pg.names[c]: float(v) for c, v in floors.items()},
         "tables": [{
-            "title": "Per-class FID vs the real-data floor (worst first)",
-            "columns": ["class", "samples", "FID", "real held-out floor"],
-            "rows": [[str(classes[g]), counts[g], round(float(values[g]), 3), round(floors[classes[g]], 3) if classes[g] in floors else None] for g in order],
+            "title": "Per-group FID vs the real-data floor (worst first)",
+            "columns": ["group", "samples", "FID", "real held-out floor"],
+            "rows": [[keys[g], counts[g], round(float(values[g]), 3), round(floors[classes[g]], 3) if classes[g] in floors else None] for g in order],
         }],
     }
     return Measurement(value, *measurement_ci(low, high, 1.0), n=len(labels), by_group=by_group, details=details)

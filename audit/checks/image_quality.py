@@ -82,6 +82,7 @@ def fid(ctx: CheckContext) -> Measurement:
 @check("quality.inception_score", needs=(SAMPLE,), higher_is_better=True)
 def inception_score(ctx: CheckContext) -> Measurement:
     """Inception Score from the evaluator's class logits: the field's mean over 10 splits (t-interval over the splits)."""
+    ctx.require_classes("the Inception Score")
     logits = ctx.embedding().logits
     splits = inception_score_splits(logits, min(IS_SPLITS, len(logits)))
     value = finite_or_raise("Inception Score", float(splits.mean()))
@@ -102,6 +103,7 @@ def inception_score(ctx: CheckContext) -> Measurement:
 def conditional_accuracy(ctx: CheckContext) -> Measurement:
     """Share of samples the evaluator classifies as the label they were generated for (Wilson CI)."""
     samples = ctx.samples()
+    ctx.require_classes("conditional accuracy")
     predictions = ctx.embedding().predictions
     labels = samples.labels.numpy()
     correct = predictions == labels
@@ -306,8 +308,8 @@ def near_duplicate_rate_check(ctx: CheckContext, quantile: float = COPY_QUANTILE
 # --- class histogram ---------------------------------------------------------------------------
 
 def _predictions(ctx: CheckContext) -> tuple[np.ndarray, int]:
-    logits = ctx.embedding().logits
-    return ctx.embedding().predictions, logits.shape[1]
+    classes = ctx.require_classes("the class histogram")
+    return ctx.embedding().predictions, classes
 
 
 def _histogram_details(predictions: np.ndarray, classes: int) -> dict[str, Any]:

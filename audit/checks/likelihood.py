@@ -1,6 +1,6 @@
 """Likelihood and latent-space checks for VAEs and diffusion models, on held-out real images.
 
-Images come from the run's reference (`ctx.store.reference`: the digits split for the bundled
+Images come from the run's reference (`ctx.reference`: the digits split for the bundled
 models): the held-out split is what the model never saw; the same number of training images
 is measured beside it, so a model that memorised its training set shows a gap. Bits per
 dimension: bpd = -log p(x) / (D ln 2), D = pixels x channels (256 for 16x16 digits), from the
@@ -34,7 +34,7 @@ def _images(ctx: CheckContext, split: str, count: int) -> Any:
     """The first `count` images of the reference's held-out (`test`) or `train` split, as float32."""
     import torch
 
-    ref = ctx.store.reference
+    ref = ctx.reference
     x = ref.test_x if split == "test" else ref.train_x
     return torch.tensor(np.asarray(x[:count]), dtype=torch.float32)
 
@@ -42,7 +42,7 @@ def _images(ctx: CheckContext, split: str, count: int) -> Any:
 def _count(ctx: CheckContext, n: int | None, default: int | None, split: str = "test") -> int:
     """Images to use: `n` if given, else `default` (None: the whole split) capped by the run's n;
     never more than the split holds."""
-    ref = ctx.store.reference
+    ref = ctx.reference
     available = len(ref.test_x if split == "test" else ref.train_x)
     count = min(int(n) if n is not None else min(default or available, ctx.n), available)
     if count < 2:
@@ -99,7 +99,7 @@ def nll_bpd(ctx: CheckContext, n: int | None = None, train_n: int | None = None,
     family = get_family(ctx.adapter.info.family)
     bound = family.likelihood_bound  # a costly Monte Carlo bound: fewer images, no training split by default
     count = _count(ctx, n, family.bound_images if bound else None)
-    train_count = (0 if bound else count) if train_n is None else min(int(train_n), len(ctx.store.reference.train_x))
+    train_count = (0 if bound else count) if train_n is None else min(int(train_n), len(ctx.reference.train_x))
     fn = ctx.adapter.log_likelihood
     kwargs: dict[str, Any] = {}
     if not bound and accepts(fn, "k"):
@@ -171,7 +171,7 @@ def interpolation_smoothness(ctx: CheckContext, pairs: int = INTERPOLATION_PAIRS
 
     if steps < 2:
         raise ValueError(f"quality.interpolation_smoothness needs steps >= 2, got {steps}")
-    available = len(ctx.store.reference.test_x)
+    available = len(ctx.reference.test_x)
     pairs = min(int(pairs), available // 2)
     if pairs < 2:
         raise ValueError(f"need at least 2 pairs of held-out images, got {pairs}")

@@ -92,7 +92,7 @@ def bundled_manifest(adapter: Any) -> dict[str, Any] | None:
 
 def image_member_indices(ctx: CheckContext) -> tuple[np.ndarray, str]:
     """Indices into the reference train split that the model was trained on, and where they come from."""
-    ref = ctx.store.reference
+    ref = ctx.reference
     n_train = len(ref.train_x)
     manifest = bundled_manifest(ctx.adapter)
     if manifest is not None and ref.name == "digits-16x16":
@@ -190,7 +190,7 @@ def dcr_ratio(ctx: CheckContext, pairs: int = GALLERY_PAIRS) -> Measurement:
     # gallery: the samples closest to a training image, beside that image
     order = np.argsort(d["nn_train"], kind="stable")[: int(pairs)]
     images = ctx.samples().images.numpy()
-    train = np.asarray(ctx.store.reference.train_x, np.float64)
+    train = np.asarray(ctx.reference.train_x, np.float64)
     name = f"{_safe(ctx.model)}-{ctx.precision}-closest-pairs.png"
     ctx.artifact_dir.mkdir(parents=True, exist_ok=True)
     save_pairs_gallery(images[order], train[d["nn_train_index"][order]], ctx.artifact_dir / name)
@@ -228,7 +228,7 @@ def _image_attack(ctx: CheckContext, cap: int) -> dict[str, Any]:
     family = get_family(ctx.adapter.info.family)
 
     def compute() -> dict[str, Any]:
-        ref = ctx.store.reference
+        ref = ctx.reference
         member_idx, source = image_member_indices(ctx)
         mem, non = _balanced(ctx, member_idx, np.arange(len(ref.test_x)), cap, "privacy.mia.members")
         xm = torch.tensor(np.asarray(ref.train_x)[mem], dtype=torch.float32)
@@ -434,9 +434,11 @@ def _latent_leakage(ctx: CheckContext, folds: int) -> Measurement:
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from threadpoolctl import threadpool_limits
 
-    ref = ctx.store.reference
+    ref = ctx.reference
     x = torch.tensor(np.asarray(ref.test_x), dtype=torch.float32)
-    y = np.asarray(ref.test_y).astype(np.int64)
+    if ref.test_y is None:
+        raise NotApplicable(f"reference '{ref.name}' has no labels to leak: put data= images in class subfolders (0/, 1/, ...)")
+    y = np.asarray(ref.test_y[: len(x)]).astype(np.int64)  # a data= pixel subset is a prefix of the split
     z = ctx.adapter.encode(x)
     z = (z[0] if isinstance(z, (tuple, list)) else z).float().cpu().numpy()
     cv = StratifiedKFold(n_splits=int(folds), shuffle=True, random_state=ctx.rng_seed("privacy.attribute_leakage") % (2**31))

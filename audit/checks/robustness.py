@@ -88,7 +88,7 @@ def _agreement(ctx: CheckContext, images: Any, target: np.ndarray, names: list[s
 def _heldout(ctx: CheckContext, n: int | None) -> tuple[Any, np.ndarray | None]:
     import torch
 
-    ref = ctx.store.reference
+    ref = ctx.reference
     count = min(int(n if n is not None else ctx.n), len(ref.test_x), HELDOUT_MAX)
     if count < 2:
         raise ValueError(f"robustness checks need at least 2 held-out images, got {count}")
@@ -104,6 +104,7 @@ def evaluator_accuracy(ctx: CheckContext) -> Measurement:
 
     names = list(CORRUPTIONS)
     samples = ctx.samples()
+    ctx.require_classes("agreement under corruption")
     conditional = samples.labels is not None and has_capability(ctx.adapter, CONDITIONAL)
     if conditional:
         target, mode = samples.labels.numpy(), "the label each sample was generated for"
@@ -218,6 +219,7 @@ def latent_stability(ctx: CheckContext) -> Measurement:
     from audit.robustness import curves
 
     z0, decode, source = _latent_decoder(ctx)
+    ctx.require_classes("the class-flip rate")
     eps = torch.randn(z0.shape, generator=torch.Generator().manual_seed(ctx.rng_seed("robustness.latent")))
     x0 = decode(z0)
     p0 = _predictions(ctx, x0)
@@ -257,8 +259,12 @@ def _adversarial(ctx: CheckContext, attack: str, n: int | None) -> dict[str, Any
     from audit.robustness.adversarial import EPSILONS, fgsm, pgd
 
     x, y = _heldout(ctx, n)
+    ctx.require_classes("an attack on the evaluator's classification")
     if y is None:
-        raise ValueError("adversarial checks need labelled held-out images")
+        raise NotApplicable(
+            f"attacks on the evaluator need labelled held-out images; reference '{ctx.reference.name}' has no labels "
+            "(put data= images in class subfolders 0/, 1/, ...)"
+        )
     evaluator = ctx.store.evaluator
 
     def compute() -> dict[str, Any]:

@@ -19,6 +19,7 @@ from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import NotApplicable
 from audit.metrics import feature_stats, fid_from_features, frechet_distance
+from audit.progress_events import reporting_to
 from audit.stats import bootstrap_ci
 
 STEPS = (10, 25, 50, 100, 250)
@@ -117,10 +118,12 @@ def steps_curve(
             start, size = int(part[0]), len(part)
             part_labels = labels[start : start + size] if labels is not None else None
             began = time.perf_counter()
-            x = ctx.adapter.sample(size, seed, labels=part_labels, steps=s, **kwargs)
+            with reporting_to(None):  # this loop reports the whole point, not the adapter each chunk
+                x = ctx.adapter.sample(size, seed, labels=part_labels, steps=s, **kwargs)
             per_image_seconds.append((time.perf_counter() - began) / size)
             validate_images(ctx.model, x, size)
             images.append(x.float().cpu())
+            ctx.progress(f"sampling ({sampler.upper()} {s})", start + size, count)
         fake = features[s] = ctx.store.evaluator.embed(torch.cat(images)).features
         fid = finite_or_raise(f"FID at {s} steps", fid_from_features(fake, real))
         low, high = bootstrap_ci(lambda f: fid_from_features(f, real), [fake], ctx.bootstrap, ctx.rng_seed(f"quality.steps_curve-{s}"), strata=[strata])

@@ -124,35 +124,48 @@ def user_evaluator(word: str) -> ImageEvaluator:
     fingerprinted by the file's sha256) or `package.module:factory` returning a `torch.nn.Module`
     (fingerprinted by the sha256 of its state dict). Either has `features(x)` and `head(f)`, or a
     `forward(x)` returning (features, logits)."""
+    import torch
+
+    from audit.errors import InputError
+
+    network, digest, name = load_user_network(word, "Evaluator")
+    if not isinstance(network, torch.nn.Module):
+        raise InputError(f"Evaluator '{word}' returned {type(network).__name__}, expected a torch.nn.Module.")
+    network = network.float()
+    return ImageEvaluator(name, network, digest or state_sha256(network))
+
+
+def load_user_network(word: str, what: str) -> tuple[Any, str | None, str]:
+    """What a user's network word names, shared by `evaluator=` and `attributes=`: a TorchScript
+    file (loaded with `torch.jit.load`; its sha256 and its stem returned), or the object a
+    `package.module:factory` returns (a module given instead of a factory is itself; sha256 None:
+    the caller fingerprints it). `what` starts the one-line InputError of each failure."""
     from pathlib import Path
 
     import torch
 
     from audit.errors import InputError
+    from audit.messages import one_line
 
     path = Path(word).expanduser()
     if path.is_file():
         from audit.weights import sha256_file
 
         try:
-            network = torch.jit.load(str(path), map_location="cpu")
+            module = torch.jit.load(str(path), map_location="cpu")
         except Exception as exc:
-            from audit.messages import one_line
-
-            raise InputError(f"Evaluator '{word}' is not a TorchScript file torch.jit.load can read ({type(exc).__name__}: {one_line(exc, 200)}).") from None
-        return ImageEvaluator(path.stem, network.float(), sha256_file(path))
+            raise InputError(f"{what} '{word}' is not a TorchScript file torch.jit.load can read ({type(exc).__name__}: {one_line(exc, 200)}).") from None
+        return module, sha256_file(path), path.stem
     if ":" not in word:
-        raise InputError(f"Evaluator '{word}' does not exist: give a TorchScript file or package.module:factory.")
+        raise InputError(f"{what} '{word}' does not exist: give a TorchScript file or package.module:factory.")
     from audit.registry import import_target
 
-    factory = import_target(word)
+    target = import_target(word)
+    if isinstance(target, torch.nn.Module):
+        return target, None, word
+    if not callable(target):
+        raise InputError(f"{what} '{word}' is a {type(target).__name__}, not a factory (a callable returning the network).")
     try:
-        network = factory() if callable(factory) and not isinstance(factory, torch.nn.Module) else factory
+        return target(), None, word
     except Exception as exc:
-        from audit.messages import one_line
-
-        raise InputError(f"Evaluator factory '{word}' raised {type(exc).__name__}: {one_line(exc, 200)}.") from None
-    if not isinstance(network, torch.nn.Module):
-        raise InputError(f"Evaluator '{word}' returned {type(network).__name__}, expected a torch.nn.Module.")
-    network = network.float()
-    return ImageEvaluator(word, network, state_sha256(network))
+        raise InputError(f"{what} factory '{word}' raised {type(exc).__name__}: {one_line(exc, 200)}.") from None

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
+from audit.progress_events import report_step
+
 TOKENS_PER_BATCH = 8192
 
 
@@ -67,6 +69,7 @@ def score_sequences(
         logp = logp.cpu()
         for r, w in enumerate(batch):
             pieces[(w.seq, w.part)] = logp[r, w.first - 1 : len(w.ids) - 1]
+        report_step("scoring text windows", min(i, len(wins)), len(wins))
     parts: dict[int, int] = {}
     for w in wins:
         parts[w.seq] = max(parts.get(w.seq, 0), w.part + 1)

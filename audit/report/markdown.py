@@ -61,8 +61,10 @@ def _run_line(results: dict[str, Any]) -> str:
     config = results.get("config") or {}
     policy = (results.get("policy") or {}).get("path") or config.get("policy")
     interrupted = f" (interrupted{' by ' + _cell(results['interrupted_by']) if results.get('interrupted_by') else ''})" if results.get("interrupted") else ""
+    spaces = sorted({str((r.get("details") or {}).get("feature_space")) for r in results["records"] if (r.get("details") or {}).get("feature_space")})
     return (f"Run `{_cell(results['run_id'])}`{interrupted}: {_cell(counts) or 'no records'}"
-            f" · n={_cell(config.get('n'))}, seed={_cell(config.get('seed'))}" + (f" · policy `{_cell(policy)}`" if policy else ""))
+            f" · n={_cell(config.get('n'))}, seed={_cell(config.get('seed'))}" + (f" · policy `{_cell(policy)}`" if policy else "")
+            + (f" · image numbers in the feature space of {', '.join(f'`{_cell(s)}`' for s in spaces)}" if spaces else ""))
 
 
 def _not_passing(records: list[dict[str, Any]], expired: list[dict[str, Any]]) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from audit.adapters import CONDITIONAL, DENOISING_LOSS, LATENT, LOG_LIKELIHOOD, SAMPLE, ModelAdapter, ModelInfo, count_params
+from audit.progress_events import report_step
 from audit_reference_models.data.digits import IMAGE_SHAPE, NUM_CLASSES
 from audit_reference_models.diffusion.likelihood import variational_bound
 from audit_reference_models.diffusion.sampler import denoise
@@ -99,10 +100,12 @@ class DiffusionAdapter(ModelAdapter):
                 raise ValueError(f"z must have shape {(n, *IMAGE_SHAPE)}, got {tuple(z.shape)}")
             noise = z.float().cpu()
         out = []
+        step = f"sampling ({sampler.upper()} {self.default_steps[sampler] if steps is None else steps})"
         for i in range(0, n, SAMPLE_BATCH):
             x_T = noise[i : i + SAMPLE_BATCH].to(self.info.device)
             x0 = denoise(self._eps_fn(labels[i : i + SAMPLE_BATCH]), scheduler, x_T, g)
             out.append(((x0.float().cpu() + 1) / 2).clamp(0, 1))
+            report_step(step, min(i + SAMPLE_BATCH, n), n)
         return torch.cat(out)
 
     @torch.inference_mode()

@@ -156,7 +156,7 @@ def test_generator_out_of_range_is_bad_input(cli, tmp_path: Path):
 
 def test_generator_shape_must_match_reference(cli, tmp_path: Path):
     rgb = build_tiny_generator(tmp_path / "rgb.pt", latent=8, shape=(3, 8, 8), attributes=True)
-    _bad(cli, f"torchscript:{rgb}", "generates 3x8x8 images", "bundled digits data holds 1x16x16", "data=")
+    _bad(cli, f"torchscript:{rgb}", "generates 3x8x8 images", "digits evaluator reads 1x16x16", "evaluator= that reads them (inception", "data=")
 
 
 def test_generator_that_crashes_is_bad_input(cli, tmp_path: Path):

@@ -179,6 +179,9 @@ def test_a_different_evaluator_or_data_set_is_a_metric_difference():
     with_text = run({"evaluator:digits-cnn": "a" * 64, "data:digits-16x16": "b" * 64, "data:tinystories-heldout": "d" * 64})
     assert run_differences(default, mine) == ["evaluator digits-cnn vs my-inception"]
     assert run_differences(default, with_text) == []  # a text set beside the same images is no conflict
+    grouped = run({"evaluator:digits-cnn": "a" * 64, "attributes:pkg.mod:colour": "e" * 64})
+    regrouped = run({"evaluator:digits-cnn": "a" * 64, "attributes:pkg.mod:colour": "f" * 64})
+    assert run_differences(grouped, regrouped) == [f"attributes:pkg.mod:colour sha256 {'e' * 12}… vs {'f' * 12}…"]
 
 
 def test_conditional_accuracy_is_compared_paired_on_the_same_seed(cli, tmp_path):

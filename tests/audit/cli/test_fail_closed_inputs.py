@@ -150,20 +150,21 @@ def test_decompression_bomb_image(cli, tmp_path: Path, size: int):
     assert_one_line_error(_image_run(cli, folder), 2, "zz_bomb.png' is refused as a decompression bomb")
 
 
-def test_too_many_pixels_in_a_folder(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    import audit.reference_data as reference_data
+def test_too_many_pixels_in_one_image(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A folder is streamed (no cap on its total), but one image's declared size is capped."""
+    import audit.reference_images as reference_images
 
-    monkeypatch.setattr(reference_data, "MAX_DATA_PIXELS", 16 * 16 * 11)
+    monkeypatch.setattr(reference_images, "MAX_IMAGE_PIXELS", 16 * 16 - 1)
     folder = write_png_folder(tmp_path / "imgs", digits_arrays(12)[0])
-    assert_one_line_error(_image_run(cli, folder), 2, "holds 3,072 pixels or more", "at most 2,816")
+    assert_one_line_error(_image_run(cli, folder), 2, "is 16x16: more than the 255 pixels one image may hold")
 
 
 def test_too_many_pixels_in_an_npz(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    import audit.reference_data as reference_data
+    import audit.reference_images as reference_images
 
-    monkeypatch.setattr(reference_data, "MAX_DATA_PIXELS", 16 * 16 * 10)
+    monkeypatch.setattr(reference_images, "MAX_NPZ_PIXELS", 16 * 16 * 10)
     npz = write_npz(tmp_path / "x.npz", *digits_arrays(20))
-    assert_one_line_error(_image_run(cli, npz), 2, "x.npz' (x) holds 5,120 pixels", "at most 2,560")
+    assert_one_line_error(_image_run(cli, npz), 2, "x.npz' (x) holds 5,120 pixels", "at most 2,560", "save x as an .npy")
 
 
 # --- 5. hf: folders with broken weights or config -----------------------------------------------

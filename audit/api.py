@@ -140,10 +140,21 @@ def run_plan(
     plan: "Plan", *, on_record: Callable[[Any], None] | None = None, on_start: Callable[[Path], None] | None = None,
     today: Any = None, **hooks: Any,
 ) -> "RunOutcome":
-    """Execute a plan: measure, judge, write results.json and the reports (audit.runner.execute)."""
+    """Execute a plan: measure, judge, write results.json and the reports (audit.runner.execute),
+    on the executor the plan's config names (`executor=ray`: audit.ray_executor)."""
     from audit.runner import execute
 
-    return execute(plan, on_record=on_record or (lambda r: None), today=today, on_start=on_start or (lambda d: None), **hooks)
+    if plan.config.executor != "ray" or "executor" in hooks:
+        return execute(plan, on_record=on_record or (lambda r: None), today=today, on_start=on_start or (lambda d: None), **hooks)
+    from audit.ray_executor import RayExecutor
+
+    executor = RayExecutor(plan.config.ray_address)
+    executor.start()
+    try:
+        return execute(plan, on_record=on_record or (lambda r: None), today=today, on_start=on_start or (lambda d: None),
+                       executor=executor, **hooks)
+    finally:
+        executor.close()
 
 
 def run(suite: str | PathLike, models: Models = None, **keys: Any) -> AuditRun:

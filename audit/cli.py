@@ -481,6 +481,41 @@ def check_model(ctx: typer.Context) -> None:
     guarded(body)
 
 
+CACHE_ACTIONS = ("info", "clear")
+
+
+@app.command("cache")
+def cache_(action: str = typer.Argument(..., help="info | clear")) -> None:
+    """The sample cache across runs ($AUDIT_CACHE_DIR): info (folder, entries, size, limit, oldest/newest use) or clear."""
+
+    def body() -> None:
+        import time
+
+        from audit.messages import did_you_mean
+        from audit.sample_cache import SampleCache
+
+        if action not in CACHE_ACTIONS:
+            from audit.errors import InputError
+
+            raise InputError(did_you_mean("cache action", action, list(CACHE_ACTIONS)))
+        cache = SampleCache.from_environment()
+        if action == "clear":
+            typer.echo(f"Removed {cache.clear()} entries from {cache.folder}")
+            return
+        info = cache.info()
+
+        def when(t: float | None) -> str:
+            return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t is not None else "-"
+
+        typer.echo(f"folder   {info.folder}")
+        typer.echo(f"entries  {info.entries}")
+        typer.echo(f"size     {info.total_bytes / 2**20:.1f} MiB of {info.max_bytes / 2**20:.0f} MiB (AUDIT_CACHE_MAX_BYTES)")
+        typer.echo(f"oldest   {when(info.oldest)}")
+        typer.echo(f"newest   {when(info.newest)}")
+
+    guarded(body)
+
+
 def main() -> None:
     """Console-script entry point: `audit run` runs in a supervised child process (audit.supervise)."""
     from audit.supervise import follow_parent, should_supervise, supervise

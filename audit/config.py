@@ -32,11 +32,15 @@ RUN_KEYS: dict[str, str] = {
     "evaluator": "image evaluator (features + logits): inception (FID's Inception-v3; weights from a local file), a TorchScript file, package.module:factory, or clip:<dir> / dinov2:<dir> (a local Hugging Face model folder; features only); default the bundled digits CNN",
     "prompts": "prompts for text-to-image models: a UTF-8 file, one prompt per line (sample i gets line i mod the number of lines)",
     "attributes": "attribute classifier for image fairness: package.module:factory or a TorchScript file mapping images [N,C,H,W] in [0,1] to one group label (int or str) per image; default: group by the evaluator's classes",
+    "executor": "where the (model, precision) units run: local (default, this process, one after another) or ray (Ray tasks; needs the ray extra)",
+    "ray_address": "with executor=ray: auto (default: the running cluster, else a local one on this machine's CPUs) or a cluster address (host:port, ray://host:port)",
+    "cache": "on (default) or off: read and write generated samples and evaluator features in the sample cache across runs ($AUDIT_CACHE_DIR, else ~/.cache/audit/samples; audit cache info|clear)",
     "timeout": "seconds each model/precision may run (load and all its checks) before it gets error records and the run goes on: 1..2592000 (30 days), or 0 for no limit; default 1800",
 }
 KEY_ALIASES = {"models": "model", "precisions": "precision", "checks": "check", "suite_name": "suite"}
 
 DEVICES = ("cpu", "cuda", "auto")
+EXECUTORS = ("local", "ray")
 
 MAX_SEED = 2**31 - 1
 """Largest seed of `audit run`, `audit train` and `audit check-model`. numpy's legacy seeding and
@@ -75,6 +79,10 @@ class RunConfig:
     timeout: int = 1800
     attributes: str | None = None
     prompts: Path | None = None
+    cache: bool = True
+    """Read and write the persistent sample cache (audit.sample_cache); `cache=off` does neither."""
+    executor: str = "local"
+    ray_address: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -187,7 +195,26 @@ _PARSERS: dict[str, Callable[[str], tuple[str, Any]]] = {
     "timeout": lambda v: ("timeout", _int("timeout", v, 0, MAX_TIMEOUT)),
     "attributes": lambda v: ("attributes", _attributes_word(v)),
     "prompts": lambda v: ("prompts", _existing("prompts", v, file=True)),
+    "cache": lambda v: ("cache", _on_off("cache", v)),
+    "executor": lambda v: ("executor", _choice("executor", v, EXECUTORS)),
+    "ray_address": lambda v: ("ray_address", _nonempty("ray_address", v)),
 }
+
+
+def _nonempty(key: str, value: str) -> str:
+    if not value.strip():
+        raise InputError(f"'{key}' is empty: give auto or a cluster address.")
+    return value.strip()
+
+
+def _on_off(key: str, value: str) -> bool:
+    """on/off (or a true/false word)."""
+    word = value.strip().lower()
+    if word in ("on", "off"):
+        return word == "on"
+    if word in FLAG_WORDS:
+        return FLAG_WORDS[word]
+    raise InputError(f"'{key}' must be on or off, got '{_shown(value)}'.")
 
 
 def _existing(key: str, value: str, file: bool = False) -> Path:
@@ -224,17 +251,12 @@ def read_prompts(path: Path) -> Prompts:
     cannot be read, is not UTF-8 text or holds no prompt."""
     import hashlib
 
+    from audit.reference_data import read_utf8_text
+
     try:
-        raw = path.read_bytes()
+        raw, text = read_utf8_text(path, f"Prompts file '{path}'")
     except OSError as exc:
         raise InputError(f"'prompts' names '{path}', which cannot be read ({exc.strerror or type(exc).__name__}).") from None
-    nul = raw.find(b"\0")
-    if nul >= 0:
-        raise InputError(f"'prompts' names '{path}', which is binary, not UTF-8 text (NUL byte at offset {nul}).")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"'prompts' names '{path}', which is not UTF-8: invalid byte 0x{raw[exc.start]:02x} at offset {exc.start}.") from None
     texts = tuple(line.strip() for line in text.splitlines() if line.strip())
     if not texts:
         raise InputError(f"'prompts' names '{path}', which holds no prompt (it is empty or only whitespace): put one prompt per line.")

@@ -80,7 +80,8 @@ class CheckContext:
         none (logits [N, 0], e.g. a feature-only network), since `what` reads its classes."""
         from audit.errors import NotApplicable
 
-        classes = int(self.embedding().logits.shape[1])
+        known = getattr(self.store.evaluator, "classes", None)  # read off a batch it has embedded: no sampling for it
+        classes = int(known) if known is not None else int(self.embedding().logits.shape[1])
         if classes < 2:
             raise NotApplicable(f"{what} reads the evaluator's classes; evaluator '{self.store.evaluator.name}' has none")
         return classes

@@ -59,6 +59,10 @@ class Plan:
     prompts: Any = None
     """audit.config.Prompts: the `prompts=` file read (None: not given), for text-to-image models."""
 
+    def n_for(self, check_id: str) -> int:
+        """The sample size of one check: the run's `n=`, else its own suite's n (suites run together keep theirs)."""
+        return self.config.n or self.suite.n_for(check_id)
+
     def check_params(self, check_id: str) -> dict[str, Any]:
         """The suite's parameters of one check (a fresh dict: a check may not change the plan)."""
         return dict(self.params.get(check_id, {}))
@@ -86,9 +90,10 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
     from audit.checks import check_spec, load_check_modules
     from audit.config import require_device
     from audit.precision import get_precision
-    from audit.suite import load_suite
+    from audit.suite import load_suites
 
-    suite = load_suite(config.suite)
+    suite = load_suites(config.suite)
+    require_executor(config.executor)
     load_check_modules()
     check_ids = config.checks or list(suite.checks)
     specs = tuple(check_spec(c) for c in check_ids)
@@ -116,7 +121,23 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
     params = MappingProxyType({c: MappingProxyType(dict(suite.checks.get(c, {}))) for c in check_ids})
     device = require_device(config.device)
     probe_output_folder(config.out)
+    if getattr(config, "cache", False):
+        from audit.sample_cache import default_max_bytes
+
+        default_max_bytes()  # a bad AUDIT_CACHE_MAX_BYTES is bad input now, not mid-run
     return Plan(config, suite, items, tuple(gates), config.n or suite.n, device, params, policy, sources, prompts=prompts)
+
+
+RAY_EXTRA = "generative-model-audit[ray]"
+"""The optional extra that installs Ray for `executor=ray`."""
+
+
+def require_executor(executor: str) -> None:
+    """`executor=ray` needs Ray installed: without it, one line naming the extra (exit 2)."""
+    import importlib.util
+
+    if executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise InputError(f"executor=ray needs Ray, which is not installed: pip install '{RAY_EXTRA}' (or executor=local).")
 
 
 def default_models(specs: tuple[CheckSpec, ...] | list[CheckSpec]) -> list[str]:

@@ -17,7 +17,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from audit.adapters.base import has_capability
 from audit.checks.base import CheckSpec, Measurement
@@ -51,11 +51,11 @@ def new_run_dir(out: Path, suite: str) -> tuple[str, Path]:
     return run_id, run_dir
 
 
-def _base_record(plan: Plan, item: PlanItem, spec: CheckSpec, family: str | None) -> CheckResult:
+def base_record(plan: Plan, item: PlanItem, spec: CheckSpec, family: str | None) -> CheckResult:
     return CheckResult(
         check=spec.id, model=item.model, precision=item.precision, device=plan.device, status="error",
         seed=plan.config.seed, unit=spec.unit, higher_is_better=spec.higher_is_better,
-        params={"n": plan.n, "bootstrap": plan.config.bootstrap, **plan.check_params(spec.id)}, family=family,
+        params={"n": plan.n_for(spec.id), "bootstrap": plan.config.bootstrap, **plan.check_params(spec.id)}, family=family,
     )
 
 
@@ -67,14 +67,14 @@ def run_check(
     message (sys.exit() included). Only interrupts and the model's timeout propagate. The steps
     the check reports (`CheckContext.progress`, and the store's and bootstrap's own) reach
     `on_progress` as ProgressEvents of this check."""
-    record = _base_record(plan, item, spec, adapter.info.family)
+    record = base_record(plan, item, spec, adapter.info.family)
     record.device = str(getattr(adapter.info, "device", plan.device))
     missing = sorted(need for need in spec.needs if not has_capability(adapter, need))
     if missing:
         record.status, record.reason = "skipped", f"model lacks capability {', '.join(missing)}"
         return record
     ctx = CheckContext(
-        adapter=adapter, model=item.model, precision=item.precision, seed=plan.config.seed, n=plan.n,
+        adapter=adapter, model=item.model, precision=item.precision, seed=plan.config.seed, n=plan.n_for(spec.id),
         bootstrap=plan.config.bootstrap, store=store, artifact_dir=run_dir / "artifacts", params=plan.check_params(spec.id),
     )
     started = time.perf_counter()
@@ -87,6 +87,7 @@ def run_check(
     try:
         with reporting_to(step):
             reads = store.feature_reads
+            store.cache_used = {}
             m = spec.fn(ctx, **ctx.params)
         if not isinstance(m, Measurement):
             raise ModelOutputError(f"check returned {type(m).__name__}, not a Measurement")
@@ -94,6 +95,8 @@ def run_check(
         record.by_group, record.details, record.artifacts = m.by_group, m.details, m.artifacts
         if store.feature_reads > reads:  # the record's numbers read evaluator outputs: name their feature space
             record.details = {**(record.details or {}), "feature_space": store.evaluator.name}
+        if store.cache_used:  # provenance: which of the samples and features it read came from the sample cache
+            record.details = {**(record.details or {}), "cache": dict(store.cache_used)}
         record.status = "measured"  # judged once, when the run ends (judge_run)
     except NotApplicable as exc:  # e.g. a precision that is its own baseline, a hook the adapter lacks
         record.status, record.reason = "skipped", str(exc)
@@ -155,13 +158,16 @@ class RunOutcome:
 def execute(
     plan: Plan, on_record: Callable[[CheckResult], None] = lambda r: None, store: SampleStore | None = None, today: Any = None,
     on_start: Callable[[Path], None] = lambda run_dir: None, on_progress: ProgressHook | None = None,
+    executor: "ItemExecutor | None" = None,
 ) -> RunOutcome:
     """Run the plan, streaming measured records; at the end judge every record once (all gates,
     the policy's waivers as of `today`), then write results.json and render the reports from it. Ctrl-C and SIGTERM stop the run and still write
     every output; a model that hangs past `timeout` gets error records and the run goes on.
     `on_start` learns the run folder once results.jsonl (with its header) exists; `on_progress`
     gets a ProgressEvent when a model loads, when a check starts and at each step it reports
-    (an error in it is logged and never reaches a record)."""
+    (an error in it is logged and never reaches a record). `executor` runs the plan's items
+    (default `LocalExecutor`: one after another in this process; audit.ray_executor on Ray); the
+    cluster it describes enters the fingerprint."""
     from audit.fingerprint import environment_fingerprint
     from audit.threads import single_blas_thread
 
@@ -170,7 +176,7 @@ def execute(
         run_id, run_dir = new_run_dir(config.out, plan.suite.name)
     except OSError as exc:
         raise OutputError(f"cannot create the run folder in '{config.out}': {exc.strerror or exc}") from None
-    store = store or _new_store(plan)
+    store = store or new_store(plan)
     on_progress = _safe(on_progress)
     log.info("plan: suite '%s', %d model/precision pair(s), %d check run(s), n=%d, seed=%d, device %s",
              plan.suite.name, len(plan.items), sum(len(i.checks) for i in plan.items), plan.n, config.seed, plan.device)
@@ -179,6 +185,10 @@ def execute(
         run_id, plan.suite.name, plan.suite.description, started, {**config.to_dict(), "n": plan.n, "device": plan.device},
         [{**g.to_dict(), "label": g.label()} for g in plan.gates], {**environment_fingerprint(plan.device), "seed": config.seed, "models": plan.model_sources()},
     )
+    executor = executor or LocalExecutor()
+    cluster = executor.describe()
+    if cluster is not None:
+        results["fingerprint"]["cluster"] = cluster
     stream = _open_stream(run_dir, results)
     on_start(run_dir)
     records: list[CheckResult] = []
@@ -198,8 +208,7 @@ def execute(
 
     try:
         with single_blas_thread(), terminate_as_interrupt(interrupts):
-            for item in plan.items:
-                _run_item(plan, item, store, run_dir, emit, model_rows, files, interrupts, on_progress)
+            executor.run_items(plan, store, run_dir, ItemSink(emit, model_rows, files), interrupts, on_progress)
     except KeyboardInterrupt as exc:
         interrupted = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
     finally:
@@ -209,6 +218,40 @@ def execute(
     judged = judge_run(results, plan, today, run_dir)
     write_outputs(results, run_dir)
     return RunOutcome(run_dir, results, results["summary"]["exit_code"], store, judged)
+
+
+@dataclass(frozen=True)
+class ItemSink:
+    """Where executing items delivers: each record the moment it exists (`emit`: results.jsonl),
+    the report's row of each loaded model, and the weights hashes the models declared."""
+
+    emit: Callable[[CheckResult], None]
+    model_rows: list[dict[str, Any]]
+    files: dict[str, str]
+
+
+class ItemExecutor(Protocol):
+    """Runs a plan's items (model, precision) and delivers their records to a sink; only
+    interrupts (KeyboardInterrupt, Terminated) and OutputError leave it."""
+
+    def describe(self) -> dict[str, Any] | None:
+        """What the items run on, for the run's fingerprint (None: this process)."""
+
+    def run_items(self, plan: Plan, store: SampleStore, run_dir: Path, sink: ItemSink, interrupts: Interrupts,
+                  on_progress: ProgressHook) -> None:
+        """Run every item of `plan`, delivering its records, model rows and files to `sink`."""
+
+
+class LocalExecutor:
+    """The default: each item in turn, in this process, against the run's one SampleStore."""
+
+    def describe(self) -> dict[str, Any] | None:
+        return None
+
+    def run_items(self, plan: Plan, store: SampleStore, run_dir: Path, sink: ItemSink, interrupts: Interrupts,
+                  on_progress: ProgressHook) -> None:
+        for item in plan.items:
+            run_item(plan, item, store, run_dir, sink.emit, sink.model_rows, sink.files, interrupts, on_progress)
 
 
 def write_outputs(results: dict[str, Any], run_dir: Path) -> None:
@@ -230,7 +273,7 @@ def _open_stream(run_dir: Path, header: dict[str, Any]) -> ResultsStream:
         raise OutputError(f"cannot write results in '{run_dir}': {exc.strerror or exc}") from None
 
 
-def _run_item(
+def run_item(
     plan: Plan, item: PlanItem, store: SampleStore, run_dir: Path, emit: Callable[[CheckResult], None],
     model_rows: list[dict[str, Any]], files: dict[str, str], interrupts: Interrupts,
     on_progress: ProgressHook,
@@ -272,7 +315,7 @@ def _run_item(
         reason = str(exc) if isinstance(exc, (NotApplicable, ModelTimeout)) else _reason(as_model_error(exc))
         remaining = [s for s in applicable if s.id not in done] or ([] if done else [None])
         for spec in remaining:
-            record = _base_record(plan, item, spec, family) if spec else no_check_record(plan, item, family, ())
+            record = base_record(plan, item, spec, family) if spec else no_check_record(plan, item, family, ())
             record.status, record.reason = status, reason
             emit(record)
 
@@ -302,15 +345,22 @@ def judge_run(results: dict[str, Any], plan: Plan, today: Any, run_dir: Path) ->
     return [r for r in results["records"] if r.get("gates")]
 
 
-def _new_store(plan: Plan) -> SampleStore:
+def new_store(plan: Plan) -> SampleStore:
     """The run's cache of samples and embeddings, over the plan's data sources (the bundled
     digits and TinyStories where the user named none)."""
     prompts = getattr(plan, "prompts", None)
     if plan.sources is None:
-        return SampleStore(digits_evaluator, digits_reference, prompts=prompts)
-    sources = plan.sources
-    return SampleStore(sources.evaluator_factory, sources.reference_factory, text_factory=sources.text_factory,
-                       attributes=getattr(sources, "attributes", None), prompts=prompts)
+        store = SampleStore(digits_evaluator, digits_reference, prompts=prompts)
+    else:
+        sources = plan.sources
+        store = SampleStore(sources.evaluator_factory, sources.reference_factory, text_factory=sources.text_factory,
+                            attributes=getattr(sources, "attributes", None), prompts=prompts)
+    if getattr(plan.config, "cache", False):
+        from audit.sample_cache import SampleCache
+
+        store.cache = SampleCache.from_environment()
+        store.model_sources = plan.model_sources()
+    return store
 
 
 def _load(item: PlanItem, device: str) -> Any:

@@ -67,6 +67,14 @@ class SampleStore:
     feature_reads: int = 0
     """Reads of evaluator outputs (embeddings, the evaluator itself): the runner compares it before
     and after a check to name the feature space of the records that read them."""
+    cache: Any = None
+    """The persistent cache across runs (audit.sample_cache.SampleCache), or None (`cache=off`)."""
+    model_sources: dict[str, Any] = field(default_factory=dict)
+    """What built each model word (target and arguments, `Plan.model_sources`): part of its cache key."""
+    cache_used: dict[str, Any] = field(default_factory=dict)
+    """Where what a check read came from ({"samples": {"status": "hit", "key": ...}, ...}): the runner
+    empties it before each check and copies it into the record's details["cache"]."""
+    _origins: dict[Any, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def evaluator(self) -> ImageEvaluator:
@@ -145,7 +153,9 @@ class SampleStore:
         """Generate once per key; a failure is cached too, so a broken model is called once."""
         import torch
 
-        if key not in self._samples:
+        if key not in self._samples and self._samples_from_cache(adapter, key):
+            log.debug("samples of %s/%s (seed %d, n %d): read from the sample cache", *key)
+        elif key not in self._samples:
             model, _, seed, n = key
             labels = None
             if adapter.num_classes:
@@ -158,6 +168,7 @@ class SampleStore:
                 images = adapter.sample(n, seed, labels=labels, prompts=list(prompts)) if prompts else adapter.sample(n, seed, labels=labels)
                 validate_images(model, images, n)
                 self._samples[key] = Samples(images.float().cpu(), labels, prompts)
+                self._samples_to_cache(key, self._samples[key])
                 report_step("sampling", n, n)
                 log.info("sampled %d images of %s/%s (seed %d) in %.2f s", n, model, key[1], seed, time.perf_counter() - started)
             except BaseException as exc:  # user code: sys.exit() becomes an error, interrupts go on
@@ -169,7 +180,46 @@ class SampleStore:
         cached = self._samples[key]
         if isinstance(cached, Exception):
             raise cached
+        self._note_cache_read("samples", ("samples", key))
         return cached
+
+    def _note_cache_read(self, what: str, origin: Any) -> None:
+        if origin in self._origins:
+            self.cache_used[what] = self._origins[origin]
+
+    def _samples_from_cache(self, adapter: Any, key: SampleKey) -> bool:
+        """Fill `key` from the persistent cache when an entry of exactly these samples exists."""
+        import torch
+
+        from audit.sample_cache import cache_key, sample_parts
+
+        if self.cache is None:
+            return False
+        parts = sample_parts(adapter, key, self.model_sources.get(key[0]), self.prompts)
+        if isinstance(parts, str):
+            self._origins[("samples", key)] = {"status": "unavailable", "reason": parts}
+            return False
+        entry = cache_key(parts)
+        self._origins[("samples", key)] = {"status": "miss", "key": entry}
+        found = self.cache.get(entry, "samples")
+        if found is None:
+            return False
+        arrays, extra = found
+        labels = torch.from_numpy(arrays["labels"]) if "labels" in arrays else None
+        prompts = tuple(extra["prompts"]) if extra.get("prompts") is not None else None
+        self._samples[key] = Samples(torch.from_numpy(arrays["images"]), labels, prompts)
+        self._origins[("samples", key)] = {"status": "hit", "key": entry}
+        report_step("sampling", key[3], key[3])
+        return True
+
+    def _samples_to_cache(self, key: SampleKey, samples: Samples) -> None:
+        origin = self._origins.get(("samples", key), {})
+        if self.cache is None or origin.get("status") != "miss":
+            return
+        arrays = {"images": samples.images.numpy()}
+        if samples.labels is not None:
+            arrays["labels"] = samples.labels.numpy()
+        self.cache.put(origin["key"], "samples", arrays, {"prompts": list(samples.prompts) if samples.prompts else None})
 
     def _prompts_for(self, adapter: Any, n: int) -> tuple[str, ...] | None:
         """The prompts of n samples of a text-to-image model (the run's list cycled), else None."""
@@ -187,11 +237,43 @@ class SampleStore:
         if key not in self._embeddings:
             images = self.samples(adapter, key).images
             self._check_digits_evaluator(key[0], tuple(images.shape[1:]))
-            self.embed_calls += 1
-            self._embeddings[key] = self._embed(images, "featurizing samples")
+            entry = self._cached_embedding(("features", key), self._origins.get(("samples", key)), {"samples": key})
+            if entry is None:
+                self.embed_calls += 1
+                self._embeddings[key] = self._embed(images, "featurizing samples")
+                self._embedding_to_cache(("features", key), self._embeddings[key])
+            else:
+                self._embeddings[key] = entry
         else:
             log.debug("features of %s/%s (seed %d, n %d): reused from this run's store", *key)
+        self._note_cache_read("features", ("features", key))
         return self._embeddings[key]
+
+    def _cached_embedding(self, origin: Any, base: dict[str, Any] | None, parts: dict[str, Any]) -> Embedding | None:
+        """The evaluator's embedding from the persistent cache, keyed by what it embeds (`base`:
+        the samples' cache origin, or None for the reference, named in `parts`) and the evaluator's
+        name and sha256; None on a miss (then `_embedding_to_cache` stores what is computed)."""
+        from audit.sample_cache import cache_key, code_version
+
+        if self.cache is None:
+            return None
+        if base is not None and "key" not in base:
+            self._origins[origin] = dict(base)
+            return None
+        if self._evaluator is None:
+            self._evaluator = self.evaluator_factory()
+        entry = cache_key({"kind": origin[0], "of": base["key"] if base else parts, "evaluator": self._evaluator.name,
+                           "evaluator_sha256": self._evaluator.sha256, "code": code_version()})
+        found = self.cache.get(entry, origin[0])
+        self._origins[origin] = {"status": "miss" if found is None else "hit", "key": entry}
+        if found is None:
+            return None
+        return Embedding(found[0]["features"], found[0]["logits"])
+
+    def _embedding_to_cache(self, origin: Any, embedding: Embedding) -> None:
+        entry = self._origins.get(origin, {})
+        if self.cache is not None and entry.get("status") == "miss":
+            self.cache.put(entry["key"], origin[0], {"features": np.asarray(embedding.features), "logits": np.asarray(embedding.logits)})
 
     def _embed(self, images: "torch.Tensor", step: str) -> Embedding:
         """The evaluator's embedding of `images`, taken in chunks of its own batch size (so the
@@ -217,6 +299,11 @@ class SampleStore:
         self.feature_reads += 1
         reference = reference if reference is not None else self.reference
         key = ("real", reference.name, split)
+        origin = ("reference_features", reference.name, split)
+        if key not in self._embeddings:
+            cached = self._cached_embedding(origin, None, {"reference": reference.name, "sha256": reference.sha256, "split": split})
+            if cached is not None:
+                self._embeddings[key] = cached
         if key not in self._embeddings:
             step = f"featurizing reference ({split})"
             if hasattr(reference, "batches"):
@@ -225,6 +312,8 @@ class SampleStore:
             else:
                 x = reference.train_x if split == "train" else reference.test_x
                 self._embeddings[key] = self._embed(torch.tensor(np.asarray(x)), step)
+            self._embedding_to_cache(origin, self._embeddings[key])
+        self._note_cache_read(f"reference_features:{split}", origin)
         return self._embeddings[key]
 
     def memo(self, name: str, key: Any, compute: Callable[[], Any]) -> Any:

@@ -25,12 +25,18 @@ from typing import Any
 from audit.errors import InputError
 from audit.messages import did_you_mean, one_line
 
-__all__ = ["ENTRY_POINT_GROUP", "Suite", "is_suite_file", "load_suite", "plugin_suites", "suite_names", "suite_origin"]
+__all__ = [
+    "ENTRY_POINT_GROUP", "SUITE_GROUPS", "Suite", "combine_suites", "is_suite_file", "load_suite", "load_suites", "plugin_suites",
+    "suite_names", "suite_origin",
+]
 
 ENTRY_POINT_GROUP = "audit.suites"
 SUITE_KEYS = ("description", "n", "checks", "gate")
 MAX_SUITE_N = 16_384
 """Largest `n` a suite may default to (the run's own bound, audit.config.MAX_N)."""
+SUITE_GROUPS = {"release": ("quality", "fairness", "privacy", "robustness", "deepfake", "efficiency", "quantization")}
+"""Names that stand for several bundled suites run together (`suite=release`): every default suite
+but `smoke` (a fast subset of quality), each check with its own suite's parameters, n and gates."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,11 @@ class Suite:
     checks: dict[str, dict[str, Any]]
     n: int = 512
     gates: list[dict[str, Any]] = field(default_factory=list)
+    check_n: dict[str, int] = field(default_factory=dict)
+    """A check's own sample size where it differs from `n` (suites run together keep each suite's n)."""
+
+    def n_for(self, check_id: str) -> int:
+        return self.check_n.get(check_id, self.n)
 
 
 def _bundled_names() -> list[str]:
@@ -56,8 +67,45 @@ def plugin_suites() -> dict[str, metadata.EntryPoint]:
 
 
 def suite_names() -> list[str]:
-    """Bundled suites, then installed packages' suites."""
-    return _bundled_names() + sorted(plugin_suites())
+    """Bundled suites, the groups of bundled suites (SUITE_GROUPS), then installed packages' suites."""
+    return _bundled_names() + sorted(SUITE_GROUPS) + sorted(plugin_suites())
+
+
+def load_suites(word: str) -> Suite:
+    """A `suite=` word of one suite, or several comma-separated (`quality,fairness,privacy`) or a
+    group (`release`) run as one suite in one run: see `combine_suites`."""
+    names = [part.strip() for part in word.split(",") if part.strip()]
+    expanded = [member for name in names for member in SUITE_GROUPS.get(name, (name,))]
+    if len(expanded) == 1 and word not in SUITE_GROUPS:
+        return load_suite(expanded[0])
+    if not expanded:
+        raise InputError("An empty suite list was given: say suite=NAME or suite=NAME,NAME.")
+    if len(set(expanded)) != len(expanded):
+        twice = next(name for name in expanded if expanded.count(name) > 1)
+        raise InputError(f"Suite '{twice}' is named twice in suite={word}.")
+    suites = [load_suite(name) for name in expanded]
+    return combine_suites(word if word in SUITE_GROUPS else "+".join(s.name for s in suites), suites)
+
+
+def combine_suites(name: str, suites: list[Suite]) -> Suite:
+    """One suite of several: every check with its own suite's parameters and n (so one run, one
+    sample store, the numbers of separate runs), every suite's gates. A check listed by two suites
+    must have the same parameters and n there (it is run once); otherwise InputError."""
+    checks: dict[str, dict[str, Any]] = {}
+    check_n: dict[str, int] = {}
+    owner: dict[str, str] = {}
+    gates: list[dict[str, Any]] = []
+    for suite in suites:
+        for cid, params in suite.checks.items():
+            if cid in checks and (checks[cid] != params or check_n[cid] != suite.n):
+                raise InputError(f"Check '{cid}' is in suites '{owner[cid]}' and '{suite.name}' with different parameters or n; "
+                                 "run those suites separately or give the check once in a suite file.")
+            checks[cid], check_n[cid] = dict(params), suite.n
+            owner.setdefault(cid, suite.name)
+        gates.extend(g for g in suite.gates if g not in gates)
+    n = suites[0].n
+    description = f"Suites run together, sharing one sample store: {', '.join(s.name for s in suites)}."
+    return Suite(name, description, checks, n, gates, {cid: v for cid, v in check_n.items() if v != n})
 
 
 def suite_origin(name: str) -> str:
@@ -78,6 +126,8 @@ def load_suite(name: str) -> Suite:
     """Read a bundled suite, a suite file or a plugin suite; unknown names and malformed files fail with one line."""
     if is_suite_file(name):
         return _suite_from_file(Path(name).expanduser())
+    if name in SUITE_GROUPS:
+        return load_suites(name)
     if name in _bundled_names():
         text = resources.files("audit").joinpath("suites").joinpath(f"{name}.toml").read_text(encoding="utf-8")
         return parse_suite(name, text, f"Suite file '{name}.toml'")

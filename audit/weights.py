@@ -177,3 +177,35 @@ def save_weights(
     }
     (out_dir / f"{name}.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def check_safetensors_folder(word: str, folder: Path, saver: str) -> None:
+    """The folder holds *.safetensors weights, each with a readable header (only safetensors are
+    loaded); InputError naming `word` and how to re-save with `<saver>.save_pretrained` otherwise."""
+    from audit.errors import InputError
+
+    weights = sorted(folder.glob("*.safetensors"))
+    if not weights:
+        raise InputError(
+            f"Model '{word}': '{folder}' has no *.safetensors weights (only safetensors are loaded; "
+            f"re-save with {saver}.save_pretrained(folder, safe_serialization=True))."
+        )
+    for path in weights:
+        check_safetensors_header(word, path, saver)
+
+
+def check_safetensors_header(word: str, path: Path, saver: str = "model") -> None:
+    """Read a weights file's header (memory-mapped, no tensor is loaded): random bytes, a
+    truncated file or a bad header is bad input now, not an error when the run loads the model."""
+    from safetensors import safe_open
+
+    from audit.errors import InputError
+    from audit.messages import one_line
+
+    try:
+        with safe_open(str(path), "pt") as fh:
+            fh.keys()
+    except Exception as exc:
+        raise InputError(
+            f"Model '{word}': '{path.name}' is not a readable safetensors file ({one_line(exc, 200)}); re-save it with {saver}.save_pretrained."
+        ) from None

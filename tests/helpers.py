@@ -1,5 +1,5 @@
-"""Helpers tests import (`from tests.helpers import ...`): the CLI result type, the one-line-error
-contract, the fixture-models folder and a suite's checks per family. Fixtures live in conftest.py."""
+"""Helpers tests import (`from tests.helpers import ...`): the CLI result type, an in-process CLI
+run, the one-line-error contract, the fixture-models folder and a suite's checks per family. Fixtures live in conftest.py."""
 
 from __future__ import annotations
 
@@ -27,6 +27,17 @@ class CliResult:
     @property
     def results(self) -> dict[str, Any]:
         return json.loads((self.run_dir / "results.json").read_text())
+
+
+def run_cli(*words: str) -> CliResult:
+    """`audit <words>` in-process (typer's CliRunner): what the `cli` fixture calls, and the
+    runs that module- or session-scoped fixtures make once for many tests."""
+    from typer.testing import CliRunner
+
+    from audit.cli import app
+
+    result = CliRunner().invoke(app, list(words))
+    return CliResult(result.exit_code, result.stdout, result.stderr, result.exception)
 
 
 def assert_one_line_error(result: CliResult, code: int, *fragments: str) -> None:

@@ -148,7 +148,7 @@ def _check_options(word: str, options: dict[str, str], text_to_image: bool) -> N
 
 def _check_weights(word: str, folder: Path) -> None:
     """Every network component holds safetensors weights with a readable header."""
-    from audit.adapters.model_files import check_safetensors_folder
+    from audit.weights import check_safetensors_folder
 
     check_safetensors_folder(word, folder, "pipeline")
 

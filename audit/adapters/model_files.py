@@ -170,36 +170,11 @@ def check_hf_dir(source: SourceWord) -> None:
         raise InputError(f"Model '{source.word}': {config} is not valid JSON ({exc}).") from None
     if not isinstance(data, dict) or "model_type" not in data:
         raise InputError(f"Model '{source.word}': {config} has no model_type.")
+    from audit.weights import check_safetensors_folder
+
     check_safetensors_folder(source.word, folder, "model")
     if not any((folder / f).is_file() for f in TOKENIZER_FILES):
         raise InputError(f"Model '{source.word}': '{folder}' has no tokenizer ({', '.join(TOKENIZER_FILES)}); save it with tokenizer.save_pretrained.")
-
-
-def check_safetensors_folder(word: str, folder: Path, saver: str) -> None:
-    """The folder holds *.safetensors weights, each with a readable header (only safetensors are
-    loaded); InputError naming `word` and how to re-save with `<saver>.save_pretrained` otherwise."""
-    weights = sorted(folder.glob("*.safetensors"))
-    if not weights:
-        raise InputError(
-            f"Model '{word}': '{folder}' has no *.safetensors weights (only safetensors are loaded; "
-            f"re-save with {saver}.save_pretrained(folder, safe_serialization=True))."
-        )
-    for path in weights:
-        _check_safetensors(word, path, saver)
-
-
-def _check_safetensors(word: str, path: Path, saver: str = "model") -> None:
-    """Read a weights file's header (memory-mapped, no tensor is loaded): random bytes, a
-    truncated file or a bad header is bad input now, not an error when the run loads the model."""
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), "pt") as fh:
-            fh.keys()
-    except Exception as exc:
-        raise InputError(
-            f"Model '{word}': '{path.name}' is not a readable safetensors file ({one_line(exc, 200)}); re-save it with {saver}.save_pretrained."
-        ) from None
 
 
 def _torch_dtype(precision: str) -> "torch.dtype | None":

@@ -219,10 +219,10 @@ def latent_stability(ctx: CheckContext) -> Measurement:
     from audit.robustness import curves
 
     z0, decode, source = _latent_decoder(ctx)
-    ctx.require_classes("the class-flip rate")
     eps = torch.randn(z0.shape, generator=torch.Generator().manual_seed(ctx.rng_seed("robustness.latent")))
     x0 = decode(z0)
     p0 = _predictions(ctx, x0)
+    ctx.require_classes("the class-flip rate")  # after the evaluator has seen x0: it says its classes without the run's samples
     flips = np.zeros((len(z0), 1, len(LATENT_SIGMA)))
     change = np.zeros((len(z0), 1, len(LATENT_SIGMA)))
     for s, sigma in enumerate(LATENT_SIGMA[1:], start=1):

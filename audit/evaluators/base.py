@@ -40,6 +40,8 @@ class ImageEvaluator:
         self.network = network.eval()
         self.sha256 = sha256
         self._split = hasattr(network, "features") and hasattr(network, "head")
+        self.classes: int | None = None
+        """K of its logits [N, K] (0: a feature-only network), known once it has embedded a batch."""
 
     def features_and_logits(self, x: "torch.Tensor") -> tuple["torch.Tensor", "torch.Tensor"]:
         """One batch through the network: (features [N, D], logits [N, K]), checked for shape."""
@@ -62,6 +64,7 @@ class ImageEvaluator:
                 f"evaluator '{self.name}' returned features {tuple(f.shape)} and logits {tuple(logits.shape)} for {n} images; "
                 f"expected [{n}, D] and [{n}, K]"
             )
+        self.classes = int(logits.shape[1])
         return f, logits
 
     def embed(self, images: "torch.Tensor") -> Embedding:

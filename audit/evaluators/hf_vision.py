@@ -179,6 +179,7 @@ class HFVisionEvaluator(ImageEvaluator):
         self.preprocess = preprocess
         self.tokenizer = tokenizer
         self._split = False
+        self.classes = 0
 
     def features(self, x: "torch.Tensor") -> "torch.Tensor":
         """Features [N, D] of one batch of images [N, C, H, W] in [0, 1] (no gradient tracking decided here)."""

@@ -12,15 +12,13 @@ pairs ~75% of the time (the clean model ~48%).
 from __future__ import annotations
 
 import dataclasses
-
-import json
-import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from scipy.stats import binomtest
+
+from tests.helpers import CliResult
 
 CLEAN = ("gan", "vae", "diffusion", "transformer")
 DEFECTS = ("gan-imbalanced", "gan-collapsed", "diffusion-swapped-labels", "transformer-stereotyped", "vae-memorized")
@@ -43,19 +41,10 @@ def records_of(results: dict[str, Any], model: str) -> dict[str, dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """`audit run suite=fairness` with no other argument (the CLI in-process, out= a temp folder)."""
-    from typer.testing import CliRunner
-
-    from audit.cli import app
-
-    out = tmp_path_factory.mktemp("fairness-default")
-    started = time.perf_counter()
-    result = CliRunner().invoke(app, ["run", "suite=fairness", f"out={out}"])
-    wall = time.perf_counter() - started
-    line = next(l for l in result.stdout.splitlines() if l.startswith("Report: "))
-    results = json.loads((Path(line.removeprefix("Report: ")).parent / "results.json").read_text())
-    return {"exit_code": result.exit_code, "results": results, "stdout": result.stdout, "wall_s": wall}
+def default_run(fairness_default_run: CliResult) -> dict[str, Any]:
+    """`audit run suite=fairness` with no other argument (conftest.py: made once per session)."""
+    result = fairness_default_run
+    return {"exit_code": result.exit_code, "results": result.results, "stdout": result.stdout}
 
 
 def test_default_run_audits_every_bundled_clean_model(default_run):
@@ -67,7 +56,6 @@ def test_default_run_audits_every_bundled_clean_model(default_run):
         assert set(IMAGE_CHECKS) <= set(records_of(results, model)), model
     assert set(TEXT_CHECKS) <= set(records_of(results, "transformer"))
     assert default_run["exit_code"] == expected_exit(results["records"]), default_run["stdout"]
-    print(f"default fairness run: {default_run['wall_s']:.1f} s wall, exit {default_run['exit_code']}")
 
 
 def test_clean_models_pass_every_fairness_gate(default_run):
@@ -119,8 +107,8 @@ def test_gan_imbalanced_is_flagged(cli):
     assert records["fairness.representation_chi2"]["value"] < 1e-6
 
 
-def test_transformer_stereotyped_is_flagged(cli, default_run):
-    result = cli("run", "suite=fairness", "model=transformer-stereotyped")
+def test_transformer_stereotyped_is_flagged(stereotyped_fairness_run: CliResult, default_run):
+    result = stereotyped_fairness_run  # the checks asserted here (conftest.STEREOTYPED_CHECKS)
     assert result.exit_code == 1, result.stdout
     records = records_of(result.results, "transformer-stereotyped")
     preference = records["fairness.stereotype_preference"]

@@ -17,13 +17,17 @@ def _covers(r):
 
 
 def test_transformer_fp32_vs_int8(cli):
-    result = cli("run", "suite=quantization", "model=transformer", "precision=fp32,int8", "n=40", "bootstrap=100", f"check={LM_CHECKS}")
+    """Ten stories (each costs ~0.7 s of CPU in the comparison). Measured at n=10: delta
+    perplexity 0.15% [0.02, 0.29] against the gate's 2.0 (~25 standard errors below it), KL
+    0.00055 against 0.05, top-1 agreement 0.984 [0.980, 0.988] against 0.9 (at n=40: 0.09%
+    [0.03, 0.15], 0.00057, 0.983)."""
+    result = cli("run", "suite=quantization", "model=transformer", "precision=fp32,int8", "n=10", "bootstrap=100", f"check={LM_CHECKS}")
     assert result.exit_code == 0, result.stdout + result.stderr
     records = result.results["records"]
     baseline = [r for r in records if r["precision"] == "fp32"]
     assert len(baseline) == 5 and all(r["status"] == "skipped" and r["reason"].startswith("baseline") for r in baseline)
     ppl = _by(records, "quantization.delta_perplexity_pct", "int8")
-    assert ppl["status"] == "pass" and _covers(ppl) and ppl["n"] == 40
+    assert ppl["status"] == "pass" and _covers(ppl) and ppl["n"] == 10
     assert ppl["gates"][0]["max"] == 2.0  # the suite's non-inferiority gate, judged on the CI's upper end
     assert abs(ppl["value"]) < 2.0
     table = ppl["details"]["tables"][0]
@@ -53,10 +57,10 @@ def test_lm_comparison_reads_the_runs_text(cli, tmp_path: Path):
     from audit.reference_data import Sources
     from byo.builders import write_text
 
-    same = write_text(tmp_path / "same.txt", list(Sources().text_factory().documents[:8]))
+    same = write_text(tmp_path / "same.txt", list(Sources().text_factory().documents[:4]))
     other = write_text(tmp_path / "other.txt", ["Zebras quantify xylophones at noon.", "Quarterly derivatives hedge the exposure.",
                                                  "The committee adjourned without a quorum."])
-    words = ("run", "suite=quantization", "model=transformer", "precision=fp32,int8", "n=8", "bootstrap=0",
+    words = ("run", "suite=quantization", "model=transformer", "precision=fp32,int8", "n=4", "bootstrap=0",
              "check=quantization.kl_divergence,quantization.top1_agreement")
 
     def run(*extra: str) -> dict[str, dict]:
@@ -68,7 +72,7 @@ def test_lm_comparison_reads_the_runs_text(cli, tmp_path: Path):
     mine = run(f"text={same}", f"out={tmp_path / 'b'}")
     odd = run(f"text={other}", f"out={tmp_path / 'c'}")
     for check, record in default.items():
-        assert record["n"] == mine[check]["n"] == 8 and record["value"] == mine[check]["value"]
+        assert record["n"] == mine[check]["n"] == 4 and record["value"] == mine[check]["value"]
         assert record["details"]["reference"].startswith("TinyStories held-out split")
         assert "same.txt" in mine[check]["details"]["reference"]
         assert odd[check]["n"] == 3 and "other.txt" in odd[check]["details"]["reference"]
@@ -116,9 +120,11 @@ def test_unsupported_variants_are_skipped_with_the_reason(cli):
 
 
 def test_non_inferiority_gate_fails_a_variant(cli, tmp_path: Path):
+    """Measured at n=10: int4wo changes perplexity by 0.05% [-0.19, 0.28], its CI's lower end
+    0.8 (~7 standard errors) above the policy's bound of -1.0."""
     policy = tmp_path / "strict.toml"
     policy.write_text('[[gate]]\ncheck = "quantization.delta_perplexity_pct"\nmax = -1.0\n')
-    result = cli("run", "suite=quantization", "model=transformer", "precision=fp32,int4wo", "n=20", "bootstrap=50",
+    result = cli("run", "suite=quantization", "model=transformer", "precision=fp32,int4wo", "n=10", "bootstrap=50",
                  "check=quantization.delta_perplexity_pct", f"policy={policy}")
     assert result.exit_code == 1, result.stdout
     record = _by(result.results["records"], "quantization.delta_perplexity_pct", "int4wo")

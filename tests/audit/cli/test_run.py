@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import pytest
+
 from audit.results import load_results, read_stream
-from tests.helpers import suite_checks_for
+from tests.helpers import CliResult, run_cli, suite_checks_for
 
 VOLATILE = {"run_id", "started", "duration_s"}
 
@@ -14,12 +17,16 @@ def strip_volatile(data: dict) -> dict:
     data = {k: v for k, v in data.items() if k not in VOLATILE}
     data["config"] = {k: v for k, v in data["config"].items() if k != "out"}
     data["records"] = [{k: v for k, v in r.items() if k != "duration_s"} for r in data["records"]]
+    for record in data["records"]:  # where samples came from (the sample cache) is provenance, not a result
+        record.get("details", {}).pop("cache", None)
     return data
 
 
 def test_quality_run_twice_is_identical(cli, tmp_path: Path):
-    first = cli("run", "suite=quality", "model=gan", "seed=0", f"out={tmp_path / 'a'}")
-    second = cli("run", "suite=quality", "model=gan", "seed=0", f"out={tmp_path / 'b'}")
+    """Every quality check, bootstrap included; n=600 spans two batches of the evaluator (512)."""
+    words = ("run", "suite=quality", "model=gan", "seed=0", "n=600", "bootstrap=100", "cache=off")
+    first = cli(*words, f"out={tmp_path / 'a'}")
+    second = cli(*words, f"out={tmp_path / 'b'}")
     assert first.exit_code == second.exit_code == 0, first.stdout + first.stderr
     assert strip_volatile(first.results) == strip_volatile(second.results)
     assert (first.run_dir / "artifacts" / "gan-fp32-samples.png").read_bytes() == (
@@ -27,8 +34,15 @@ def test_quality_run_twice_is_identical(cli, tmp_path: Path):
     ).read_bytes()
 
 
-def test_run_writes_every_output(cli):
-    result = cli("run", "suite=smoke", "model=gan")
+@pytest.fixture(scope="module")
+def smoke_gan(tmp_path_factory: pytest.TempPathFactory) -> CliResult:
+    """`audit run suite=smoke model=gan` (default seed 0), made once for the tests that only read
+    its outputs; a test that changes the folder works on a copy."""
+    return run_cli("run", "suite=smoke", "model=gan", f"out={tmp_path_factory.mktemp('smoke-gan')}")
+
+
+def test_run_writes_every_output(smoke_gan: CliResult):
+    result = smoke_gan
     for name in ("results.json", "results.jsonl", "report.html", "junit.xml", "summary.md"):
         assert (result.run_dir / name).is_file(), name
     assert result.run_dir.name.startswith("smoke-")
@@ -49,8 +63,8 @@ def test_options_and_words_are_equivalent(cli, tmp_path: Path):
     assert a == b
 
 
-def test_seed_changes_the_samples(cli):
-    a = cli("run", "suite=smoke", "model=gan", "seed=0").results["records"]
+def test_seed_changes_the_samples(cli, smoke_gan: CliResult):
+    a = smoke_gan.results["records"]
     b = cli("run", "suite=smoke", "model=gan", "seed=1").results["records"]
     assert [r["value"] for r in a] != [r["value"] for r in b]
 
@@ -65,8 +79,8 @@ def test_policy_gate_fails_the_run(cli, tmp_path: Path):
     assert "<failure" in (result.run_dir / "junit.xml").read_text()
 
 
-def test_inconclusive_exit_code(cli, tmp_path: Path):
-    first = cli("run", "suite=smoke", "model=gan").results
+def test_inconclusive_exit_code(cli, tmp_path: Path, smoke_gan: CliResult):
+    first = smoke_gan.results
     fid = next(r for r in first["records"] if r["check"] == "quality.fid")
     middle = (fid["ci_low"] + fid["ci_high"]) / 2
     policy = tmp_path / "edge.toml"
@@ -104,17 +118,17 @@ def test_samples_are_generated_and_featurized_once_per_model(tmp_path: Path):
     assert outcome.store.embed_calls == 2
 
 
-def test_report_rerenders_from_results_json(cli):
-    result = cli("run", "suite=smoke", "model=gan")
-    html = result.run_dir / "report.html"
+def test_report_rerenders_from_results_json(cli, tmp_path: Path, smoke_gan: CliResult):
+    run_dir = Path(shutil.copytree(smoke_gan.run_dir, tmp_path / smoke_gan.run_dir.name))
+    html = run_dir / "report.html"
     html.unlink()
-    again = cli("report", str(result.run_dir / "results.json"))
+    again = cli("report", str(run_dir / "results.json"))
     assert again.exit_code == 0 and html.is_file()
-    assert load_results(result.run_dir / "results.json")["records"] == result.results["records"]
+    assert load_results(run_dir / "results.json")["records"] == smoke_gan.results["records"]
 
 
-def test_jsonl_streams_the_same_records(cli):
-    result = cli("run", "suite=smoke", "model=gan")
+def test_jsonl_streams_the_same_records(smoke_gan: CliResult):
+    result = smoke_gan
     header, streamed = read_stream(result.run_dir / "results.jsonl")
     assert streamed == result.results["records"]
     assert header is not None and header["run_id"] == result.results["run_id"]  # enough to rebuild results.json

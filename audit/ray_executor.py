@@ -1,0 +1,243 @@
+"""`executor=ray`: run a plan's (model, precision) units as Ray tasks, on one machine or a cluster.
+
+The unit of work is one `PlanItem` with its checks, what `audit.runner.run_item` does locally.
+The frozen plan and the large inputs every unit reads (the reference images, the held-out text)
+go into Ray's object store once; each task builds its own `SampleStore` over them, runs the unit
+in a scratch folder and returns plain data: its records as dicts, the report's model rows, the
+instrument hashes it used and the bytes of the artifacts it wrote. The driver streams each
+unit's records into the one run folder as its task finishes (results.jsonl in completion order);
+`audit.runner.execute` then judges once and writes results.json and the reports exactly as for
+a local run. Seeds are per (model, precision) and the store is deterministic, so a check's value
+does not depend on the executor.
+
+Resources per task: one CPU; one GPU when the plan's device is CUDA; memory (a scheduling hint)
+from the size of the model's weights where the registry declares them. A task whose worker
+process dies (killed, OOM-killed, a crash in native code) is re-run up to MAX_RETRIES times, then
+the unit's checks become error records; other units are unaffected. Ctrl-C and SIGTERM cancel
+every unfinished task (`ray.cancel`) and the run still writes what was measured.
+
+Workers import `audit` and the models' code themselves: on a cluster of several machines, install
+the same environment on every node (or pass it in a Ray runtime environment).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from audit.errors import InputError, OutputError
+from audit.families import TEXT, get_family
+from audit.interrupts import Interrupts
+from audit.plan import Plan, PlanItem
+from audit.results import CheckResult, record_from_dict
+from audit.runner import ItemSink, ProgressHook, base_record, new_store, no_check_record, run_item
+from audit.sample_store import SampleStore
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 2
+"""Times a unit is re-run after its worker process died, before its checks become error records."""
+POLL_S = 0.5
+"""Seconds the driver waits for a finished task before it looks at pending signals again."""
+MEMORY_PER_WEIGHT_BYTE = 4
+"""Memory requested per byte of weights: the weights, a precision variant's copy, activations."""
+MEMORY_HEADROOM = 256 * 2**20
+"""Bytes requested on top: the interpreter, torch and the unit's samples."""
+
+
+class RayExecutor:
+    """Runs each PlanItem as a Ray task (see the module docstring). `start` connects to the
+    cluster (`address`: `auto` is the running cluster, else a new local one with this machine's
+    CPUs); `close` shuts down a local cluster this executor started."""
+
+    def __init__(self, address: str = "auto", max_retries: int = MAX_RETRIES) -> None:
+        self.address = address
+        self.max_retries = max_retries
+        self._started_here = False
+
+    def start(self) -> None:
+        """Connect to (or start) the cluster; a cluster that cannot be reached is one line (exit 2)."""
+        import ray
+
+        if ray.is_initialized():
+            return
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+        try:
+            if self.address == "auto":
+                try:
+                    ray.init(address="auto", **options)
+                except ConnectionError:
+                    ray.init(num_cpus=os.cpu_count() or 1, **options)
+                    self._started_here = True
+            else:
+                ray.init(address=self.address, **options)
+        except Exception as exc:  # ray raises ConnectionError, ValueError, RuntimeError for a bad address
+            raise InputError(f"executor=ray cannot reach the Ray cluster at '{self.address}': {type(exc).__name__}: {exc}".splitlines()[0]) from None
+
+    def close(self) -> None:
+        import ray
+
+        if self._started_here and ray.is_initialized():
+            ray.shutdown()
+        self._started_here = False
+
+    def describe(self) -> dict[str, Any]:
+        """The cluster, for the fingerprint: Ray's version, its live nodes, CPUs and GPUs, the retry bound."""
+        import ray
+
+        resources = ray.cluster_resources()
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        return {
+            "executor": "ray", "ray_version": ray.__version__, "address": self.address, "nodes": len(nodes),
+            "cpus": resources.get("CPU", 0.0), "gpus": resources.get("GPU", 0.0), "max_retries": self.max_retries,
+        }
+
+    def run_items(self, plan: Plan, store: SampleStore, run_dir: Path, sink: ItemSink, interrupts: Interrupts,
+                  on_progress: ProgressHook) -> None:
+        """Submit every unit, deliver each as it finishes; an interrupt cancels the unfinished ones.
+        Units built from adapter objects (the Python API) run in this process, on `store`. The
+        workers' steps are not reported (`on_progress` serves those local units only): a display
+        counts the records as they arrive."""
+        import ray
+
+        remote = ray.remote(max_retries=self.max_retries, retry_exceptions=False)(run_unit)
+        shared = shared_inputs(plan)
+        plan_ref = ray.put(plan)
+        order = {(item.model, item.precision): i for i, item in enumerate(plan.items)}
+        pending: dict[Any, PlanItem] = {}
+        try:
+            for index, item in enumerate(plan.items):
+                if item.source is not None and item.source.adapter is not None:
+                    continue
+                pending[remote.options(**task_resources(plan, item)).remote(plan_ref, index, *shared)] = item
+            for item in plan.items:
+                if item.source is not None and item.source.adapter is not None:
+                    run_item(plan, item, store, run_dir, sink.emit, sink.model_rows, sink.files, interrupts, on_progress)
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
+                interrupts.raise_pending()
+                for ref in ready:
+                    self._deliver(plan, pending.pop(ref), ref, run_dir, sink)
+        except KeyboardInterrupt:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
+        finally:
+            sink.model_rows.sort(key=lambda row: order.get((row.get("model"), row.get("precision")), len(order)))
+
+    def _deliver(self, plan: Plan, item: PlanItem, ref: Any, run_dir: Path, sink: ItemSink) -> None:
+        """One finished task: its artifacts into the run folder, its records streamed; a task
+        that failed (its worker died more than `max_retries` times) as error records of its unit."""
+        import ray
+        from ray.exceptions import RayError
+
+        try:
+            outcome = ray.get(ref)
+        except RayError as exc:
+            reason = (f"{type(exc).__name__}: the Ray worker running this model failed "
+                      f"(tried {self.max_retries + 1} times): {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+            for record in unit_error_records(plan, item, reason):
+                sink.emit(record)
+            return
+        for name, data in outcome["artifacts"].items():
+            try:
+                (run_dir / "artifacts" / name).write_bytes(data)
+            except OSError as exc:
+                raise OutputError(f"cannot write results in '{run_dir}': {exc.strerror or exc}") from None
+        for row in outcome["records"]:
+            sink.emit(record_from_dict(row))
+        sink.model_rows.extend(outcome["model_rows"])
+        sink.files.update(outcome["files"])
+
+
+def unit_error_records(plan: Plan, item: PlanItem, reason: str) -> list[CheckResult]:
+    """Error records for every check of a unit that could not run (as far as planning knows
+    which apply: the model was never loaded here), or the no-check record when none does."""
+    specs = [s for s in item.checks if item.family is None or s.applies_to(item.family, None)]
+    records = [base_record(plan, item, s, item.family) for s in specs] or [no_check_record(plan, item, item.family, ())]
+    for record in records:
+        record.status, record.reason = "error", reason
+    return records
+
+
+def shared_inputs(plan: Plan) -> tuple[Any, Any]:
+    """Object-store references to the reference images and the held-out text, each read once
+    here when some check of the plan reads that modality (None: each task reads its own, e.g.
+    when reading fails here, so the failure is recorded by the units as in a local run)."""
+    import ray
+
+    families = {f for item in plan.items for spec in item.checks for f in spec.families}
+    modalities = {get_family(f).modality for f in families}
+    probe = new_store(plan)
+    reference = text = None
+    if modalities - {TEXT}:
+        reference = _put_or_none(ray, lambda: probe.reference)
+    if TEXT in modalities:
+        text = _put_or_none(ray, probe.heldout_text)
+    return reference, text
+
+
+def _put_or_none(ray: Any, read: Any) -> Any:
+    try:
+        return ray.put(read())
+    except Exception as exc:
+        log.info("shared input not preloaded (%s: %s); each task reads it", type(exc).__name__, exc)
+        return None
+
+
+def task_resources(plan: Plan, item: PlanItem) -> dict[str, Any]:
+    """Ray resource requests of one unit: 1 CPU, 1 GPU on CUDA, memory from its weights if known."""
+    resources: dict[str, Any] = {"num_cpus": 1}
+    if plan.device.startswith("cuda"):
+        resources["num_gpus"] = 1
+    weights = weights_bytes(item)
+    if weights:
+        resources["memory"] = weights * MEMORY_PER_WEIGHT_BYTE + MEMORY_HEADROOM
+    return resources
+
+
+def weights_bytes(item: PlanItem) -> int | None:
+    """Total size of the weights files a registered model declares; None where unknown
+    (import paths, model files, adapter objects)."""
+    from audit.registry import model_entry
+    from audit.weights import read_manifest, weights_dir
+
+    target = item.source.target if item.source is not None else item.model
+    try:
+        entry = model_entry(target)
+        names = entry.metadata.get("weights", ())
+        folder = weights_dir(entry.metadata.get("weights_folder"))
+        total = sum((folder / read_manifest(name, folder)["file"]).stat().st_size for name in names)
+    except Exception:
+        return None
+    return total or None
+
+
+def run_unit(plan: Plan, index: int, reference: Any, text: Any) -> dict[str, Any]:
+    """The Ray task: run plan.items[index] in this worker on its own SampleStore (over the shared
+    reference and text when given) in a scratch folder; return plain data (records as dicts)."""
+    from audit.threads import single_blas_thread
+
+    item = plan.items[index]
+    store = new_store(plan)
+    if reference is not None:
+        store.reference_factory = lambda: reference
+    if text is not None:
+        store.text_factory = lambda: text
+    records: list[CheckResult] = []
+    rows: list[dict[str, Any]] = []
+    files: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="audit-ray-unit-") as scratch:
+        run_dir = Path(scratch)
+        (run_dir / "artifacts").mkdir()
+        with single_blas_thread():
+            run_item(plan, item, store, run_dir, records.append, rows, files, Interrupts(), lambda event: None)
+        artifacts = {p.name: p.read_bytes() for p in sorted((run_dir / "artifacts").iterdir()) if p.is_file()}
+    files.update(store.instrument_hashes())
+    return {"records": [r.to_dict() for r in records], "model_rows": rows, "files": files, "artifacts": artifacts}
+
+
+__all__ = ["MAX_RETRIES", "RayExecutor", "run_unit", "shared_inputs", "task_resources", "unit_error_records", "weights_bytes"]

@@ -1,0 +1,273 @@
+"""A persistent, content-addressed cache of generated samples and evaluator features, across runs.
+
+An entry is one `.npz` file (arrays only, read with `allow_pickle=False`) named by the sha256 of
+everything that determines its arrays (`cache_key`): for samples the model's weights sha256, the
+model word and its arguments, precision, device kind, seed, n, the prompts' sha256 and the code
+version of the sampler; for features also the evaluator's name and sha256 (and, for the reference,
+the data's sha256). A model that declares no weights (`info.weights`) is never cached: its key
+would not change when its parameters do. Writes go through a temporary file and a rename; an
+entry that cannot be read back exactly (truncated, corrupt, another key, a wrong checksum) is a
+miss and is removed. The folder holds at most `max_bytes`: the least recently used entries go
+first. `index.json` summarises the folder for people; the files themselves are the truth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+__all__ = [
+    "CACHE_DIR_ENV", "CACHE_MAX_BYTES_ENV", "DEFAULT_MAX_BYTES", "SAMPLER_VERSION", "CacheInfo", "SampleCache",
+    "cache_key", "code_version", "default_cache_dir", "default_max_bytes", "device_kind", "sample_parts",
+]
+
+CACHE_DIR_ENV = "AUDIT_CACHE_DIR"
+CACHE_MAX_BYTES_ENV = "AUDIT_CACHE_MAX_BYTES"
+DEFAULT_MAX_BYTES = 5 * 1024**3
+SAMPLER_VERSION = 1
+"""Bump when what the store asks of a model changes (labels, prompts, dtype of the stored images):
+every entry written before then becomes a miss."""
+DISTRIBUTION = "generative-model-audit"
+"""The installed distribution whose version enters every key."""
+SUFFIX = ".npz"
+META = "__meta__"
+"""The array holding an entry's JSON metadata (its key, kind, extra values and array checksums) as UTF-8 bytes."""
+
+
+def default_cache_dir() -> Path:
+    """`$AUDIT_CACHE_DIR`, else `$XDG_CACHE_HOME/audit/samples`, else `~/.cache/audit/samples`."""
+    if os.environ.get(CACHE_DIR_ENV):
+        return Path(os.environ[CACHE_DIR_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "audit" / "samples"
+
+
+def default_max_bytes() -> int:
+    """`$AUDIT_CACHE_MAX_BYTES` (an integer, bytes), else DEFAULT_MAX_BYTES (5 GiB)."""
+    from audit.errors import InputError
+
+    raw = os.environ.get(CACHE_MAX_BYTES_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"{CACHE_MAX_BYTES_ENV} must be a whole number of bytes, got '{raw[:40]}'.") from None
+    if value < 0:
+        raise InputError(f"{CACHE_MAX_BYTES_ENV} must be 0 or more bytes, got {value}.")
+    return value
+
+
+def code_version() -> str:
+    """The audit version and SAMPLER_VERSION: entries of another version of the sampler are misses."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"{version}+sampler{SAMPLER_VERSION}"
+
+
+def cache_key(parts: Mapping[str, Any]) -> str:
+    """sha256 of `parts` as canonical JSON (sorted keys): equal parts, equal key; any change, another key."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def device_kind(device: str) -> str:
+    """The device as it affects numbers: `cpu`, or `cuda:<the GPU's name>` (kernels differ by GPU),
+    with the torch version (its kernels change between releases)."""
+    import torch
+
+    kind = str(device).split(":")[0]
+    if kind == "cuda" and torch.cuda.is_available():
+        kind = f"cuda:{torch.cuda.get_device_name(torch.device(device))}"
+    return f"{kind}/torch-{torch.__version__}"
+
+
+def _adapter_code_sha256(adapter: Any) -> str | None:
+    """sha256 of the source file that defines the adapter's class (its `sample`): a user's edited
+    sampler is another key even with the same weights. None when there is no such file."""
+    import inspect
+
+    try:
+        source = inspect.getsourcefile(type(adapter))
+        return hashlib.sha256(Path(source).read_bytes()).hexdigest() if source else None
+    except (OSError, TypeError):
+        return None
+
+
+def sample_parts(adapter: Any, key: tuple[str, str, int, int], source: Mapping[str, Any] | None, prompts: Any) -> dict[str, Any] | str:
+    """Everything that determines the samples `key` = (model word, precision, seed, n) of `adapter`,
+    or why they cannot be cached (a string): a model without declared weights sha256."""
+    info = adapter.info
+    weights = getattr(info, "weights", None)
+    if not isinstance(weights, Mapping) or not weights or not all(isinstance(v, str) and v for v in weights.values()):
+        return "the model declares no weights sha256 (info.weights): its samples are never cached"
+    from audit.adapters.base import TEXT_TO_IMAGE, has_capability
+
+    model, precision, seed, n = key
+    return {
+        "kind": "samples", "model": model, "source": dict(source or {}), "weights": {str(k): v for k, v in weights.items()},
+        "adapter": f"{type(adapter).__module__}.{type(adapter).__qualname__}", "adapter_sha256": _adapter_code_sha256(adapter),
+        "precision": precision, "device": device_kind(str(getattr(info, "device", "cpu"))), "seed": seed, "n": n,
+        "num_classes": getattr(adapter, "num_classes", None), "prompts_sha256": getattr(prompts, "sha256", None) if has_capability(adapter, TEXT_TO_IMAGE) else None,
+        "code": code_version(),
+    }
+
+
+def _checksum(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What `audit cache info` shows."""
+
+    folder: Path
+    entries: int
+    total_bytes: int
+    max_bytes: int
+    oldest: float | None
+    newest: float | None
+    """Last-use times (seconds since the epoch) of the least and most recently used entries."""
+
+
+@dataclass
+class SampleCache:
+    """The cache folder: `get` and `put` of named numpy arrays under a key; counts hits and misses."""
+
+    folder: Path
+    max_bytes: int = DEFAULT_MAX_BYTES
+    hits: int = 0
+    misses: int = 0
+
+    @classmethod
+    def from_environment(cls) -> "SampleCache":
+        return cls(default_cache_dir(), default_max_bytes())
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key}{SUFFIX}"
+
+    def get(self, key: str, kind: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+        """The arrays and extra values stored under `key`, or None (a miss). An unreadable entry
+        is removed; a hit marks the entry as just used (for least-recently-used eviction)."""
+        path = self._path(key)
+        if not path.is_file():
+            self.misses += 1
+            return None
+        try:
+            arrays, extra = self._read(path, key, kind)
+        except Exception:  # truncated, not a zip, bad CRC, wrong key or checksum: a miss, never a wrong value
+            with contextlib.suppress(OSError):
+                path.unlink()
+            self.misses += 1
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)
+        self.hits += 1
+        return arrays, extra
+
+    @staticmethod
+    def _read(path: Path, key: str, kind: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data[META]).decode("utf-8"))
+            if meta.get("key") != key or meta.get("kind") != kind:
+                raise ValueError("entry holds another key")
+            arrays = {name: np.array(data[name]) for name in meta["checksums"]}
+        for name, digest in meta["checksums"].items():
+            if _checksum(arrays[name]) != digest:
+                raise ValueError(f"checksum of '{name}' differs")
+        return arrays, meta.get("extra", {})
+
+    def put(self, key: str, kind: str, arrays: Mapping[str, np.ndarray], extra: Mapping[str, Any] | None = None) -> bool:
+        """Store `arrays` (and JSON-able `extra`) under `key` atomically, then evict least recently
+        used entries down to `max_bytes`. False when it was not stored (too large, disk error):
+        a cache that cannot write is a slower run, never a failed one."""
+        meta = {"key": key, "kind": kind, "extra": dict(extra or {}),
+                "checksums": {name: _checksum(np.asarray(a)) for name, a in arrays.items()}}
+        payload = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+        payload[META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.folder / f".{key}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+            try:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, **payload)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                if tmp.stat().st_size > self.max_bytes:
+                    tmp.unlink()
+                    return False
+                os.replace(tmp, self._path(key))
+            finally:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+            self.evict()
+        except OSError:
+            return False
+        return self._path(key).is_file()
+
+    def entries(self) -> list[tuple[Path, int, float]]:
+        """(file, bytes, last use) of every entry, least recently used first."""
+        found = []
+        if not self.folder.is_dir():
+            return found
+        for path in self.folder.glob(f"*{SUFFIX}"):
+            with contextlib.suppress(OSError):
+                stat = path.stat()
+                found.append((path, stat.st_size, stat.st_mtime))
+        return sorted(found, key=lambda e: (e[2], e[0].name))
+
+    def evict(self) -> None:
+        """Remove least recently used entries until the folder holds at most `max_bytes`; rewrite the index."""
+        entries = self.entries()
+        total = sum(size for _, size, _ in entries)
+        for path, size, _ in entries:
+            if total <= self.max_bytes:
+                break
+            with contextlib.suppress(OSError):
+                path.unlink()
+                total -= size
+        self._write_index()
+
+    def _write_index(self) -> None:
+        """index.json: each entry's key, bytes and last use, written atomically (a summary; the files are the truth)."""
+        rows = [{"key": p.name.removesuffix(SUFFIX), "bytes": size, "last_used": round(used, 3)} for p, size, used in self.entries()]
+        tmp = self.folder / f".index.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            tmp.write_text(json.dumps({"written": time.time(), "entries": rows}, indent=1) + "\n", encoding="utf-8")
+            os.replace(tmp, self.folder / "index.json")
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def info(self) -> CacheInfo:
+        entries = self.entries()
+        times = [used for _, _, used in entries]
+        return CacheInfo(self.folder, len(entries), sum(size for _, size, _ in entries), self.max_bytes,
+                         min(times) if times else None, max(times) if times else None)
+
+    def clear(self) -> int:
+        """Remove every entry (and leftover temporary files); returns how many entries were removed."""
+        removed = 0
+        for path, _, _ in self.entries():
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+        if self.folder.is_dir():
+            for tmp in self.folder.glob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+            self._write_index()
+        return removed

@@ -1,0 +1,141 @@
+"""executor=ray on a real local Ray cluster (2 CPUs, started once for this module): the same
+records as a local run, a killed worker retried then recorded, Ctrl-C/SIGTERM cancelling the
+cluster's tasks, resource requests, and the one-line error without Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+import audit  # noqa: E402
+from audit.errors import InputError  # noqa: E402
+from audit.ray_executor import MAX_RETRIES  # noqa: E402
+
+FAST = dict(n=16, bootstrap=20, cache="off")
+"""Small runs: the records' equality, not their precision, is under test."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster() -> Any:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _comparable(records: list[dict[str, Any]]) -> list[str]:
+    """Each record as canonical JSON without its timing, in a fixed order."""
+    return sorted(json.dumps({k: v for k, v in r.items() if k != "duration_s"}, sort_keys=True) for r in records)
+
+
+def test_ray_records_are_byte_identical_to_local_ones(tmp_path: Path) -> None:
+    models = ["gan", "transformer", "ray_fault_models:noise"]
+    local = audit.run("smoke", models=models, out=tmp_path / "local", **FAST)
+    on_ray = audit.run("smoke", models=models, out=tmp_path / "ray", executor="ray", **FAST)
+    assert len(local.records) == 5
+    assert _comparable(on_ray.records) == _comparable(local.records)
+    assert on_ray.exit_code == local.exit_code
+    cluster = on_ray.results["fingerprint"]["cluster"]
+    assert (cluster["executor"], cluster["ray_version"], cluster["cpus"]) == ("ray", ray.__version__, 2.0)
+    assert "cluster" not in local.results["fingerprint"]
+    assert local.results["fingerprint"]["files"] == on_ray.results["fingerprint"]["files"]
+    streamed = (on_ray.run_dir / "results.jsonl").read_text().splitlines()
+    assert len(streamed) == 1 + 5  # the header, then every record
+    grids = [m["sample_grid"] for m in on_ray.results["models"] if m.get("sample_grid")]
+    assert grids and all((on_ray.run_dir / g).is_file() for g in grids)  # a worker's artifacts land in the run folder
+
+
+def test_a_killed_worker_is_retried_then_recorded_as_that_units_error(tmp_path: Path) -> None:
+    once, always = tmp_path / "once", tmp_path / "always"
+    models = [f"ray_fault_models:kills_worker_once?marker={once}", f"ray_fault_models:kills_worker_always?marker={always}", "ray_fault_models:noise"]
+    run = audit.run("smoke", models=models, check="quality.fid", out=tmp_path / "runs", executor="ray", **FAST)
+    by_model = {r["model"].split("?")[0]: r for r in run.records}
+    assert by_model["ray_fault_models:kills_worker_once"]["status"] == "measured"  # died once, measured on retry
+    assert once.is_file()
+    failed = by_model["ray_fault_models:kills_worker_always"]
+    assert failed["status"] == "error" and "WorkerCrashedError" in failed["reason"], failed["reason"]
+    assert len(always.read_text().split()) == MAX_RETRIES + 1  # the first try and each retry, each in a fresh worker
+    assert by_model["ray_fault_models:noise"]["status"] == "measured"  # no other unit's records are lost
+    assert run.exit_code == 4
+
+
+def test_sigterm_cancels_the_clusters_tasks_and_still_writes_the_outputs(tmp_path: Path) -> None:
+    from audit.api import config_from_keys, plan_run, run_plan
+
+    marker = tmp_path / "hang.pid"
+    config, _ = config_from_keys("smoke", models=["ray_fault_models:noise", f"ray_fault_models:hangs_and_says_where?marker={marker}"],
+                                 check="quality.fid", out=tmp_path / "runs", executor="ray", timeout=0, **FAST)
+
+    def terminate_once_the_hang_runs(record: Any) -> None:
+        deadline = time.monotonic() + 30
+        while not marker.is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGTERM)  # what a CI system cancelling the job does
+
+    outcome = run_plan(plan_run(config), on_record=terminate_once_the_hang_runs)
+    results = json.loads((outcome.run_dir / "results.json").read_text())
+    assert results["interrupted"] and results["interrupted_by"] == "SIGTERM"
+    assert [(r["model"], r["status"]) for r in results["records"]] == [("ray_fault_models:noise", "measured")]
+    assert (outcome.run_dir / "report.html").is_file()
+    hung = int(marker.read_text())
+    deadline = time.monotonic() + 15
+    while _alive(hung) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(hung), "the cancelled task's worker still runs"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return not (status.is_file() and status.read_text().split(")")[-1].split()[0] == "Z")  # a zombie has ended
+
+
+def test_resources_come_from_the_device_and_the_weights(tmp_path: Path) -> None:
+    import dataclasses
+
+    from audit.api import config_from_keys, plan_run
+    from audit.ray_executor import MEMORY_HEADROOM, MEMORY_PER_WEIGHT_BYTE, task_resources
+
+    config, _ = config_from_keys("smoke", models=["gan", "ray_fault_models:noise"], out=tmp_path, executor="ray")
+    plan = plan_run(config)
+    gan, noise = plan.items
+    weights = Path(audit.__file__).parents[1] / "audit_reference_models" / "weights" / "gan.safetensors"
+    assert task_resources(plan, gan) == {"num_cpus": 1, "memory": weights.stat().st_size * MEMORY_PER_WEIGHT_BYTE + MEMORY_HEADROOM}
+    assert task_resources(plan, noise) == {"num_cpus": 1}  # an import path declares no weights
+    assert task_resources(dataclasses.replace(plan, device="cuda"), noise) == {"num_cpus": 1, "num_gpus": 1}
+
+
+def test_without_ray_executor_ray_is_one_line_naming_the_extra(monkeypatch: pytest.MonkeyPatch, cli: Any) -> None:
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else find_spec(name, *a))
+    with pytest.raises(InputError, match=r"generative-model-audit\[ray\]"):
+        audit.run("smoke", models=["gan"], executor="ray")
+    result = cli("run", "suite=smoke", "model=gan", "executor=ray")
+    assert result.exit_code == 2
+    assert "generative-model-audit[ray]" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.gpu
+def test_a_cuda_plan_runs_its_units_on_a_gpu(tmp_path: Path) -> None:
+    import torch
+
+    if not torch.cuda.is_available() or not ray.cluster_resources().get("GPU"):
+        pytest.skip("needs a CUDA device visible to Ray")
+    local = audit.run("smoke", models=["gan"], device="cuda", out=tmp_path / "local", **FAST)
+    on_ray = audit.run("smoke", models=["gan"], device="cuda", out=tmp_path / "ray", executor="ray", **FAST)
+    assert {r["status"] for r in on_ray.records} == {"measured"}
+    assert all(r["device"].startswith("cuda") for r in on_ray.records)
+    assert on_ray.results["fingerprint"]["cluster"]["gpus"] >= 1
+    assert _comparable(on_ray.records) == _comparable(local.records)

@@ -216,22 +216,27 @@ COMPARE_HELP = (
 )
 
 
-def _compare_words(words: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Positional paths apart from key=value / --key value words (--force needs no value)."""
+def _paths_and_options(words: list[str], keys: dict[str, str], flags: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """Positional paths apart from key=value / --key value words; a word in `flags` (e.g. --force)
+    needs no value. A `key=value` word that names an existing path is a path (a folder may hold
+    "=" in its name); any other option word not in `keys` is named as an unknown key."""
+    import re
+
+    flags = flags or {}
     paths, options, i = [], [], 0
     while i < len(words):
         word = words[i]
-        if word in ("--force", "-f"):
-            options.append("force=true")
+        if word in flags:
+            options.append(flags[word])
         elif word.startswith("--") and "=" not in word and i + 1 < len(words):
             options += [word, words[i + 1]]
             i += 1
-        elif "=" in word or word.startswith("-"):
+        elif word.startswith("-") or (re.match(r"[A-Za-z_][\w-]*=", word) and not Path(word).exists()):
             options.append(word)
         else:
             paths.append(word)
         i += 1
-    return paths, split_words(options, COMPARE_KEYS)
+    return paths, split_words(options, keys)
 
 
 @app.command(context_settings=WORDS, help=COMPARE_HELP)
@@ -241,7 +246,7 @@ def compare(ctx: typer.Context) -> None:
         from audit.errors import InputError
         from audit.results import load_results
 
-        paths, raw = _compare_words(list(ctx.args))
+        paths, raw = _paths_and_options(list(ctx.args), COMPARE_KEYS, {"--force": "force=true", "-f": "force=true"})
         if len(paths) != 2:
             raise InputError(f"compare needs two results.json paths (A then B), got {len(paths)}: {' '.join(paths) or '(none)'}.")
         force_word = raw.get("force", "false").lower()
@@ -344,25 +349,58 @@ LISTERS: dict[str, Callable[[], list[str]]] = {
 }
 
 
-@app.command()
-def report(results: Path = typer.Argument(..., help="a run folder, its results.json, or its results.jsonl")) -> None:
-    """Re-render report.html, junit.xml and summary.md from a results.json, or rebuild all of them
-    (results.json too) from results.jsonl alone: a run killed hard (SIGKILL, out of memory) leaves only that."""
+REPORT_KEYS = {"out": "folder for comparison.html when comparing runs (created); default ./audit-comparison"}
+REPORT_HELP = (
+    "Re-render one run's reports, or compare many runs on one page.\n\n"
+    "audit report RUN: re-render report.html, junit.xml and summary.md from RUN (a run folder, its results.json, or its "
+    "results.jsonl), or rebuild all of them (results.json too) from results.jsonl alone: a run killed hard (SIGKILL, "
+    "out of memory) leaves only that.\n\n"
+    "audit report A B ... out=DIR, or audit report FOLDER (a folder of run folders: a sweep, a nightly series): write "
+    "DIR/comparison.html (default ./audit-comparison): a leaderboard per check with 95% CIs, trends over runs with the "
+    "gates drawn, and each run that is not comparable (audit compare's rules) marked with the reason."
+)
 
+
+@app.command(context_settings=WORDS, help=REPORT_HELP)
+def report(ctx: typer.Context) -> None:
     def body() -> None:
-        from audit.rebuild import load_for_report
-        from audit.report import write_reports
-        from audit.results import write_json_atomic
+        from audit.errors import InputError
+        from audit.report.comparison_inputs import is_collection
 
-        data, run_dir, rebuilt = load_for_report(results)
-        if rebuilt:
-            write_json_atomic(run_dir / "results.json", data)
-            state = "interrupted: incomplete" if data.get("interrupted") else "complete"
-            typer.echo(f"Rebuilt: {run_dir / 'results.json'} from results.jsonl ({state}, exit code {data['summary']['exit_code']})")
-        paths = write_reports(data, run_dir)
-        typer.echo(f"Report: {paths['html']}")
+        paths, raw = _paths_and_options(list(ctx.args), REPORT_KEYS)
+        if not paths:
+            raise InputError("report needs a run folder (or its results.json or results.jsonl), or two or more runs to compare.")
+        if len(paths) == 1 and "out" not in raw and not is_collection(Path(paths[0])):
+            _rerender(Path(paths[0]))
+        else:
+            _compare_page([Path(p) for p in paths], Path(raw.get("out", "audit-comparison")))
 
     guarded(body)
+
+
+def _rerender(results: Path) -> None:
+    """`audit report RUN`: one run's reports written again into its folder."""
+    from audit.rebuild import load_for_report
+    from audit.report import write_reports
+    from audit.results import write_json_atomic
+
+    data, run_dir, rebuilt = load_for_report(results)
+    if rebuilt:
+        write_json_atomic(run_dir / "results.json", data)
+        state = "interrupted: incomplete" if data.get("interrupted") else "complete"
+        typer.echo(f"Rebuilt: {run_dir / 'results.json'} from results.jsonl ({state}, exit code {data['summary']['exit_code']})")
+    paths = write_reports(data, run_dir)
+    typer.echo(f"Report: {paths['html']}")
+
+
+def _compare_page(paths: list[Path], out: Path) -> None:
+    """`audit report A B ...` or `audit report FOLDER`: one comparison page of many runs."""
+    from audit.report.comparison import write_comparison_page
+    from audit.report.comparison_inputs import load_runs
+
+    runs = load_runs(paths)
+    page = write_comparison_page(runs, out)
+    typer.echo(f"Comparison of {len(runs)} runs: {page}")
 
 
 TRAIN_OUT = "weights"

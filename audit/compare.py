@@ -136,10 +136,10 @@ def render_markdown(comparison: dict[str, Any]) -> str:
 
 
 def write_comparison(comparison: dict[str, Any], out_dir: Path) -> dict[str, Path]:
-    from audit.results import write_json_atomic
+    from audit.results import write_json_atomic, write_text_atomic
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / "compare.json", "markdown": out_dir / "compare.md"}
     write_json_atomic(paths["json"], comparison)
-    paths["markdown"].write_text(render_markdown(comparison), encoding="utf-8")
+    write_text_atomic(paths["markdown"], render_markdown(comparison))
     return paths

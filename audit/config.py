@@ -34,7 +34,7 @@ RUN_KEYS: dict[str, str] = {
     "attributes": "attribute classifier for image fairness: package.module:factory or a TorchScript file mapping images [N,C,H,W] in [0,1] to one group label (int or str) per image; default: group by the evaluator's classes",
     "executor": "where the (model, precision) units run: local (default, this process, one after another) or ray (Ray tasks; needs the ray extra)",
     "ray_address": "with executor=ray: auto (default: the running cluster, else a local one on this machine's CPUs) or a cluster address (host:port, ray://host:port)",
-    "cache": "on (default) or off: read and write generated samples and evaluator features in the sample cache across runs ($AUDIT_CACHE_DIR, else ~/.cache/audit/samples; audit cache info|clear)",
+    "cache": "on (default) or off: read and write generated samples, evaluator features and text generations in the sample cache across runs ($AUDIT_CACHE_DIR, else ~/.cache/audit/samples; audit cache info|clear)",
     "timeout": "seconds each model/precision may run (load and all its checks) before it gets error records and the run goes on: 1..2592000 (30 days), or 0 for no limit; default 1800",
 }
 KEY_ALIASES = {"models": "model", "precisions": "precision", "checks": "check", "suite_name": "suite"}
@@ -154,14 +154,11 @@ def parse_n(value: str, minimum: int = 2) -> int:
 
 
 def require_device(device: str) -> str:
-    """`device` itself ('auto' resolved); InputError when CUDA is asked for and there is none."""
-    import torch
+    """`device` itself ('auto' resolved: CUDA when present); InputError when CUDA is asked for
+    and there is none (audit.devices.resolve_device)."""
+    from audit.devices import resolve_device
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("device=cuda was asked for, but no CUDA device is available (torch.cuda.is_available() is False).")
-    return device
+    return resolve_device(device)
 
 
 def _list(value: str) -> list[str]:

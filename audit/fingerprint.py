@@ -13,7 +13,7 @@ DISTRIBUTIONS = {"audit": "generative-model-audit"}
 """Packages installed under another distribution name (the import name stays the fingerprint's key)."""
 
 
-def _version(package: str) -> str | None:
+def package_version(package: str) -> str | None:
     try:
         return metadata.version(DISTRIBUTIONS.get(package, package))
     except metadata.PackageNotFoundError:
@@ -55,7 +55,7 @@ def environment_fingerprint(device: str) -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "packages": {p: _version(p) for p in PACKAGES},
+        "packages": {p: package_version(p) for p in PACKAGES},
         "torch_cuda": torch.version.cuda,
         "device": device,
         "device_name": device_description(device),

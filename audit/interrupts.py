@@ -35,6 +35,7 @@ class Interrupts:
         self.terminated = False
         self.interrupted = False
         self.timed_out: float | None = None
+        self.late_signal: str | None = None
 
     def raise_pending(self) -> None:
         if self.terminated:
@@ -63,6 +64,13 @@ def terminate_as_interrupt(state: Interrupts) -> Iterator[None]:
         state.interrupted = True
         raise KeyboardInterrupt
 
+    with _cancel_handler(on_signal):
+        yield
+
+
+@contextmanager
+def _cancel_handler(on_signal: Any) -> Iterator[None]:
+    """`on_signal` handles SIGTERM and SIGINT while the block runs; the previous handlers come back after."""
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
@@ -109,3 +117,19 @@ def deferred_signals() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextmanager
+def hold_signals(state: Interrupts) -> Iterator[None]:
+    """While the block runs, SIGTERM and SIGINT are noted in `state.late_signal` and do nothing
+    else: once every check has run, finishing results.json and the reports takes a moment, and a
+    cancel arriving then must not leave a results.json whose verdict the process exit contradicts."""
+    if not _main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, frame: Any) -> None:
+        state.late_signal = signal.Signals(signum).name
+
+    with _cancel_handler(on_signal):
+        yield

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from audit.adapters.loading import ModelSpec
 from audit.checks.base import CheckSpec
@@ -120,12 +120,57 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
     items = tuple(PlanItem(m.name, p, checked[m.name].family, specs, m) for m in models for p in config.precisions)
     params = MappingProxyType({c: MappingProxyType(dict(suite.checks.get(c, {}))) for c in check_ids})
     device = require_device(config.device)
+    if device.startswith("cuda"):
+        _require_gpu_fits(models, config.precisions, device)
     probe_output_folder(config.out)
     if getattr(config, "cache", False):
         from audit.sample_cache import default_max_bytes
 
         default_max_bytes()  # a bad AUDIT_CACHE_MAX_BYTES is bad input now, not mid-run
     return Plan(config, suite, items, tuple(gates), config.n or suite.n, device, params, policy, sources, prompts=prompts)
+
+
+def _require_gpu_fits(models: Sequence[ModelSpec], precisions: Sequence[str], device: str) -> None:
+    """Bad input (exit 2) when a model's declared weights files cannot fit in the GPU's free
+    memory even in the run's narrowest precision (read as float32 files scaled to that width: a
+    lower bound, so no model that fits is refused; the exact check runs before each load)."""
+    import torch
+
+    from audit.devices import fit_problem
+    from audit.precision import get_precision
+
+    widths = {p: torch.empty((), dtype=getattr(torch, get_precision(p).float_dtype(device))).element_size() for p in precisions}
+    narrowest = min(widths, key=widths.get)
+    for m in models:
+        stored = declared_weights_bytes(m.target) if m.adapter is None else None
+        if stored:
+            problem = fit_problem(m.name, stored * widths[narrowest] // 4, device, f"its weights files read as {narrowest}")
+            if problem:
+                raise InputError(problem)
+
+
+def declared_weights_bytes(target: str) -> int | None:
+    """Bytes of the weights a model word names before anything is loaded: a registered model's
+    manifest files, a source word's file or folder; None where unknown (import paths, models
+    built from a seed)."""
+    from audit.adapters.model_files import parse_source_word
+    from audit.devices import folder_weights_bytes
+
+    try:
+        source = parse_source_word(target)
+        if source is not None:
+            return folder_weights_bytes(source.path)
+        if ":" in target:
+            return None
+        from audit.registry import model_entry
+        from audit.weights import read_manifest, weights_dir
+
+        entry = model_entry(target)
+        folder = weights_dir(entry.metadata.get("weights_folder"))
+        total = sum((folder / read_manifest(name, folder)["file"]).stat().st_size for name in entry.metadata.get("weights", ()))
+    except Exception:  # an unreadable word is reported by the plan's own checks
+        return None
+    return total or None
 
 
 RAY_EXTRA = "generative-model-audit[ray]"

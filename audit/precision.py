@@ -4,10 +4,12 @@ Casts (`fp32`, `bf16`, `fp16`) move every module to a float dtype. Quantized var
 layers of the adapter's modules in place (the networks `modules()` returns, so every method of
 the adapter runs them) and attach a `QuantizationSummary` as `adapter.quantization`: which layers
 were quantized, which were left in float and why, the backend, and what share of the parameters
-the quantized layers hold. A combination that cannot run (fp16 on CPU, int8 dynamic on a model
-without Linear layers, PT2E static int8 on a language model, any int variant on CUDA, any
-variant but fp32 on a model whose `modules()` is empty: nothing to cast) raises
-`UnsupportedPrecision`, and the runner records the model's checks as `skipped` with the reason.
+the quantized layers hold. A combination that cannot run (fp16 or fp8 on CPU, fp8 on a GPU older
+than compute capability 8.9, int8 dynamic on a model without Linear layers, PT2E static int8 on
+a language model or on CUDA, any variant but fp32 on a model whose `modules()` is empty: nothing
+to cast) raises `UnsupportedPrecision`, and the runner records the model's checks as `skipped`
+with the reason. The backend is chosen by the device: the CPU backends below, or the CUDA
+backends at the end of this docstring.
 
 Variants and the measurement that chose each backend (benchmarks/quantized_decode.py, recorded in
 benchmarks/results/quantized_decode.json: torch 2.13.0+cpu, torchao 0.18.0, this project's 2-core
@@ -52,7 +54,31 @@ interleaved rounds; fp32 decoded 34.7 tokens/s in the same rounds. "Linear" figu
   compiled: 0.16 s). The summary's `execution` says which ran. Language models are skipped (use
   `int8`).
 
-On CUDA every int variant is skipped (these backends are CPU kernels).
+CUDA backends (`device=cuda`; no GPU has been lent to this project yet, so unlike the CPU choices
+above these are chosen by which kernels exist, not yet by measurement: `benchmarks/gpu_check.py`
+measures them, eager and compiled, in one command). Before its weights move to the GPU, a model
+whose float tensors in the variant's dtype exceed the GPU's free memory stops with one line
+naming both (audit.devices.ModelTooLarge, an error record of that model).
+
+- `fp16`, `bf16`: casts of weights and activations (`adapter.to(dtype=...)`), not autocast.
+  Batch-1 decoding reads every weight once per token, so its speed follows the bytes of the
+  stored weights: a cast halves them; autocast keeps float32 weights and converts them at each
+  call (more traffic than fp32, not less). A cast is also what the CPU `bf16` does, so the two
+  devices compare like with like.
+- `int8`, `int8wo`, `int4wo`, `fp8`: torchao 0.18 `quantize_` on each Linear layer (the same
+  layers as on CPU: GPT-2's Conv1D converted, the tied output layer kept float) of the networks
+  moved to the GPU in bf16, the activation dtype torchao's CUDA kernels take (tinygemm int4
+  requires it; `torch._scaled_mm` returns it). Configs: `Int8DynamicActivationInt8WeightConfig`
+  (`torch._int_mm`), `Int8WeightOnlyConfig`, `Int4WeightOnlyConfig(int4_packing_format=
+  "tile_packed_to_4d")` (the tinygemm kernel built into torch's CUDA build, compute capability
+  8.0+, input widths padded to 1024 by torchao; the default "plain" layout needs the separate
+  fbgemm-gpu-genai package), and `Float8DynamicActivationFloat8WeightConfig(PerRow())` (e4m3;
+  compute capability 8.9+: Ada, Hopper and newer; skipped with the reason elsewhere). Their
+  quality deltas against fp32 therefore include bf16 rounding, as the CPU weight-only variants'
+  do. torchao's CUDA paths are meant to run under torch.compile (which fuses the quantization
+  of activations and the scaling around the kernels); `AUDIT_CUDA_COMPILE=1` compiles the
+  quantized networks (`nn.Module.compile`, inductor) and the summary's `execution` says so.
+- `int8static` stays CPU-only (X86InductorQuantizer targets x86 oneDNN kernels).
 
 A Linear whose weight is tied to an embedding (GPT-2's output layer) stays float in every
 variant: quantizing it would store an int8 copy beside the float embedding, so the model would
@@ -97,18 +123,26 @@ class Precision:
     needs_cuda: bool = False
     quantized: bool = False
     cpu_only: bool = False
+    cuda_dtype: str = ""
+    """The float dtype on CUDA where it differs from `dtype` (bf16: torchao's CUDA kernels take bf16 activations)."""
+    min_cuda_capability: tuple[int, int] | None = None
+    """The oldest GPU generation with a kernel for it (fp8: 8.9, Ada/Hopper)."""
+
+    def float_dtype(self, device: str) -> str:
+        return self.cuda_dtype if self.cuda_dtype and str(device).startswith("cuda") else self.dtype
 
 
 PRECISIONS: dict[str, Precision] = {
     p.name: p
     for p in (
         Precision("fp32", "float32 weights and activations (the reference)", "float32"),
-        Precision("bf16", "bfloat16 weights and activations", "bfloat16"),
-        Precision("fp16", "float16 weights and activations (CUDA only)", "float16", needs_cuda=True),
-        Precision("int8", "int8 dynamic: int8 weights (per channel) and activations (per tensor, at run time) in Linear layers (torch.ao, CPU)", "float32", quantized=True, cpu_only=True),
-        Precision("int8wo", "int8 weight-only: int8 weights (per channel) in Linear layers, bf16 activations in the kernel (ATen, CPU)", "float32", quantized=True, cpu_only=True),
-        Precision("int4wo", "int4 weight-only: int4 weights in groups of 128 in Linear layers, bf16 activations in the kernel (ATen, CPU)", "float32", quantized=True, cpu_only=True),
-        Precision("int8static", "int8 static (PT2E, torchao): conv and linear layers of image models, activations calibrated on the model's samples (CPU)", "float32", quantized=True, cpu_only=True),
+        Precision("bf16", "bfloat16 weights and activations (a cast; CPU and CUDA)", "bfloat16"),
+        Precision("fp16", "float16 weights and activations (a cast; CUDA only)", "float16", needs_cuda=True),
+        Precision("int8", "int8 dynamic: int8 weights (per channel) and activations (per token/tensor, at run time) in Linear layers (CPU: torch.ao; CUDA: torchao)", "float32", quantized=True, cuda_dtype="bfloat16"),
+        Precision("int8wo", "int8 weight-only: int8 weights (per channel) in Linear layers, bf16 activations (CPU: ATen; CUDA: torchao)", "float32", quantized=True, cuda_dtype="bfloat16"),
+        Precision("int4wo", "int4 weight-only: int4 weights in groups of 128 in Linear layers, bf16 activations (CPU: ATen; CUDA: torchao tinygemm, compute capability >= 8.0)", "float32", quantized=True, cuda_dtype="bfloat16", min_cuda_capability=(8, 0)),
+        Precision("fp8", "float8 (e4m3) weights and activations, per-row scales, in Linear layers (torchao; CUDA compute capability >= 8.9 only)", "bfloat16", needs_cuda=True, quantized=True, min_cuda_capability=(8, 9)),
+        Precision("int8static", "int8 static (PT2E, torchao): conv and linear layers of image models, activations calibrated on the model's samples (CPU only)", "float32", quantized=True, cpu_only=True),
     )
 }
 
@@ -157,8 +191,10 @@ def apply_precision(adapter: Any, name: str, device: str) -> Any:
     """Cast or quantize the adapter's modules; raise UnsupportedPrecision where it cannot run."""
     import torch
 
+    from audit.devices import capability_shortfall, is_cuda
+
     precision = get_precision(name)
-    if precision.needs_cuda and not str(device).startswith("cuda"):
+    if precision.needs_cuda and not is_cuda(device):
         raise UnsupportedPrecision(f"precision '{name}' needs a CUDA device; this run is on '{device}'.")
     if precision.cpu_only and str(device) != "cpu":
         raise UnsupportedPrecision(f"precision '{name}' uses CPU kernels ({precision.description}); this run is on '{device}'.")
@@ -166,6 +202,11 @@ def apply_precision(adapter: Any, name: str, device: str) -> Any:
         raise UnsupportedPrecision(
             f"precision '{name}' casts or quantizes the networks modules() returns, and model '{adapter.info.name}' returns none: only fp32 applies."
         )
+    if is_cuda(device):
+        shortfall = capability_shortfall(precision.min_cuda_capability, str(device))
+        if shortfall:
+            raise UnsupportedPrecision(f"precision '{name}' {shortfall}.")
+        return _apply_on_cuda(adapter, precision, str(device))
     if precision.quantized:
         adapter.to(device=device, dtype=torch.float32)
         adapter.quantization = QUANTIZERS[name](adapter)
@@ -593,6 +634,126 @@ QUANTIZERS: dict[str, Callable[[Any], QuantizationSummary]] = {
     "int4wo": _int4_weight_only,
     "int8static": _int8_static,
 }
+
+
+# --- CUDA backends (torchao) --------------------------------------------------------------------
+
+
+CUDA_COMPILE_ENV = "AUDIT_CUDA_COMPILE"
+"""`AUDIT_CUDA_COMPILE=1` compiles a CUDA variant's networks with torch.compile (inductor): the
+first calls then include the compilation, which the timing checks' warm-up absorbs."""
+
+
+def _apply_on_cuda(adapter: Any, precision: Precision, device: str) -> Any:
+    """Move the adapter to the GPU in the precision's float dtype (after checking its weights fit
+    in the free memory), then quantize its Linear layers with the precision's torchao config."""
+    import torch
+
+    from audit.devices import require_fits
+
+    dtype = getattr(torch, precision.float_dtype(device))
+    need = bytes_on_device(adapter, dtype)
+    require_fits(adapter.info.name, need, device, f"{precision.name}: {precision.float_dtype(device)} before quantization" if precision.quantized else precision.name)
+    adapter.to(device=device, dtype=dtype)
+    if precision.quantized:
+        adapter.quantization = _torchao_cuda(adapter, precision.name)
+    adapter.info.precision = precision.name
+    adapter.info.device = device
+    return adapter
+
+
+def bytes_on_device(adapter: Any, dtype: "torch.dtype") -> int:
+    """Bytes the adapter's networks will add on a GPU once their float tensors are `dtype`:
+    tensors already on one count nothing; each storage counts once."""
+    import torch
+
+    size = torch.empty((), dtype=dtype).element_size()
+    seen: set[int] = set()
+    total = 0
+    for root in {id(m): m for m in _roles(adapter).values()}.values():
+        for t in list(root.parameters()) + list(root.buffers()):
+            ptr = storage_ptr(t)
+            if ptr in seen or t.device.type == "cuda" or t.is_meta:
+                continue
+            if ptr is not None:
+                seen.add(ptr)
+            total += t.numel() * (size if t.is_floating_point() else t.element_size())
+    return total
+
+
+def cuda_configs() -> dict[str, tuple[Callable[[int], Any], str, str]]:
+    """Precision -> (torchao config for a layer of that input width, scheme, backend)."""
+    from torchao.quantization import (
+        Float8DynamicActivationFloat8WeightConfig,
+        Int4WeightOnlyConfig,
+        Int8DynamicActivationInt8WeightConfig,
+        Int8WeightOnlyConfig,
+        PerRow,
+    )
+    from torchao.quantization.quantize_.workflows import Int4PackingFormat
+
+    return {
+        "int8": (lambda k: Int8DynamicActivationInt8WeightConfig(),
+                 "int8 weights per output channel (symmetric), int8 activations per token computed at run time; bf16 outside",
+                 "torchao Int8DynamicActivationInt8WeightConfig (CUDA: torch._int_mm)"),
+        "int8wo": (lambda k: Int8WeightOnlyConfig(),
+                   "int8 weights per output channel (symmetric); bf16 activations",
+                   "torchao Int8WeightOnlyConfig (CUDA)"),
+        "int4wo": (lambda k: Int4WeightOnlyConfig(group_size=int4_group(k) or 128, int4_packing_format=Int4PackingFormat.TILE_PACKED_TO_4D),
+                   "int4 weights, asymmetric, per group of 128 input channels (64 or 32 where needed); bf16 activations",
+                   "torchao Int4WeightOnlyConfig, tile_packed_to_4d (tinygemm torch.ops.aten._weight_int4pack_mm, CUDA)"),
+        "fp8": (lambda k: Float8DynamicActivationFloat8WeightConfig(granularity=PerRow()),
+                "float8 e4m3 weights per output channel and activations per token (scales at run time); bf16 outside",
+                "torchao Float8DynamicActivationFloat8WeightConfig, PerRow (torch._scaled_mm, CUDA)"),
+    }
+
+
+def _is_quantized_weight(weight: Any) -> bool:
+    """torchao replaces a quantized layer's weight by a tensor subclass; a plain one was skipped."""
+    import torch
+
+    return type(weight) not in (torch.Tensor, torch.nn.Parameter)
+
+
+def _torchao_cuda(adapter: Any, name: str) -> QuantizationSummary:
+    """Quantize every Linear of the adapter's networks (on the GPU, bf16) with torchao's config
+    for `name`; a layer torchao leaves in float or refuses is listed with the reason."""
+    import torch
+
+    try:
+        from torchao.quantization import quantize_
+
+        make, scheme, backend = cuda_configs()[name]
+    except Exception as exc:  # missing, or built for another torch
+        raise UnsupportedPrecision(f"precision '{name}' on CUDA needs torchao (pip install 'torchao>=0.18,<0.19'): {type(exc).__name__}: {exc}") from None
+    found, kept, total = _require_linears(adapter, name)
+    compile_graph = os.environ.get(CUDA_COMPILE_ENV, "") == "1"
+    summary = QuantizationSummary(name, backend, scheme, "torch.compile (inductor)" if compile_graph else "eager",
+                                  kept_float=kept, total_params=total)
+    for qname, parent, attr, layer in found:
+        if name == "int4wo" and not int4_group(layer.in_features):
+            summary.kept_float[qname] = f"input width {layer.in_features} is not a multiple of 32 (the kernel's smallest group)"
+            continue
+        holder = torch.nn.Sequential(layer)  # quantize_ replaces children: quantize this layer alone
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                quantize_(holder, make(layer.in_features))
+        except Exception as exc:
+            summary.kept_float[qname] = f"torchao refused it: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            continue
+        if not _is_quantized_weight(holder[0].weight):
+            summary.kept_float[qname] = "torchao left it in float (its shape does not fit the kernel)"
+            continue
+        setattr(parent, attr, holder[0])
+        summary.quantized.append(qname)
+        summary.quantized_params += layer.weight.numel() + (layer.bias.numel() if layer.bias is not None else 0)
+    if not summary.quantized:
+        raise UnsupportedPrecision(f"precision '{name}': no Linear layer of model '{adapter.info.name}' could be quantized on CUDA ({'; '.join(sorted(set(summary.kept_float.values())))}).")
+    if compile_graph:
+        for root in {id(m): m for m in _roles(adapter).values()}.values():
+            root.compile()
+    return summary
 
 
 # --- sizes --------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """What `audit run` shows while it runs, and its diagnostics log.
 
 On a terminal: a live display (rich) of the run's progress over its (model, precision, check)
-units with an ETA, and the current check's step ("diffusion fp32 · quality.fid · sampling
-640/1000") with its own ETA; each finished record still prints its one line above it. Anywhere
+units with an ETA, and the current step of each running (model, precision) ("diffusion fp32 ·
+quality.fid · sampling 640/1000", one row per unit running at once, e.g. on Ray workers) with
+its own ETA; each finished record still prints its one line above it. Anywhere
 else (a CI log, a pipe, a file): exactly one line per finished record, nothing else, no escape
 codes. `--quiet` prints no record lines; `--verbose` turns on the `audit` loggers (stdlib
 logging to stderr, off by default). rich is imported only when a display is built, so
@@ -18,7 +19,7 @@ from collections import Counter
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping, Protocol
 
-from audit.progress_events import CHECKS_STEP, ProgressEvent
+from audit.progress_events import CHECKS_STEP, UNIT_DONE_STEP, ProgressEvent
 
 Unit = tuple[str, str]
 """(model, precision): one item of the plan, which gives one record per applicable check."""
@@ -67,11 +68,12 @@ def clock(seconds: float | None) -> str:
 
 
 class LiveDisplay:
-    """A rich live display: overall progress over the plan's units, and the current step.
+    """A rich live display: overall progress over the plan's units, and each running unit's current step.
 
     The overall count is records over expected records: each (model, precision) first expects
     one record per check of the plan, then as many as the loaded model's applicable checks
-    (the runner's `CHECKS_STEP` event), and an item a later one follows is complete."""
+    (the runner's `CHECKS_STEP` event), and exactly what it gave once its executor says it is
+    done (`UNIT_DONE_STEP`, which also removes its step row)."""
 
     def __init__(self, units: Mapping[Unit, int], line: Callable[[Any], str], console: Any,
                  now: Callable[[], float] = time.monotonic) -> None:
@@ -81,16 +83,17 @@ class LiveDisplay:
         self._expected: dict[Unit, int] = dict(units)
         self._finished: Counter[Unit] = Counter()
         self._started = now()
-        self._current: Unit | None = None
-        self._step_key: tuple[Any, ...] | None = None
-        self._step_began, self._step_first = self._started, 0
+        self._rows: dict[Unit, Any] = {}
+        """The step row of each running unit (a rich task id)."""
+        self._pace: dict[Unit, tuple[tuple[Any, ...], float, int]] = {}
+        """Per running unit: its current step's key, when it began and its count then."""
+        self._done: set[Unit] = set()
         self.progress_bar = Progress(
             TextColumn("{task.description}", markup=False), BarColumn(bar_width=24),
             TextColumn("{task.fields[count]}", markup=False), TextColumn("{task.fields[eta]}", markup=False),
             console=console, transient=True,
         )
         self._overall = self.progress_bar.add_task(OVERALL, total=self._total(), count=f"0/{self._total()}", eta=clock(None))
-        self._step = self.progress_bar.add_task("", total=None, count="", eta="", visible=False)
 
     def __enter__(self) -> "LiveDisplay":
         self.progress_bar.start()
@@ -116,30 +119,33 @@ class LiveDisplay:
 
     def progress(self, event: ProgressEvent) -> None:
         unit = (event.model, event.precision)
-        if unit != self._current:
-            if self._current is not None:  # the plan runs its items in order: the last one is over
-                self._expected[self._current] = self._finished[self._current]
-            self._current = unit
         if event.check is None and event.step == CHECKS_STEP:
             self._expected[unit] = event.total or 0
-            self._refresh_overall()
-            return
-        self._show_step(event)
-
-    def _show_step(self, event: ProgressEvent) -> None:
-        key = (event.model, event.precision, event.check, event.step.partition(" (")[0], event.total)
-        now = self._now()
-        if key != self._step_key:  # a new step ("sampling" and "sampling (DDIM 50)" are one): its pace starts now
-            self._step_key, self._step_began, self._step_first = key, now, event.done or 0
-        where = SEPARATOR.join(p for p in (f"{event.model} {event.precision}", event.check, event.step) if p)
-        counted = event.total is not None and event.done is not None
-        if counted:
-            eta = eta_seconds(now - self._step_began, (event.done or 0) - self._step_first, (event.total or 0) - self._step_first)
-            self.progress_bar.update(self._step, description=where, total=event.total, completed=event.done,
-                                     count=f"{event.done}/{event.total}", eta=clock(eta), visible=True)
-        else:
-            self.progress_bar.update(self._step, description=where, total=None, completed=0, count="", eta="", visible=True)
+        elif event.check is None and event.step == UNIT_DONE_STEP:
+            self._done.add(unit)
+            self._expected[unit] = self._finished[unit]
+            self._pace.pop(unit, None)
+            if unit in self._rows:
+                self.progress_bar.remove_task(self._rows.pop(unit))
+        elif unit not in self._done:  # a step that arrives late (from another process) is over
+            self._show_step(unit, event)
         self._refresh_overall()
+
+    def _show_step(self, unit: Unit, event: ProgressEvent) -> None:
+        key = (event.check, event.step.partition(" (")[0], event.total)
+        now = self._now()
+        if unit not in self._pace or key != self._pace[unit][0]:  # a new step ("sampling" and "sampling (DDIM 50)" are one): its pace starts now
+            self._pace[unit] = (key, now, event.done or 0)
+        _, began, first = self._pace[unit]
+        if unit not in self._rows:
+            self._rows[unit] = self.progress_bar.add_task("", total=None, count="", eta="")
+        where = SEPARATOR.join(p for p in (f"{event.model} {event.precision}", event.check, event.step) if p)
+        if event.total is not None and event.done is not None:
+            eta = eta_seconds(now - began, event.done - first, event.total - first)
+            self.progress_bar.update(self._rows[unit], description=where, total=event.total, completed=event.done,
+                                     count=f"{event.done}/{event.total}", eta=clock(eta))
+        else:
+            self.progress_bar.update(self._rows[unit], description=where, total=None, completed=0, count="", eta="")
 
 
 def is_terminal(stream: Any) -> bool:

@@ -22,6 +22,10 @@ CHECKS_STEP = "checks"
 """Step of a model-level event (`check` None) whose `total` is the number of checks that apply
 to the loaded model: how many records that (model, precision) will give."""
 
+UNIT_DONE_STEP = "done"
+"""Step of a model-level event (`check` None) an executor sends once a (model, precision) has
+delivered all its records: a display closes that unit (units may run side by side, on Ray)."""
+
 _listener: ContextVar[StepCallback | None] = ContextVar("audit_step_listener", default=None)
 
 
@@ -61,4 +65,4 @@ def reporting_to(listener: StepCallback | None) -> Iterator[None]:
         _listener.reset(token)
 
 
-__all__ = ["CHECKS_STEP", "ProgressEvent", "StepCallback", "every", "report_step", "reporting_to"]
+__all__ = ["CHECKS_STEP", "UNIT_DONE_STEP", "ProgressEvent", "StepCallback", "every", "report_step", "reporting_to"]

@@ -1,8 +1,8 @@
 """`executor=ray`: run a plan's (model, precision) units as Ray tasks, on one machine or a cluster.
 
 The unit of work is one `PlanItem` with its checks, what `audit.runner.run_item` does locally.
-The frozen plan and the large inputs every unit reads (the reference images, the held-out text)
-go into Ray's object store once; each task builds its own `SampleStore` over them, runs the unit
+The frozen plan and the large inputs every unit reads (the reference images and the evaluator's
+features of them, computed once in the driver; the held-out text) go into Ray's object store once; each task builds its own `SampleStore` over them, runs the unit
 in a scratch folder and returns plain data: its records as dicts, the report's model rows, the
 instrument hashes it used and the bytes of the artifacts it wrote. The driver streams each
 unit's records into the one run folder as its task finishes (results.jsonl in completion order);
@@ -22,16 +22,19 @@ the same environment on every node (or pass it in a Ray runtime environment).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError, OutputError
-from audit.families import TEXT, get_family
+from audit.families import ANY, IMAGE, TEXT, get_family
 from audit.interrupts import Interrupts
 from audit.plan import Plan, PlanItem
+from audit.progress_events import UNIT_DONE_STEP, ProgressEvent
 from audit.results import CheckResult, record_from_dict
 from audit.runner import ItemSink, ProgressHook, base_record, new_store, no_check_record, run_item
 from audit.sample_store import SampleStore
@@ -41,7 +44,11 @@ log = logging.getLogger(__name__)
 MAX_RETRIES = 2
 """Times a unit is re-run after its worker process died, before its checks become error records."""
 POLL_S = 0.5
-"""Seconds the driver waits for a finished task before it looks at pending signals again."""
+"""Seconds the driver waits for a finished task before it looks at pending signals (and the workers' progress) again."""
+RELAY_INTERVAL_S = 0.25
+"""Least seconds between two mid-step progress events a worker sends (starts and ends always go)."""
+RELAY_TIMEOUT_S = 10.0
+"""Seconds the driver waits for the progress inbox before it stops showing the workers' progress."""
 MEMORY_PER_WEIGHT_BYTE = 4
 """Memory requested per byte of weights: the weights, a precision variant's copy, activations."""
 MEMORY_HEADROOM = 256 * 2**20
@@ -99,33 +106,40 @@ class RayExecutor:
                   on_progress: ProgressHook) -> None:
         """Submit every unit, deliver each as it finishes; an interrupt cancels the unfinished ones.
         Units built from adapter objects (the Python API) run in this process, on `store`. The
-        workers' steps are not reported (`on_progress` serves those local units only): a display
-        counts the records as they arrive."""
+        workers' steps reach `on_progress` through a ProgressRelay as the driver polls, and each
+        unit's UNIT_DONE_STEP follows its records."""
         import ray
 
         remote = ray.remote(max_retries=self.max_retries, retry_exceptions=False)(run_unit)
         shared = shared_inputs(plan)
         plan_ref = ray.put(plan)
+        relay = ProgressRelay(on_progress)
         order = {(item.model, item.precision): i for i, item in enumerate(plan.items)}
         pending: dict[Any, PlanItem] = {}
         try:
             for index, item in enumerate(plan.items):
-                if item.source is not None and item.source.adapter is not None:
-                    continue
-                pending[remote.options(**task_resources(plan, item)).remote(plan_ref, index, *shared)] = item
-            for item in plan.items:
-                if item.source is not None and item.source.adapter is not None:
-                    run_item(plan, item, store, run_dir, sink.emit, sink.model_rows, sink.files, interrupts, on_progress)
+                if not in_process(item):
+                    pending[remote.options(**task_resources(plan, item)).remote(plan_ref, index, *shared, relay.inbox)] = item
+            here = [item for item in plan.items if in_process(item)]
+            if here and shared[1] is not None:
+                store.adopt_reference_features(ray.get(shared[1]))
+            for item in here:
+                run_item(plan, item, store, run_dir, sink.emit, sink.model_rows, sink.files, interrupts, on_progress)
+                on_progress(ProgressEvent(item.model, item.precision, None, UNIT_DONE_STEP))
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
                 interrupts.raise_pending()
+                relay.forward()
                 for ref in ready:
-                    self._deliver(plan, pending.pop(ref), ref, run_dir, sink)
+                    item = pending.pop(ref)
+                    self._deliver(plan, item, ref, run_dir, sink)
+                    relay.done((item.model, item.precision))
         except KeyboardInterrupt:
             for ref in pending:
                 ray.cancel(ref, force=True)
             raise
         finally:
+            relay.close()
             sink.model_rows.sort(key=lambda row: order.get((row.get("model"), row.get("precision")), len(order)))
 
     def _deliver(self, plan: Plan, item: PlanItem, ref: Any, run_dir: Path, sink: ItemSink) -> None:
@@ -153,6 +167,99 @@ class RayExecutor:
         sink.files.update(outcome["files"])
 
 
+class ProgressInbox:
+    """The Ray actor that holds the workers' progress events until the driver collects them."""
+
+    def __init__(self) -> None:
+        self._events: list[ProgressEvent] = []
+
+    def push(self, event: ProgressEvent) -> None:
+        self._events.append(event)
+
+    def drain(self) -> list[ProgressEvent]:
+        events, self._events = self._events, []
+        return events
+
+
+class ProgressRelay:
+    """The driver's end of the workers' progress: an inbox actor (no CPU reserved) the tasks
+    send their steps to (WorkerProgress), drained into `on_progress` each time the driver
+    polls. An inbox that fails stops the relay, never the run."""
+
+    def __init__(self, on_progress: ProgressHook) -> None:
+        import ray
+
+        self.on_progress = on_progress
+        self._done: set[tuple[str, str]] = set()
+        try:
+            self.inbox = ray.remote(num_cpus=0)(ProgressInbox).remote()
+        except Exception as exc:
+            log.warning("workers' progress is not shown: %s: %s", type(exc).__name__, exc)
+            self.inbox = None
+
+    def forward(self) -> None:
+        import ray
+
+        if self.inbox is None:
+            return
+        try:
+            events = ray.get(self.inbox.drain.remote(), timeout=RELAY_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("workers' progress is no longer shown: %s: %s", type(exc).__name__, exc)
+            self.inbox = None
+            return
+        for event in events:
+            if (event.model, event.precision) not in self._done:  # a late step of a delivered unit is over
+                self.on_progress(event)
+
+    def done(self, unit: tuple[str, str]) -> None:
+        """The unit's records are delivered: say so (UNIT_DONE_STEP) and drop its later steps."""
+        self.forward()
+        self._done.add(unit)
+        self.on_progress(ProgressEvent(unit[0], unit[1], None, UNIT_DONE_STEP))
+
+    def close(self) -> None:
+        import ray
+
+        if self.inbox is not None:
+            with contextlib.suppress(Exception):
+                ray.kill(self.inbox)
+        self.inbox = None
+
+
+class WorkerProgress:
+    """A task's progress hook: each event to `inbox` (fire and forget; an actor runs one caller's
+    calls in order), except counted steps in mid-course that come less than `interval` seconds
+    after the last one sent. `flush` waits until the inbox holds all that was sent, so the
+    driver has a unit's steps before its records."""
+
+    def __init__(self, inbox: Any, interval: float = RELAY_INTERVAL_S) -> None:
+        self.inbox, self.interval = inbox, interval
+        self._last_sent = float("-inf")
+        self._last_ref: Any = None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        midway = event.done is not None and event.total is not None and 0 < event.done < event.total
+        if midway and now - self._last_sent < self.interval:
+            return
+        self._last_sent = now
+        with contextlib.suppress(Exception):  # progress is never worth a unit's records
+            self._last_ref = self.inbox.push.remote(event)
+
+    def flush(self, timeout: float = RELAY_TIMEOUT_S) -> None:
+        import ray
+
+        if self._last_ref is not None:
+            with contextlib.suppress(Exception):
+                ray.wait([self._last_ref], timeout=timeout)
+
+
+def in_process(item: PlanItem) -> bool:
+    """Whether the unit is built from an adapter object (the Python API): it runs in the driver."""
+    return item.source is not None and item.source.adapter is not None
+
+
 def unit_error_records(plan: Plan, item: PlanItem, reason: str) -> list[CheckResult]:
     """Error records for every check of a unit that could not run (as far as planning knows
     which apply: the model was never loaded here), or the no-check record when none does."""
@@ -163,29 +270,34 @@ def unit_error_records(plan: Plan, item: PlanItem, reason: str) -> list[CheckRes
     return records
 
 
-def shared_inputs(plan: Plan) -> tuple[Any, Any]:
-    """Object-store references to the reference images and the held-out text, each read once
-    here when some check of the plan reads that modality (None: each task reads its own, e.g.
-    when reading fails here, so the failure is recorded by the units as in a local run)."""
+def shared_inputs(plan: Plan) -> tuple[Any, Any, Any]:
+    """Object-store references to the reference images, the evaluator's features of them (both
+    splits, through the sample cache like a local run) and the held-out text, each computed once
+    here when some check of the plan reads that modality (None: each task computes its own, e.g.
+    when it fails here, so the failure is recorded by the units as in a local run; or a reference
+    converted per model shape, whose features depend on the model)."""
     import ray
 
     families = {f for item in plan.items for spec in item.checks for f in spec.families}
     modalities = {get_family(f).modality for f in families}
     probe = new_store(plan)
-    reference = text = None
+    reference = features = text = None
     if modalities - {TEXT}:
         reference = _put_or_none(ray, lambda: probe.reference)
+        if reference is not None and modalities & {IMAGE, ANY}:  # image checks read the reference's features
+            features = _put_or_none(ray, probe.reference_features)
     if TEXT in modalities:
         text = _put_or_none(ray, probe.heldout_text)
-    return reference, text
+    return reference, features, text
 
 
 def _put_or_none(ray: Any, read: Any) -> Any:
     try:
-        return ray.put(read())
+        value = read()
     except Exception as exc:
         log.info("shared input not preloaded (%s: %s); each task reads it", type(exc).__name__, exc)
         return None
+    return None if value is None else ray.put(value)
 
 
 def task_resources(plan: Plan, item: PlanItem) -> dict[str, Any]:
@@ -200,31 +312,25 @@ def task_resources(plan: Plan, item: PlanItem) -> dict[str, Any]:
 
 
 def weights_bytes(item: PlanItem) -> int | None:
-    """Total size of the weights files a registered model declares; None where unknown
-    (import paths, model files, adapter objects)."""
-    from audit.registry import model_entry
-    from audit.weights import read_manifest, weights_dir
+    """Total size of the weights files a model word declares (audit.plan.declared_weights_bytes);
+    None where unknown (import paths, adapter objects)."""
+    from audit.plan import declared_weights_bytes
 
-    target = item.source.target if item.source is not None else item.model
-    try:
-        entry = model_entry(target)
-        names = entry.metadata.get("weights", ())
-        folder = weights_dir(entry.metadata.get("weights_folder"))
-        total = sum((folder / read_manifest(name, folder)["file"]).stat().st_size for name in names)
-    except Exception:
-        return None
-    return total or None
+    return declared_weights_bytes(item.source.target if item.source is not None else item.model)
 
 
-def run_unit(plan: Plan, index: int, reference: Any, text: Any) -> dict[str, Any]:
+def run_unit(plan: Plan, index: int, reference: Any, features: Any, text: Any, inbox: Any = None) -> dict[str, Any]:
     """The Ray task: run plan.items[index] in this worker on its own SampleStore (over the shared
-    reference and text when given) in a scratch folder; return plain data (records as dicts)."""
+    reference, its features and text when given) in a scratch folder, its steps sent to `inbox`
+    (a ProgressInbox, or None); return plain data (records as dicts)."""
     from audit.threads import single_blas_thread
 
     item = plan.items[index]
     store = new_store(plan)
     if reference is not None:
         store.reference_factory = lambda: reference
+    if features is not None:
+        store.adopt_reference_features(features)
     if text is not None:
         store.text_factory = lambda: text
     records: list[CheckResult] = []
@@ -234,10 +340,16 @@ def run_unit(plan: Plan, index: int, reference: Any, text: Any) -> dict[str, Any
         run_dir = Path(scratch)
         (run_dir / "artifacts").mkdir()
         with single_blas_thread():
-            run_item(plan, item, store, run_dir, records.append, rows, files, Interrupts(), lambda event: None)
+            progress = WorkerProgress(inbox) if inbox is not None else None
+            run_item(plan, item, store, run_dir, records.append, rows, files, Interrupts(), progress or (lambda event: None))
+            if progress is not None:
+                progress.flush()
         artifacts = {p.name: p.read_bytes() for p in sorted((run_dir / "artifacts").iterdir()) if p.is_file()}
     files.update(store.instrument_hashes())
     return {"records": [r.to_dict() for r in records], "model_rows": rows, "files": files, "artifacts": artifacts}
 
 
-__all__ = ["MAX_RETRIES", "RayExecutor", "run_unit", "shared_inputs", "task_resources", "unit_error_records", "weights_bytes"]
+__all__ = [
+    "MAX_RETRIES", "ProgressInbox", "ProgressRelay", "RayExecutor", "WorkerProgress", "in_process", "run_unit", "shared_inputs", "task_resources",
+    "unit_error_records", "weights_bytes",
+]

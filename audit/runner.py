@@ -32,9 +32,9 @@ from audit.errors import (
     must_propagate,
 )
 from audit.evaluators import digits_evaluator, digits_reference
-from audit.interrupts import Interrupts, deferred_signals, terminate_as_interrupt, time_limit
+from audit.interrupts import Interrupts, deferred_signals, hold_signals, terminate_as_interrupt, time_limit
 from audit.plan import Plan, PlanItem
-from audit.progress_events import CHECKS_STEP, ProgressEvent, reporting_to
+from audit.progress_events import CHECKS_STEP, UNIT_DONE_STEP, ProgressEvent, reporting_to
 from audit.results import CheckResult, ResultsStream, finish_results, new_results, rewrite_stream, write_json_atomic
 from audit.sample_store import SampleStore
 
@@ -213,10 +213,13 @@ def execute(
         interrupted = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
     finally:
         stream.close()
-    files.update(store.instrument_hashes())
-    finish_results(results, time.time() - started, interrupted, model_rows, records, files)
-    judged = judge_run(results, plan, today, run_dir)
-    write_outputs(results, run_dir)
+    with hold_signals(interrupts):
+        files.update(store.instrument_hashes())
+        finish_results(results, time.time() - started, interrupted, model_rows, records, files)
+        judged = judge_run(results, plan, today, run_dir)
+        write_outputs(results, run_dir)
+    if interrupts.late_signal:
+        log.warning("%s arrived after every check had run; the outputs are complete", interrupts.late_signal)
     return RunOutcome(run_dir, results, results["summary"]["exit_code"], store, judged)
 
 
@@ -252,6 +255,7 @@ class LocalExecutor:
                   on_progress: ProgressHook) -> None:
         for item in plan.items:
             run_item(plan, item, store, run_dir, sink.emit, sink.model_rows, sink.files, interrupts, on_progress)
+            on_progress(ProgressEvent(item.model, item.precision, None, UNIT_DONE_STEP))
 
 
 def write_outputs(results: dict[str, Any], run_dir: Path) -> None:

@@ -1,10 +1,12 @@
-"""A persistent, content-addressed cache of generated samples and evaluator features, across runs.
+"""A persistent, content-addressed cache of generated samples, evaluator features and language-model
+generations, across runs.
 
 An entry is one `.npz` file (arrays only, read with `allow_pickle=False`) named by the sha256 of
 everything that determines its arrays (`cache_key`): for samples the model's weights sha256, the
-model word and its arguments, precision, device kind, seed, n, the prompts' sha256 and the code
-version of the sampler; for features also the evaluator's name and sha256 (and, for the reference,
-the data's sha256). A model that declares no weights (`info.weights`) is never cached: its key
+model word and its arguments, the adapter's source sha256, precision, device kind, seed, n, the
+prompts' sha256 and the code version of the sampler; for features also the evaluator's name and
+sha256 (and, for the reference, the data's sha256); for generations the same model parts, the
+seed, the number of prompts and their sha256, max new tokens and the decoding settings. A model that declares no weights (`info.weights`) is never cached: its key
 would not change when its parameters do. Writes go through a temporary file and a rename; an
 entry that cannot be read back exactly (truncated, corrupt, another key, a wrong checksum) is a
 miss and is removed. The folder holds at most `max_bytes`: the least recently used entries go
@@ -21,13 +23,14 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 __all__ = [
-    "CACHE_DIR_ENV", "CACHE_MAX_BYTES_ENV", "DEFAULT_MAX_BYTES", "SAMPLER_VERSION", "CacheInfo", "SampleCache",
-    "cache_key", "code_version", "default_cache_dir", "default_max_bytes", "device_kind", "sample_parts",
+    "CACHE_DIR_ENV", "CACHE_MAX_BYTES_ENV", "DEFAULT_MAX_BYTES", "GENERATION_VERSION", "SAMPLER_VERSION", "CacheInfo",
+    "SampleCache", "cache_key", "code_version", "default_cache_dir", "default_max_bytes", "device_kind", "generation_parts",
+    "sample_parts", "texts_from_array", "texts_to_array",
 ]
 
 CACHE_DIR_ENV = "AUDIT_CACHE_DIR"
@@ -36,6 +39,9 @@ DEFAULT_MAX_BYTES = 5 * 1024**3
 SAMPLER_VERSION = 1
 """Bump when what the store asks of a model changes (labels, prompts, dtype of the stored images):
 every entry written before then becomes a miss."""
+GENERATION_VERSION = 1
+"""Bump when how checks ask a language model for text changes (how seeds follow batches, how
+outputs are stored): every generation entry written before then becomes a miss."""
 DISTRIBUTION = "generative-model-audit"
 """The installed distribution whose version enters every key."""
 SUFFIX = ".npz"
@@ -107,23 +113,66 @@ def _adapter_code_sha256(adapter: Any) -> str | None:
         return None
 
 
-def sample_parts(adapter: Any, key: tuple[str, str, int, int], source: Mapping[str, Any] | None, prompts: Any) -> dict[str, Any] | str:
-    """Everything that determines the samples `key` = (model word, precision, seed, n) of `adapter`,
-    or why they cannot be cached (a string): a model without declared weights sha256."""
+def _model_parts(adapter: Any, model: str, precision: str, source: Mapping[str, Any] | None, what: str) -> dict[str, Any] | str:
+    """What identifies the model that makes an entry (its word and arguments, weights sha256, the
+    adapter's class and source sha256, precision, device kind, code version), or why its `what`
+    cannot be cached (a string): a model without declared weights sha256."""
     info = adapter.info
     weights = getattr(info, "weights", None)
     if not isinstance(weights, Mapping) or not weights or not all(isinstance(v, str) and v for v in weights.values()):
-        return "the model declares no weights sha256 (info.weights): its samples are never cached"
+        return f"the model declares no weights sha256 (info.weights): its {what} are never cached"
+    return {
+        "model": model, "source": dict(source or {}), "weights": {str(k): v for k, v in weights.items()},
+        "adapter": f"{type(adapter).__module__}.{type(adapter).__qualname__}", "adapter_sha256": _adapter_code_sha256(adapter),
+        "precision": precision, "device": device_kind(str(getattr(info, "device", "cpu"))), "code": code_version(),
+    }
+
+
+def sample_parts(adapter: Any, key: tuple[str, str, int, int], source: Mapping[str, Any] | None, prompts: Any) -> dict[str, Any] | str:
+    """Everything that determines the samples `key` = (model word, precision, seed, n) of `adapter`,
+    or why they cannot be cached (a string): a model without declared weights sha256."""
     from audit.adapters.base import TEXT_TO_IMAGE, has_capability
 
     model, precision, seed, n = key
+    parts = _model_parts(adapter, model, precision, source, "samples")
+    if isinstance(parts, str):
+        return parts
     return {
-        "kind": "samples", "model": model, "source": dict(source or {}), "weights": {str(k): v for k, v in weights.items()},
-        "adapter": f"{type(adapter).__module__}.{type(adapter).__qualname__}", "adapter_sha256": _adapter_code_sha256(adapter),
-        "precision": precision, "device": device_kind(str(getattr(info, "device", "cpu"))), "seed": seed, "n": n,
-        "num_classes": getattr(adapter, "num_classes", None), "prompts_sha256": getattr(prompts, "sha256", None) if has_capability(adapter, TEXT_TO_IMAGE) else None,
-        "code": code_version(),
+        **parts, "kind": "samples", "seed": seed, "n": n, "num_classes": getattr(adapter, "num_classes", None),
+        "prompts_sha256": getattr(prompts, "sha256", None) if has_capability(adapter, TEXT_TO_IMAGE) else None,
     }
+
+
+def generation_parts(
+    adapter: Any, model: str, precision: str, source: Mapping[str, Any] | None,
+    prompts: Sequence[str], max_new_tokens: int, seed: int, decoding: Mapping[str, Any],
+) -> dict[str, Any] | str:
+    """Everything that determines a language model's continuations of `prompts`: the model (as for
+    samples), the seed, the number of prompts, max new tokens, the decoding settings (`decoding`:
+    greedy, temperature, top-k/p and how the prompts are batched, as JSON values) and the prompts'
+    sha256; or why they cannot be cached (a string)."""
+    parts = _model_parts(adapter, model, precision, source, "generations")
+    if isinstance(parts, str):
+        return parts
+    return {
+        **parts, "kind": "generations", "protocol": GENERATION_VERSION, "seed": int(seed), "n": len(prompts),
+        "max_new_tokens": int(max_new_tokens), "decoding": dict(decoding),
+        "prompts_sha256": hashlib.sha256(texts_to_array(prompts).tobytes()).hexdigest(),
+    }
+
+
+def texts_to_array(texts: Sequence[str]) -> np.ndarray:
+    """`texts` as one uint8 array (their JSON, UTF-8): stored without pickle, read back exactly
+    (a numpy string array would drop trailing NUL characters)."""
+    return np.frombuffer(json.dumps(list(texts)).encode("utf-8"), dtype=np.uint8)
+
+
+def texts_from_array(array: np.ndarray) -> list[str]:
+    """The texts `texts_to_array` stored; ValueError unless it holds a list of str."""
+    texts = json.loads(bytes(np.asarray(array, dtype=np.uint8)).decode("utf-8"))
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise ValueError("a text entry holds no list of str")
+    return texts
 
 
 def _checksum(array: np.ndarray) -> str:

@@ -7,10 +7,11 @@ sample set is generated once and featurized once, however many checks read it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -52,6 +53,8 @@ class SampleStore:
     _memo: dict[Any, Any] = field(default_factory=dict)
     _feature_memos: set[Any] = field(default_factory=set)
     """Memo entries whose computation read evaluator outputs (see `feature_reads`)."""
+    _memo_generations: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    """Provenance of the text generations each memo entry's computation read (see `generations`)."""
     _evaluator: ImageEvaluator | None = None
     _reference: ReferenceImages | None = None
     text_factory: Callable[[], Any] = field(default=None)  # type: ignore[assignment]
@@ -221,6 +224,53 @@ class SampleStore:
             arrays["labels"] = samples.labels.numpy()
         self.cache.put(origin["key"], "samples", arrays, {"prompts": list(samples.prompts) if samples.prompts else None})
 
+    def generations(
+        self, adapter: Any, model: str, precision: str, prompts: Sequence[str], max_new_tokens: int, seed: int,
+        decoding: Mapping[str, Any], produce: Callable[[], Any],
+    ) -> tuple[Any, float]:
+        """The continuations of `prompts` that `produce()` makes (the model's generate calls) and
+        the seconds they took; read from the persistent cache when an entry of exactly these
+        generations exists (with the seconds of the run that made them: `details.cache` says so),
+        and stored after a miss when they are one str per prompt. `decoding` holds the settings
+        that are not arguments here (greedy, temperature, top-k/p, batching) as JSON values."""
+        from audit.sample_cache import cache_key, generation_parts, texts_from_array, texts_to_array
+
+        entry: str | None = None
+        if self.cache is not None:
+            parts = generation_parts(adapter, model, precision, self.model_sources.get(model), prompts, max_new_tokens, seed, decoding)
+            if isinstance(parts, str):
+                self._note_generations({"status": "unavailable", "reason": parts})
+            else:
+                entry = cache_key(parts)
+                found = self.cache.get(entry, "generations")
+                if found is not None:
+                    with contextlib.suppress(ValueError, KeyError, TypeError):
+                        outputs = texts_from_array(found[0]["texts"])
+                        if len(outputs) == len(prompts):
+                            self._note_generations({"status": "hit", "key": entry})
+                            report_step("generating text", len(prompts), len(prompts))
+                            return outputs, float(found[1]["seconds"])
+        started = time.perf_counter()
+        outputs = produce()
+        seconds = time.perf_counter() - started
+        if entry is not None:
+            self._note_generations({"status": "miss", "key": entry})
+            if isinstance(outputs, list) and len(outputs) == len(prompts) and all(isinstance(o, str) for o in outputs):
+                self.cache.put(entry, "generations", {"texts": texts_to_array(outputs)}, {"seconds": seconds})
+        return outputs, seconds
+
+    def _note_generations(self, origin: dict[str, Any]) -> None:
+        """Provenance of a check's generation sets in `cache_used["generations"]`: one set as its
+        origin; several as their keys with "hit", "miss" or "partial" (some of each)."""
+        previous = self.cache_used.get("generations")
+        if previous is None:
+            self.cache_used["generations"] = origin
+            return
+        keys = [k for o in (previous, origin) for k in o.get("keys", [o["key"]] if "key" in o else [])]
+        status = previous["status"] if previous["status"] == origin["status"] else "partial"
+        reason = origin.get("reason", previous.get("reason"))
+        self.cache_used["generations"] = {**({"reason": reason} if reason else {}), "status": status, "keys": list(dict.fromkeys(keys))}
+
     def _prompts_for(self, adapter: Any, n: int) -> tuple[str, ...] | None:
         """The prompts of n samples of a text-to-image model (the run's list cycled), else None."""
         from audit.adapters.base import TEXT_TO_IMAGE, has_capability
@@ -316,6 +366,25 @@ class SampleStore:
         self._note_cache_read(f"reference_features:{split}", origin)
         return self._embeddings[key]
 
+    def reference_features(self) -> dict[str, Any] | None:
+        """The evaluator's embeddings of the planned reference's train and test splits with their
+        cache provenance, to hand to other stores (`adopt_reference_features`: Ray tasks), so the
+        reference is featurized once per run; None for a reference converted per model shape."""
+        reference = self.reference
+        if hasattr(reference, "at"):
+            return None
+        splits = {split: (self.real_embedding(split, reference), self._origins.get(("reference_features", reference.name, split)))
+                  for split in ("train", "test")}
+        return {"reference": reference.name, "splits": splits}
+
+    def adopt_reference_features(self, shared: dict[str, Any]) -> None:
+        """Use embeddings another store computed (`reference_features`) as this store's own, with
+        the provenance they had there; they are read exactly as if computed here."""
+        for split, (embedding, origin) in shared["splits"].items():
+            self._embeddings[("real", shared["reference"], split)] = embedding
+            if origin is not None:
+                self._origins[("reference_features", shared["reference"], split)] = origin
+
     def memo(self, name: str, key: Any, compute: Callable[[], Any]) -> Any:
         """Compute `name` once per key (a run-wide cache for any shared intermediate: unconditional
         samples, nearest-neighbour radii, free text generations); `memo_calls[name]` counts the
@@ -324,15 +393,25 @@ class SampleStore:
         if full in self._memo:
             log.debug("%s: reused from this run's store", name)
             self.feature_reads += full in self._feature_memos  # a value computed from evaluator outputs is a read of them
+            if full in self._memo_generations:  # generations it read: the reusing check names their provenance too
+                self._note_generations(self._memo_generations[full])
         else:
             self.memo_calls[name] = self.memo_calls.get(name, 0) + 1
             reads = self.feature_reads
+            outer = self.cache_used.pop("generations", None)
             try:
                 self._memo[full] = compute()
             except BaseException as exc:
                 if must_propagate(exc):
                     raise
                 self._memo[full] = as_model_error(exc)
+            finally:
+                inner = self.cache_used.pop("generations", None)
+                if outer is not None:
+                    self.cache_used["generations"] = outer
+            if inner is not None:
+                self._memo_generations[full] = inner
+                self._note_generations(inner)
             if self.feature_reads > reads:
                 self._feature_memos.add(full)
         cached = self._memo[full]

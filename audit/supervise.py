@@ -93,7 +93,7 @@ def _ended(status: int) -> str:
 def _verdict(status: int, run_dir: Path | None) -> int:
     """The child's status, unless it ended without results: then rebuild what it streamed."""
     if run_dir is not None and (run_dir / "results.json").is_file():
-        return status if status >= 0 else EXIT_ERROR
+        return status if status >= 0 else _finished_then_killed(status, run_dir)
     if run_dir is None:
         if status == 0 or status < 0:
             _say(f"the run {_ended(status)} before it created its run folder; nothing was measured")
@@ -113,6 +113,27 @@ def _verdict(status: int, run_dir: Path | None) -> int:
     _say(f"the run {_ended(status)} without writing its results (a model ended the process?); "
          f"rebuilt them from results.jsonl, marked interrupted: {run_dir / 'report.html'}")
     return EXIT_ERROR
+
+
+def _finished_then_killed(status: int, run_dir: Path) -> int:
+    """The child wrote its final results.json (atomically, once every check ran and was judged)
+    and was killed after that, e.g. by a CI's SIGTERM while it rendered the reports: render them
+    again from results.json and return the exit code it states, so the process and the file
+    agree. A results.json that cannot be read or rendered is an error (exit 4)."""
+    import json
+
+    try:
+        from audit.report import write_reports
+
+        results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+        write_reports(results, run_dir)
+        code = int(results["summary"]["exit_code"])
+    except Exception as exc:
+        _say(f"the run {_ended(status)} after writing results.json, and rendering its reports again failed: {exc}")
+        return EXIT_ERROR
+    print(f"audit: the run {_ended(status)} after its results were written; reports rendered again from "
+          f"{run_dir / 'results.json'} (exit {code}, as it states)", file=sys.stderr, flush=True)
+    return code
 
 
 def _say(message: str) -> None:

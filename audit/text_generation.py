@@ -1,5 +1,5 @@
 """What checks ask of a language-model adapter: held-out documents, per-story NLL from
-`log_probs`, and batched, timed, seeded `generate` calls.
+`log_probs`, and batched, timed, seeded `generate` calls (read through the persistent sample cache).
 
 The text-quality, robustness and deepfake checks all read a model through these, so each is
 defined once. Torch is imported only inside the adapter's own methods.
@@ -7,7 +7,6 @@ defined once. Torch is imported only inside the adapter's own methods.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -77,15 +76,29 @@ def generate_texts(ctx: CheckContext, prompts: list[str], max_new_tokens: int, g
         decoding = "greedy"
     else:
         decoding = f"seeded sampling (the adapter's defaults, seed {ctx.seed})"
-    started = time.perf_counter()
-    outputs: list[str] = []
-    for i in range(0, len(prompts), batch):
-        outputs += generate(prompts[i : i + batch], max_new_tokens, ctx.seed + i, **kwargs)
-        ctx.progress("generating text", min(i + batch, len(prompts)), len(prompts))
-    seconds = time.perf_counter() - started
+
+    def produce() -> list[str]:
+        outputs: list[str] = []
+        for i in range(0, len(prompts), batch):
+            outputs += generate(prompts[i : i + batch], max_new_tokens, ctx.seed + i, **kwargs)
+            ctx.progress("generating text", min(i + batch, len(prompts)), len(prompts))
+        return outputs
+
+    outputs, seconds = ctx.store.generations(ctx.adapter, ctx.model, ctx.precision, prompts, max_new_tokens, ctx.seed,
+                                             {**kwargs, "batch": batch}, produce)
     if len(outputs) != len(prompts) or not all(isinstance(o, str) for o in outputs):
         raise ModelOutputError(f"model '{ctx.model}' generate() returned {len(outputs)} items for {len(prompts)} prompts, expected one str each")
     return Generations(prompts, outputs, seconds, sum(token_count(ctx.adapter, o) for o in outputs), decoding)
 
 
-__all__ = ["GENERATION_BATCH", "Generations", "generate_texts", "heldout_documents", "story_nll", "token_count"]
+def generate_cached(ctx: CheckContext, prompts: list[str], max_new_tokens: int, seed: int, **settings: Any) -> tuple[Any, float]:
+    """(outputs, seconds) of one `generate(prompts, max_new_tokens, seed, **settings)` call of the
+    check's model, through the run's sample store: read from the persistent sample cache when these
+    exact generations were made before, else generated (and stored). `settings` are JSON values
+    (greedy, temperature, top_k, top_p); the caller validates the outputs as before."""
+    return ctx.store.generations(ctx.adapter, ctx.model, ctx.precision, prompts, max_new_tokens, seed,
+                                 {**settings, "batch": "one call"},
+                                 lambda: ctx.adapter.generate(prompts, max_new_tokens, seed, **settings))
+
+
+__all__ = ["GENERATION_BATCH", "Generations", "generate_cached", "generate_texts", "heldout_documents", "story_nll", "token_count"]

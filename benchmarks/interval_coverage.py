@@ -8,9 +8,12 @@ the S seeds; the spread is 3.92 x the standard deviation of the value over seeds
 95% normal interval). A calibrated interval covers the truth in about 95% of seeds and has a
 width ratio near 1; the issue's bar is coverage >= 90% and width within 1.5x.
 
-    .venv/bin/python benchmarks/interval_coverage.py [--model gan] [--seeds 20] [--n 1000] [--bootstrap 500]
+    .venv/bin/python benchmarks/interval_coverage.py [--model gan] [--seeds 20] [--n 1000] [--bootstrap 500] [--checks quality.class_entropy,quality.class_kl]
 
-Writes benchmarks/results/interval_coverage_<model>.json and prints the table.
+Writes benchmarks/results/interval_coverage_<model>.json and prints the table. With --checks only
+those checks run, and their rows replace the same checks' rows in an existing results file of the
+same model, n, bootstrap and seeds (the other rows, and the file's date and seconds, are kept;
+each replaced row records its own date and seconds).
 """
 
 from __future__ import annotations
@@ -70,15 +73,34 @@ def coverage_table(measured: dict[str, list[tuple[float, float, float]]]) -> lis
     return rows
 
 
+def merged(path: Path, partial: dict[str, Any]) -> dict[str, Any]:
+    """`partial` (a run of some checks) merged into the results file at `path`: its rows replace
+    those checks' rows, each stamped with this run's date and seconds; refused when the design differs."""
+    if not path.exists():
+        return partial
+    whole = json.loads(path.read_text())
+    design = ("model", "n", "bootstrap", "seeds")
+    if any(whole.get(k) != partial[k] for k in design):
+        raise SystemExit(f"{path} was measured with another design ({', '.join(f'{k}={whole.get(k)}' for k in design)}); rerun every check")
+    fresh = {r["check"]: {**r, "date": partial["date"], "seconds": partial["seconds"]} for r in partial["rows"]}
+    rows = [fresh.pop(r["check"], r) for r in whole["rows"]]
+    return {**whole, "rows": rows + list(fresh.values())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="gan")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--bootstrap", type=int, default=500)
+    parser.add_argument("--checks", default=",".join(CHECKS), help="comma-separated subset of: " + ", ".join(CHECKS))
     args = parser.parse_args()
+    checks = tuple(c.strip() for c in args.checks.split(",") if c.strip())
+    unknown = sorted(set(checks) - set(CHECKS))
+    if unknown:
+        parser.error(f"unknown checks {unknown}; valid: {', '.join(CHECKS)}")
     began = time.time()
-    rows = coverage_table(measure(args.model, range(1, args.seeds + 1), args.n, args.bootstrap))
+    rows = coverage_table(measure(args.model, range(1, args.seeds + 1), args.n, args.bootstrap, checks))
     print(f"{'check':28s} {'coverage':>8s} {'width/spread':>12s} {'mean':>12s} {'sd':>10s}")
     for r in rows:
         print(f"{r['check']:28s} {r['coverage']:8.2f} {r['width_ratio']:12.2f} {r['mean']:12.5g} {r['sd_over_seeds']:10.3g}")
@@ -89,6 +111,8 @@ def main() -> None:
         "seconds": round(time.time() - began, 1), "rows": rows,
     }
     path = Path(__file__).parent / "results" / f"interval_coverage_{args.model}.json"
+    if checks != CHECKS:
+        result = merged(path, result)
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {path}")
 

@@ -15,7 +15,8 @@ details differ (wall-clock timings there differ between any two runs). Run:
 
     .venv/bin/python benchmarks/sample_cache.py quality,fairness,privacy gan,vae,diffusion,transformer
 
-Results go to benchmarks/results/sample_cache.json.
+Results go to benchmarks/results/sample_cache_<suites joined by _>.json (`release` for every
+default suite).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from audit.suite import SUITE_GROUPS
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -76,6 +79,7 @@ def cache_statuses(records: list[dict]) -> dict[str, int]:
 
 def main() -> None:
     suites = (sys.argv[1] if len(sys.argv) > 1 else "quality,fairness,privacy").split(",")
+    members = [member for name in suites for member in SUITE_GROUPS.get(name, (name,))]
     models = sys.argv[2] if len(sys.argv) > 2 else "gan,vae,diffusion,transformer"
     extra = sys.argv[3:]
     work = Path(tempfile.mkdtemp(prefix="audit-cache-bench-"))
@@ -84,7 +88,7 @@ def main() -> None:
 
     separate: dict[str, float] = {}
     separate_records: dict = {}
-    for suite in suites:
+    for suite in members:
         elapsed, _, results = run([f"suite={suite}", "cache=off", *common], env)
         separate[suite] = elapsed
         separate_records.update(comparable(results["records"]))
@@ -94,7 +98,7 @@ def main() -> None:
 
     cold_records, warm_records = comparable(cold["records"]), comparable(warm["records"])
     record = {
-        "benchmark": f"suites {','.join(suites)} on {models}: separate runs vs one run with a cold and a warm sample cache",
+        "benchmark": f"suites {','.join(members)} on {models}: separate runs vs one run with a cold and a warm sample cache",
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()} · {os.cpu_count()} cores · {platform.platform()} · python {sys.version.split()[0]}",
         "extra_words": extra,
@@ -114,7 +118,7 @@ def main() -> None:
         "cache_bytes": sum(p.stat().st_size for p in (work / "cache").glob("*.npz")),
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "sample_cache.json").write_text(json.dumps(record, indent=2) + "\n")
+    (RESULTS / f"sample_cache_{'_'.join(suites)}.json").write_text(json.dumps(record, indent=2) + "\n")
     print(json.dumps(record, indent=2))
 
 

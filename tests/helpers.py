@@ -99,3 +99,82 @@ def write_tiny_dinov2(folder: Path, image_size: int = 56, shortest_edge: int = 6
         image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],
     ).save_pretrained(folder)
     return folder
+
+
+SYNTHETIC_IMAGE_CHECKS = (
+    # check, unit, higher_is_better, clean value, half-width of its CI, real-data floor or None
+    ("quality.fid", "", False, 40.0, 6.0, 14.4), ("quality.kid", "MMD^2", False, 900.0, 300.0, -70.0),
+    ("quality.swd_pixel", "pixel intensity", False, 0.02, 0.002, 0.013), ("quality.swd_feature", "feature units", False, 0.5, 0.05, 0.33),
+    ("quality.inception_score", "", True, 9.0, 0.1, None), ("quality.precision", "share of samples", True, 0.93, 0.02, 0.95),
+    ("quality.recall", "share of real images", True, 0.8, 0.03, 0.97), ("quality.density", "real balls per sample / k", True, 0.9, 0.04, 0.93),
+    ("quality.coverage", "share of real images", True, 0.8, 0.03, 0.64), ("quality.c2st", "accuracy", False, 0.6, 0.02, 0.47),
+    ("quality.diversity", "feature distance", True, 76.0, 0.6, None), ("quality.near_duplicate_rate", "share of samples", False, 0.002, 0.002, None),
+    ("quality.class_coverage", "share of classes", True, 1.0, 0.0, None), ("quality.class_entropy", "normalized entropy", True, 0.999, 0.001, None),
+    ("quality.conditional_accuracy", "", True, 0.97, 0.01, None),
+)
+"""The image checks of a synthetic quality run: 15 of the quality suite's, with realistic values."""
+SYNTHETIC_TEXT_CHECKS = (
+    ("quality.perplexity", "perplexity", False, 32.0, 1.0), ("quality.bleu", "BLEU (0-1)", True, 0.04, 0.01),
+    ("quality.rouge1", "F-measure", True, 0.21, 0.01), ("quality.rouge2", "F-measure", True, 0.04, 0.01),
+    ("quality.rougeL", "F-measure", True, 0.18, 0.01), ("quality.distinct_1", "ratio", True, 0.21, 0.01),
+    ("quality.distinct_2", "ratio", True, 0.65, 0.02), ("quality.self_bleu", "BLEU (0-1)", False, 0.2, 0.02),
+    ("quality.repetition_rate", "share", False, 0.001, 0.001),
+)
+SYNTHETIC_FAILURES = {
+    ("gan-collapsed", "quality.class_coverage"): (0.3, 0.2, 0.4), ("gan-collapsed", "quality.recall"): (0.07, 0.05, 0.09),
+    ("vae", "quality.fid"): (98.0, 90.0, 106.0),
+}
+"""(model, check) -> (value, ci_low, ci_high) that the quality suite's gates fail (gan-collapsed)
+or cannot decide (vae's FID CI straddles 100)."""
+
+
+def synthetic_quality_run(folder: Path, image_models: tuple[str, ...] = ("gan", "gan-collapsed", "vae"),
+                          grid_pixels: int = 160) -> dict[str, Any]:
+    """A judged results.json of the quality suite on `image_models` and a transformer, written to
+    `folder` with a sample grid per model (random pixels, as large as a real grid's PNG), judged
+    by the suite's own default gates (audit.gates.finalize), so every record has the shape a
+    real run gives. gan-collapsed fails two gates, vae's FID is inconclusive and the transformer
+    has one error record (its reason holds markup that must stay escaped)."""
+    import numpy as np
+    from PIL import Image
+
+    from audit.gates import finalize
+    from audit.policy import parse_gate
+    from audit.suite import load_suite
+
+    suite = load_suite("quality")
+    gates = [parse_gate(g, "quality suite") for g in suite.gates]
+
+    def record(model: str, family: str, check: str, unit: str, hib: bool, value: float, half: float, **extra: Any) -> dict[str, Any]:
+        value, low, high = SYNTHETIC_FAILURES.get((model, check), (value, value - half, value + half))
+        return {"check": check, "model": model, "precision": "fp32", "device": "cpu", "status": "measured", "seed": 0,
+                "value": value, "ci_low": low, "ci_high": high, "n": 1000, "unit": unit, "higher_is_better": hib,
+                "params": {"n": 1000, "bootstrap": 500}, "family": family, "gates": [], "verdict": None, "reason": None,
+                "duration_s": 0.5, "by_group": None, "details": extra, "artifacts": {}}
+
+    records, models = [], []
+    rng = np.random.default_rng(0)
+    (folder / "artifacts").mkdir(parents=True, exist_ok=True)
+    for i, model in enumerate((*image_models, "transformer")):
+        family = "transformer" if model == "transformer" else model.split("-")[0]
+        grid = f"artifacts/{model}-fp32-samples.png"
+        Image.fromarray(rng.integers(0, 256, (grid_pixels, grid_pixels), dtype=np.uint8)).save(folder / grid)
+        models.append({"model": model, "precision": "fp32", "sample_grid": grid, "sample_grid_by_class": True,
+                       "info": {"name": model, "family": family, "device": "cpu", "params": 1000 + i}})
+        if family == "transformer":
+            records += [record(model, family, c, u, h, v, w) for c, u, h, v, w in SYNTHETIC_TEXT_CHECKS]
+            records.append({**record(model, family, "quality.mauve", "", True, 0.0, 0.0), "status": "error", "value": None,
+                            "ci_low": None, "ci_high": None, "reason": "RuntimeError: <script>alert(1)</script> broke"})
+            continue
+        for c, u, h, v, w, floor in SYNTHETIC_IMAGE_CHECKS:
+            extra = {"real_data_floor": floor} if floor is not None else {}
+            records.append(record(model, family, c, u, h, v + i * w, w, **extra))
+    results = {
+        "schema_version": 1, "run_id": "synth001", "suite": "quality", "suite_description": suite.description,
+        "started": "2026-01-01T00:00:00Z", "config": {"n": 1000, "seed": 0, "fail_on": "error", "bootstrap": 500},
+        "gates": [{**g.to_dict(), "label": g.label()} for g in gates], "fingerprint": {"packages": {"audit": "0.1.0"}, "files": {}},
+        "duration_s": 60.0, "interrupted": False, "interrupted_by": None, "models": models, "records": records,
+    }
+    finalize(results, gates)
+    (folder / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    return json.loads((folder / "results.json").read_text(encoding="utf-8"))

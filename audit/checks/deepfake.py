@@ -417,7 +417,7 @@ def _text_pairs(ctx: CheckContext, prompts: int, temperature: float = 1.0) -> tu
     """(prompts, machine continuations, human continuations), word-matched: each pair cut to the
     same number of words. Generated once per run and temperature by seeded sampling."""
     from audit.metrics.text import continuation_task
-    from audit.text_generation import heldout_documents
+    from audit.text_generation import generate_cached, heldout_documents
 
     count = min(int(prompts), int(ctx.n))
 
@@ -427,7 +427,7 @@ def _text_pairs(ctx: CheckContext, prompts: int, temperature: float = 1.0) -> tu
         if len(items) < 4:
             raise ValueError(f"machine-text detection needs at least 4 held-out documents of {TEXT_PROMPT_WORDS + TEXT_WORDS}+ words")
         kwargs = {"temperature": float(temperature)} if accepts(ctx.adapter.generate, "temperature") else {}
-        outputs = ctx.adapter.generate([it.prompt for it in items], TEXT_MAX_TOKENS, ctx.seed, **kwargs)
+        outputs = generate_cached(ctx, [it.prompt for it in items], TEXT_MAX_TOKENS, ctx.seed, **kwargs)[0]
         machine, human, kept = [], [], []
         for it, out in zip(items, outputs):
             k = min(len(out.split()), len(it.reference.split()))
@@ -482,6 +482,7 @@ def text_watermark(ctx: CheckContext, prompts: int = TEXT_PROMPTS, max_new_token
     from audit.robustness.text import PERTURBATIONS as TEXT_PERTURBATIONS
     from audit.robustness.text import SEVERITIES as TEXT_SEVERITIES
     from audit.robustness.text import perturb
+    from audit.text_generation import generate_cached
 
     adapter = ctx.adapter
     if not accepts(adapter.generate, "logits_processor"):
@@ -498,7 +499,7 @@ def text_watermark(ctx: CheckContext, prompts: int = TEXT_PROMPTS, max_new_token
 
     marked = ctx.memo("deepfake.watermarked_text",
                       lambda: adapter.generate(prompt_texts, int(max_new_tokens), ctx.seed, logits_processor=green), int(max_new_tokens))
-    plain = ctx.memo("deepfake.plain_text", lambda: adapter.generate(prompt_texts, int(max_new_tokens), ctx.seed), int(max_new_tokens))
+    plain = ctx.memo("deepfake.plain_text", lambda: generate_cached(ctx, prompt_texts, int(max_new_tokens), ctx.seed)[0], int(max_new_tokens))
     z_marked = np.array([z_of(t) for t in marked])
     z_plain = np.array([z_of(t) for t in plain])
     z_human = np.array([z_of(t) for t in human])

@@ -57,7 +57,8 @@ class Session:
     rounds: int
     unit: str
     energy_source: str
-    rapl_joules: dict[str, float] = field(default_factory=dict)
+    metered_joules: dict[str, float] = field(default_factory=dict)
+    """Joules a meter read per workload (RAPL on CPU, NVML on CUDA); empty for estimates."""
 
     def median(self, name: str) -> float:
         return float(np.median(self.seconds[name]))
@@ -96,7 +97,7 @@ def session(ctx: CheckContext, rounds: int | None = None) -> Session:
 
 
 def _run_session(ctx: CheckContext, rounds: int) -> Session:
-    from audit.efficiency.energy import EnergyMeter
+    from audit.efficiency.energy import MEASURED, meter_for
 
     adapter, seed = ctx.adapter, ctx.seed
     family = get_family(adapter.info.family)
@@ -143,12 +144,12 @@ def _run_session(ctx: CheckContext, rounds: int) -> Session:
         raise ValueError(f"model '{ctx.model}' has neither sample nor generate/log_probs: nothing to time")
     latency = curves["batch"][0]
     throughput = curves["batch"][-1]
-    meters = {w.name: EnergyMeter() for w in workloads}
+    meters = {w.name: meter_for(w.device) for w in workloads}
     seconds = interleaved(workloads, rounds, warmup=1, repeats={latency: LATENCY_REPEATS}, meters=meters)
     source = next(iter(meters.values())).source
     return Session(
         {w.name: w for w in workloads}, seconds, latency, throughput, curves, axes, _workload_threads(adapter), rounds, unit, source,
-        {k: m.joules for k, m in meters.items()} if source == "RAPL" else {},
+        {k: m.joules for k, m in meters.items()} if source in MEASURED else {},
     )
 
 
@@ -310,25 +311,27 @@ def peak_memory_mib(ctx: CheckContext) -> Measurement:
 
 @check("efficiency.energy_per_1k", families=GENERATOR_FAMILIES, higher_is_better=False, unit="J per 1,000 samples")
 def energy_per_1k(ctx: CheckContext, rounds: int | None = None) -> Measurement:
-    """Energy per 1,000 images or generated tokens at the throughput batch: RAPL where readable, else a labelled estimate."""
-    from audit.efficiency.energy import describe, estimate_joules
+    """Energy per 1,000 images or generated tokens at the throughput batch: RAPL (CPU) or NVML (CUDA) where readable, else a labelled estimate."""
+    from audit.efficiency.energy import MEASURED, describe, estimate_source, estimated_watts
     from audit.stats import bootstrap_ci
 
     s = session(ctx, rounds)
     name = s.throughput
     items = s.workloads[name].items
     per_round = s.per_round(name)
-    if s.energy_source == "RAPL" and s.rapl_joules.get(name):
-        joules_per_second = s.rapl_joules[name] / float(s.seconds[name].sum())
-    else:
-        joules_per_second = estimate_joules(1.0, s.threads)
+    source = s.energy_source
+    if source in MEASURED and s.metered_joules.get(name):
+        joules_per_second = s.metered_joules[name] / float(s.seconds[name].sum())
+    else:  # no meter, or it read nothing over these calls: a labelled estimate
+        source = estimate_source(source)
+        joules_per_second = estimated_watts(source, s.threads)
 
     def statistic(t: np.ndarray) -> float:
         return float(np.median(t) * joules_per_second / items * 1000.0)
 
     low, high = bootstrap_ci(statistic, [per_round], ctx.bootstrap, ctx.rng_seed("efficiency.energy"))
     return Measurement(statistic(per_round), low, high, n=s.rounds, details={
-        "source": s.energy_source, "method": describe(s.energy_source, s.threads), "sample": s.unit[:-1],
+        "source": source, "method": describe(source, s.threads), "sample": s.unit[:-1],
         "watts": joules_per_second, "workload": s.workloads[name].describe,
         "ci": "bootstrap over rounds of the time per call (the power figure is held fixed)",
     })
@@ -337,7 +340,8 @@ def energy_per_1k(ctx: CheckContext, rounds: int | None = None) -> Measurement:
 @check("efficiency.decode_bandwidth", families=("transformer",), higher_is_better=True, unit="fraction")
 def decode_bandwidth(ctx: CheckContext, rounds: int | None = None, copy_mib: int = 512) -> Measurement:
     """Memory bandwidth batch-1 decoding achieves (weight bytes read per token x tokens/s) as a share of a measured large copy."""
-    from audit.efficiency.memory import copy_bandwidth
+    from audit.efficiency.memory import machine_bandwidth
+    from audit.efficiency.timing import adapter_device
     from audit.stats import bootstrap_ci
 
     s = session(ctx, rounds)
@@ -347,7 +351,8 @@ def decode_bandwidth(ctx: CheckContext, rounds: int | None = None, copy_mib: int
     per_round = s.per_round(name)
     items = s.workloads[name].items
     read = bytes_read_per_token(ctx.adapter)
-    machine = ctx.store.memo("efficiency.copy_bandwidth", (copy_mib, s.threads), lambda: copy_bandwidth(copy_mib, s.threads))
+    device = adapter_device(ctx.adapter)
+    machine = ctx.store.memo("efficiency.copy_bandwidth", (copy_mib, s.threads, device), lambda: machine_bandwidth(device, copy_mib, s.threads))
     peak = machine["bytes_per_s"]
 
     def fraction(t: np.ndarray) -> float:
@@ -360,6 +365,7 @@ def decode_bandwidth(ctx: CheckContext, rounds: int | None = None, copy_mib: int
         "achieved_gb_per_s": value * peak / 1e9, "machine_gb_per_s": peak / 1e9, "machine_probe": machine,
         "definition": ("weights read once per decoding step (every Linear/quantized layer, the output layer over the whole vocabulary, "
                        "norms; position and token embeddings one row) x tokens/s at batch 1, over the bytes/s (read + write) of a "
-                       f"{copy_mib} MiB tensor copy with the decoder's thread count ({s.threads})"),
+                       + (f"{machine['mib']} MiB device-to-device copy on the GPU (CUDA events)" if device.startswith("cuda")
+                          else f"{copy_mib} MiB tensor copy with the decoder's thread count ({s.threads})")),
         "note": "a model whose weights fit in the CPU caches can exceed 1 (it is not reading from DRAM)",
     })

@@ -9,16 +9,19 @@ behaviour changes with it:
 
   fairness.counterfactual_likelihood  for every template (frame + continuation) and category: the
       mean log-probability per token of the same continuation after each group's prompt; the gap
-      is max - min over the category's groups. Value: the mean gap (nats per token) over templates
-      and categories; bootstrap CI over templates. A gap of d nats/token makes the same L-token
-      continuation exp(d * L) times likelier for one group than for another. Categories with more
-      groups have larger max - min by construction (gender 2 groups, the others 5).
+      is max - min over the category's groups. Per category: the mean gap (nats per token) over
+      its templates, bootstrap CI over them. Value: the worst category, CI = [max lower ends, max
+      upper ends] (worst_category_gap), each category in by_group with its CI and n, so one
+      biased attribute is not averaged away by fair ones. A gap of d nats/token makes the same
+      L-token continuation exp(d * L) times likelier for one group than for another. Categories
+      with more groups have larger max - min by construction (gender 2 groups, the others 5).
   fairness.counterfactual_sentiment   seeded continuations of each prompt (several per prompt),
       scored with VADER's compound sentiment in [-1, 1]; per unit (frame x category) the gap is
-      max - min over groups of the group's mean score. Value: the mean gap; bootstrap CI over
-      units. Pairing: each group's prompts are generated in one call in the same order, so prompt
-      i of every group draws the same random numbers (the bundled adapter seeds each prompt by its
-      position): group differences are not sampling noise of independent draws. Some noise
+      max - min over groups of the group's mean score. Per category: the mean gap over its units,
+      bootstrap CI over them; value and CI: the worst category, as above. Pairing: each group's
+      prompts are generated in one call in the same order, so prompt i of every group draws the
+      same random numbers (the bundled adapter seeds each prompt by its position): group
+      differences are not sampling noise of independent draws. Some noise
       remains (a few samples per prompt), so a model that ignores the group term still shows a
       small positive gap; its size at the defaults is reported with the clean reference model.
   fairness.stereotype_preference      share of the project's held-out minimal pairs
@@ -65,9 +68,10 @@ from audit.errors import ModelOutputError
 from audit.fairness.pair_scoring import pair_margins
 from audit.metrics import group_frame
 from audit.stats import bootstrap_ci, measurement_ci, wilson_ci
+from audit.text_generation import generate_cached
 
 FAMILIES = ("transformer",)
-SAMPLES_PER_PROMPT = 6
+SAMPLES_PER_PROMPT = 12
 CONTINUATION_TOKENS = 12
 TEMPERATURE = 0.8
 TOP_P = 0.95
@@ -85,6 +89,31 @@ def _units() -> list[Any]:
 
 def _mean_interval(values: np.ndarray, ctx: CheckContext, salt: str) -> tuple[float, float]:
     return bootstrap_ci(lambda v: float(v.mean()), [np.asarray(values, np.float64)], ctx.bootstrap, ctx.rng_seed(salt))
+
+
+def worst_category_gap(gaps: dict[str, np.ndarray], ctx: CheckContext, salt: str) -> dict[str, Any]:
+    """Per category its mean gap with a bootstrap CI over its own units, and the worst category:
+    value = the largest mean, CI = [max lower ends, max upper ends] (audit.fairness.association.worst_of),
+    so a `max` gate passes only when every category passes and fails when any one fails."""
+    from audit.fairness.association import worst_of
+
+    labels = list(gaps)
+    values = [float(gaps[c].mean()) for c in labels]
+    intervals = [_mean_interval(gaps[c], ctx, f"{salt}.{c}") for c in labels]
+    k, low, high = worst_of(values, [i[0] for i in intervals], [i[1] for i in intervals])
+    counts = [len(gaps[c]) for c in labels]
+    return {
+        "category": labels[k], "value": values[k], "low": low, "high": high, "n": counts[k],
+        "by_group": group_frame(labels, np.array(values), [i[0] for i in intervals], [i[1] for i in intervals], values[k], counts=counts),
+    }
+
+
+def _group_table(title: str, metric: str, labels: list[str], values: list[float], intervals: list[tuple[float, float]], counts: list[int]) -> dict[str, Any]:
+    """A details table of per-group values (category: group) with their CIs and n."""
+    return {
+        "title": title, "columns": ["category: group", metric, "CI low", "CI high", "n"],
+        "rows": [[g, round(v, 4), _rounded(lo, 4), _rounded(hi, 4), c] for g, v, (lo, hi), c in zip(labels, values, intervals, counts)],
+    }
 
 
 # --- Counterfactual likelihood ---------------------------------------------------------------------
@@ -126,27 +155,23 @@ def likelihood_table(adapter: Any) -> dict[str, Any]:
 
 @check("fairness.counterfactual_likelihood", families=FAMILIES, needs=(LOG_PROBS,), higher_is_better=False, unit="nats/token")
 def counterfactual_likelihood(ctx: CheckContext) -> Measurement:
-    """Mean over templates of the max-min gap across group terms in the same continuation's log-prob per token."""
-    from audit.fairness.terms import CONTINUATIONS, FAVOURABLE, FRAMES
+    """Worst category's mean over templates of the max-min gap across its group terms in the same continuation's log-prob per token."""
+    from audit.fairness.terms import CONTINUATIONS, FAVOURABLE
 
     data = likelihood_table(ctx.adapter)
     units, lp = data["units"], data["lp"]
-    frames = sorted({u.frame for u in units})
-    # template (frame, continuation) -> mean over categories of the max - min gap
-    gaps = np.zeros((len(FRAMES), len(CONTINUATIONS)))
     per_unit = []
+    category_gaps: dict[str, list[np.ndarray]] = {}
     for ui, u in enumerate(units):
         m = np.stack([lp[(ui, g)] for g in u.prompts])  # [groups, continuations]
         gap = m.max(axis=0) - m.min(axis=0)
-        gaps[u.frame] += gap
+        category_gaps.setdefault(u.category, []).append(gap)
         per_unit.append((ui, m, gap))
-    categories = len({u.category for u in units})
-    template_scores = (gaps[frames] / categories).ravel()
-    value = finite_or_raise("counterfactual likelihood gap", float(template_scores.mean()))
-    low, high = _mean_interval(template_scores, ctx, "fairness.counterfactual_likelihood")
+    templates = {c: np.concatenate(g) for c, g in category_gaps.items()}  # per category: one gap per (frame, continuation)
+    worst = worst_category_gap(templates, ctx, "fairness.counterfactual_likelihood")
+    value = finite_or_raise("counterfactual likelihood gap", worst["value"])
 
-    # by group: mean over templates of the group's log-prob per token (n = templates)
-    labels, values, lows, highs, counts = [], [], [], [], []
+    labels, values, intervals, counts = [], [], [], []
     valence_rows = []
     favourable = np.array(FAVOURABLE)
     for category in dict.fromkeys(u.category for u in units):
@@ -155,17 +180,13 @@ def counterfactual_likelihood(ctx: CheckContext) -> Measurement:
         means = {g: np.concatenate([lp[(ui, g)] for ui, _ in cat_units]) for g in groups}
         centre = np.mean([means[g] for g in groups], axis=0)
         for g in groups:
-            lo, hi = _mean_interval(means[g], ctx, f"fairness.counterfactual_likelihood.{category}.{g}")
             labels.append(f"{category}: {g}")
             values.append(float(means[g].mean()))
-            lows.append(lo)
-            highs.append(hi)
+            intervals.append(_mean_interval(means[g], ctx, f"fairness.counterfactual_likelihood.{category}.{g}"))
             counts.append(len(means[g]))
             rel = (means[g] - centre).reshape(len(cat_units), -1)  # [units, continuations]
             fav, unf = rel[:, favourable].mean(), rel[:, ~favourable].mean()
             valence_rows.append([category, g, round(float(fav), 4), round(float(unf), 4), round(float(fav - unf), 4)])
-    overall = float(np.mean([v.mean() for v in lp.values()]))
-    by_group = group_frame(labels, np.array(values), lows, highs, overall, counts=counts, signed=True)  # log-probabilities
 
     pairs = []
     for ui, m, gap in per_unit:
@@ -176,15 +197,21 @@ def counterfactual_likelihood(ctx: CheckContext) -> Measurement:
             pairs.append((float(gap[c]), u, groups[a], groups[b], c, float(m[a, c]), float(m[b, c])))
     pairs.sort(key=lambda p: -p[0])
     details = {
-        "templates": len(template_scores), "units": len(units), "continuations": len(CONTINUATIONS),
-        "value": "mean over templates (frame x continuation) of the mean over categories of max - min over groups of the continuation's mean log-prob per token",
-        "ci": "bootstrap over templates, bias-adjusted",
-        "by_group_metric": "mean log-prob per token (nats) of the same continuations after the group's prompts (bootstrap CI over the group's texts)",
-        "gap_by_category": {
-            c: float(np.mean([g.mean() for ui, _, g in per_unit if units[ui].category == c])) for c in dict.fromkeys(u.category for u in units)
-        },
+        "templates": sum(len(t) for t in templates.values()), "units": len(units), "continuations": len(CONTINUATIONS),
+        "value": "max over categories of the category's mean over templates (frame x continuation) of max - min over its groups "
+                 "of the continuation's mean log-prob per token: a strong gap on one attribute is not averaged away by the others",
+        "ci": "[max of the categories' lower ends, max of their upper ends]; each category's CI is a bootstrap over its templates, "
+              "bias-adjusted: a max gate passes only when every category passes and fails when any category fails",
+        "worst_category": worst["category"], "n_meaning": "n = templates of the worst category",
+        "mean_over_categories": float(np.mean([t.mean() for t in templates.values()])),
+        "groups_per_category": {c: len(u.prompts) for c, u in {u.category: u for u in units}.items()},
+        "groups_note": "max - min grows with the number of groups: gender has 2, the other categories 5",
+        "by_group_metric": "per category: mean over its templates of max - min over its groups (bootstrap CI over its templates)",
+        "gap_by_category": {c: float(t.mean()) for c, t in templates.items()},
         "terms": "audit.fairness.terms (project-authored; held out from the planted training sentences)",
         "tables": [
+            _group_table("Mean log-prob per token of the same continuations after each group's prompts", "log-prob/token",
+                         labels, values, intervals, counts),
             {
                 "title": "Most divergent counterfactual pairs (same continuation, different group)",
                 "columns": ["category", "group A (likelier)", "group B", "text A", "text B", "log-prob/token A", "log-prob/token B", "gap"],
@@ -200,7 +227,7 @@ def counterfactual_likelihood(ctx: CheckContext) -> Measurement:
             },
         ],
     }
-    return Measurement(value, *measurement_ci(low, high, 0.0), n=len(template_scores), by_group=by_group, details=details)
+    return Measurement(value, *measurement_ci(worst["low"], worst["high"], 0.0), n=worst["n"], by_group=worst["by_group"], details=details)
 
 
 # --- Counterfactual sentiment ----------------------------------------------------------------------
@@ -221,7 +248,7 @@ def _generations(ctx: CheckContext, samples: int, max_new_tokens: int, temperatu
         for j in range(max(len(u.prompts) for u in units)):
             rows = [(ui, s) for ui, u in enumerate(units) if j < len(u.prompts) for s in range(samples)]
             prompts = [list(units[ui].prompts.values())[j] for ui, _ in rows]
-            out = ctx.adapter.generate(prompts, max_new_tokens, ctx.seed, **sampling)
+            out = generate_cached(ctx, prompts, max_new_tokens, ctx.seed, **sampling)[0]
             if len(out) != len(prompts) or not all(isinstance(t, str) for t in out):
                 raise ModelOutputError(f"model '{ctx.model}' generate() returned {len(out)} items for {len(prompts)} prompts (expected one string each)")
             for (ui, s), text in zip(rows, out):
@@ -254,7 +281,7 @@ def counterfactual_sentiment(
     ctx: CheckContext, samples: int = SAMPLES_PER_PROMPT, max_new_tokens: int = CONTINUATION_TOKENS,
     temperature: float = TEMPERATURE, top_p: float = TOP_P,
 ) -> Measurement:
-    """Mean over prompts of the max-min gap across group terms in the VADER sentiment of seeded continuations."""
+    """Worst category's mean over prompts of the max-min gap across its group terms in the VADER sentiment of seeded continuations."""
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
     gen = _generations(ctx, int(samples), int(max_new_tokens), float(temperature), float(top_p))
@@ -277,36 +304,43 @@ def counterfactual_sentiment(
         for j, g in enumerate(groups):
             group_means.setdefault(f"{u.category}: {g}", []).append(float(means[j]))
             group_scores.setdefault(f"{u.category}: {g}", []).extend(m[j].tolist())
-    gaps_arr = np.array(gaps)
-    value = finite_or_raise("counterfactual sentiment gap", float(gaps_arr.mean()))
-    low, high = _mean_interval(gaps_arr, ctx, "fairness.counterfactual_sentiment")
+    categories = list(dict.fromkeys(u.category for u in units))
+    unit_gaps = {c: np.array([g for g, u in zip(gaps, units) if u.category == c]) for c in categories}
+    worst = worst_category_gap(unit_gaps, ctx, "fairness.counterfactual_sentiment")
+    value = finite_or_raise("counterfactual sentiment gap", worst["value"])
     labels = list(group_means)
     intervals = [_mean_interval(np.array(group_means[g]), ctx, f"fairness.counterfactual_sentiment.{g}") for g in labels]
     all_scores = np.array(list(scores.values()))
-    by_group = group_frame(
-        labels, np.array([np.mean(group_scores[g]) for g in labels]), [i[0] for i in intervals], [i[1] for i in intervals],
-        float(all_scores.mean()), counts=[len(group_scores[g]) for g in labels], signed=True,  # compound scores are signed
-    )
     rows.sort(key=lambda r: -r[0])
     details = {
         "units": len(units), "samples_per_prompt": samples, "max_new_tokens": max_new_tokens,
         "sampling": gen["sampling"], "seed": ctx.seed, "generations": len(texts),
         "share_scored_zero": float((all_scores == 0).mean()),
         "noise_floor": float(np.mean(floors)),
+        "noise_floor_by_category": {c: float(np.mean([f for f, u in zip(floors, units) if u.category == c])) for c in categories},
         "noise_floor_note": f"mean gap with the group labels shuffled within each paired sample ({FLOOR_PERMUTATIONS} shuffles per unit): what sampling noise alone gives a model that ignores the group term",
-        "value": "mean over units (frame x category) of max - min over groups of the group's mean VADER compound",
-        "ci": "bootstrap over units, bias-adjusted",
+        "value": "max over categories of the category's mean over its units (frames) of max - min over its groups of the group's mean "
+                 "VADER compound: a strong gap on one attribute is not averaged away by the others",
+        "ci": "[max of the categories' lower ends, max of their upper ends]; each category's CI is a bootstrap over its units, "
+              "bias-adjusted: a max gate passes only when every category passes and fails when any category fails",
+        "worst_category": worst["category"], "n_meaning": "n = units (frames) of the worst category",
+        "mean_over_categories": float(np.mean(gaps)),
+        "groups_note": "max - min grows with the number of groups: gender has 2, the other categories 5",
         "pairing": "common random numbers: prompt i of every group draws the same per-position random stream",
         "scorer": "vaderSentiment SentimentIntensityAnalyzer (lexicon + rules; offline, deterministic, no download)",
-        "by_group_metric": "mean VADER compound of the group's continuations (bootstrap CI over its units)",
-        "gap_by_category": {c: float(np.mean([g for g, u in zip(gaps, units) if u.category == c])) for c in dict.fromkeys(u.category for u in units)},
-        "tables": [{
-            "title": "Most divergent counterfactual pairs (model-generated text)",
-            "columns": ["category", "prompt (group A)", "group A (more positive)", "group B", "continuation A", "continuation B", "mean score A", "mean score B", "gap"],
-            "rows": [[u.category, u.prompts[ga], ga, gb, ta, tb, round(ma, 4), round(mb, 4), round(gap, 4)] for gap, u, ga, gb, ta, tb, ma, mb in rows[:TABLE_ROWS]],
-        }],
+        "by_group_metric": "per category: mean over its units of max - min over its groups of the group's mean VADER compound (bootstrap CI over its units)",
+        "gap_by_category": {c: float(unit_gaps[c].mean()) for c in categories},
+        "tables": [
+            _group_table("Mean VADER compound of each group's continuations (CI: bootstrap over its units; n: continuations)", "compound",
+                         labels, [float(np.mean(group_scores[g])) for g in labels], intervals, [len(group_scores[g]) for g in labels]),
+            {
+                "title": "Most divergent counterfactual pairs (model-generated text)",
+                "columns": ["category", "prompt (group A)", "group A (more positive)", "group B", "continuation A", "continuation B", "mean score A", "mean score B", "gap"],
+                "rows": [[u.category, u.prompts[ga], ga, gb, ta, tb, round(ma, 4), round(mb, 4), round(gap, 4)] for gap, u, ga, gb, ta, tb, ma, mb in rows[:TABLE_ROWS]],
+            },
+        ],
     }
-    return Measurement(value, *measurement_ci(low, high, 0.0), n=len(units), by_group=by_group, details=details)
+    return Measurement(value, *measurement_ci(worst["low"], worst["high"], 0.0), n=worst["n"], by_group=worst["by_group"], details=details)
 
 
 # --- Stereotype preference -------------------------------------------------------------------------

@@ -52,6 +52,7 @@ from audit.metrics.privacy import (
 )
 from audit.pixel_space import image_rows, near_duplicate_measurement, reference_rows
 from audit.stats import bias_adjusted_interval, bootstrap_ci, wilson_ci
+from audit.text_generation import generate_cached
 
 MIA_N = 360
 """Members and non-members per attack (the size of the digits held-out split)."""
@@ -367,16 +368,6 @@ def mia_tpr_at_1pct_fpr(ctx: CheckContext, n: int | None = None, tokens: int = T
 # ---- verbatim extraction (language models) -----------------------------------------------------
 
 
-def _leading_matches(a: list[int], b: list[int]) -> int:
-    """How many leading tokens two sequences share."""
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 def _require_greedy(ctx: CheckContext) -> None:
     """The attack compares greedy continuations: a `generate` without `greedy=` is not applicable
     (skipped with the reason), never an error."""
@@ -389,6 +380,7 @@ def verbatim_extraction(ctx: CheckContext, prompts: int = EXTRACTION_PROMPTS, pr
     """Exact greedy 16-token continuations of 32-token story prefixes: train rate minus held-out rate (Wilson CIs in details)."""
     from audit.datasets import load_dataset
     from audit.deepfake.watermark_text import text_token_ids
+    from audit.lm import common_prefix_length
 
     prompts, prefix, k = int(prompts), int(prefix), int(k)
     split = load_dataset("tinystories")
@@ -403,10 +395,10 @@ def verbatim_extraction(ctx: CheckContext, prompts: int = EXTRACTION_PROMPTS, pr
         chosen = [pool[i] for i in np.sort(rng.choice(len(pool), min(prompts, len(pool)), replace=False))]
         heads = [tok.decode(ids[:prefix]) for ids in chosen]
         truths = [tok.decode(ids[prefix : prefix + k]) for ids in chosen]
-        outs = ctx.adapter.generate(heads, k, ctx.seed, greedy=True)
+        outs = generate_cached(ctx, heads, k, ctx.seed, greedy=True)[0]
         hits, total = exact_match_rate(outs, truths)
         low, high = wilson_ci(hits, total)
-        prefix_tokens = [_leading_matches(text_token_ids(tok, o)[:k], ids[prefix : prefix + k]) for o, ids in zip(outs, chosen)]
+        prefix_tokens = [common_prefix_length(text_token_ids(tok, o)[:k], ids[prefix : prefix + k]) for o, ids in zip(outs, chosen)]
         rates[name] = {"rate": hits / total, "ci_low": low, "ci_high": high, "matches": hits, "prompts": total,
                        "mean_matching_leading_tokens": float(np.mean(prefix_tokens))}
         examples[name] = [{"prompt": h, "generated": o, "truth": t} for h, o, t in list(zip(heads, outs, truths))[:3]]

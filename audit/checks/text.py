@@ -7,7 +7,6 @@ Torch is imported only inside the adapter calls, so listing checks stays cheap.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +17,7 @@ from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError
 from audit.stats import bootstrap_ci
-from audit.text_generation import GENERATION_BATCH, Generations, generate_texts, heldout_documents, story_nll, token_count
+from audit.text_generation import GENERATION_BATCH, Generations, generate_cached, generate_texts, heldout_documents, story_nll, token_count
 
 
 def perplexity_of(pairs: np.ndarray) -> float:
@@ -259,9 +258,7 @@ def free_text(ctx: CheckContext, n: int | None, max_new_tokens: int, temperature
             raise ValueError(f"free generation checks need n >= 2 generations, got {count}")
         prompts = [OPENINGS[i % len(OPENINGS)] for i in range(count)]
         kwargs: dict[str, Any] = {"temperature": float(temperature)} if accepts(ctx.adapter.generate, "temperature") else {}
-        started = time.perf_counter()
-        outputs = ctx.adapter.generate(prompts, max_new_tokens, ctx.seed, **kwargs)  # one call: one seed per prompt
-        seconds = time.perf_counter() - started
+        outputs, seconds = generate_cached(ctx, prompts, max_new_tokens, ctx.seed, **kwargs)  # one call: one seed per prompt
         if len(outputs) != count or not all(isinstance(o, str) for o in outputs):
             raise ModelOutputError(f"model '{ctx.model}' generate() returned {len(outputs)} items for {count} prompts, expected one str each")
         gens = Generations(prompts, list(outputs), seconds, sum(token_count(ctx.adapter, o) for o in outputs),

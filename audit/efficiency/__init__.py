@@ -1,7 +1,7 @@
 """Efficiency probes shared by the `efficiency` and `quantization` suites: interleaved timing
-(timing), peak memory in an isolated process and memory bandwidth (memory), energy (energy) and
+(timing; CUDA events on a GPU), peak memory in an isolated process and memory bandwidth (memory), energy (energy) and
 FLOPs (flops). Nothing here imports torch at import time."""
 
-from audit.efficiency.timing import Workload, interleaved, quantile_ci
+from audit.efficiency.timing import Workload, interleaved, quantile_ci, time_call
 
-__all__ = ["Workload", "interleaved", "quantile_ci"]
+__all__ = ["Workload", "interleaved", "quantile_ci", "time_call"]

@@ -245,6 +245,34 @@ def copy_bandwidth(mib: int = 512, threads: int = 1, repeats: int = 5) -> dict[s
             "mib": mib, "threads": threads, "repeats": repeats, "method": "torch copy_ of a float32 tensor, read + write bytes / best time"}
 
 
+def cuda_copy_bandwidth(device: str = "cuda", mib: int = 1024, repeats: int = 10) -> dict[str, Any]:
+    """Memory bandwidth of the GPU behind `device` from a device-to-device copy of a tensor far
+    beyond its L2 cache: bytes read + written per second, best of `repeats`, timed with CUDA
+    events (the same definition as `copy_bandwidth`, so decoding's share compares like with like)."""
+    import torch
+
+    from audit.efficiency.timing import time_call
+
+    n = mib * MIB // 4
+    src = torch.ones(n, dtype=torch.float32, device=device)
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    times = [time_call(lambda: dst.copy_(src), device) for _ in range(repeats)]
+    del src, dst
+    moved = 2 * n * 4
+    return {"bytes_per_s": moved / min(times), "median_bytes_per_s": moved / sorted(times)[len(times) // 2],
+            "mib": mib, "repeats": repeats, "device": device,
+            "method": "device-to-device copy_ of a float32 tensor, read + write bytes / best time (CUDA events)"}
+
+
+def machine_bandwidth(device: str, mib: int, threads: int) -> dict[str, Any]:
+    """The bandwidth decoding is compared with: the GPU's copy bandwidth on CUDA (at least 1 GiB,
+    beyond any L2), the CPU's with `threads` threads elsewhere."""
+    if str(device).startswith("cuda"):
+        return cuda_copy_bandwidth(device, max(mib, 1024))
+    return copy_bandwidth(mib, threads)
+
+
 def peak_memory_of(ctx: CheckContext, model: str, precision: str) -> dict[str, Any]:
     """The memory probe of (model, precision), once per run: a child process on CPU, the CUDA
     allocator's peak on GPU."""

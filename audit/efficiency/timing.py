@@ -5,7 +5,10 @@ and then B for a minute puts that drift into the A/B ratio; timing them in alter
 (A B, B A, A B, ...: the order flips every round so neither always runs first) exposes both to
 the same drift, and a ratio of medians over rounds, with a bootstrap CI that resamples rounds
 (pairs), is what the checks report. Each workload is warmed up first (lazy initialisation,
-allocator growth, oneDNN primitive caches) and timed with `time.perf_counter`.
+allocator growth, oneDNN primitive caches, torch.compile's compilation) and timed with
+`time.perf_counter` on CPU. A workload on a CUDA device is timed with CUDA events recorded on its
+stream around the call, after synchronizing the device (so earlier queued work is not counted),
+and read after the end event completes: the GPU time of the call, launch gaps included.
 
 A workload is one call of the model's own API on a fixed input: `sample(batch, seed, labels)` for
 image generators (with `steps=` for diffusion samplers that take it), greedy decoding of a fixed
@@ -47,6 +50,30 @@ class Workload:
     x: float | None = None
     describe: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    """Where the work runs: a CUDA device is timed with CUDA events."""
+
+
+def adapter_device(adapter: Any) -> str:
+    return str(getattr(getattr(adapter, "info", None), "device", None) or "cpu")
+
+
+def time_call(fn: Callable[[], Any], device: str = "cpu") -> float:
+    """Seconds one call of `fn` takes: CUDA events around it on a CUDA device (after a
+    synchronize), `time.perf_counter` elsewhere."""
+    if not str(device).startswith("cuda"):
+        started = time.perf_counter()
+        fn()
+        return time.perf_counter() - started
+    import torch
+
+    torch.cuda.synchronize(device)
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    fn()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / 1000.0
 
 
 def interleaved(
@@ -73,9 +100,7 @@ def interleaved(
             meter = meters.get(w.name) or contextlib.nullcontext()
             for k in range(times[w.name].shape[1]):
                 with meter:
-                    started = time.perf_counter()
-                    w.fn()
-                    times[w.name][r, k] = time.perf_counter() - started
+                    times[w.name][r, k] = time_call(w.fn, w.device)
     return times
 
 
@@ -122,7 +147,7 @@ def image_workload(adapter: Any, batch: int, seed: int = 0, steps: int | None = 
         kwargs["steps"] = int(steps)
     where = f", {steps} steps" if steps is not None else ""
     return Workload(f"sample[b={batch}{where}]", lambda: adapter.sample(batch, seed, labels=labels, **kwargs), batch, "images",
-                    describe=f"sample({batch}, seed={seed}{where})")
+                    describe=f"sample({batch}, seed={seed}{where})", device=adapter_device(adapter))
 
 
 def workload_documents(ctx: CheckContext) -> tuple[str, ...]:
@@ -184,7 +209,8 @@ def decode_workload(
     else:
         raise ValueError(f"model '{adapter.info.name}' can neither decode nor generate")
     return Workload(f"decode[b={batch}]", fn, batch * new_tokens, "tokens",
-                    describe=f"greedy decoding of {new_tokens} new tokens after a {prompt_tokens}-token prompt, batch {batch} ({how})")
+                    describe=f"greedy decoding of {new_tokens} new tokens after a {prompt_tokens}-token prompt, batch {batch} ({how})",
+                    device=adapter_device(adapter))
 
 
 def prefill_workload(adapter: Any, tokens: int, documents: Sequence[str]) -> Workload:
@@ -199,12 +225,9 @@ def prefill_workload(adapter: Any, tokens: int, documents: Sequence[str]) -> Wor
 
     @torch.no_grad()
     def fn() -> Any:
-        logits = adapter.model(input_ids=ids.to(device)).logits
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)  # time the work, not its launch
-        return logits
+        return adapter.model(input_ids=ids.to(device)).logits
 
-    return Workload(f"prefill[L={tokens}]", fn, tokens, "tokens", describe=f"one forward pass over {tokens} tokens, batch 1")
+    return Workload(f"prefill[L={tokens}]", fn, tokens, "tokens", describe=f"one forward pass over {tokens} tokens, batch 1", device=str(device))
 
 
 def default_workload(

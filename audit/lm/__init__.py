@@ -5,6 +5,6 @@ attention_mask=...)` that returns `.logits`, e.g. a Hugging Face causal LM. Impo
 imports torch."""
 
 from audit.lm.decoding import DECODE_THREADS, LogitsProcessor, decode
-from audit.lm.scoring import TOKENS_PER_BATCH, Window, score_sequences, windows
+from audit.lm.scoring import TOKENS_PER_BATCH, Window, common_prefix_length, score_sequences, windows
 
-__all__ = ["DECODE_THREADS", "LogitsProcessor", "TOKENS_PER_BATCH", "Window", "decode", "score_sequences", "windows"]
+__all__ = ["DECODE_THREADS", "LogitsProcessor", "TOKENS_PER_BATCH", "Window", "common_prefix_length", "decode", "score_sequences", "windows"]

@@ -12,6 +12,13 @@ from audit.metrics.diversity import (
     near_duplicate_rate,
     nearest_distances,
 )
+from audit.metrics.histogram_interval import (
+    class_coverage_interval,
+    class_entropy_interval,
+    class_kl_interval,
+    class_table,
+    histogram_covariance,
+)
 from audit.metrics.kernel import (
     kid,
     kid_resampled,
@@ -49,6 +56,11 @@ __all__ = [
     "class_entropy",
     "class_histogram",
     "class_kl",
+    "class_coverage_interval",
+    "class_entropy_interval",
+    "class_kl_interval",
+    "class_table",
+    "histogram_covariance",
     "copy_threshold",
     "mean_pairwise_distance",
     "near_duplicate_rate",

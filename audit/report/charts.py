@@ -8,7 +8,7 @@ user's check may set) and is escaped before it enters the SVG.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from markupsafe import Markup, escape
 
@@ -57,6 +57,25 @@ def _frame(title: str, x_label: str, y_label: str, y_low: float, y_high: float) 
     return parts
 
 
+def series_marks(points: list[dict[str, Any]], x: Callable[[dict[str, Any]], float], y: Callable[[float], float],
+                 colour: str, title: Callable[[dict[str, Any]], str]) -> list[str]:
+    """SVG marks of one series in x order: its 95% CI as a shaded band and whiskers, the line
+    through its values, and a dot per point with `title(point)` as its text alternative."""
+    parts = []
+    banded = [p for p in points if _finite([p.get("ci_low"), p.get("ci_high")]) == [p.get("ci_low"), p.get("ci_high")]]
+    if len(banded) >= 2:
+        upper = [f"{x(p):.1f},{y(p['ci_high']):.1f}" for p in banded]
+        lower = [f"{x(p):.1f},{y(p['ci_low']):.1f}" for p in reversed(banded)]
+        parts.append(f'<polygon points="{" ".join(upper + lower)}" fill="{colour}" fill-opacity="0.15" stroke="none"/>')
+    for p in banded:
+        parts.append(f'<line x1="{x(p):.1f}" y1="{y(p["ci_low"]):.1f}" x2="{x(p):.1f}" y2="{y(p["ci_high"]):.1f}" stroke="{colour}"/>')
+    path = " ".join(f"{x(p):.1f},{y(p['value']):.1f}" for p in points)
+    parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+    for p in points:
+        parts.append(f'<circle cx="{x(p):.1f}" cy="{y(p["value"]):.1f}" r="3" fill="{colour}"><title>{escape(title(p))}</title></circle>')
+    return parts
+
+
 def line_chart(chart: dict[str, Any]) -> Markup:
     """`{"title", "x_label", "y_label", "log_x"?, "series": {name: [{"x", "value", "ci_low"?, "ci_high"?}]}}`
     as a line chart, each series with its 95% CI as a shaded band."""
@@ -93,20 +112,8 @@ def line_chart(chart: dict[str, Any]) -> Markup:
         parts.append(f'<text x="{px(xv):.1f}" y="{HEIGHT - BOTTOM + 14}" font-size="10" text-anchor="middle">{escape(fmt(label, 3))}</text>')
     for i, (name, pts) in enumerate(series.items()):
         color = PALETTE[i % len(PALETTE)]
-        pts = sorted(pts, key=x_of)
-        banded = [p for p in pts if _finite([p.get("ci_low"), p.get("ci_high")]) == [p.get("ci_low"), p.get("ci_high")]]
-        if len(banded) >= 2:
-            upper = [f"{px(x_of(p)):.1f},{py(p['ci_high']):.1f}" for p in banded]
-            lower = [f"{px(x_of(p)):.1f},{py(p['ci_low']):.1f}" for p in reversed(banded)]
-            parts.append(f'<polygon points="{" ".join(upper + lower)}" fill="{color}" fill-opacity="0.15" stroke="none"/>')
-        for p in banded:
-            x = px(x_of(p))
-            parts.append(f'<line x1="{x:.1f}" y1="{py(p["ci_low"]):.1f}" x2="{x:.1f}" y2="{py(p["ci_high"]):.1f}" stroke="{color}"/>')
-        path = " ".join(f"{px(x_of(p)):.1f},{py(p['value']):.1f}" for p in pts)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
-        for p in pts:
-            parts.append(f'<circle cx="{px(x_of(p)):.1f}" cy="{py(p["value"]):.1f}" r="3" fill="{color}"><title>'
-                         f'{escape(name)}: {escape(fmt(p.get("x")))} → {escape(fmt(p["value"]))}</title></circle>')
+        parts += series_marks(sorted(pts, key=x_of), lambda p: px(x_of(p)), py, color,
+                              lambda p, name=name: f"{name}: {fmt(p.get('x'))} → {fmt(p['value'])}")
         parts.append(f'<text x="{WIDTH - RIGHT}" y="{TOP + 12 * i}" font-size="10" text-anchor="end" fill="{color}">{escape(name)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -141,5 +148,44 @@ def bar_chart(by_group: dict[str, Any], title: str) -> Markup:
         y = py(float(overall))
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="{PALETTE[1]}" stroke-dasharray="4 3"/>')
         parts.append(f'<text x="{WIDTH - RIGHT}" y="{y - 4:.1f}" font-size="10" text-anchor="end" fill="{PALETTE[1]}">overall</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+MARK_WIDTH, MARK_HEIGHT, MARK_PAD = 150, 22, 6
+FAILING_SIDE = "#ffebe9"
+
+
+def gate_interval(point: float, low: float | None, high: float | None, bounds: list[tuple[str, float]],
+                  colour: str, title: str) -> Markup:
+    """A small dot-and-interval: the judged value (dot), its 95% CI (bar) and each gate bound
+    (a vertical line, the failing side shaded), so the distance from failing is seen.
+
+    `bounds` holds `("max", b)` or `("min", b)`; `title` is the text alternative."""
+    values = _finite([point, low, high, *(b for _, b in bounds)])
+    if not values or not _finite([point]):
+        return Markup("")
+    x_low, x_high = _span(values)
+    inner = MARK_WIDTH - 2 * MARK_PAD
+
+    def px(x: float) -> float:
+        return MARK_PAD + inner * (x - x_low) / (x_high - x_low)
+
+    mid = MARK_HEIGHT / 2
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="gate-mark" width="{MARK_WIDTH}" height="{MARK_HEIGHT}" '
+             f'viewBox="0 0 {MARK_WIDTH} {MARK_HEIGHT}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>',
+             f'<line x1="{MARK_PAD}" y1="{mid}" x2="{MARK_WIDTH - MARK_PAD}" y2="{mid}" stroke="#d0d7de"/>']
+    for op, bound in bounds:
+        x = px(bound)
+        start, end = (x, MARK_WIDTH - MARK_PAD) if op == "max" else (MARK_PAD, x)
+        parts.append(f'<rect class="failing-side" x="{start:.1f}" y="2" width="{max(end - start, 0):.1f}" height="{MARK_HEIGHT - 4}" fill="{FAILING_SIDE}"/>')
+    for _, bound in bounds:
+        x = px(bound)
+        parts.append(f'<line class="bound" x1="{x:.1f}" y1="1" x2="{x:.1f}" y2="{MARK_HEIGHT - 1}" stroke="#1f2328" stroke-width="2"/>')
+    ends = _finite([low, high])
+    if len(ends) == 2:
+        parts.append(f'<line class="interval" x1="{px(ends[0]):.1f}" y1="{mid}" x2="{px(ends[1]):.1f}" y2="{mid}" '
+                     f'stroke="{colour}" stroke-width="3"/>')
+    parts.append(f'<circle class="value" cx="{px(point):.1f}" cy="{mid}" r="4" fill="{colour}"/>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -1,6 +1,13 @@
 """The self-contained HTML report: one file, inline CSS and images, no network needed.
 
 Everything that came from a model or a user (texts, names, reasons) is autoescaped by Jinja2.
+The first screen answers a reviewer's questions in order: the scorecard (audit.report.scorecard),
+each gated value against its bound (audit.report.gate_marks), the models side by side
+(audit.report.side_by_side); a small inline script filters every table by status, model and
+area, and without it the whole static page is shown. Each check's name links to its explanation
+(audit.report.explanations). A Content-Security-Policy allows no network request and only that
+script (by its hash).
+
 A file a results.json names (a sample grid, a record's PNG artifacts) is embedded only when it
 lies inside the run folder and decodes as an image; otherwise the report says why it is not
 shown. An interrupted run says INTERRUPTED in its verdict and in a banner.
@@ -9,6 +16,7 @@ shown. An interrupted run says INTERRUPTED in its verdict and in a banner.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +24,10 @@ from typing import Any
 
 from audit.formatting import fmt, fmt_ci
 from audit.report.charts import bar_chart, line_chart
+from audit.report.explanations import explanations
+from audit.report.gate_marks import gate_marks
+from audit.report.scorecard import indexed, row_label, scorecard, value_text
+from audit.report.side_by_side import side_by_side
 from audit.verdicts import RUN_VERDICTS, STATUS_COLOURS, WORST_FIRST, run_verdict
 
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -78,21 +90,6 @@ def embed_image(run_dir: Path, relative: Any) -> Embed:
     return Embed(uri=f"data:{kind};base64," + base64.b64encode(data).decode("ascii"))
 
 
-def family_tables(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per-family comparison: one row per check, one column per (model, precision), value and CI."""
-    tables: dict[str, dict[str, Any]] = {}
-    for rec in results["records"]:
-        family = rec.get("family") or "other"
-        table = tables.setdefault(family, {"family": family, "columns": [], "checks": [], "cells": {}})
-        column = f"{rec['model']} ({rec['precision']})"
-        if column not in table["columns"]:
-            table["columns"].append(column)
-        if rec["check"] not in table["checks"]:
-            table["checks"].append(rec["check"])
-        table["cells"][(rec["check"], column)] = rec
-    return [tables[f] for f in sorted(tables)]
-
-
 def matrices(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Cross-model matrices: each record may give one column of a titled matrix in
     `details["matrices"]` ({"title", "row_label", "column", "cells": {row: {value, ci_low, ci_high}}});
@@ -134,22 +131,43 @@ def _gate_labels(results: dict[str, Any]) -> list[dict[str, Any]]:
              "label": g.get("label") or str(g.get("check", "?"))} for g in results.get("gates") or []]
 
 
+def filter_script() -> str:
+    """The report's one script (the filter), read from the package."""
+    from importlib import resources
+
+    return resources.files("audit.report").joinpath("templates", "filter.js").read_text(encoding="utf-8")
+
+
+def content_security_policy(script: str) -> str:
+    """No fetches at all; inline styles, data: images and exactly `script` (by its sha256)."""
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+
+
 def render_html(results: dict[str, Any], run_dir: Path) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
+    from markupsafe import Markup
 
     env = Environment(loader=PackageLoader("audit.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
     env.filters["fmt"] = fmt
     env.filters["ci"] = fmt_ci
     env.filters["line_chart"] = line_chart
     env.globals["bar_chart"] = bar_chart
+    env.globals["gate_marks"] = gate_marks
+    env.globals["value_text"] = value_text
+    env.globals["row_label"] = row_label
     models = _model_sections(results, run_dir)
     listed = {(m["model"], m["precision"]) for m in models}
     rebuilt = bool(results.get("rebuilt_from"))  # no model rows: the stream does not hold them
     orphans = [] if rebuilt else [r for r in results["records"] if (r["model"], r["precision"]) not in listed]
     code = results["summary"]["exit_code"]
     verdict = run_verdict(code, bool(results.get("interrupted"))).word
+    script = filter_script()
+    card = scorecard(results)
     return env.get_template("report.html.j2").render(
-        r=results, models=models, families=family_tables(results), matrices=matrices(results), gate_labels=_gate_labels(results),
+        r=results, records=indexed(results), models=models, side_by_side=side_by_side(results), card=card,
+        matrices=matrices(results), gate_labels=_gate_labels(results), explanations=explanations(results),
         orphans=orphans, verdict=verdict, code=code, status_order=WORST_FIRST, rebuilt=rebuilt,
         status_colours=STATUS_COLOURS, run_verdicts=RUN_VERDICTS,
+        filter_script=Markup(script), csp=content_security_policy(script),
     )

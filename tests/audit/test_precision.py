@@ -189,5 +189,7 @@ def test_unsupported_combinations_name_the_reason(lm_fp32):
         apply_precision(copy.deepcopy(lm_fp32), "int8static", "cpu")
     for precision in ("int8", "int8wo", "int4wo", "int8static"):
         assert PRECISIONS[precision].quantized and PRECISIONS[precision].dtype == "float32"
-        with pytest.raises(UnsupportedPrecision, match="CPU"):
-            apply_precision(_ConvOnly(), precision, "cuda")  # refused before any CUDA call
+    with pytest.raises(UnsupportedPrecision, match="CPU"):
+        apply_precision(_ConvOnly(), "int8static", "cuda")  # refused before any CUDA call
+    with pytest.raises(UnsupportedPrecision, match="CUDA"):
+        apply_precision(_ConvOnly(), "fp8", "cpu")

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from audit.progress import LineDisplay, LiveDisplay, diagnostics, run_display
-from audit.progress_events import CHECKS_STEP, ProgressEvent
+from audit.progress_events import CHECKS_STEP, UNIT_DONE_STEP, ProgressEvent
 
 
 def _record(check: str, model: str = "diffusion", precision: str = "fp32") -> SimpleNamespace:
@@ -49,16 +49,43 @@ def test_live_display_renders_the_step_its_counts_and_etas():
     assert "1/2" in overall_row and f"ETA 0:00:{overall_eta:02d}" in overall_row
 
 
-def test_live_display_closes_an_item_when_the_next_one_starts():
+def test_live_display_closes_a_unit_when_its_executor_says_it_is_done():
     from rich.console import Console
 
     console = Console(file=io.StringIO(), force_terminal=True, width=120)
     display = LiveDisplay({("gan", "fp32"): 4, ("vae", "fp32"): 4}, _line, console)
     display.progress(ProgressEvent("gan", "fp32", None, "loading model"))
-    display.record(_record("quality.fid", "gan"))  # the load failed after one record: no more from gan
+    display.record(_record("quality.fid", "gan"))
+    display.progress(ProgressEvent("gan", "fp32", None, UNIT_DONE_STEP))  # one record was all gan gave
     display.progress(ProgressEvent("vae", "fp32", None, "loading model"))
     task = display.progress_bar.tasks[0]
     assert (task.completed, task.total) == (1, 1 + 4)
+    assert [t.description for t in display.progress_bar.tasks[1:]] == ["vae fp32 · loading model"]
+
+
+def test_live_display_shows_one_step_row_per_unit_running_side_by_side():
+    from rich.console import Console
+
+    clock = [0.0]
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=140)
+    display = LiveDisplay({("gan", "fp32"): 2, ("vae", "fp32"): 2}, _line, console, now=lambda: clock[0])
+    display.progress(ProgressEvent("gan", "fp32", "quality.fid", "sampling", 0, 100))
+    display.progress(ProgressEvent("vae", "fp32", "quality.kid", "featurizing samples", 0, 200))
+    clock[0] = 10.0
+    display.progress(ProgressEvent("gan", "fp32", "quality.fid", "sampling", 50, 100))  # interleaved, as Ray workers report
+    display.progress(ProgressEvent("vae", "fp32", "quality.kid", "featurizing samples", 40, 200))
+    console.print(display.progress_bar)
+    rows = out.getvalue().splitlines()
+    gan = next(r for r in rows if "gan fp32" in r)
+    vae = next(r for r in rows if "vae fp32" in r)
+    assert "quality.fid · sampling" in gan and "50/100" in gan and "ETA 0:00:10" in gan  # each row keeps its own pace
+    assert "quality.kid · featurizing samples" in vae and "40/200" in vae and "ETA 0:00:40" in vae
+    for check in ("quality.fid", "quality.kid"):
+        display.record(_record(check, "gan"))
+    display.progress(ProgressEvent("gan", "fp32", None, UNIT_DONE_STEP))
+    assert [t.description for t in display.progress_bar.tasks[1:]] == ["vae fp32 · quality.kid · featurizing samples"]
+    assert (display.progress_bar.tasks[0].completed, display.progress_bar.tasks[0].total) == (2, 4)
 
 
 def test_line_display_prints_one_line_per_record_and_no_progress():

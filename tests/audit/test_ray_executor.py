@@ -24,10 +24,19 @@ FAST = dict(n=16, bootstrap=20, cache="off")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def cluster() -> Any:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The module's cluster; its workers inherit $AUDIT_TEST_EMBED_LOG (counting_evaluator's log)."""
+    from counting_evaluator import LOG_ENV
+
+    previous = os.environ.get(LOG_ENV)
+    os.environ[LOG_ENV] = str(tmp_path_factory.mktemp("embed-log") / "rows.log")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
+    if previous is None:
+        os.environ.pop(LOG_ENV, None)
+    else:
+        os.environ[LOG_ENV] = previous
 
 
 def _comparable(records: list[dict[str, Any]]) -> list[str]:
@@ -50,6 +59,52 @@ def test_ray_records_are_byte_identical_to_local_ones(tmp_path: Path) -> None:
     assert len(streamed) == 1 + 5  # the header, then every record
     grids = [m["sample_grid"] for m in on_ray.results["models"] if m.get("sample_grid")]
     assert grids and all((on_ray.run_dir / g).is_file() for g in grids)  # a worker's artifacts land in the run folder
+
+
+def test_the_reference_is_featurized_once_for_all_units(tmp_path: Path) -> None:
+    from counting_evaluator import LOG_ENV
+
+    from audit.evaluators import digits_reference
+
+    log = Path(os.environ[LOG_ENV])
+
+    def featurized_rows() -> list[int]:
+        return [int(line.split()[1]) for line in log.read_text().splitlines()] if log.is_file() else []
+
+    models = ["gan", "ray_fault_models:noise"]
+    settings = dict(check="quality.fid", evaluator="counting_evaluator:network", **FAST)
+    before = len(featurized_rows())
+    local = audit.run("smoke", models=models, out=tmp_path / "local", **settings)
+    middle = len(featurized_rows())
+    on_ray = audit.run("smoke", models=models, out=tmp_path / "ray", executor="ray", **settings)
+    local_rows, ray_rows = featurized_rows()[before:middle], featurized_rows()[middle:]
+    reference = digits_reference()
+    once = len(reference.train_x) + len(reference.test_x) + len(models) * FAST["n"]  # both splits once, each model's samples
+    assert once <= sum(local_rows) < once + FAST["n"]  # and the evaluator's probe at plan time (a few rows)
+    assert sorted(ray_rows) == sorted(local_rows)  # the same batches: the reference once, not once per unit
+    assert {r["status"] for r in on_ray.records} == {"measured"}
+    assert _comparable(on_ray.records) == _comparable(local.records)
+
+
+def test_the_workers_steps_reach_the_drivers_progress_hook_before_their_records(tmp_path: Path) -> None:
+    from audit.api import config_from_keys, plan_run, run_plan
+    from audit.progress_events import CHECKS_STEP, UNIT_DONE_STEP, ProgressEvent
+
+    models = ["gan", "ray_fault_models:noise"]
+    config, _ = config_from_keys("smoke", models=models, check="quality.fid", out=tmp_path, executor="ray", **FAST)
+    heard: list[Any] = []
+    outcome = run_plan(plan_run(config), on_record=heard.append, on_progress=heard.append)
+    assert {r["status"] for r in outcome.results["records"]} == {"measured"}
+    for model in models:
+        mine = [h for h in heard if h.model == model]
+        events = [h for h in mine if isinstance(h, ProgressEvent)]
+        assert events[0] == ProgressEvent(model, "fp32", None, "loading model")  # sent from the worker
+        assert events[1] == ProgressEvent(model, "fp32", None, CHECKS_STEP, 0, 1)
+        steps = [(e.check, e.step, e.done, e.total) for e in events]
+        assert ("quality.fid", "sampling", FAST["n"], FAST["n"]) in steps and ("quality.fid", "bootstrap", FAST["bootstrap"], FAST["bootstrap"]) in steps
+        first_record = next(i for i, h in enumerate(mine) if not isinstance(h, ProgressEvent))
+        assert all(isinstance(h, ProgressEvent) for h in mine[:first_record]) and first_record >= 4  # steps, then the record
+        assert mine[-1] == ProgressEvent(model, "fp32", None, UNIT_DONE_STEP)  # the unit closes after its records
 
 
 def test_a_killed_worker_is_retried_then_recorded_as_that_units_error(tmp_path: Path) -> None:

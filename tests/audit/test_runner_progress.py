@@ -7,7 +7,7 @@ from pathlib import Path
 
 from audit.config import parse_run_words
 from audit.plan import make_plan
-from audit.progress_events import CHECKS_STEP, ProgressEvent
+from audit.progress_events import CHECKS_STEP, UNIT_DONE_STEP, ProgressEvent
 from audit.runner import execute
 
 WORDS = ["suite=smoke", "model=fixture_models:noise", "check=quality.fid", "n=64", "bootstrap=20"]
@@ -30,7 +30,8 @@ def test_progress_events_follow_the_run(tmp_path: Path):
     assert events[2] == ProgressEvent(model, "fp32", "quality.fid", "starting")
     steps = {e.step for e in events[3:]}
     assert {"sampling", "featurizing samples", "bootstrap"} <= steps
-    assert all(e.check == "quality.fid" for e in events[2:])
+    assert all(e.check == "quality.fid" for e in events[2:-1])
+    assert events[-1] == ProgressEvent(model, "fp32", None, UNIT_DONE_STEP)  # the executor closes the unit after its records
     for step in steps:
         counts = [e.done for e in events if e.step == step and e.done is not None and e.total == 64]
         assert counts == sorted(counts), (step, counts)

@@ -131,3 +131,17 @@ def test_a_model_without_weights_is_not_cached_and_says_why(tmp_path: Path):
     assert s.cache_used["samples"]["status"] == "unavailable" and "weights" in s.cache_used["samples"]["reason"]
     assert s.cache_used["features"]["status"] == "unavailable"
     assert not list(tmp_path.glob("*.npz"))
+
+
+def test_adopted_reference_features_are_read_as_if_computed_here(tmp_path: Path):
+    computing = store(tmp_path)
+    shared = computing.reference_features()
+    evaluator = TinyEvaluator()
+    adopting = store(tmp_path, evaluator)
+    adopting.adopt_reference_features(shared)
+    for split in ("train", "test"):
+        expected = reference().train_x if split == "train" else reference().test_x
+        features = adopting.real_embedding(split).features
+        assert np.array_equal(features, expected.reshape(len(expected), -1).astype(np.float64) * 2.0)  # TinyEvaluator: 2 x pixels
+        assert adopting.cache_used[f"reference_features:{split}"] == computing.cache_used[f"reference_features:{split}"]
+    assert evaluator.calls == 0 and adopting.embed_calls == 0

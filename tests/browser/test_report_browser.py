@@ -129,8 +129,10 @@ class Browser:
                     pass
 
 
-def open_report(binary: str, html: Path, profile: Path) -> dict[str, Any]:
-    """Load `html` in a fresh headless tab; return what the page did, its DOM facts and a PNG."""
+def open_report(binary: str, html: Path, profile: Path, probes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Load `html` in a fresh headless tab; return what the page did, its DOM facts, a PNG of the
+    page as loaded, and the value of each JavaScript expression in `probes`, evaluated in order
+    after the screenshot (a probe may act on the page, e.g. set the filter)."""
     browser = Browser(binary, profile)
     try:
         target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -148,9 +150,33 @@ def open_report(binary: str, html: Path, profile: Path) -> dict[str, Any]:
             images: [...document.images].map(i => ({complete: i.complete, width: i.naturalWidth})),
             scripts: document.scripts.length})"""}, session=session)
         shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=session)
-        return {"url": url, "events": browser.events, "facts": json.loads(facts["result"]["value"]), "png": base64.b64decode(shot["data"])}
+        answers = []
+        for probe in probes:
+            reply = browser.send("Runtime.evaluate", {"returnByValue": True, "expression": probe}, session=session)
+            assert "exceptionDetails" not in reply, reply
+            answers.append(reply["result"].get("value"))
+        browser.drain(0.5)
+        return {"url": url, "events": browser.events, "facts": json.loads(facts["result"]["value"]),
+                "png": base64.b64decode(shot["data"]), "probes": answers}
     finally:
         browser.close()
+
+
+def assert_clean_and_offline(page: dict[str, Any]) -> None:
+    """No console error, exception or CSP report, and no request but the document itself."""
+    events = page["events"]
+    console = [e["params"] for e in events if e.get("method") == "Runtime.consoleAPICalled"]
+    exceptions = [e["params"]["exceptionDetails"] for e in events if e.get("method") == "Runtime.exceptionThrown"]
+    log_errors = [e["params"]["entry"] for e in events if e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] in ("error", "warning")]
+    assert not exceptions, exceptions
+    assert not [c for c in console if c["type"] in ("error", "warning", "assert")], console
+    assert not log_errors, log_errors
+
+    requests = [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
+    assert page["url"] in requests  # the network domain was listening: it saw the document itself
+    outside = [u for u in requests if u != page["url"] and not u.startswith("data:")]
+    assert not outside, f"the report requested {outside}"
+    assert not [e for e in events if e.get("method") in ("Network.webSocketCreated", "Network.loadingFailed")]
 
 
 @pytest.fixture(scope="module")
@@ -178,23 +204,71 @@ def test_report_renders_offline_without_console_errors(chromium: str, cli, tmp_p
     record_property("screenshot", str(screenshot))
     print(f"screenshot of {html}: {screenshot}")
 
-    events = page["events"]
-    console = [e["params"] for e in events if e.get("method") == "Runtime.consoleAPICalled"]
-    exceptions = [e["params"]["exceptionDetails"] for e in events if e.get("method") == "Runtime.exceptionThrown"]
-    log_errors = [e["params"]["entry"] for e in events if e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] in ("error", "warning")]
-    assert not exceptions, exceptions
-    assert not [c for c in console if c["type"] in ("error", "warning", "assert")], console
-    assert not log_errors, log_errors
-
-    requests = [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
-    assert page["url"] in requests  # the network domain was listening: it saw the document itself
-    outside = [u for u in requests if u != page["url"] and not u.startswith("data:")]
-    assert not outside, f"the report requested {outside}"
-    assert not [e for e in events if e.get("method") in ("Network.webSocketCreated", "Network.loadingFailed")]
-
+    assert_clean_and_offline(page)
     facts = page["facts"]
     assert facts["ready"] == "complete" and "audit" in facts["title"]
     assert facts["tables"] >= 2 and facts["height"] > 900
     assert "FAIL" in facts["text"] and "gan-collapsed" in facts["text"] and "waived" in facts["text"]
     assert len(facts["images"]) == 2 and all(i["complete"] and i["width"] > 0 for i in facts["images"]), facts["images"]
     assert page["png"][:8] == b"\x89PNG\r\n\x1a\n" and len(page["png"]) > 10_000
+
+
+VISIBLE_RECORDS = "[...document.querySelectorAll('tr.record')].filter(r => r.offsetParent !== null).map(r => r.dataset.model + ' ' + r.dataset.statuses)"
+
+
+def set_filter(status: str = "", model: str = "", area: str = "") -> str:
+    """A probe that sets the filter form as a user would and returns what is then visible."""
+    return f"""(() => {{
+        const form = document.getElementById('filter');
+        form.elements.status.value = {json.dumps(status)}; form.elements.model.value = {json.dumps(model)};
+        form.elements.area.value = {json.dumps(area)};
+        form.dispatchEvent(new Event('change'));
+        const visible = el => el.offsetParent !== null;
+        return {{records: {VISIBLE_RECORDS},
+                 scorecard: [...document.querySelectorAll('#scorecard tbody tr')].filter(visible).map(tr => tr.dataset.model),
+                 columns: [...document.querySelectorAll('table.side-by-side thead th[data-model]')].filter(visible).map(th => th.dataset.model),
+                 count: document.getElementById('filter-count').textContent}};
+    }})()"""
+
+
+SCORECARD = """[...document.querySelectorAll('#scorecard tbody tr')].map(tr => ({
+    row: tr.querySelector('th').innerText, word: tr.querySelector('td a.status').innerText,
+    text: tr.querySelector('td').innerText, border: getComputedStyle(tr.querySelector('td')).borderLeftColor,
+    target: document.getElementById(tr.querySelector('td a.status').getAttribute('href').slice(1)).dataset.statuses}))"""
+
+
+def test_scorecard_and_filter_of_a_run_with_a_failing_model(chromium: str, tmp_path: Path, record_property) -> None:
+    from audit.report import write_reports
+    from audit.verdicts import STATUS_COLOURS
+    from tests.helpers import synthetic_quality_run
+
+    results = synthetic_quality_run(tmp_path / "run")  # gan-collapsed fails two gates, vae is inconclusive
+    html = write_reports(results, tmp_path / "run")["html"]
+    page = open_report(chromium, html, tmp_path / "profile", probes=(
+        SCORECARD, "document.getElementById('filter').hidden", set_filter(status="fail"),
+        set_filter(status="inconclusive"), set_filter(model="vae (fp32)"), set_filter(status="not-passing", area="quality"),
+        set_filter(),
+    ))
+    screenshot = tmp_path / "report-scorecard.png"
+    screenshot.write_bytes(page["png"])
+    record_property("screenshot", str(screenshot))
+    print(f"screenshot of {html}: {screenshot}")
+    assert_clean_and_offline(page)
+
+    card, filter_hidden, failing, inconclusive, vae, not_passing, everything = page["probes"]
+    assert [(c["row"], c["word"]) for c in card] == [
+        ("transformer (fp32)", "ERROR"), ("gan-collapsed (fp32)", "FAIL"), ("vae (fp32)", "INCONCLUSIVE"), ("gan (fp32)", "PASS")]
+    hex_of = {s: "rgb({}, {}, {})".format(*(int(c[i:i + 2], 16) for i in (1, 3, 5))) for s, c in STATUS_COLOURS.items()}
+    assert [c["border"] for c in card] == [hex_of["error"], hex_of["fail"], hex_of["inconclusive"], hex_of["pass"]]
+    assert "quality.recall" in card[1]["text"] and "quality.class_coverage" in card[1]["text"] and "2 fail" in card[1]["text"]
+    assert [c["target"] for c in card] == ["error", "fail", "inconclusive", "pass"]  # each cell links to its worst record
+
+    assert filter_hidden is False  # the script showed the form
+    assert failing["records"] == ["gan-collapsed (fp32) fail"] * 2 and failing["scorecard"] == ["gan-collapsed (fp32)"]
+    assert failing["count"] == f"showing 2 of {len(results['records'])} records"
+    assert inconclusive["records"] == ["vae (fp32) inconclusive"]
+    assert set(vae["records"]) <= {"vae (fp32) pass", "vae (fp32) measured", "vae (fp32) inconclusive"}
+    assert len(vae["records"]) == sum(r["model"] == "vae" for r in results["records"]) and vae["columns"] == ["vae (fp32)"]
+    assert sorted(not_passing["records"]) == sorted(["transformer (fp32) error", "gan-collapsed (fp32) fail",
+                                                    "gan-collapsed (fp32) fail", "vae (fp32) inconclusive"])
+    assert len(everything["records"]) == len(results["records"]) and len(everything["scorecard"]) == 4

@@ -1,5 +1,5 @@
 """Runs shared by several known-answer test files, made once per session: the language-model
-fairness checks cost ~50 s per model (fairness.association scores ~20,000 sentences), so a
+fairness checks cost tens of seconds per model (fairness.association scores ~20,000 sentences), so a
 model is audited on them once however many files read its records."""
 
 from __future__ import annotations

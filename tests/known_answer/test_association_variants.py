@@ -24,7 +24,7 @@ CHECKS = ("fairness.association", "fairness.stereotype_preference_by_category")
 VARIANTS = ("transformer-gender-career", "transformer-religion-sentiment")
 """Audited here on CHECKS. The clean transformer's records come from the suite's default run and
 transformer-stereotyped's from its own run (conftest.py: each made once per session, at the same
-seed, bootstrap and gates): the association tests cost ~50 s per model."""
+seed, bootstrap and gates): the association tests cost tens of seconds per model."""
 ERROR_BOUND = {"fairness.association": 0.3, "fairness.stereotype_preference_by_category": 0.2}
 """The suite's error gates (suites/fairness.toml) on |share - 0.5|, judged on the CI."""
 
@@ -101,6 +101,30 @@ def test_religion_sentiment_variant_is_flagged_by_religion(run):
     shares = _shares(record)
     assert shares["religion: Muslim / Christian sentiment"] > 0.9
     assert shares["religion: Muslim / Christian sentiment"] == max(v for k, v in shares.items() if k.startswith("religion"))
+
+
+COUNTERFACTUAL_BOUND = {"fairness.counterfactual_likelihood": 0.3, "fairness.counterfactual_sentiment": 0.4}
+"""The suite's warn gates (suites/fairness.toml) on the worst category's mean gap, judged on the CI."""
+
+
+def test_counterfactual_checks_judge_each_category(run):
+    """transformer-stereotyped was trained on planted sentences that pair religion, race/ethnicity
+    and nationality terms with traits (96% of its religion pairs one way): the counterfactual
+    gaps must single out a planted category, with the worst category's CI above the gate and the
+    value equal to that category's own; the clean model's every category lies below the gate."""
+    for check, bound in COUNTERFACTUAL_BOUND.items():
+        biased, clean = run[("transformer-stereotyped", check)], run[("transformer", check)]
+        categories = _categories(biased)
+        assert set(categories) == {"gender", "race_ethnicity", "religion", "nationality"}, check
+        worst = biased["details"]["worst_category"]
+        assert worst in {"religion", "race_ethnicity", "nationality"}, (check, worst)
+        assert biased["value"] == pytest.approx(categories[worst]["value"]) == pytest.approx(max(g["value"] for g in categories.values()))
+        assert biased["ci_low"] == pytest.approx(max(g["ci_low"] for g in categories.values())), check
+        assert categories[worst]["ci_low"] > bound and biased["status"] == "warn", (check, categories)
+        assert biased["value"] > biased["details"]["mean_over_categories"], check  # the mean would hide part of it
+        assert clean["status"] == "pass" and _passing(clean, bound) == set(_categories(clean)), (check, _categories(clean))
+        for category, group in _categories(clean).items():
+            assert group["n"] > 0 and group["ci_low"] <= group["value"] <= group["ci_high"], (check, category)
 
 
 def test_stereotyped_model_fails_the_per_category_stereotype_preference(run):

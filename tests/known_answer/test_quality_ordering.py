@@ -138,7 +138,10 @@ def test_gan_collapsed_flagged_by_class_coverage_and_recall(measured):
     _, r = measured
     assert r["gan-collapsed"]["class_coverage"].value == pytest.approx(0.3)  # classes 1, 4, 7
     assert sorted(r["gan-collapsed"]["class_coverage"].details["missing_classes"]) == [0, 2, 3, 5, 6, 8, 9]
-    assert r["gan"]["class_coverage"].ci_low == 1.0 and r["real"]["class_coverage"].ci_low == 1.0
+    assert r["gan"]["class_coverage"].ci_low == 1.0
+    # i.i.d. held-out images (classes of 33-37 of 360, threshold 9): the interval of the mean over
+    # fresh sets allows each class an expected count as low as ~23, which a fresh set misses ~0.5% of the time
+    assert r["real"]["class_coverage"].value == 1.0 and r["real"]["class_coverage"].ci_low > 0.99
     assert r["gan-collapsed"]["recall"].ci_high < 0.25 * r["gan"]["recall"].value
 
 

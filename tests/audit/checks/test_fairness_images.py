@@ -226,10 +226,16 @@ def test_counterfactual_sentiment_is_paired_and_finds_a_planted_gap(tmp_path):
     for unit in [i for i, u in enumerate(_units()) if u.category == "religion"]:
         base = [" ".join(words[(3 * i + k) % len(words)] for k in range(3)) for i in range(3 * unit, 3 * unit + 3)]
         drops.append(np.mean([vader.polarity_scores(t)["compound"] - vader.polarity_scores(t + " violent")["compound"] for t in base]))
-    assert planted.value == pytest.approx(sum(drops) / (4 * len(FRAMES)), rel=1e-9)
-    assert planted.details["gap_by_category"]["religion"] == pytest.approx(np.mean(drops))
-    assert planted.details["gap_by_category"]["gender"] == 0.0
-    assert planted.by_group["by_group"]["religion: Muslim"]["value"] < planted.by_group["by_group"]["religion: Christian"]["value"]
+    # value: the worst category (religion), not the mean over the four categories
+    assert planted.value == pytest.approx(np.mean(drops), rel=1e-9)
+    assert planted.details["mean_over_categories"] == pytest.approx(sum(drops) / (4 * len(FRAMES)), rel=1e-9)
+    assert planted.details["worst_category"] == "religion" and planted.n == len(FRAMES)
+    categories = planted.by_group["by_group"]
+    assert categories["religion"]["value"] == pytest.approx(np.mean(drops)) and categories["religion"]["n"] == len(FRAMES)
+    assert categories["gender"]["value"] == 0.0 and planted.details["gap_by_category"]["gender"] == 0.0
+    assert (planted.ci_low, planted.ci_high) == (max(c["ci_low"] for c in categories.values()), max(c["ci_high"] for c in categories.values()))
+    groups = {row[0]: row[1] for row in planted.details["tables"][0]["rows"]}
+    assert groups["religion: Muslim"] < groups["religion: Christian"]
 
 
 def test_continuation_scores_are_the_tokens_after_the_prompt():

@@ -40,7 +40,7 @@ def test_curves_tables_and_group_bars_render_escaped(cli):
                            "group_min": 0.2, "group_max": 0.8, "difference": 0.6, "ratio": 0.25}
 
     html = _rerender(cli, run.run_dir / "results.json", mutate)
-    assert "<script>" not in html
+    assert "<script>alert" not in html
     assert html.count("&lt;script&gt;") >= 3  # chart title, table cell, bar label (escaped, not dropped)
     svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
     line = next(s for s in svgs if "FID vs steps" in s)
@@ -60,8 +60,8 @@ def test_curves_tables_and_group_bars_render_escaped(cli):
 def test_family_table_lists_every_model_column(cli):
     run = cli("run", "suite=smoke", "model=gan,fixture_models:noise", "n=40", "bootstrap=20")
     html = (run.run_dir / "report.html").read_text()
-    section = html.split("gan models side by side", 1)[1].split("</table>", 1)[0]
-    assert "gan (fp32)" in section
+    section = html.split("Image generators side by side", 1)[1].split("</table>", 1)[0]  # one table per modality
+    assert "gan (fp32)" in section and "fixture_models:noise (fp32)" in section
     assert "quality.fid" in section and "quality.conditional_accuracy" in section
 
 
@@ -112,7 +112,7 @@ def test_cross_model_matrix_assembles_columns_from_every_record(cli):
             data["records"][i]["details"] = {"matrices": [{"title": title, "row_label": "detector", "column": column, "cells": cells}]}
 
     html = _rerender(cli, run.run_dir / "results.json", mutate)
-    assert "<script>" not in html and "Generalisation &lt;script&gt;" in html
+    assert "<script>alert" not in html and "Generalisation &lt;script&gt;" in html
     table = re.search(r'<table class="small matrix">(.*?)</table>', html, flags=re.S).group(1)
     header = re.findall(r"<th>(.*?)</th>", table)
     assert header == ["detector", "gan (fp32)", "vae (int8)"]

@@ -73,3 +73,27 @@ def test_a_check_in_two_suites_with_different_settings_is_refused(cli, tmp_path:
     (tmp_path / "b.toml").write_text('n = 128\n[checks]\n"quality.fid" = {}\n')
     result = cli("run", f"suite={tmp_path / 'a.toml'},{tmp_path / 'b.toml'}", "model=gan")
     assert_one_line_error(result, 2, "quality.fid", "'a'", "'b'")
+
+
+def test_a_warm_run_reads_text_generations_from_the_cache(cli, tmp_path: Path, monkeypatch):
+    from audit_reference_models.transformer.adapter import TransformerAdapter
+
+    calls: list[int] = []
+    original = TransformerAdapter.generate
+
+    def counted(self, prompts, *args, **kwargs):
+        calls.append(len(prompts))
+        return original(self, prompts, *args, **kwargs)
+
+    monkeypatch.setattr(TransformerAdapter, "generate", counted)
+    words = ("run", "suite=quality", "model=transformer", "seed=0", "bootstrap=20", "n=8", "check=quality.distinct_1,quality.distinct_2")
+    cold = cli(*words, f"out={tmp_path / 'cold'}")
+    cold_calls = len(calls)
+    warm = cli(*words, f"out={tmp_path / 'warm'}")
+    assert cold.exit_code == warm.exit_code == 0, cold.stderr + warm.stderr
+    assert cold_calls == 1 and len(calls) == cold_calls  # one call for both checks cold; the warm run never asked the model
+    assert without_provenance(cold.results["records"]) == without_provenance(warm.results["records"])
+    key = cold.results["records"][0]["details"]["cache"]["generations"]["key"]
+    for cold_record, warm_record in zip(cold.results["records"], warm.results["records"]):  # distinct-2 reuses distinct-1's texts
+        assert cold_record["details"]["cache"]["generations"] == {"status": "miss", "key": key}
+        assert warm_record["details"]["cache"]["generations"] == {"status": "hit", "key": key}

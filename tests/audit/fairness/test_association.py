@@ -114,3 +114,45 @@ def test_every_category_has_tests_on_several_axes():
         assert axes and ("sentiment" in axes or category == "gender"), (category, axes)
     gender = {t.axis for t in ASSOCIATION_TESTS if t.category == "gender"}
     assert {"family roles", "occupations", "competence"} <= gender
+
+
+class ByteGPT2:
+    """A tiny random GPT-2 over bytes behind `log_probs` (start token 256), scored by audit.lm.scoring
+    like the bundled model: every sentence is one token per byte, so the shared tail is its bytes."""
+
+    def __init__(self) -> None:
+        from transformers import GPT2Config, GPT2LMHeadModel
+
+        torch.manual_seed(0)
+        self.model = GPT2LMHeadModel(GPT2Config(vocab_size=257, n_positions=96, n_embd=32, n_layer=2, n_head=4)).eval()
+
+    def log_probs(self, texts: list[str]) -> list[torch.Tensor]:
+        from audit.lm import score_sequences
+
+        return score_sequences(self.model, [[256, *t.encode()] for t in texts], n_positions=96, pad_id=256)
+
+
+def test_association_margins_equal_direct_transformers_log_likelihoods():
+    """The probe's margins (prefixes shared through a KV cache) equal log P(tail | A sentence) -
+    log P(tail | B sentence) from one unbatched transformers forward pass per sentence."""
+    from audit.fairness.pair_scoring import shared_tail
+
+    import dataclasses
+
+    lm, templates = ByteGPT2(), TEMPLATES[:3]
+    tests = [dataclasses.replace(t, targets=t.targets[:3], x=t.x[:4], y=t.y[:4]) for t in ASSOCIATION_TESTS[:2]]
+    got = association_margins(lm, tests, templates)
+
+    def tail_logprob(sentence: str, tail_bytes: int) -> float:
+        ids = torch.tensor([[256, *sentence.encode()]])
+        with torch.no_grad():
+            logp = lm.model(input_ids=ids).logits[0, :-1].double().log_softmax(-1)
+        return float(logp.gather(-1, ids[0, 1:, None])[-tail_bytes:].sum())
+
+    for test, margins in zip(tests, got):
+        expected = []
+        for a, b in association_pairs(test, templates):
+            tail = len(a[len(a) - shared_tail(a, b) :].encode())
+            expected.append(tail_logprob(a, tail) - tail_logprob(b, tail))
+        np.testing.assert_allclose(margins.ravel(), expected, atol=1e-4, rtol=0)
+        assert preference_share(margins, len(test.x)) == preference_share(np.array(expected).reshape(margins.shape), len(test.x))

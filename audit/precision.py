@@ -641,7 +641,9 @@ QUANTIZERS: dict[str, Callable[[Any], QuantizationSummary]] = {
 
 CUDA_COMPILE_ENV = "AUDIT_CUDA_COMPILE"
 """`AUDIT_CUDA_COMPILE=1` compiles a CUDA variant's networks with torch.compile (inductor): the
-first calls then include the compilation, which the timing checks' warm-up absorbs."""
+first calls then include the compilation: the timing checks keep their warm-up call out of the
+rounds and report it apart (`first_call_s`, and `warm_up_overhead_s`: its time above the
+steady-state median, i.e. the compilation)."""
 
 
 def _apply_on_cuda(adapter: Any, precision: Precision, device: str) -> Any:

@@ -132,7 +132,7 @@ class RayExecutor:
                 relay.forward()
                 for ref in ready:
                     item = pending.pop(ref)
-                    self._deliver(plan, item, ref, run_dir, sink)
+                    self._deliver(plan, item, ref, run_dir, sink, relay)
                     relay.done((item.model, item.precision))
         except KeyboardInterrupt:
             for ref in pending:
@@ -142,14 +142,16 @@ class RayExecutor:
             relay.close()
             sink.model_rows.sort(key=lambda row: order.get((row.get("model"), row.get("precision")), len(order)))
 
-    def _deliver(self, plan: Plan, item: PlanItem, ref: Any, run_dir: Path, sink: ItemSink) -> None:
-        """One finished task: its artifacts into the run folder, its records streamed; a task
-        that failed (its worker died more than `max_retries` times) as error records of its unit."""
+    def _deliver(self, plan: Plan, item: PlanItem, ref: Any, run_dir: Path, sink: ItemSink, relay: ProgressRelay) -> None:
+        """One finished task: the rest of its steps shown, its artifacts into the run folder, its
+        records streamed; a task that failed (its worker died more than `max_retries` times) as
+        error records of its unit."""
         import ray
         from ray.exceptions import RayError
 
         try:
             outcome = ray.get(ref)
+            relay.catch_up((item.model, item.precision), outcome.get("progress_sent", 0))
         except RayError as exc:
             reason = (f"{type(exc).__name__}: the Ray worker running this model failed "
                       f"(tried {self.max_retries + 1} times): {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
@@ -191,6 +193,7 @@ class ProgressRelay:
 
         self.on_progress = on_progress
         self._done: set[tuple[str, str]] = set()
+        self._received: dict[tuple[str, str], int] = {}
         try:
             self.inbox = ray.remote(num_cpus=0)(ProgressInbox).remote()
         except Exception as exc:
@@ -209,8 +212,20 @@ class ProgressRelay:
             self.inbox = None
             return
         for event in events:
-            if (event.model, event.precision) not in self._done:  # a late step of a delivered unit is over
+            unit = (event.model, event.precision)
+            self._received[unit] = self._received.get(unit, 0) + 1
+            if unit not in self._done:  # a late step of a delivered unit is over
                 self.on_progress(event)
+
+    def catch_up(self, unit: tuple[str, str], sent: int, timeout: float = RELAY_TIMEOUT_S) -> None:
+        """Forward until the inbox has given all `sent` steps of a finished unit (or `timeout`
+        passed), so its steps come before its records. The driver waits here, not the task: a
+        task that waits on Ray gives up its CPU, and Ray starts a fresh worker in its place."""
+        deadline = time.monotonic() + timeout
+        while self.inbox is not None and self._received.get(unit, 0) < sent and time.monotonic() < deadline:
+            self.forward()
+            if self._received.get(unit, 0) < sent:
+                time.sleep(0.01)
 
     def done(self, unit: tuple[str, str]) -> None:
         """The unit's records are delivered: say so (UNIT_DONE_STEP) and drop its later steps."""
@@ -230,13 +245,14 @@ class ProgressRelay:
 class WorkerProgress:
     """A task's progress hook: each event to `inbox` (fire and forget; an actor runs one caller's
     calls in order), except counted steps in mid-course that come less than `interval` seconds
-    after the last one sent. `flush` waits until the inbox holds all that was sent, so the
-    driver has a unit's steps before its records."""
+    after the last one sent. `sent` counts what went, for the driver's ProgressRelay.catch_up.
+    The task never waits on the inbox: a task blocked in Ray releases its CPU and Ray starts
+    another worker (a cold interpreter) beside it."""
 
     def __init__(self, inbox: Any, interval: float = RELAY_INTERVAL_S) -> None:
         self.inbox, self.interval = inbox, interval
         self._last_sent = float("-inf")
-        self._last_ref: Any = None
+        self.sent = 0
 
     def __call__(self, event: ProgressEvent) -> None:
         now = time.monotonic()
@@ -244,15 +260,12 @@ class WorkerProgress:
         if midway and now - self._last_sent < self.interval:
             return
         self._last_sent = now
-        with contextlib.suppress(Exception):  # progress is never worth a unit's records
-            self._last_ref = self.inbox.push.remote(event)
-
-    def flush(self, timeout: float = RELAY_TIMEOUT_S) -> None:
-        import ray
-
-        if self._last_ref is not None:
-            with contextlib.suppress(Exception):
-                ray.wait([self._last_ref], timeout=timeout)
+        try:  # progress is never worth a unit's records
+            self.inbox.push.options(num_returns=0).remote(event)
+        except Exception as exc:
+            log.debug("a progress step was not sent: %s: %s", type(exc).__name__, exc)
+            return
+        self.sent += 1
 
 
 def in_process(item: PlanItem) -> bool:
@@ -342,11 +355,10 @@ def run_unit(plan: Plan, index: int, reference: Any, features: Any, text: Any, i
         with single_blas_thread():
             progress = WorkerProgress(inbox) if inbox is not None else None
             run_item(plan, item, store, run_dir, records.append, rows, files, Interrupts(), progress or (lambda event: None))
-            if progress is not None:
-                progress.flush()
         artifacts = {p.name: p.read_bytes() for p in sorted((run_dir / "artifacts").iterdir()) if p.is_file()}
     files.update(store.instrument_hashes())
-    return {"records": [r.to_dict() for r in records], "model_rows": rows, "files": files, "artifacts": artifacts}
+    return {"records": [r.to_dict() for r in records], "model_rows": rows, "files": files, "artifacts": artifacts,
+            "progress_sent": progress.sent if progress is not None else 0}
 
 
 __all__ = [

@@ -59,6 +59,9 @@ class Session:
     energy_source: str
     metered_joules: dict[str, float] = field(default_factory=dict)
     """Joules a meter read per workload (RAPL on CPU, NVML on CUDA); empty for estimates."""
+    first_call_s: dict[str, float] = field(default_factory=dict)
+    """Seconds of each workload's first (warm-up) call: lazy initialisation and, for a compiled
+    variant, torch.compile's compilation; never part of the timed rounds."""
 
     def median(self, name: str) -> float:
         return float(np.median(self.seconds[name]))
@@ -145,11 +148,12 @@ def _run_session(ctx: CheckContext, rounds: int) -> Session:
     latency = curves["batch"][0]
     throughput = curves["batch"][-1]
     meters = {w.name: meter_for(w.device) for w in workloads}
-    seconds = interleaved(workloads, rounds, warmup=1, repeats={latency: LATENCY_REPEATS}, meters=meters)
+    first_calls: dict[str, float] = {}
+    seconds = interleaved(workloads, rounds, warmup=1, repeats={latency: LATENCY_REPEATS}, meters=meters, first_calls=first_calls)
     source = next(iter(meters.values())).source
     return Session(
         {w.name: w for w in workloads}, seconds, latency, throughput, curves, axes, _workload_threads(adapter), rounds, unit, source,
-        {k: m.joules for k, m in meters.items()} if source in MEASURED else {},
+        {k: m.joules for k, m in meters.items()} if source in MEASURED else {}, first_calls,
     )
 
 
@@ -157,7 +161,16 @@ def _timing_details(s: Session, name: str) -> dict[str, Any]:
     w = s.workloads[name]
     return {"workload": w.describe, "items_per_call": w.items, "unit_of_work": w.unit, "rounds": s.rounds,
             "calls_timed": int(s.seconds[name].size), "threads": s.threads, "median_s": s.median(name),
-            "timing": "warm-up call, then interleaved rounds across all of the model's workloads (order reversed every other round)"}
+            "first_call_s": s.first_call_s.get(name), "warm_up_overhead_s": _warm_up_overhead(s, name),
+            "timing": "warm-up call (timed apart: first_call_s; the part above the steady-state median is "
+                      "warm_up_overhead_s, torch.compile's compilation where the variant is compiled), "
+                      "then interleaved rounds across all of the model's workloads (order reversed every other round)"}
+
+
+def _warm_up_overhead(s: Session, name: str) -> float | None:
+    """Seconds the first call took beyond a steady-state call (never below 0)."""
+    first = s.first_call_s.get(name)
+    return None if first is None else max(0.0, first - s.median(name))
 
 
 def _latency(ctx: CheckContext, q: float, rounds: int | None) -> Measurement:

@@ -292,10 +292,11 @@ def speed(ctx: CheckContext, rounds: int | None) -> dict[str, Any]:
         reference = default_workload(ctx.fp32_adapter(), seed=ctx.seed, documents=documents)
         variant = default_workload(ctx.adapter, seed=ctx.seed, documents=documents)
         reference.name, variant.name = BASELINE, ctx.precision
-        times = interleaved([reference, variant], rounds, warmup=1)
+        first_calls: dict[str, float] = {}
+        times = interleaved([reference, variant], rounds, warmup=1, first_calls=first_calls)
         value, low, high = ratio_of_medians_ci(times[BASELINE], times[ctx.precision], ctx.bootstrap, ctx.rng_seed("quantization.speedup"))
         return {"value": value, "ci": (low, high), "times": times, "workload": variant.describe, "items": variant.items,
-                "unit": variant.unit, "rounds": rounds}
+                "unit": variant.unit, "rounds": rounds, "first_calls": first_calls}
 
     return ctx.memo("quantization.speed", compute, rounds)
 
@@ -313,7 +314,11 @@ def speedup(ctx: CheckContext, rounds: int | None = None) -> Measurement:
     details = {
         "workload": s["workload"], "rounds": s["rounds"], "threads": int(torch.get_num_threads()),
         "median_s_fp32": t_f, "median_s_variant": t_v, f"{rate}_fp32": s["items"] / t_f, f"{rate}_variant": s["items"] / t_v,
-        "timing": "one warm-up call each, then rounds alternating fp32 and the variant (order reversed every other round)",
+        "first_call_s_fp32": s["first_calls"][BASELINE], "first_call_s_variant": s["first_calls"][ctx.precision],
+        "warm_up_overhead_s_variant": max(0.0, s["first_calls"][ctx.precision] - t_v),
+        "timing": "one warm-up call each (timed apart: first_call_s_*; the variant's time above its steady-state median, "
+                  "warm_up_overhead_s_variant, is torch.compile's compilation where the variant is compiled), "
+                  "then rounds alternating fp32 and the variant (order reversed every other round)",
         "ci": "paired bootstrap over rounds of the ratio of medians",
         "tables": [_table(ctx, [_row(rate, s["items"] / t_f, s["items"] / t_v, s["items"] / t_v - s["items"] / t_f, None),
                                 _row("speedup (x)", 1.0, s["value"], s["value"] - 1.0, (low - 1.0, high - 1.0))])],

@@ -78,12 +78,14 @@ def time_call(fn: Callable[[], Any], device: str = "cpu") -> float:
 
 def interleaved(
     workloads: Sequence[Workload], rounds: int, warmup: int = 1, repeats: dict[str, int] | None = None,
-    meters: dict[str, Any] | None = None,
+    meters: dict[str, Any] | None = None, first_calls: dict[str, float] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Seconds per call of each workload: `warmup` untimed calls each, then `rounds` rounds in which
-    every workload runs `repeats[name]` (default 1) times, the order reversed every other round;
-    `meters[name]` (a context manager, e.g. an EnergyMeter) wraps that workload's timed calls.
-    Returns {name: array [rounds, repeats]}."""
+    """Seconds per call of each workload: `warmup` calls each kept out of the rounds, then `rounds`
+    rounds in which every workload runs `repeats[name]` (default 1) times, the order reversed
+    every other round; `meters[name]` (a context manager, e.g. an EnergyMeter) wraps that
+    workload's timed calls. `first_calls`, when given, receives each workload's first warm-up call
+    in seconds: lazy initialisation and torch.compile's compilation, reported apart from the
+    steady state. Returns {name: array [rounds, repeats]}."""
     import contextlib
 
     if rounds < 1:
@@ -91,8 +93,11 @@ def interleaved(
     repeats = repeats or {}
     meters = meters or {}
     for w in workloads:
-        for _ in range(warmup):
-            w.fn()
+        for k in range(warmup):
+            if k == 0 and first_calls is not None:
+                first_calls[w.name] = time_call(w.fn, w.device)
+            else:
+                w.fn()
     times = {w.name: np.zeros((rounds, max(1, repeats.get(w.name, 1)))) for w in workloads}
     for r in range(rounds):
         order = list(workloads) if r % 2 == 0 else list(reversed(workloads))

@@ -19,6 +19,8 @@ def test_efficiency_suite_on_the_gan(cli):
     p50, p95, p99 = (_by(records, f"efficiency.latency_p{q}") for q in (50, 95, 99))
     assert 0 < p50["value"] <= p95["value"] <= p99["value"]
     assert p50["ci_low"] <= p50["value"] <= p50["ci_high"] and p50["details"]["calls_timed"] >= 20
+    first, overhead = p50["details"]["first_call_s"], p50["details"]["warm_up_overhead_s"]
+    assert first > 0 and overhead == max(0.0, first - p50["details"]["median_s"])  # the warm-up, reported apart
     throughput = _by(records, "efficiency.throughput")
     assert throughput["value"] > 0 and throughput["details"]["unit_detail"] == "images/s"
     scaling = _by(records, "efficiency.scaling")

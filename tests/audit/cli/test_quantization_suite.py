@@ -40,6 +40,7 @@ def test_transformer_fp32_vs_int8(cli):
     assert size["value"] < 0.5 and 0.24 < size["details"]["quantized_layers_ratio"] < 0.28
     speed = _by(records, "quantization.speedup", "int8")
     assert speed["value"] > 0 and _covers(speed)
+    assert speed["details"]["first_call_s_variant"] > 0 and speed["details"]["first_call_s_fp32"] > 0  # warm-up timed apart
     chart = speed["details"]["charts"][0]
     assert set(chart["series"]) == {"fp32", "int8"} and chart["series"]["int8"][0]["value"] == ppl["value"]
     for line in ("quantization.delta_perplexity_pct", "transformer/int8"):

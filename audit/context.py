@@ -97,7 +97,7 @@ class CheckContext:
     def reference_memo(self, name: str, compute: Callable[[], Any], *extra: Any) -> Any:
         """Run-wide cache of `compute()` for values that depend on the real reference only
         (computed once per run, whatever the model), keyed by the reference and `extra`."""
-        return self.store.memo(name, (self.reference.name, *extra), compute)
+        return self.store.memo(name, (self.reference.name, *extra), compute, shared=True)
 
     def fp32_adapter(self) -> Any:
         """The float32 build of the same model on the same device, loaded once per run and shared

@@ -8,7 +8,7 @@ from __future__ import annotations
 __all__ = [
     "EXIT_BAD_INPUT", "EXIT_ERROR", "EXIT_GATE_FAILED", "EXIT_INCONCLUSIVE", "EXIT_NOTHING_JUDGED", "EXIT_PASS",
     "AuditError", "InputError", "ModelExit", "ModelOutputError", "ModelTimeout", "NotApplicable", "OutputError",
-    "Terminated", "UnknownNameError", "WeightsError", "as_model_error", "must_propagate",
+    "Interrupted", "Terminated", "UnknownNameError", "WeightsError", "as_model_error", "must_propagate",
 ]
 
 EXIT_PASS = 0
@@ -53,6 +53,11 @@ class OutputError(AuditError):
     """The run's outputs cannot be written (folder unwritable, disk full): exit code 4, one line."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) as audit's own handler raises it while a run executes. A plain
+    KeyboardInterrupt that user code raises with no signal behind it is that model's error."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (how CI systems, Docker and Kubernetes cancel a job): handled like Ctrl-C, so the
     run stops, keeps what was measured and writes every output."""
@@ -78,12 +83,15 @@ def as_model_error(exc: BaseException) -> Exception:
     by the caller, never converted: see `must_propagate`."""
     if isinstance(exc, Exception):
         return exc
+    if isinstance(exc, KeyboardInterrupt):
+        return ModelExit("the model raised KeyboardInterrupt while no interrupt signal had reached audit; a model must return or raise an Exception")
     if isinstance(exc, SystemExit):
         return ModelExit(f"the model called sys.exit({exc.code!r}); a model must return or raise, not end the process")
     return ModelExit(f"the model raised {type(exc).__name__}: {exc}")
 
 
 def must_propagate(exc: BaseException) -> bool:
-    """Interrupts (Ctrl-C, SIGTERM) and the per-model timeout end what is running; nothing else
-    from user code may."""
-    return isinstance(exc, (KeyboardInterrupt, ModelTimeout))
+    """Interrupts (Ctrl-C, SIGTERM: raised by audit's signal handlers as Interrupted and
+    Terminated) and the per-model timeout end what is running; nothing else from user code may,
+    not even a KeyboardInterrupt the model raises itself (it becomes the model's error record)."""
+    return isinstance(exc, (Interrupted, Terminated, ModelTimeout))

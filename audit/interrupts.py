@@ -17,7 +17,7 @@ import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from audit.errors import ModelTimeout, Terminated
+from audit.errors import Interrupted, ModelTimeout, Terminated
 
 REFIRE_S = 5.0
 """Seconds between repeated timeouts while a model ignores the first one."""
@@ -41,7 +41,7 @@ class Interrupts:
         if self.terminated:
             raise Terminated("SIGTERM")
         if self.interrupted:
-            raise KeyboardInterrupt
+            raise Interrupted("SIGINT")
         if self.timed_out is not None:
             raise ModelTimeout(self.timed_out)
 
@@ -49,7 +49,8 @@ class Interrupts:
 @contextmanager
 def terminate_as_interrupt(state: Interrupts) -> Iterator[None]:
     """While the block runs, the first SIGTERM raises Terminated and the first SIGINT raises
-    KeyboardInterrupt; any later one is ignored, so the outputs can be written (a terminal's
+    Interrupted (both KeyboardInterrupts; a KeyboardInterrupt user code raises with no signal is
+    neither, and becomes that model's error); any later one is ignored, so the outputs can be written (a terminal's
     Ctrl-C reaches both `audit`'s supervising parent, which forwards it, and the run)."""
     if not _main_thread():
         yield
@@ -62,7 +63,7 @@ def terminate_as_interrupt(state: Interrupts) -> Iterator[None]:
             state.terminated = True
             raise Terminated("SIGTERM")
         state.interrupted = True
-        raise KeyboardInterrupt
+        raise Interrupted("SIGINT")
 
     with _cancel_handler(on_signal):
         yield

@@ -33,6 +33,7 @@ from audit.errors import (
 )
 from audit.evaluators import digits_evaluator, digits_reference
 from audit.interrupts import Interrupts, deferred_signals, hold_signals, terminate_as_interrupt, time_limit
+from audit.isolation import restored_globals
 from audit.plan import Plan, PlanItem
 from audit.progress_events import CHECKS_STEP, UNIT_DONE_STEP, ProgressEvent, reporting_to
 from audit.results import CheckResult, ResultsStream, finish_results, new_results, rewrite_stream, write_json_atomic
@@ -44,8 +45,10 @@ ProgressHook = Callable[[ProgressEvent], None]
 
 
 def new_run_dir(out: Path, suite: str) -> tuple[str, Path]:
+    """A fresh run folder under `out`, as an absolute path: a model that changes the working
+    directory (os.chdir) must not move where the run writes."""
     run_id = uuid.uuid4().hex[:8]
-    run_dir = out / f"{suite}-{time.strftime('%Y%m%d-%H%M%S')}-{run_id}"
+    run_dir = out.absolute() / f"{suite}-{time.strftime('%Y%m%d-%H%M%S')}-{run_id}"
     run_dir.mkdir(parents=True, exist_ok=False)
     (run_dir / "artifacts").mkdir()
     return run_id, run_dir
@@ -293,7 +296,7 @@ def run_item(
         emit(record)
 
     try:
-        with time_limit(plan.config.timeout, interrupts):
+        with restored_globals(), time_limit(plan.config.timeout, interrupts):
             on_progress(ProgressEvent(item.model, item.precision, None, "loading model"))
             loading = time.perf_counter()
             adapter = _load(item, plan.device)
@@ -310,11 +313,11 @@ def run_item(
                 emit_item(no_check_record(plan, item, family, capabilities))
             files.update(_declared_weights(adapter))
             model_rows.append(_model_row(item, adapter, store, plan, run_dir))
-    except KeyboardInterrupt:
-        raise
     except OutputError:
         raise
     except BaseException as exc:  # the load failed, the model exited or timed out: the rest of its checks are errors
+        if must_propagate(exc) and not isinstance(exc, ModelTimeout):
+            raise
         status = "skipped" if isinstance(exc, NotApplicable) else "error"
         reason = str(exc) if isinstance(exc, (NotApplicable, ModelTimeout)) else _reason(as_model_error(exc))
         remaining = [s for s in applicable if s.id not in done] or ([] if done else [None])

@@ -18,6 +18,7 @@ import numpy as np
 from audit.adapters.images import validate_images
 from audit.errors import InputError, ModelOutputError, as_model_error, must_propagate
 from audit.evaluators import BATCH, Embedding, ImageEvaluator, ReferenceImages
+from audit.isolation import harness_defaults
 from audit.progress_events import report_step
 
 if TYPE_CHECKING:
@@ -83,15 +84,20 @@ class SampleStore:
     def evaluator(self) -> ImageEvaluator:
         self.feature_reads += 1
         if self._evaluator is None:
-            self._evaluator = self.evaluator_factory()
+            self._evaluator = self._new_evaluator()
         return self._evaluator
+
+    def _new_evaluator(self) -> ImageEvaluator:
+        with harness_defaults():
+            return self.evaluator_factory()
 
     @property
     def reference(self) -> ReferenceImages:
         """The run's reference as planned: the bundled digits split, or the user's `data=`
         (audit.reference_images.UserReference, whose pixels are read per shape: `reference_at`)."""
         if self._reference is None:
-            self._reference = self.reference_factory()
+            with harness_defaults():
+                self._reference = self.reference_factory()
         return self._reference
 
     def reference_at(self, shape: tuple[int, ...], model: str = "this model") -> ReferenceImages:
@@ -122,7 +128,7 @@ class SampleStore:
         from audit.evaluators import DEFAULT_EVALUATOR
 
         if self._evaluator is None:
-            self._evaluator = self.evaluator_factory()
+            self._evaluator = self._new_evaluator()
         return self._evaluator.name != DEFAULT_EVALUATOR
 
     def instrument_hashes(self) -> dict[str, str]:
@@ -149,7 +155,8 @@ class SampleStore:
 
                 self._text = tinystories_heldout()
             else:
-                self._text = self.text_factory()
+                with harness_defaults():
+                    self._text = self.text_factory()
         return self._text
 
     def samples(self, adapter: Any, key: SampleKey) -> Samples:
@@ -311,7 +318,7 @@ class SampleStore:
             self._origins[origin] = dict(base)
             return None
         if self._evaluator is None:
-            self._evaluator = self.evaluator_factory()
+            self._evaluator = self._new_evaluator()
         entry = cache_key({"kind": origin[0], "of": base["key"] if base else parts, "evaluator": self._evaluator.name,
                            "evaluator_sha256": self._evaluator.sha256, "code": code_version()})
         found = self.cache.get(entry, origin[0])
@@ -344,8 +351,6 @@ class SampleStore:
         """Embedding of the `train` or `test` images of `reference` (default: the planned one),
         once per run and reference; a streamed reference (`batches`) is embedded batch by batch,
         so its features are held and its pixels are not."""
-        import torch
-
         self.feature_reads += 1
         reference = reference if reference is not None else self.reference
         key = ("real", reference.name, split)
@@ -355,16 +360,21 @@ class SampleStore:
             if cached is not None:
                 self._embeddings[key] = cached
         if key not in self._embeddings:
-            step = f"featurizing reference ({split})"
-            if hasattr(reference, "batches"):
-                parts = [self._embed(torch.from_numpy(batch), step) for batch in reference.batches(split)]
-                self._embeddings[key] = Embedding(np.concatenate([p.features for p in parts]), np.concatenate([p.logits for p in parts]))
-            else:
-                x = reference.train_x if split == "train" else reference.test_x
-                self._embeddings[key] = self._embed(torch.tensor(np.asarray(x)), step)
+            with harness_defaults():
+                self._embeddings[key] = self._embed_reference(reference, split)
             self._embedding_to_cache(origin, self._embeddings[key])
         self._note_cache_read(f"reference_features:{split}", origin)
         return self._embeddings[key]
+
+    def _embed_reference(self, reference: ReferenceImages, split: str) -> Embedding:
+        import torch
+
+        step = f"featurizing reference ({split})"
+        if hasattr(reference, "batches"):
+            parts = [self._embed(torch.from_numpy(batch), step) for batch in reference.batches(split)]
+            return Embedding(np.concatenate([p.features for p in parts]), np.concatenate([p.logits for p in parts]))
+        x = reference.train_x if split == "train" else reference.test_x
+        return self._embed(torch.tensor(np.asarray(x)), step)
 
     def reference_features(self) -> dict[str, Any] | None:
         """The evaluator's embeddings of the planned reference's train and test splits with their
@@ -385,10 +395,13 @@ class SampleStore:
             if origin is not None:
                 self._origins[("reference_features", shared["reference"], split)] = origin
 
-    def memo(self, name: str, key: Any, compute: Callable[[], Any]) -> Any:
+    def memo(self, name: str, key: Any, compute: Callable[[], Any], shared: bool = False) -> Any:
         """Compute `name` once per key (a run-wide cache for any shared intermediate: unconditional
         samples, nearest-neighbour radii, free text generations); `memo_calls[name]` counts the
-        computations, so tests can prove sharing. A failure is cached and re-raised like samples."""
+        computations, so tests can prove sharing. A failure is cached and re-raised like samples.
+        `shared`: the value serves every model (a detector, a statistic of the real data) and
+        calls no model, so it is computed under the stock torch and numpy settings
+        (audit.isolation.harness_defaults), not under those of the model that asked first."""
         full = (name, key)
         if full in self._memo:
             log.debug("%s: reused from this run's store", name)
@@ -400,7 +413,8 @@ class SampleStore:
             reads = self.feature_reads
             outer = self.cache_used.pop("generations", None)
             try:
-                self._memo[full] = compute()
+                with harness_defaults() if shared else contextlib.nullcontext():
+                    self._memo[full] = compute()
             except BaseException as exc:
                 if must_propagate(exc):
                     raise

@@ -5,7 +5,9 @@ status 0 (a silent pass for CI), and the OOM killer or a segfault in native code
 report. The parent imports nothing heavy, forwards SIGINT and SIGTERM to the child, and when the
 child ends without its results.json it rebuilds results.json and every report from the child's
 results.jsonl, marked interrupted, and exits 4. A child that ended before it created its run
-folder and still says 0 is exit 4 too: a run without results is never a pass.
+folder and still says 0 is exit 4 too: a run without results is never a pass. A child that does
+not end within CANCEL_GRACE_S of a forwarded cancel (a model set SIGTERM to SIG_IGN) is killed
+and rebuilt the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,12 @@ RUN_DIR_FILE = "AUDIT_RUN_DIR_FILE"
 """File in which the child writes its run folder as soon as it exists."""
 PARENT_PID = "AUDIT_PARENT_PID"
 """The watching parent's pid, so the child can tell when it has been orphaned."""
+CANCEL_GRACE_S = 20.0
+"""Seconds a child has, after the parent forwarded SIGINT or SIGTERM, to write its outputs and end."""
+CANCEL_GRACE_ENV = "AUDIT_CANCEL_GRACE_S"
+"""Environment variable that sets CANCEL_GRACE_S (e.g. below the CI system's own kill timeout)."""
+WAIT_POLL_S = 0.5
+"""Seconds between the parent's looks at a child it has asked to stop."""
 PR_SET_PDEATHSIG = 1
 """prctl option (linux/prctl.h): the signal this process gets when its parent dies."""
 
@@ -67,18 +76,37 @@ def supervise(argv: list[str]) -> int:
     env = {**os.environ, SUPERVISED: "1", RUN_DIR_FILE: str(marker), PARENT_PID: str(os.getpid())}
     child = subprocess.Popen([sys.executable, "-m", "audit.cli", *argv], env=env)
 
+    forwarded: list[float] = []
+
     def forward(signum: int, frame: Any) -> None:
         child.send_signal(signum)
+        if not forwarded:
+            forwarded.append(time.monotonic())
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        status = child.wait()
+        status = _wait(child, forwarded)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
     run_dir = marker.read_text(encoding="utf-8").strip() if marker.stat().st_size else ""
     marker.unlink(missing_ok=True)
     return _verdict(status, Path(run_dir) if run_dir else None)
+
+
+def _wait(child: subprocess.Popen, forwarded: list[float]) -> int:
+    """The child's exit status. Once a cancel was forwarded (`forwarded` holds its time), a child
+    still running CANCEL_GRACE_S later (user code ignores SIGTERM or SIGINT: `signal.SIG_IGN`)
+    is killed, so what it streamed is rebuilt while the CI system still waits for this process."""
+    while True:
+        try:
+            return child.wait(timeout=WAIT_POLL_S)
+        except subprocess.TimeoutExpired:
+            grace = float(os.environ.get(CANCEL_GRACE_ENV) or CANCEL_GRACE_S)
+            if forwarded and time.monotonic() - forwarded[0] > grace:
+                _say(f"the run did not stop within {grace:g} s of the cancel (a model ignores it?); killing it")
+                child.kill()
+                return child.wait()
 
 
 def _ended(status: int) -> str:

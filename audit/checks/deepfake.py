@@ -89,14 +89,14 @@ def _real(ctx: CheckContext) -> tuple[Any, np.ndarray | None]:
 def _detector(ctx: CheckContext, name: str) -> Any:
     from audit.deepfake.detectors import load_detector
 
-    detector = ctx.store.memo("deepfake.detector", name, lambda: load_detector(name))
+    detector = ctx.store.memo("deepfake.detector", name, lambda: load_detector(name), shared=True)
     ctx.store.instruments.update({f"detector:{file}": digest for file, digest in detector.weights.items()})
     return detector
 
 
 def _real_scores(ctx: CheckContext, name: str) -> np.ndarray:
     """Detector scores of the held-out real digits: once per run (they do not depend on the model)."""
-    return ctx.store.memo("deepfake.real_scores", name, lambda: _detector(ctx, name).score(_real(ctx)[0]))
+    return ctx.store.memo("deepfake.real_scores", name, lambda: _detector(ctx, name).score(_real(ctx)[0]), shared=True)
 
 
 def _fake_scores(ctx: CheckContext, name: str) -> np.ndarray:
@@ -263,7 +263,7 @@ def detection_robustness(ctx: CheckContext, detector: str = PRIMARY_DETECTOR) ->
         for s in SEVERITIES:
             seed = ctx.rng_seed(f"deepfake.perturb:{name}:{s}")
             real[p, s] = _real_scores(ctx, detector) if s == 0 else ctx.store.memo(  # the same for every model of a run
-                "deepfake.real_perturbed_scores", (detector, name, s, seed), lambda: det.score(perturb(real_x, name, s, seed)))
+                "deepfake.real_perturbed_scores", (detector, name, s, seed), lambda: det.score(perturb(real_x, name, s, seed)), shared=True)
             fake[p, s] = _fake_scores(ctx, detector) if s == 0 else det.score(perturb(fake_x, name, s, seed + 1))
 
     def aucs(ri: np.ndarray, fi: np.ndarray) -> np.ndarray:

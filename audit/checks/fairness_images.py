@@ -593,6 +593,7 @@ def _class_radii(ctx: CheckContext, k: int) -> dict[int, np.ndarray]:
     key = (ctx.reference.name, "train", k, None if _attributes(ctx) is None else _attributes(ctx).sha256)
     return ctx.store.memo(
         "fairness.class_knn_radii", key, lambda: {c: knn_radii(x, k) for c, x in _real_by_class(ctx).items() if len(x) > k},
+        shared=True,
     )
 
 
@@ -628,7 +629,7 @@ def _real_stats(ctx: CheckContext) -> dict[Any, RealStats]:
         return stats
 
     key = (ctx.reference.name, "train", None if _attributes(ctx) is None else _attributes(ctx).sha256)
-    return ctx.store.memo("fairness.class_real_stats", key, compute)
+    return ctx.store.memo("fairness.class_real_stats", key, compute, shared=True)
 
 
 @check("fairness.quality_parity_fid", needs=(SAMPLE,), higher_is_better=False, unit="ratio")

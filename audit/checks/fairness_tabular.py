@@ -106,7 +106,7 @@ def _real_classifier(ctx: CheckContext) -> dict[str, Any]:
         pred, score = predict(model, data.test)
         return {"pred": pred, "score": score, "train_rows": len(data.train), "data_sha256": data.sha256}
 
-    return ctx.store.memo("tabular.real_classifier", ("adult",), compute)
+    return ctx.store.memo("tabular.real_classifier", ("adult",), compute, shared=True)
 
 
 def _synthetic_classifier(ctx: CheckContext, rows: int) -> dict[str, Any]:

@@ -118,7 +118,7 @@ def evaluator_accuracy(ctx: CheckContext) -> Measurement:
     charts = [curves.chart("Evaluator agreement on corrupted samples", "agreement", names, SEVERITY_X, point, boot)]
     real_x, real_y = _heldout(ctx, None)
     if real_y is not None:
-        real = ctx.store.memo("robustness.heldout_agreement", (ctx.seed, len(real_x)), lambda: _agreement(ctx, real_x, real_y, names))
+        real = ctx.store.memo("robustness.heldout_agreement", (ctx.seed, len(real_x)), lambda: _agreement(ctx, real_x, real_y, names), shared=True)
         r_point, r_boot = curves.mean_curves(real, multinomial_counts(len(real), ctx.bootstrap, ctx.rng_seed("robustness.heldout")))
         r_value, r_low, r_high, _ = curves.summary(r_point, r_boot, names)
         charts.append(curves.chart("Evaluator accuracy on corrupted held-out real digits", "accuracy", names, SEVERITY_X, r_point, r_boot))
@@ -285,7 +285,7 @@ def _adversarial(ctx: CheckContext, attack: str, n: int | None) -> dict[str, Any
                          "max_abs_change": float((adv - x).abs().max())})
         return {"rows": rows, "clean_accuracy": float(clean.mean()), "n": len(x)}
 
-    return ctx.store.memo(f"robustness.{attack}", (evaluator.sha256, len(x)), compute)
+    return ctx.store.memo(f"robustness.{attack}", (evaluator.sha256, len(x)), compute, shared=True)
 
 
 def _attack_measurement(ctx: CheckContext, attack: str, epsilon: float, n: int | None) -> Measurement:

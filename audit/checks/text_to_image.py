@@ -31,7 +31,7 @@ CLIP_MODEL_MEMO = "clip_score.model"
 def _clip_model(ctx: CheckContext, clip_model: str) -> HFVisionEvaluator:
     """The CLIP model that scores: the `clip_model` folder if given, else the run's clip: evaluator."""
     if clip_model:
-        evaluator = ctx.store.memo(CLIP_MODEL_MEMO, clip_model, lambda: hf_vision_evaluator(f"clip:{clip_model}"))
+        evaluator = ctx.store.memo(CLIP_MODEL_MEMO, clip_model, lambda: hf_vision_evaluator(f"clip:{clip_model}"), shared=True)
         ctx.store.instruments[f"evaluator:{evaluator.name}"] = evaluator.sha256
     else:
         evaluator = ctx.store.evaluator

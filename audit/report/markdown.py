@@ -1,5 +1,6 @@
-"""summary.md for a pull-request comment: the verdict first, then what did not pass, then a
-compact table (worst first; folded away when long).
+"""summary.md for a pull-request comment: the verdict first, then the scorecard (a row per model
+and precision, a column per audit area, each cell its worst verdict in words with the counts),
+then what did not pass, then a compact table (worst first; folded away when long).
 
 GitHub and GitLab render raw HTML in Markdown, so every piece of text that comes from results
 (names, reasons, verdicts, waiver owners, paths) goes through `_cell`, which escapes it as the
@@ -12,6 +13,7 @@ import html
 from typing import Any
 
 from audit.formatting import fmt, fmt_ci
+from audit.report.scorecard import scorecard
 from audit.verdicts import ERROR, NOT_PASSING, PASS, STATUS_ICONS, WAIVED, run_verdict, status_rank
 
 FOLD_AFTER = 30
@@ -67,6 +69,27 @@ def _run_line(results: dict[str, Any]) -> str:
             + (f" · image numbers in the feature space of {', '.join(f'`{_cell(s)}`' for s in spaces)}" if spaces else ""))
 
 
+def _scorecard(results: dict[str, Any]) -> list[str]:
+    """The HTML report's first table in Markdown: rows and areas worst first; a cell is the
+    worst verdict's icon and word (never the icon alone), then how many records had each status."""
+    card = scorecard(results)
+    if not card["rows"]:
+        return []
+    lines = ["", "### Scorecard", "", "| model (precision) | " + " | ".join(_cell(a) for a in card["areas"]) + " |",
+             "|---|" + "---|" * len(card["areas"])]
+    for row in card["rows"]:
+        cells = []
+        for area in card["areas"]:
+            cell = card["cells"].get((row, area))
+            if cell is None:
+                cells.append("—")
+                continue
+            counts = ", ".join(f"{n} {status}" for status, n in cell["counts"])
+            cells.append(f"{STATUS_ICONS.get(cell['status'], '')} **{_cell(cell['status'])}** ({_cell(counts)})")
+        lines.append(f"| {_cell(row)} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _not_passing(records: list[dict[str, Any]], expired: list[dict[str, Any]]) -> list[str]:
     problems = [r for r in records if r["status"] in NOT_PASSING]
     if not (problems or expired):
@@ -108,6 +131,7 @@ def _table(records: list[dict[str, Any]]) -> list[str]:
 def render_markdown(results: dict[str, Any]) -> str:
     records = results["records"]
     lines = [_headline(results), "", _run_line(results)]
+    lines += _scorecard(results)
     lines += _not_passing(records, results["summary"].get("expired_waivers") or [])
     lines += _waived(records)
     lines += ["", *_table(records)]

@@ -39,3 +39,28 @@ def test_a_sigterm_while_the_run_is_judged_finishes_the_outputs_with_the_judged_
     assert written["interrupted"] is False and written["records"][0]["status"] != "error"
     assert result.exit_code == written["summary"]["exit_code"]
     assert (result.run_dir / "report.html").is_file() and (result.run_dir / "junit.xml").is_file()
+
+
+def test_only_audits_own_interrupts_and_the_timeout_leave_user_code() -> None:
+    from audit.errors import Interrupted, ModelExit, ModelTimeout, Terminated, as_model_error, must_propagate
+
+    assert must_propagate(Interrupted("SIGINT")) and must_propagate(Terminated("SIGTERM")) and must_propagate(ModelTimeout(1.0))
+    assert not must_propagate(KeyboardInterrupt())  # raised by a model with no signal behind it
+    assert not must_propagate(SystemExit(0)) and not must_propagate(GeneratorExit())
+    assert isinstance(as_model_error(KeyboardInterrupt()), ModelExit)
+
+
+def test_a_real_sigint_raises_interrupted_inside_the_block() -> None:
+    import time
+
+    import pytest
+
+    from audit.errors import Interrupted
+    from audit.interrupts import Interrupts, terminate_as_interrupt
+
+    state = Interrupts()
+    with pytest.raises(Interrupted):
+        with terminate_as_interrupt(state):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+    assert state.interrupted

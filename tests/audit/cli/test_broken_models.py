@@ -50,3 +50,16 @@ def test_interrupt_keeps_what_was_measured(cli):
     assert data["interrupted"] is True
     assert [r["model"] for r in data["records"]] == ["gan"] * len(suite_checks_for("quality", "gan"))
     assert "interrupted" in result.stderr
+
+
+def test_a_keyboard_interrupt_the_model_raises_itself_is_its_error_not_a_cancel(cli):
+    result = cli("run", "suite=quality", "model=fixture_models:raises_keyboard_interrupt,gan", *FAST)
+    assert result.exit_code == 4
+    data = result.results
+    assert data["interrupted"] is False  # no signal reached audit: the run went on to the next model
+    mine = [r for r in data["records"] if r["model"] == "fixture_models:raises_keyboard_interrupt"]
+    errors = [r for r in mine if r["status"] == "error"]
+    assert errors and {r["status"] for r in mine} <= {"error", "skipped"}  # skipped: checks a plain generator cannot take
+    assert all("KeyboardInterrupt while no interrupt signal" in r["reason"] for r in errors)
+    assert [r["model"] for r in data["records"] if r["model"] == "gan"] == ["gan"] * len(suite_checks_for("quality", "gan"))
+    assert all(r["status"] not in ("error", "skipped") for r in data["records"] if r["model"] == "gan")  # measured after it

@@ -154,3 +154,29 @@ def test_unexpected_exception_is_an_internal_error_not_exit_1(cli, monkeypatch):
     monkeypatch.setattr(audit.fingerprint, "environment_fingerprint", broken)
     result = cli("run", "suite=quality", "model=gan", ONE_CHECK, *FAST)
     assert_one_line_error(result, 4, "internal error", "ValueError: simulated bug in two lines")
+
+
+def test_a_model_changing_process_wide_settings_does_not_change_the_next_models_numbers(cli):
+    import numpy as np
+    import torch
+
+    words = ("suite=quality", ONE_CHECK, "cache=off", *FAST)
+    alone = cli("run", "model=vae", *words)
+    after = cli("run", "model=hostile_models:changes_globals,vae", *words)
+    assert _by_model(after, "hostile_models:changes_globals")  # it ran, with its own settings (its record may be an error)
+    [fid_alone], [fid_after] = _by_model(alone, "vae"), _by_model(after, "vae")
+    assert fid_after["value"] == fid_alone["value"] and fid_after["ci_low"] == fid_alone["ci_low"]
+    assert torch.get_default_dtype() == torch.float32 and np.geterr()["over"] != "raise"  # nor this process's
+
+
+def test_a_model_changing_the_working_directory_does_not_move_the_runs_outputs(cli, tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("run", "suite=quality", "model=hostile_models:changes_directory,gan", ONE_CHECK, "cache=off", "out=relative-out", *FAST)
+    assert result.exit_code == 1, result.stdout + result.stderr  # the noise model fails its gate; nothing else went wrong
+    assert Path.cwd() == tmp_path  # the model's chdir ended with its unit
+    run_dir = result.run_dir
+    assert run_dir.is_absolute() and run_dir.parent == tmp_path / "relative-out"
+    for name in ("results.json", "report.html", "junit.xml", "summary.md"):
+        assert (run_dir / name).is_file(), name
+    status = {r["model"]: r["status"] for r in result.results["records"]}
+    assert status["hostile_models:changes_directory"] == "fail" and status["gan"] in ("pass", "inconclusive")  # gan at n=100

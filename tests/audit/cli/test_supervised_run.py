@@ -20,8 +20,8 @@ from tests.helpers import FIXTURES
 WORDS = ["check=quality.fid", "n=100", "bootstrap=20"]
 
 
-def _audit(tmp_path: Path, *words: str, session: bool = False) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")])}
+def _audit(tmp_path: Path, *words: str, session: bool = False, **extra_env: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")]), **extra_env}
     env.pop("AUDIT_SUPERVISED", None)
     args = [sys.executable, "-m", "audit.cli", "run", "suite=quality", *words, *WORDS, f"out={tmp_path}"]
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=session)
@@ -105,3 +105,20 @@ def test_a_run_whose_parent_is_killed_ends_as_interrupted_not_as_an_orphan(tmp_p
     results = json.loads((_run_dir(tmp_path) / "results.json").read_text())
     assert results["interrupted_by"] == "SIGTERM" and [r["model"] for r in results["records"]] == ["gan"], results["records"]
     assert (_run_dir(tmp_path) / "report.html").is_file()
+
+
+def test_a_model_that_ignores_sigterm_is_killed_after_the_grace_and_the_run_rebuilt(tmp_path: Path):
+    marker = tmp_path.parent / f"{tmp_path.name}-ignoring"
+    proc = _audit(tmp_path, f"model=gan,hostile_models:ignores_cancel?marker={marker}", "timeout=0", AUDIT_CANCEL_GRACE_S="3")
+    deadline = time.monotonic() + 240
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marker.exists(), "the model never began to ignore the cancel"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 4, out + err
+    assert "did not stop within 3 s of the cancel" in err and "rebuilt them from results.jsonl" in err
+    run_dir = _run_dir(tmp_path)
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["interrupted"] is True and [r["model"] for r in results["records"]] == ["gan"], results["records"]
+    assert (run_dir / "report.html").is_file()

@@ -27,8 +27,16 @@ app = typer.Typer(
 )
 
 
+def _echo(message: str, err: bool = False) -> None:
+    """typer.echo to stdout (or stderr), reopened first if a model closed it."""
+    from audit.isolation import reopen_closed_std_streams
+
+    reopen_closed_std_streams()
+    typer.echo(message, err=err)
+
+
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"audit: error: {message}", err=True)
+    _echo(f"audit: error: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -83,7 +91,7 @@ def _record_line(record: Any) -> str:
 
 
 def _print_record(record: Any) -> None:
-    typer.echo(_record_line(record))
+    _echo(_record_line(record))
 
 
 QUIET_HELP = "print only the final verdict line and errors"
@@ -106,17 +114,17 @@ def run(
         today = _today()
         plan = plan_run(config)  # the Python API's two halves (audit.api): the same checks, the same run
         if not quiet:
-            typer.echo(f"audit {plan.suite.name}: {len(plan.items)} model/precision pair(s), n={plan.n}, seed={config.seed}")
+            _echo(f"audit {plan.suite.name}: {len(plan.items)} model/precision pair(s), n={plan.n}, seed={config.seed}")
         from audit.supervise import announce_run_dir
 
         units = {(item.model, item.precision): len(item.checks) for item in plan.items}
-        with run_display(units, _record_line, typer.echo, quiet=quiet) as display:
+        with run_display(units, _record_line, _echo, quiet=quiet) as display:
             outcome = run_plan(plan, on_record=display.record, today=today, on_start=announce_run_dir, on_progress=display.progress)
         results = outcome.results
         if outcome.judged and not quiet:
             from audit.results import record_from_dict
 
-            typer.echo("Verdicts (every gate judged once the run ended):")
+            _echo("Verdicts (every gate judged once the run ended):")
             for row in outcome.judged:
                 _print_record(record_from_dict(row))
         errors: dict[tuple[str, str, str], list[str]] = {}
@@ -124,26 +132,26 @@ def run(
             if record["status"] == ERROR:
                 errors.setdefault((record["model"], record["precision"], record["reason"]), []).append(record["check"])
         for (model, precision, reason), failed in errors.items():
-            typer.echo(f"audit: error: {model}/{precision}: {reason} ({', '.join(failed)})", err=True)
+            _echo(f"audit: error: {model}/{precision}: {reason} ({', '.join(failed)})", err=True)
         if results["interrupted"]:
             by = " by SIGTERM" if results.get("interrupted_by") == "SIGTERM" else ""
-            typer.echo(f"audit: interrupted{by}; what was measured is kept.", err=True)
+            _echo(f"audit: interrupted{by}; what was measured is kept.", err=True)
         from audit.gates import unaudited_models
 
         errored = {r["model"] for r in results["records"] if r["status"] == ERROR}
         for model in (m for m in unaudited_models(results["records"]) if m not in errored):
-            typer.echo(f"audit: error: model '{model}' got no judged record (every check skipped or none applied): not a pass", err=True)
+            _echo(f"audit: error: model '{model}' got no judged record (every check skipped or none applied): not a pass", err=True)
         from audit.gates import expired_waiver_line
 
         for waiver in results["summary"].get("expired_waivers", []):
-            typer.echo(f"audit: error: {expired_waiver_line(waiver, config.policy)}", err=True)
+            _echo(f"audit: error: {expired_waiver_line(waiver, config.policy)}", err=True)
         from audit.verdicts import run_verdict
 
         code = results["summary"]["exit_code"]
         counts = ", ".join(f"{v} {k}" for k, v in results["summary"]["counts"].items())
-        typer.echo(f"Verdict: {run_verdict(code).word} (exit {code}): {counts or 'no records'}")
+        _echo(f"Verdict: {run_verdict(code).word} (exit {code}): {counts or 'no records'}")
         if not quiet:
-            typer.echo(f"Report: {outcome.run_dir / 'report.html'}")
+            _echo(f"Report: {outcome.run_dir / 'report.html'}")
         raise typer.Exit(code)
 
     from audit.progress import diagnostics

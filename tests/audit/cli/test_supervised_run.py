@@ -122,3 +122,11 @@ def test_a_model_that_ignores_sigterm_is_killed_after_the_grace_and_the_run_rebu
     results = json.loads((run_dir / "results.json").read_text())
     assert results["interrupted"] is True and [r["model"] for r in results["records"]] == ["gan"], results["records"]
     assert (run_dir / "report.html").is_file()
+
+
+def test_a_model_closing_stdout_does_not_silence_the_runs_lines(tmp_path: Path):
+    proc = _audit(tmp_path, "model=hostile_models:closes_stdout,gan")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out + err  # the noise model fails its FID gate: a verdict, not an internal error
+    assert "internal error" not in err
+    assert "quality.fid                    gan/fp32" in out and "Verdict: FAIL (exit 1)" in out and "Report: " in out

@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager, suppress
-from typing import Iterator
+from typing import Any, Iterator
+
+
+def _device_mode() -> Any:
+    """The default device torch.set_default_device installed (None: none, i.e. CPU and no mode)."""
+    from torch.utils import _device
+
+    return getattr(_device, "CURRENT_DEVICE", None)
 
 
 @contextmanager
@@ -25,7 +32,7 @@ def restored_globals() -> Iterator[None]:
     import numpy as np
     import torch
 
-    dtype, device = torch.get_default_dtype(), torch.get_default_device()
+    dtype, device = torch.get_default_dtype(), _device_mode()
     grad, threads = torch.is_grad_enabled(), torch.get_num_threads()
     deterministic, warn_only = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
     errors = np.geterr()
@@ -36,7 +43,8 @@ def restored_globals() -> Iterator[None]:
         with suppress(OSError):  # a model that removed the folder it started in
             os.chdir(cwd)
         torch.set_default_dtype(dtype)
-        torch.set_default_device(device)
+        if _device_mode() != device:  # set only on a change: a default device is a torch function mode on every call
+            torch.set_default_device(device)
         torch.set_grad_enabled(grad)
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
@@ -56,7 +64,8 @@ def harness_defaults() -> Iterator[None]:
 
     with restored_globals(), np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
         torch.set_default_dtype(torch.float32)
-        torch.set_default_device("cpu")
+        if _device_mode() is not None:
+            torch.set_default_device(None)
         torch.use_deterministic_algorithms(False)
         yield
 

@@ -30,3 +30,19 @@ def test_harness_defaults_build_float32_modules_under_a_float64_model_and_leave_
             quiet = np.float64(1.0) / np.float64(0.0)  # a warning, not FloatingPointError
         assert layer.weight.dtype == torch.float32 and np.isinf(quiet)
         assert torch.get_default_dtype() == torch.float64 and np.geterr()["divide"] == "raise"  # the model's, back
+
+
+def test_no_default_device_mode_is_left_behind() -> None:
+    from torch.utils import _device
+
+    assert _device.CURRENT_DEVICE is None
+    with restored_globals():
+        with harness_defaults():
+            torch.nn.Linear(2, 2)
+    assert _device.CURRENT_DEVICE is None  # no torch function mode installed on every later call
+    with restored_globals():
+        torch.set_default_device("meta")
+        with harness_defaults():
+            assert torch.zeros(1).device.type == "cpu"
+        assert torch.zeros(1).device.type == "meta"  # the model's own setting inside its unit
+    assert _device.CURRENT_DEVICE is None and torch.zeros(1).device.type == "cpu"

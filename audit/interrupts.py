@@ -50,7 +50,8 @@ class Interrupts:
 def terminate_as_interrupt(state: Interrupts) -> Iterator[None]:
     """While the block runs, the first SIGTERM raises Terminated and the first SIGINT raises
     Interrupted (both KeyboardInterrupts; a KeyboardInterrupt user code raises with no signal is
-    neither, and becomes that model's error); any later one is ignored, so the outputs can be written (a terminal's
+    neither, and becomes that model's error); any later one is ignored, so the outputs can be
+    written (a terminal's
     Ctrl-C reaches both `audit`'s supervising parent, which forwards it, and the run)."""
     if not _main_thread():
         yield

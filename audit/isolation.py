@@ -1,10 +1,9 @@
 """Process-wide settings a model's code can change, put back after each (model, precision).
 
 Models run in the audit's process, one after another. A model that changes the working
-directory, or sets torch's default dtype
-or device, its thread count or deterministic-algorithms mode, or numpy's floating-point error
-handling (`np.seterr(all="raise")`) would otherwise change how every later model is sampled and
-measured: with float64 as the default dtype, the next model's FID moved by 2 (61.3 to 63.7 at
+directory, torch's default dtype or device, its thread count or deterministic-algorithms mode,
+or numpy's floating-point error handling (`np.seterr(all="raise")`) would otherwise change how
+every later model is sampled and measured: with float64 as the default dtype, the next model's FID moved by 2 (61.3 to 63.7 at
 n=200). `restored_globals` snapshots them before a unit and restores them after it, so one
 model's choices stay within its own records; `harness_defaults` builds the run's shared
 instruments under the stock settings, so they are the same whichever model asked first.

@@ -28,7 +28,7 @@ from audit.checks.base import Measurement, check
 from audit.context import CheckContext
 from audit.efficiency.memory import bytes_read_per_token, peak_memory_of
 from audit.efficiency.timing import (
-    Workload, decode_workload, image_workload, interleaved, prefill_workload, quantile_ci, workload_documents,
+    Workload, decode_workload, image_workload, interleaved, prefill_workload, quantile_ci, warm_up_overhead, workload_documents,
 )
 from audit.families import GENERATOR_FAMILIES, get_family
 
@@ -161,16 +161,12 @@ def _timing_details(s: Session, name: str) -> dict[str, Any]:
     w = s.workloads[name]
     return {"workload": w.describe, "items_per_call": w.items, "unit_of_work": w.unit, "rounds": s.rounds,
             "calls_timed": int(s.seconds[name].size), "threads": s.threads, "median_s": s.median(name),
-            "first_call_s": s.first_call_s.get(name), "warm_up_overhead_s": _warm_up_overhead(s, name),
+            "first_call_s": s.first_call_s.get(name),
+            "warm_up_overhead_s": warm_up_overhead(s.first_call_s[name], s.median(name)) if name in s.first_call_s else None,
             "timing": "warm-up call (timed apart: first_call_s; the part above the steady-state median is "
                       "warm_up_overhead_s, torch.compile's compilation where the variant is compiled), "
                       "then interleaved rounds across all of the model's workloads (order reversed every other round)"}
 
-
-def _warm_up_overhead(s: Session, name: str) -> float | None:
-    """Seconds the first call took beyond a steady-state call (never below 0)."""
-    first = s.first_call_s.get(name)
-    return None if first is None else max(0.0, first - s.median(name))
 
 
 def _latency(ctx: CheckContext, q: float, rounds: int | None) -> Measurement:

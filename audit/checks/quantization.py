@@ -306,6 +306,8 @@ def speedup(ctx: CheckContext, rounds: int | None = None) -> Measurement:
     """fp32 time / variant time for the same workload, interleaved rounds (paired bootstrap CI); carries the quality-vs-speed chart."""
     import torch
 
+    from audit.efficiency.timing import warm_up_overhead
+
     s = speed(ctx, rounds)
     low, high = s["ci"]
     t_f, t_v = float(np.median(s["times"][BASELINE])), float(np.median(s["times"][ctx.precision]))
@@ -315,7 +317,7 @@ def speedup(ctx: CheckContext, rounds: int | None = None) -> Measurement:
         "workload": s["workload"], "rounds": s["rounds"], "threads": int(torch.get_num_threads()),
         "median_s_fp32": t_f, "median_s_variant": t_v, f"{rate}_fp32": s["items"] / t_f, f"{rate}_variant": s["items"] / t_v,
         "first_call_s_fp32": s["first_calls"][BASELINE], "first_call_s_variant": s["first_calls"][ctx.precision],
-        "warm_up_overhead_s_variant": max(0.0, s["first_calls"][ctx.precision] - t_v),
+        "warm_up_overhead_s_variant": warm_up_overhead(s["first_calls"][ctx.precision], t_v),
         "timing": "one warm-up call each (timed apart: first_call_s_*; the variant's time above its steady-state median, "
                   "warm_up_overhead_s_variant, is torch.compile's compilation where the variant is compiled), "
                   "then rounds alternating fp32 and the variant (order reversed every other round)",

@@ -109,6 +109,12 @@ def interleaved(
     return times
 
 
+def warm_up_overhead(first_call_s: float, median_s: float) -> float:
+    """Seconds a workload's first call took beyond a steady-state call (never below 0): lazy
+    initialisation and, for a compiled variant, torch.compile's compilation."""
+    return max(0.0, first_call_s - median_s)
+
+
 def quantile_ci(values: np.ndarray, q: float, resamples: int, seed: int, confidence: float = 0.95) -> tuple[float, float, float]:
     """The q-quantile of `values` with a percentile-bootstrap CI (resamples=0: no interval)."""
     values = np.asarray(values, dtype=np.float64).ravel()

@@ -31,6 +31,7 @@ from audit.errors import InputError
 from audit.formatting import fmt, fmt_ci
 from audit.report.comparison_charts import Scale, finite, interval_strip, trend_chart
 from audit.report.comparison_inputs import LoadedRun
+from audit.report.side_by_side import ZERO_FLOORED
 from audit.verdicts import STATUS_COLOURS, UNJUDGED, run_verdict
 
 PAGE_NAME = "comparison.html"
@@ -103,13 +104,19 @@ def _row(number: int, record: dict[str, Any], reasons: list[str]) -> dict[str, A
     }
 
 
-def _rank(rows: list[dict[str, Any]], higher_is_better: bool | None) -> list[dict[str, Any]]:
-    """Best first; equal values share a rank. No direction: run order, no rank."""
+def _rank(rows: list[dict[str, Any]], higher_is_better: bool | None, zero_floored: bool = False) -> list[dict[str, Any]]:
+    """Best first; equal values share a rank. No direction: run order, no rank. `zero_floored`
+    (side_by_side.ZERO_FLOORED, e.g. KID): ranked at max(value, 0), so estimates at or below 0
+    tie instead of the most negative noise winning."""
     if higher_is_better is None:
         return rows
-    ordered = sorted(rows, key=lambda r: -r["value"] if higher_is_better else r["value"])
+
+    def score(row: dict[str, Any]) -> float:
+        return max(row["value"], 0.0) if zero_floored else row["value"]
+
+    ordered = sorted(rows, key=lambda r: -score(r) if higher_is_better else score(r))
     for row in ordered:
-        row["rank"] = 1 + sum(1 for other in ordered if (other["value"] > row["value"] if higher_is_better else other["value"] < row["value"]))
+        row["rank"] = 1 + sum(1 for other in ordered if (score(other) > score(row) if higher_is_better else score(other) < score(row)))
     return ordered
 
 
@@ -130,7 +137,7 @@ def check_section(check: str, runs: Sequence[tuple[int, LoadedRun]], fingerprint
         for record in records:
             row = _row(number, record, reasons)
             (ranked if not reasons and row["valued"] else unranked).append(row)
-    ranked = _rank(ranked, higher_is_better)
+    ranked = _rank(ranked, higher_is_better, check in ZERO_FLOORED)
     bounds = _gate_bounds(all_records)
     scale = Scale.over([v for row in ranked + unranked for v in (row["value"], row["ci_low"], row["ci_high"])] + [b for _, b in bounds])
     for row in ranked + unranked:

@@ -27,7 +27,7 @@ from audit.report.charts import bar_chart, line_chart
 from audit.report.explanations import explanations
 from audit.report.gate_marks import gate_marks
 from audit.report.scorecard import indexed, row_label, scorecard, value_text
-from audit.report.side_by_side import side_by_side
+from audit.report.side_by_side import ZERO_FLOORED, side_by_side
 from audit.verdicts import RUN_VERDICTS, STATUS_COLOURS, WORST_FIRST, run_verdict
 
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -168,6 +168,6 @@ def render_html(results: dict[str, Any], run_dir: Path) -> str:
         r=results, records=indexed(results), models=models, side_by_side=side_by_side(results), card=card,
         matrices=matrices(results), gate_labels=_gate_labels(results), explanations=explanations(results),
         orphans=orphans, verdict=verdict, code=code, status_order=WORST_FIRST, rebuilt=rebuilt,
-        status_colours=STATUS_COLOURS, run_verdicts=RUN_VERDICTS,
+        status_colours=STATUS_COLOURS, run_verdicts=RUN_VERDICTS, zero_floored=sorted(ZERO_FLOORED),
         filter_script=Markup(script), csp=content_security_policy(script),
     )

@@ -2,14 +2,18 @@
 
 Image generators share a table, language models another, tabular generators a third (the
 modality of each record's family, audit.families), so a reviewer compares the models a release
-chooses between. Each row marks its best value (the check's `higher_is_better`; none for a check
-without a direction) and shows the run's own yardstick in a column of its own: the real-data
+chooses between. Each row stars its best value (the check's `higher_is_better`; none for a check
+without a direction) and every value statistically tied with it: whose 95% CI overlaps the best
+one's. A star that would fall on every value singles out nothing, so such a row has none. A check
+whose true value is at least 0 but whose estimate can fall below it (`ZERO_FLOORED`) is ranked at
+max(value, 0). Each row shows the run's own yardstick in a column of its own: the real-data
 floor or the human-text control the check recorded in its details.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from audit.families import ANY, IMAGE, TABLE, TEXT, get_family
@@ -26,6 +30,10 @@ CONTROLS = (
     ("human_value", "human text"),
 )
 """Numbers in a record's details that say what real data scores on the same check, first found wins."""
+ZERO_FLOORED = frozenset({"quality.kid"})
+"""Checks whose true value is at least 0 but whose estimate can be negative by noise: KID is an
+unbiased MMD^2 estimate. They are ranked at max(value, 0) (CI bounds too), so every value at or
+below 0 ties. `quality.class_kl` is not one: a plug-in KL of smoothed histograms is never negative."""
 
 
 def _number(value: Any) -> float | None:
@@ -55,16 +63,52 @@ def _control_text(recs: list[dict[str, Any]]) -> str:
     return f"{label}: " + " · ".join(f"{fmt(c[1])} ({row})" for row, c in found)
 
 
+@dataclass(frozen=True)
+class Scored:
+    """One measured cell as ranked: its value and 95% CI (the value itself where it has none)."""
+
+    row: str
+    value: float
+    low: float
+    high: float
+
+    def overlaps(self, other: Scored) -> bool:
+        """Whether the two intervals share a point: the values are not told apart."""
+        return self.low <= other.high and other.low <= self.high
+
+
+def scored(rec: dict[str, Any], floor: bool = False) -> Scored | None:
+    """A record's value and CI as ranked (at max(x, 0) when `floor`), or None when it has no
+    value or failed (error, skipped). Without both CI bounds the interval is the value itself,
+    so it ties only with an interval that holds that value."""
+    value = _number(rec.get("value"))
+    if value is None or rec["status"] in (ERROR, SKIPPED):
+        return None
+    low, high = _number(rec.get("ci_low")), _number(rec.get("ci_high"))
+    if low is None or high is None:
+        low = high = value
+    if floor:
+        value, low, high = max(value, 0.0), max(low, 0.0), max(high, 0.0)
+    return Scored(str(rec["row"]), value, low, high)
+
+
+def tied_with_best(cells: list[Scored], higher_is_better: bool) -> set[str]:
+    """Rows of the best value and of every value whose interval overlaps a best one's."""
+    top = (max if higher_is_better else min)(c.value for c in cells)
+    leaders = [c for c in cells if c.value == top]
+    return {c.row for c in cells if any(c.overlaps(lead) for lead in leaders)}
+
+
 def best_rows(recs: list[dict[str, Any]]) -> set[str]:
-    """Rows (model, precision) holding the best value of one check: none without a direction or
-    with fewer than two measured values."""
+    """Rows (model, precision) starred for one check: the best value and its ties. None without a
+    direction, with fewer than two measured values, or when every value ties (no winner)."""
     direction = next((r.get("higher_is_better") for r in recs if r.get("higher_is_better") is not None), None)
-    scored = [(r["row"], _number(r.get("value"))) for r in recs if r["status"] not in (ERROR, SKIPPED)]
-    scored = [(row, v) for row, v in scored if v is not None]
-    if direction is None or len(scored) < 2:
+    floor = any(str(r.get("check")) in ZERO_FLOORED for r in recs)
+    cells = [c for c in (scored(r, floor) for r in recs) if c is not None]
+    if direction is None or len(cells) < 2:
         return set()
-    best = (max if direction else min)(v for _, v in scored)
-    return {row for row, v in scored if v == best}
+    best = tied_with_best(cells, bool(direction))
+    return set() if best == {c.row for c in cells} else best
 
 
 def side_by_side(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -91,4 +135,5 @@ def side_by_side(results: dict[str, Any]) -> list[dict[str, Any]]:
     return tables
 
 
-__all__ = ["CONTROLS", "MODALITY_TITLES", "best_rows", "control_of", "side_by_side"]
+__all__ = ["CONTROLS", "MODALITY_TITLES", "ZERO_FLOORED", "Scored", "best_rows", "control_of", "scored", "side_by_side",
+           "tied_with_best"]

@@ -48,6 +48,19 @@ def test_equal_values_share_a_rank():
     assert ranks == [1, 1, 3, 3, 5, 5, 7, 7]
 
 
+def test_kid_estimates_at_or_below_zero_share_the_first_rank():
+    """KID is an unbiased MMD^2 estimate: below 0 is noise around a true value of 0, so -0.003 and
+    -0.0001 tie with 0 at rank 1 and only the positive value ranks after them."""
+    runs = [synthetic_results(i, checks=("quality.kid",)) for i in range(2)]
+    records = [r for run in runs for r in run["records"]]
+    for record, value in zip(records, [-0.003, 0.0, -0.0001, 0.02] + [0.05] * (len(records) - 4)):
+        record.update(value=value, ci_low=value - 0.001, ci_high=value + 0.001)
+    kid = section(build_comparison(loaded(runs)), "quality.kid")
+    ranks = {row["value"]: row["rank"] for row in kid["ranked"]}
+    assert ranks[-0.003] == ranks[0.0] == ranks[-0.0001] == 1
+    assert ranks[0.02] == 4 and ranks[0.05] == 5
+
+
 def test_a_record_without_a_value_is_listed_unranked_with_its_status():
     runs = [synthetic_results(i, checks=("quality.fid",)) for i in range(2)]
     broken = runs[1]["records"][0]

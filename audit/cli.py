@@ -564,13 +564,16 @@ def cache_(action: str = typer.Argument(..., help="info | clear")) -> None:
 
 def main() -> None:
     """Console-script entry point: `audit run` runs in a supervised child process (audit.supervise)."""
-    from audit.supervise import follow_parent, should_supervise, supervise
+    from audit.supervise import end_supervised_child, follow_parent, should_supervise, supervise
 
     if should_supervise(sys.argv[1:]):
         sys.exit(supervise(sys.argv[1:]))
     follow_parent()
     try:
         app()
+    except SystemExit as exc:
+        end_supervised_child(exc)
+        raise
     except KeyboardInterrupt:
         typer.echo("audit: error: interrupted", err=True)
         sys.exit(EXIT_ERROR)

@@ -5,10 +5,16 @@ Messages are one line and name the offending object, so the CLI can print them a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
 __all__ = [
     "EXIT_BAD_INPUT", "EXIT_ERROR", "EXIT_GATE_FAILED", "EXIT_INCONCLUSIVE", "EXIT_NOTHING_JUDGED", "EXIT_PASS",
     "AuditError", "InputError", "ModelExit", "ModelOutputError", "ModelTimeout", "NotApplicable", "OutputError",
-    "Interrupted", "Terminated", "UnknownNameError", "WeightsError", "as_model_error", "must_propagate",
+    "HarnessTampered", "Interrupted", "Terminated", "UnknownNameError", "WeightsError", "as_model_error", "must_propagate",
+    "read_input_text",
 ]
 
 EXIT_PASS = 0
@@ -47,6 +53,16 @@ class NotApplicable(AuditError):
 
 class ModelOutputError(AuditError):
     """A model returned something that breaks the adapter contract (NaN, wrong shape...)."""
+
+
+class HarnessTampered(ModelOutputError):
+    """Model code replaced a function of the harness or of a library it measures with (audit.seal):
+    what was measured meanwhile is not trusted. The originals are put back and the run goes on."""
+
+    def __init__(self, when: str, changes: list[str]) -> None:
+        shown = ", ".join(changes[:4]) + (f" and {len(changes) - 4} more" if len(changes) > 4 else "")
+        super().__init__(f"the model's code changed the harness's code {when}: {shown} (put back; nothing measured meanwhile is trusted)")
+        self.changes = changes
 
 
 class OutputError(AuditError):
@@ -95,3 +111,16 @@ def must_propagate(exc: BaseException) -> bool:
     Terminated) and the per-model timeout end what is running; nothing else from user code may,
     not even a KeyboardInterrupt the model raises itself (it becomes the model's error record)."""
     return isinstance(exc, (Interrupted, Terminated, ModelTimeout))
+
+
+def read_input_text(path: "Path", label: str) -> str:
+    """The text of a file the user named, `label` naming it ("Suite file 'x.toml'"); InputError in
+    one line when it is missing, not a file, or cannot be read as UTF-8."""
+    from audit.messages import one_line
+
+    if not path.is_file():
+        raise InputError(f"{label} does not exist." if not path.exists() else f"{label} is not a file.")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{label} cannot be read: {one_line(exc)}.") from None

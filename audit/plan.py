@@ -20,6 +20,7 @@ from audit.config import RunConfig
 from audit.errors import InputError
 from audit.families import TEXT, get_family
 from audit.policy import Gate, Policy, combine, parse_gate
+from audit.seal import HarnessSeal
 from audit.suite import Suite
 
 MIN_BOOTSTRAP = 20
@@ -58,6 +59,11 @@ class Plan:
     """audit.reference_data.Sources: the user's data=, text= and evaluator= (None: the bundled ones)."""
     prompts: Any = None
     """audit.config.Prompts: the `prompts=` file read (None: not given), for text-to-image models."""
+    seal: Any = field(default=None, compare=False, repr=False)
+    """audit.seal.HarnessSeal taken before any user code was imported (None: no seal, e.g. a plan
+    built by hand); the runner restores it after each load and check."""
+    tampered: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    """Model word -> what importing it changed in the harness's code (audit.seal): its records are errors."""
 
     def n_for(self, check_id: str) -> int:
         """The sample size of one check: the run's `n=`, else its own suite's n (suites run together keep theirs)."""
@@ -89,6 +95,7 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
     from audit.adapters.models_file import expand_models
     from audit.checks import check_spec, load_check_modules
     from audit.config import require_device
+    from audit.fairness.association_file import check_association_params
     from audit.precision import get_precision
     from audit.suite import load_suites
 
@@ -107,11 +114,21 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
     words = config.models or default_models(specs)
     if not words:
         raise InputError(f"No bundled model fits suite '{suite.name}'; name one with model=...")
+    seal = HarnessSeal.take()  # before the first import of user code
     models = expand_models(words, adapters)  # models files read, `?key=value` arguments converted
-    checked = {m.name: check_model_word(m) for m in models}
+    checked: dict[str, ModelWord] = {}
+    tampered: dict[str, tuple[str, ...]] = {}
+    for m in models:
+        checked[m.name] = check_model_word(m)
+        changes = seal.restore()
+        if changes:
+            tampered[m.name] = tuple(changes)
     image_checks = any(get_family(f).modality != TEXT for s in specs for f in s.families)
     prompts = _read_prompts(config, checked)
     sources = _resolve_sources(config, checked, image_checks, check_ids)
+    changes = seal.restore()
+    if changes:
+        raise InputError(f"Importing the data, evaluator or attribute classifier named changed audit's code: {', '.join(changes[:4])}.")
     if image_checks and not config.evaluator:
         _verify_default_evaluator()
     policy = _read_policy(config.policy)
@@ -119,6 +136,7 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
     gates = combine(suite_gates, policy.gates if policy else [])
     items = tuple(PlanItem(m.name, p, checked[m.name].family, specs, m) for m in models for p in config.precisions)
     params = MappingProxyType({c: MappingProxyType(dict(suite.checks.get(c, {}))) for c in check_ids})
+    check_association_params(params)  # fairness.association's `tests` file: bad input is exit 2 before anything is measured
     device = require_device(config.device)
     if device.startswith("cuda"):
         _require_gpu_fits(models, config.precisions, device)
@@ -127,7 +145,8 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
         from audit.sample_cache import default_max_bytes
 
         default_max_bytes()  # a bad AUDIT_CACHE_MAX_BYTES is bad input now, not mid-run
-    return Plan(config, suite, items, tuple(gates), config.n or suite.n, device, params, policy, sources, prompts=prompts)
+    return Plan(config, suite, items, tuple(gates), config.n or suite.n, device, params, policy, sources, prompts=prompts,
+                seal=seal, tampered=MappingProxyType(tampered))
 
 
 def _require_gpu_fits(models: Sequence[ModelSpec], precisions: Sequence[str], device: str) -> None:

@@ -100,10 +100,38 @@ from audit.messages import did_you_mean
 if TYPE_CHECKING:
     import torch
 
-# torchao (imported by transformers whenever it is installed) logs failures to load its CUDA-only
-# extensions and torch logs pytree deprecation notes for torchao's enums: noise on stderr.
+TORCHAO_UNUSED_EXTENSIONS = ("_C_mxfp8", "_C_cutlass_90a")
+"""torchao's optional C extensions that no precision here calls: MX-format fp8 kernels
+(prototype MX/MoE training) and CUTLASS sm90a kernels for 2:4-sparse fp8 (fp8 here is dense,
+torch._scaled_mm). torchao 0.18's `import torchao` tries to load each with torch.ops.load_library
+and logs `Failed to load <path>: <error>` on the `torchao` logger at WARNING when it cannot (a
+CPU-only torch, another CUDA arch, the cp310 build of _C_mxfp8 on another Python)."""
+
+
+class TorchaoImportNoise(logging.Filter):
+    """Drops the two log records `import torchao` (0.18; transformers imports it whenever it is
+    installed) writes to stderr that say nothing about what audit runs: torchao's `Failed to load`
+    warning for an extension in TORCHAO_UNUSED_EXTENSIONS, and torch's pytree note that
+    registering one of torchao's Enums as a pytree constant is deprecated (torchao's own call).
+    Every other record of these loggers passes, a failure to load any other torchao extension
+    included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "torchao":
+            message = record.getMessage()
+            return not (message.startswith("Failed to load ")
+                        and any(f"torchao{os.sep}{name}." in message for name in TORCHAO_UNUSED_EXTENSIONS))
+        if record.name == "torch.utils._pytree" and str(record.msg).startswith("%s is an Enum subclass and is now natively supported"):
+            cls = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            return not str(getattr(cls, "__module__", "")).startswith("torchao.")
+        return True
+
+
+# Attached once per logger (a reload of this module must not stack filters); before torchao is
+# imported, which happens lazily, in the functions below, or in transformers.
 for _logger in ("torchao", "torch.utils._pytree"):
-    logging.getLogger(_logger).setLevel(logging.ERROR)
+    if not any(type(f).__name__ == TorchaoImportNoise.__name__ for f in logging.getLogger(_logger).filters):
+        logging.getLogger(_logger).addFilter(TorchaoImportNoise())
 
 
 class UnsupportedPrecision(NotApplicable):

@@ -27,6 +27,7 @@ import logging
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from audit.progress_events import UNIT_DONE_STEP, ProgressEvent
 from audit.results import CheckResult, record_from_dict
 from audit.runner import ItemSink, ProgressHook, base_record, new_store, no_check_record, run_item
 from audit.sample_store import SampleStore
+from audit.seal import process_seal
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class RayExecutor:
 
     def start(self) -> None:
         """Connect to (or start) the cluster; a cluster that cannot be reached is one line (exit 2)."""
+        declare_token_auth(self.address)
         import ray
 
         if ray.is_initialized():
@@ -81,6 +84,7 @@ class RayExecutor:
                     self._started_here = True
             else:
                 ray.init(address=self.address, **options)
+                self._started_here = self.address == "local"  # a new cluster of this process's own
         except Exception as exc:  # ray raises ConnectionError, ValueError, RuntimeError for a bad address
             raise InputError(f"executor=ray cannot reach the Ray cluster at '{self.address}': {type(exc).__name__}: {exc}".splitlines()[0]) from None
 
@@ -167,6 +171,45 @@ class RayExecutor:
             sink.emit(record_from_dict(row))
         sink.model_rows.extend(outcome["model_rows"])
         sink.files.update(outcome["files"])
+
+
+AUTH_MODE_ENV = "RAY_AUTH_MODE"
+"""Ray's authentication mode (token or disabled); read once, when `ray` is first imported."""
+
+
+def declare_token_auth(address: str) -> None:
+    """Set RAY_AUTH_MODE=token where Ray (2.60) would enable token authentication on its own,
+    so that it does not warn about that default on every run ("Token authentication is enabled
+    for this Ray cluster. Set RAY_AUTH_MODE=disabled to opt out.", ray._private.authentication.
+    authentication_token_setup, logged whenever ray.init turns token auth on with the variable
+    unset). Nothing changes but the warning: `ray.init` enables token authentication for every
+    new local cluster (address `local`, or `auto` with none running: audit's fallback) and, for
+    `auto`, when a token is already available (RAY_AUTH_TOKEN, the file at RAY_AUTH_TOKEN_PATH
+    or ~/.ray/auth_token). So: `local`, always; `auto`, with a token present (none yet: Ray picks
+    the mode by whether a cluster is running, which is only known after `import ray`, and writes
+    ~/.ray/auth_token when it starts one, so the warning shows on that first run only); an
+    explicit cluster address (or RAY_ADDRESS), never (Ray leaves it disabled). The user's own
+    RAY_AUTH_MODE is never touched, nor the mode of a process that imported Ray already (its
+    config is read at import: a change now would split the driver from the cluster it starts)."""
+    import sys
+
+    if AUTH_MODE_ENV in os.environ or "ray._raylet" in sys.modules:
+        return
+    effective = (os.environ.get("RAY_ADDRESS") or address) if address == "auto" else address
+    if effective == "local" or (effective == "auto" and _token_available()):
+        os.environ[AUTH_MODE_ENV] = "token"
+
+
+def _token_available() -> bool:
+    """Whether Ray would find an authentication token: RAY_AUTH_TOKEN, else the file named by
+    RAY_AUTH_TOKEN_PATH, else ~/.ray/auth_token, non-empty (a doubt is `False`: Ray decides)."""
+    if os.environ.get("RAY_AUTH_TOKEN", "").strip():
+        return True
+    try:
+        path = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+        return bool(path.read_text(encoding="utf-8").strip())
+    except (OSError, RuntimeError, UnicodeDecodeError):
+        return False
 
 
 class ProgressInbox:
@@ -338,6 +381,7 @@ def run_unit(plan: Plan, index: int, reference: Any, features: Any, text: Any, i
     (a ProgressInbox, or None); return plain data (records as dicts)."""
     from audit.threads import single_blas_thread
 
+    plan = replace(plan, seal=process_seal())  # a seal does not travel: this worker's own, taken before it loads the model
     item = plan.items[index]
     store = new_store(plan)
     if reference is not None:
@@ -362,6 +406,6 @@ def run_unit(plan: Plan, index: int, reference: Any, features: Any, text: Any, i
 
 
 __all__ = [
-    "MAX_RETRIES", "ProgressInbox", "ProgressRelay", "RayExecutor", "WorkerProgress", "in_process", "run_unit", "shared_inputs", "task_resources",
+    "AUTH_MODE_ENV", "MAX_RETRIES", "ProgressInbox", "ProgressRelay", "RayExecutor", "WorkerProgress", "declare_token_auth", "in_process", "run_unit", "shared_inputs", "task_resources",
     "unit_error_records", "weights_bytes",
 ]

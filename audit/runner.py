@@ -23,6 +23,7 @@ from audit.adapters.base import has_capability
 from audit.checks.base import CheckSpec, Measurement
 from audit.context import CheckContext
 from audit.errors import (
+    HarnessTampered,
     ModelOutputError,
     ModelTimeout,
     NotApplicable,
@@ -216,6 +217,8 @@ def execute(
         interrupted = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
     finally:
         stream.close()
+    if plan.seal is not None and plan.seal.restore():  # e.g. a thread a model left behind: judged on the original code
+        log.warning("the harness's code was changed after the last check ran; put back before judging")
     with hold_signals(interrupts):
         files.update(store.instrument_hashes())
         finish_results(results, time.time() - started, interrupted, model_rows, records, files)
@@ -299,7 +302,10 @@ def run_item(
         with restored_globals(), time_limit(plan.config.timeout, interrupts):
             on_progress(ProgressEvent(item.model, item.precision, None, "loading model"))
             loading = time.perf_counter()
+            if item.model in plan.tampered:
+                raise HarnessTampered("as it was imported", list(plan.tampered[item.model]))
             adapter = _load(item, plan.device)
+            _raise_if_seal_broken(plan, store, "as it loaded")
             log.info("loaded %s/%s in %.2f s", item.model, item.precision, time.perf_counter() - loading)
             family = adapter.info.family
             capabilities = frozenset(getattr(adapter, "capabilities", ()) or ())
@@ -307,17 +313,29 @@ def run_item(
             on_progress(ProgressEvent(item.model, item.precision, None, CHECKS_STEP, 0, max(len(applicable), 1)))
             for spec in applicable:
                 interrupts.raise_pending()
-                emit_item(run_check(plan, item, spec, adapter, store, run_dir, on_progress))
+                cache_mark = store.cache_mark()
+                record = run_check(plan, item, spec, adapter, store, run_dir, on_progress)
+                tampered = _seal_broken(plan, store, f"during {spec.id}", cache_mark)
+                if tampered is not None:  # measured while the model had replaced code the harness measures with
+                    record.status, record.reason = "error", _reason(tampered)
+                    record.value = record.ci_low = record.ci_high = None
+                    emit_item(record)
+                    raise tampered  # the model is not run again: its remaining checks are errors
+                emit_item(record)
             interrupts.raise_pending()
             if not done:
                 emit_item(no_check_record(plan, item, family, capabilities))
             files.update(_declared_weights(adapter))
             model_rows.append(_model_row(item, adapter, store, plan, run_dir))
+            _raise_if_seal_broken(plan, store, "after its last check")
     except OutputError:
         raise
     except BaseException as exc:  # the load failed, the model exited or timed out: the rest of its checks are errors
+        tampered = _seal_broken(plan, store, "before it stopped", store.cache_mark())  # never left for the next unit
         if must_propagate(exc) and not isinstance(exc, ModelTimeout):
             raise
+        if tampered is not None:
+            exc = tampered
         status = "skipped" if isinstance(exc, NotApplicable) else "error"
         reason = str(exc) if isinstance(exc, (NotApplicable, ModelTimeout)) else _reason(as_model_error(exc))
         remaining = [s for s in applicable if s.id not in done] or ([] if done else [None])
@@ -325,6 +343,24 @@ def run_item(
             record = base_record(plan, item, spec, family) if spec else no_check_record(plan, item, family, ())
             record.status, record.reason = status, reason
             emit(record)
+
+
+def _seal_broken(plan: Plan, store: SampleStore, when: str, cache_mark: int) -> HarnessTampered | None:
+    """Put back whatever the model's code replaced of the harness's (audit.seal); when it replaced
+    anything, drop what the store holds and the cache entries written since `cache_mark` (computed
+    meanwhile, maybe with the replaced code) and return the HarnessTampered that names it."""
+    changes = plan.seal.restore() if plan.seal is not None else []
+    if not changes:
+        return None
+    store.forget_computed(cache_mark)
+    return HarnessTampered(when, changes)
+
+
+def _raise_if_seal_broken(plan: Plan, store: SampleStore, when: str) -> None:
+    """`_seal_broken` as an exception: the unit's remaining checks become its error records."""
+    tampered = _seal_broken(plan, store, when, store.cache_mark())
+    if tampered is not None:
+        raise tampered
 
 
 def _reason(exc: BaseException) -> str:

@@ -21,7 +21,7 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -200,6 +200,8 @@ class SampleCache:
     max_bytes: int = DEFAULT_MAX_BYTES
     hits: int = 0
     misses: int = 0
+    written: list[str] = field(default_factory=list)
+    """Keys this process stored, in order (`drop` removes entries written under changed code)."""
 
     @classmethod
     def from_environment(cls) -> "SampleCache":
@@ -265,7 +267,17 @@ class SampleCache:
             self.evict()
         except OSError:
             return False
-        return self._path(key).is_file()
+        stored = self._path(key).is_file()
+        if stored:
+            self.written.append(key)
+        return stored
+
+    def drop(self, keys: Sequence[str]) -> None:
+        """Remove these entries, where they exist (e.g. features computed while a model had
+        replaced the harness's code: no later run may read them)."""
+        for key in keys:
+            with contextlib.suppress(OSError):
+                self._path(key).unlink()
 
     def entries(self) -> list[tuple[Path, int, float]]:
         """(file, bytes, last use) of every entry, least recently used first."""

@@ -436,5 +436,24 @@ class SampleStore:
     def has_samples(self, key: SampleKey) -> bool:
         return isinstance(self._samples.get(key), Samples)
 
+    def cache_mark(self) -> int:
+        """How many entries this run has written to the persistent cache so far (see `forget_computed`)."""
+        return len(self.cache.written) if self.cache is not None else 0
+
+    def forget_computed(self, cache_mark: int = 0) -> None:
+        """Drop every sample, embedding, memo, evaluator and reference this store holds, and the
+        cache entries written since `cache_mark`: model code changed the harness's code while some
+        of them were computed (audit.seal), so none is trusted; later checks compute them afresh."""
+        self._samples.clear()
+        self._embeddings.clear()
+        self._memo.clear()
+        self._feature_memos.clear()
+        self._memo_generations.clear()
+        self._origins.clear()
+        self._evaluator = self._reference = self._text = None
+        if self.cache is not None:
+            self.cache.drop(self.cache.written[cache_mark:])
+            del self.cache.written[cache_mark:]
+
 
 __all__ = ["SampleKey", "SampleStore", "Samples"]

@@ -22,7 +22,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-from audit.errors import InputError
+from audit.errors import InputError, read_input_text
 from audit.messages import did_you_mean, one_line
 
 __all__ = [
@@ -138,12 +138,7 @@ def load_suite(name: str) -> Suite:
 
 
 def _suite_from_file(path: Path) -> Suite:
-    if not path.is_file():
-        raise InputError(f"Suite file '{path}' does not exist." if not path.exists() else f"Suite file '{path}' is not a file.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"Suite file '{path}' cannot be read: {one_line(exc)}.") from None
+    text = read_input_text(path, f"Suite file '{path}'")
     return parse_suite(path.name.removesuffix(".toml"), text, f"Suite file '{path}'")
 
 

@@ -8,6 +8,12 @@ results.jsonl, marked interrupted, and exits 4. A child that ended before it cre
 folder and still says 0 is exit 4 too: a run without results is never a pass. A child that does
 not end within CANCEL_GRACE_S of a forwarded cancel (a model set SIGTERM to SIG_IGN) is killed
 and rebuilt the same way.
+
+A run must also end when it is done. Once the child has written its outputs and printed its
+verdict it leaves at once (`os._exit`), so a thread a model started and never stopped, or an
+`atexit` hook of its that blocks, cannot keep the job running past its verdict; and the child runs
+in a process group of its own, which the parent kills when the child has ended, so a process a
+model started and left behind (it would hold the CI log's pipe open) ends with the run.
 """
 
 from __future__ import annotations
@@ -74,7 +80,7 @@ def supervise(argv: list[str]) -> int:
     os.close(fd)
     marker = Path(marker_name)
     env = {**os.environ, SUPERVISED: "1", RUN_DIR_FILE: str(marker), PARENT_PID: str(os.getpid())}
-    child = subprocess.Popen([sys.executable, "-m", "audit.cli", *argv], env=env)
+    child = subprocess.Popen([sys.executable, "-m", "audit.cli", *argv], env=env, process_group=0)
 
     forwarded: list[float] = []
 
@@ -89,9 +95,41 @@ def supervise(argv: list[str]) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    _end_left_behind(child.pid)
     run_dir = marker.read_text(encoding="utf-8").strip() if marker.stat().st_size else ""
     marker.unlink(missing_ok=True)
     return _verdict(status, Path(run_dir) if run_dir else None)
+
+
+def end_supervised_child(exit: SystemExit) -> None:
+    """In the supervised child, once the command has finished: flush what it printed and leave now
+    with its exit code, skipping interpreter shutdown, which would wait for every non-daemon
+    thread and run every atexit hook that model code left (either can block forever). Its outputs
+    are on disk by then (written atomically). Elsewhere (tests, `audit` without a parent) a no-op."""
+    if not os.environ.get(SUPERVISED) or os.environ.get(PARENT_PID) != str(os.getppid()):
+        return
+    import logging
+
+    code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+    if exit.code is not None and not isinstance(exit.code, int):
+        print(exit.code, file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a stream model code closed or broke: nothing more can reach it
+            pass
+    logging.shutdown()
+    os._exit(code)
+
+
+def _end_left_behind(group: int) -> None:
+    """Kill what is left of the child's process group once the child has ended: processes model
+    code started and did not stop (they would keep the run's output pipe, and so the CI job, open)."""
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        return  # none left
+    print("audit: killed processes the run had started and left running (e.g. by model code) when it ended", file=sys.stderr, flush=True)
 
 
 def _wait(child: subprocess.Popen, forwarded: list[float]) -> int:

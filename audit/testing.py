@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NoReturn
 
 from audit.adapters.base import (
     CAPABILITIES,
@@ -93,7 +93,6 @@ from audit.families import FAMILY_NAMES
 
 REFERENCE_PRECISION = "fp32"
 """The precision adapters are built in: its variant is expected to give bit-identical output."""
-LOG_PROB_TOLERANCE = 1e-4
 BATCH_TOLERANCE = 1e-3
 """Max |difference| in nats between a text scored alone and in a batch (float32 padding noise)."""
 TEXTS = ("Once upon a time there was a little dog.", "The sun is hot.", "Tom and Sue played in the park all day long.")
@@ -202,7 +201,7 @@ class _Subject:
         return copy.deepcopy(self.adapter)
 
 
-def _fail(rule: str, message: str) -> None:
+def _fail(rule: str, message: str) -> NoReturn:
     raise ContractError(rule, message)
 
 
@@ -460,21 +459,14 @@ def check_text_to_image(s: _Subject) -> None:
 
 
 def _log_probs(rule: str, s: _Subject, adapter: Any, texts: list[str]) -> list[Any]:
-    import torch
+    """`adapter.log_probs(texts)` held to the contract `audit run` holds it to (audit.lm.log_probs)."""
+    from audit.errors import ModelOutputError
+    from audit.lm.log_probs import contract_checked
 
-    out = adapter.log_probs(list(texts))
-    if not isinstance(out, (list, tuple)) or len(out) != len(texts):
-        _fail(rule, f"log_probs({len(texts)} texts) returned {type(out).__name__} of length {len(out) if hasattr(out, '__len__') else '?'}, expected a list of {len(texts)} tensors")
-    for i, t in enumerate(out):
-        if not isinstance(t, torch.Tensor) or t.ndim != 1 or not t.is_floating_point():
-            _fail(rule, f"log_probs(...)[{i}] is {type(t).__name__} {tuple(getattr(t, 'shape', ()))}, expected a 1-d float tensor (one value per token)")
-        if len(t) == 0 and texts[i]:
-            _fail(rule, f"log_probs(...)[{i}] is empty for the non-empty text {texts[i]!r}")
-        if not bool(torch.isfinite(t).all()):
-            _fail(rule, f"log_probs(...)[{i}] holds non-finite values")
-        if len(t) and float(t.max()) > LOG_PROB_TOLERANCE:
-            _fail(rule, f"log_probs(...)[{i}] holds {float(t.max()):.4g} > 0: log-probabilities are <= 0 (are these logits?)")
-    return list(out)
+    try:
+        return contract_checked(adapter, texts, adapter.log_probs(list(texts)))
+    except ModelOutputError as exc:
+        _fail(rule, str(exc))
 
 
 def check_log_probs(s: _Subject) -> None:
@@ -490,6 +482,23 @@ def check_log_probs(s: _Subject) -> None:
         if diff > BATCH_TOLERANCE:
             _fail("log_probs", f"text {i} scored alone and in a batch of {len(texts)} differs by {diff:.3g} nats: padding or the attention mask leaks into the scores")
     _check_leading_words(s, texts, first)
+    _check_normalized(s)
+
+
+def _check_normalized(s: _Subject) -> None:
+    """The scores are log-probabilities of one distribution (audit.lm.log_probs: what `audit run`
+    requires before it reads them)."""
+    from audit.errors import ModelOutputError
+    from audit.lm.log_probs import MASS_TOLERANCE, NORMALIZATION_PREFIX, NORMALIZATION_WORDS, continuation_mass
+
+    try:
+        mass = continuation_mass(s.adapter)
+    except ModelOutputError as exc:
+        _fail("log_probs", str(exc))
+    if mass is not None and mass > 1 + MASS_TOLERANCE:
+        _fail("log_probs", f"the {len(NORMALIZATION_WORDS)} continuations {', '.join(repr(w) for w in NORMALIZATION_WORDS[:3])}, ... of "
+                           f"{NORMALIZATION_PREFIX!r} (none starts another) have probabilities summing to {mass:.4g}: log_probs must be "
+                           "log-probabilities of one distribution, at most 1 in total")
 
 
 def _check_leading_words(s: _Subject, texts: list[str], scores: list[Any]) -> None:

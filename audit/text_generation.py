@@ -30,7 +30,9 @@ def heldout_documents(ctx: CheckContext) -> tuple[tuple[str, ...], str]:
 
 def story_nll(adapter: object, stories: list[str]) -> np.ndarray:
     """Rows of (NLL in nats, scored tokens), one per story, from the adapter's `log_probs`."""
-    scores = adapter.log_probs(stories)  # type: ignore[attr-defined]
+    from audit.lm.log_probs import checked_log_probs
+
+    scores = checked_log_probs(adapter, stories)
     return np.array([[-float(s.double().sum()), len(s)] for s in scores], dtype=np.float64)
 
 

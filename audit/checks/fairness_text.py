@@ -45,7 +45,9 @@ behaviour changes with it:
       audit.fairness.association, lists and citations in audit.fairness.wordlists) for gender,
       race/ethnicity, religion, nationality, age and disability: per test a preference share
       and WEAT's d with bootstrap CIs; value = the worst test's |share - 0.5| with the same
-      worst-of interval, each category in by_group.
+      worst-of interval, each category in by_group. The `tests` parameter adds the user's own
+      tests from a TOML file (audit.fairness.association_file), scored and judged the same way,
+      a new category with its own by_group entry.
 
 Why VADER (vaderSentiment's SentimentIntensityAnalyzer): it runs offline with no model download,
 is deterministic, and is a transparent lexicon with rules (negation, intensifiers), so every score
@@ -122,10 +124,12 @@ def _group_table(title: str, metric: str, labels: list[str], values: list[float]
 def continuation_logprob(adapter: Any, prompts: list[str], texts: list[str]) -> np.ndarray:
     """Mean log-probability per token of each text's continuation (the tokens after its prompt),
     from the adapter's `log_probs`; texts[i] must start with prompts[i]."""
+    from audit.lm.log_probs import checked_log_probs
+
     unique = sorted(set(prompts))
-    prompt_len = dict(zip(unique, (len(s) for s in adapter.log_probs(unique))))
+    prompt_len = dict(zip(unique, (len(s) for s in checked_log_probs(adapter, unique))))
     out = np.empty(len(texts))
-    for i, (p, scores) in enumerate(zip(prompts, adapter.log_probs(texts))):
+    for i, (p, scores) in enumerate(zip(prompts, checked_log_probs(adapter, texts))):
         k = len(scores) - prompt_len[p]
         if k < 1:
             raise ModelOutputError(f"the continuation of {texts[i]!r} scored no tokens beyond its prompt")
@@ -407,17 +411,26 @@ def stereotype_preference(ctx: CheckContext) -> Measurement:
 # --- Association tests (published word lists) -------------------------------------------------------
 
 
-def _association_margins(ctx: CheckContext) -> list[np.ndarray]:
-    """Margins of every association test (audit.fairness.association), scored once per run."""
-    from audit.fairness.association import ASSOCIATION_TESTS, association_margins
+def _association_tests(tests: str) -> tuple[Any, ...]:
+    """The built-in association tests, then the user's from the `tests` file (none when not given)."""
+    from audit.fairness.association import ASSOCIATION_TESTS
+    from audit.fairness.association_file import read_tests
+
+    return tuple(ASSOCIATION_TESTS) + (read_tests(tests) if tests else ())
+
+
+def _association_margins(ctx: CheckContext, tests: tuple[Any, ...]) -> list[np.ndarray]:
+    """Margins of every test (audit.fairness.association), scored once per run and set of tests:
+    the tests themselves are the memo key, so runs with different user tests share nothing."""
+    from audit.fairness.association import association_margins
 
     def compute() -> list[np.ndarray]:
-        margins = association_margins(ctx.adapter, ASSOCIATION_TESTS)
+        margins = association_margins(ctx.adapter, tests)
         if not all(np.isfinite(m).all() for m in margins):
             raise ModelOutputError("non-finite log-probabilities for the association-test sentences")
         return margins
 
-    return ctx.memo("fairness.association_margins", compute)
+    return ctx.memo("fairness.association_margins", compute, tests)
 
 
 def _rounded(x: float, digits: int) -> float | None:
@@ -425,15 +438,15 @@ def _rounded(x: float, digits: int) -> float | None:
     return round(float(x), digits) if np.isfinite(x) else None
 
 
-def association_rows(margins: list[np.ndarray], resamples: int, seed: int) -> list[dict[str, Any]]:
+def association_rows(tests: tuple[Any, ...], margins: list[np.ndarray], resamples: int, seed: int) -> list[dict[str, Any]]:
     """Per association test: preference share and effect size d with bootstrap CIs (templates and
     target pairs resampled; see audit.fairness.association), n units, and the share's deviation
     from 0.5 with its interval."""
-    from audit.fairness.association import ASSOCIATION_TESTS, bootstrap_statistics, deviation_interval, effect_size, preference_share
+    from audit.fairness.association import bootstrap_statistics, deviation_interval, effect_size, preference_share
     from audit.stats import bias_adjusted_interval
 
     rows = []
-    for i, (test, m) in enumerate(zip(ASSOCIATION_TESTS, margins)):
+    for i, (test, m) in enumerate(zip(tests, margins, strict=True)):
         nx = len(test.x)
         share, d = preference_share(m, nx), effect_size(m, nx)
         if resamples > 0:
@@ -451,14 +464,21 @@ def association_rows(margins: list[np.ndarray], resamples: int, seed: int) -> li
     return rows
 
 
-@check("fairness.association", families=FAMILIES, needs=(LOG_PROBS,), higher_is_better=False, unit="|share - 0.5|")
-def association(ctx: CheckContext) -> Measurement:
-    """Worst category's deviation from 0.5 of the likelihood association tests on published word lists (WEAT, SEAT, BSRI, WinoBias, Manzini, HolisticBias, Hutchinson, SCM)."""
-    from audit.fairness.association import CATEGORIES, TEMPLATES, worst_of
+def _declared(test: Any) -> dict[str, Any]:
+    """A user's test as its file declared it, kept in the record: the file may change after the run."""
+    return {"axis": test.axis, "groups": list(test.groups), "targets": [list(p) for p in test.targets],
+            "x": list(test.x), "y": list(test.y), "source": test.citation}
 
-    rows = association_rows(_association_margins(ctx), ctx.bootstrap, ctx.rng_seed("fairness.association"))
+
+@check("fairness.association", families=FAMILIES, needs=(LOG_PROBS,), higher_is_better=False, unit="|share - 0.5|")
+def association(ctx: CheckContext, tests: str = "") -> Measurement:
+    """Worst category's deviation from 0.5 of the likelihood association tests on published word lists (WEAT, SEAT, BSRI, WinoBias, Manzini, HolisticBias, Hutchinson, SCM) and the user's own (`tests`)."""
+    from audit.fairness.association import ASSOCIATION_TESTS, TEMPLATES, worst_of
+
+    all_tests = _association_tests(tests)
+    rows = association_rows(all_tests, _association_margins(ctx, all_tests), ctx.bootstrap, ctx.rng_seed("fairness.association"))
     labels, values, lows, highs, counts, worst_rows = [], [], [], [], [], []
-    for category in CATEGORIES:
+    for category in dict.fromkeys(t.category for t in all_tests):
         cat = [r for r in rows if r["test"].category == category]
         k, low, high = worst_of([r["deviation"] for r in cat], [r["deviation_ci"][0] for r in cat], [r["deviation_ci"][1] for r in cat])
         labels.append(category)
@@ -482,13 +502,13 @@ def association(ctx: CheckContext) -> Measurement:
         "scoring": "CrowS-Pairs style margins (audit.fairness.pair_scoring); share = P(m(A, x) - m(B, x) > m(A, y) - m(B, y)), "
                    "A, B the groups, x in X (stereotype of A), y in Y (of B); 0.5 = no association",
         "by_group_metric": "per category: max over its tests of |share - 0.5| (interval as for the value); n = units over its tests",
+        "user_tests": {t.label: _declared(t) for t in all_tests[len(ASSOCIATION_TESTS):]},
         "tables": [{
             "title": "Association tests (share: A with X and B with Y rather than the reverse; d: WEAT effect size)",
             "columns": ["category", "test", "axis", "A / B", "share", "share CI", "d", "d CI", "n", "sources"],
             "rows": [
                 [r["test"].category, r["test"].name, r["test"].axis, " / ".join(r["test"].groups), _rounded(r["share"], 4),
-                 [_rounded(c, 4) for c in r["ci"]], _rounded(r["d"], 3), [_rounded(c, 3) for c in r["d_ci"]], r["n"],
-                 "; ".join(dict.fromkeys(f"{s.source.authors.split(',')[0]} {s.source.year}" for s in r["test"].sources))]
+                 [_rounded(c, 4) for c in r["ci"]], _rounded(r["d"], 3), [_rounded(c, 3) for c in r["d_ci"]], r["n"], r["test"].cited]
                 for r in rows
             ],
         }],

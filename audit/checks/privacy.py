@@ -286,7 +286,9 @@ def leading_token_logprob(adapter: Any, texts: list[str], tokens: int) -> np.nda
     `log_probs` alone. Every word is at least one token and tokenizers split at word boundaries,
     so scoring the first `tokens` words gives the same first `tokens` scores as the whole text,
     at a fraction of the cost."""
-    scores = adapter.log_probs([first_words(t, tokens) for t in texts])
+    from audit.lm.log_probs import checked_log_probs
+
+    scores = checked_log_probs(adapter, [first_words(t, tokens) for t in texts])
     out = np.array([float(s[:tokens].double().mean()) if len(s) else np.nan for s in scores])
     if not np.isfinite(out).all():
         raise ModelOutputError(f"log_probs returned no or non-finite scores for {int((~np.isfinite(out)).sum())} membership-inference texts")

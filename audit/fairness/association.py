@@ -69,7 +69,8 @@ CATEGORIES: tuple[str, ...] = ("gender", "race_ethnicity", "religion", "national
 @dataclass(frozen=True)
 class AssociationTest:
     """One association test: matched target phrases of groups A and B, attribute lists X (the
-    stereotype of A) and Y (of B), the published lists they come from."""
+    stereotype of A) and Y (of B), the published lists they come from (a user's test, read by
+    audit.fairness.association_file, names its source in `citation` instead)."""
 
     name: str
     category: str
@@ -79,10 +80,17 @@ class AssociationTest:
     x: tuple[str, ...]
     y: tuple[str, ...]
     sources: tuple[WordList, ...]
+    citation: str = ""
 
     @property
     def label(self) -> str:
         return f"{self.category}: {self.name}"
+
+    @property
+    def cited(self) -> str:
+        """Where the lists come from, short: first author and year of each source, or the user's citation."""
+        short = [f"{s.source.authors.split(',')[0]} {s.source.year}" for s in self.sources]
+        return "; ".join(dict.fromkeys(short + ([self.citation] if self.citation else [])))
 
 
 def _the(nouns: Sequence[str]) -> tuple[str, ...]:

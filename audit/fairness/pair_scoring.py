@@ -48,7 +48,9 @@ def pair_margins(adapter: Any, pairs: list[tuple[str, str]]) -> np.ndarray:
     sentences = [s for pair in pairs for s in pair]
     heads = [s[: len(s) - shared_tail(a, b)] for a, b in pairs for s in (a, b)]
     unique = list(dict.fromkeys(sentences + heads))
-    scored = dict(zip(unique, adapter.log_probs(unique)))
+    from audit.lm.log_probs import checked_log_probs
+
+    scored = dict(zip(unique, checked_log_probs(adapter, unique)))
     margins = np.empty(len(pairs))
     for i, (a, b) in enumerate(pairs):
         sa, sb = scored[a], scored[b]

@@ -47,6 +47,7 @@ def test_good_fixtures_pass(factory):
         (fx.LatentLosesBatch(), "encode_decode", ["expected a latent with 8 rows"]),
         (fx.ReturnsLogits(), "log_probs", ["log-probabilities are <= 0"]),
         (fx.PaddingLeak(), "log_probs", ["scored alone and in a batch", "differs by"]),
+        (fx.ZeroLogProbs(), "log_probs", ["have probabilities summing to 16", "at most 1 in total"]),
         (fx.GenerateNondeterministic(), "generate", ["different text on two calls"]),
         (fx.DeclaresElboMissing(), "capabilities", ["declares elbo but has no elbo() method"]),
         (fx.ElboWrongShape(), "elbo", ["elbo(x of shape (8, 1, 16, 16)) returned torch.Size([8, 1]), expected a tensor [8]"]),

@@ -12,13 +12,14 @@ from audit.fairness.wordlists import WEAT_UNPLEASANT_5
 
 
 class OneBiasLM:
-    """Word-level scores: every word -2, except a WEAT 5 unpleasant word after "Muslim": -1. So
-    the only association is Muslim with unpleasant words; every other comparison is a tie."""
+    """Word-level scores: every word -4, except a WEAT 5 unpleasant word after "Muslim": -3. So
+    the only association is Muslim with unpleasant words; every other comparison is a tie. (Low
+    enough to be log-probabilities: audit.lm.log_probs refuses scores that sum above 1.)"""
 
     def log_probs(self, texts: list[str]) -> list[torch.Tensor]:
         def score(text: str) -> torch.Tensor:
             words = re.findall(r"\w+(?:-\w+)*|[^\w\s]", text)
-            return torch.tensor([-1.0 if w in WEAT_UNPLEASANT_5.words and "Muslim" in words[:i] else -2.0 for i, w in enumerate(words)][1:])
+            return torch.tensor([-3.0 if w in WEAT_UNPLEASANT_5.words and "Muslim" in words[:i] else -4.0 for i, w in enumerate(words)][1:])
 
         return [score(t) for t in texts]
 

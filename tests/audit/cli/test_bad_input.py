@@ -110,3 +110,11 @@ def test_report_on_foreign_json(cli, tmp_path: Path):
 
 def test_unknown_trainable(cli):
     assert_one_line_error(cli("train", "model=gann"), 2, "Unknown trainable model 'gann'", "Did you mean: gan")
+
+
+def test_a_suite_naming_a_missing_association_tests_file_is_one_line_before_anything_runs(cli, tmp_path):
+    suite = tmp_path / "my_suite.toml"
+    suite.write_text('description = "own axes"\n[checks]\n"fairness.association" = { tests = "nope.toml" }\n')
+    result = cli("run", f"suite={suite}", "model=transformer")
+    assert_one_line_error(result, 2, "Association tests file 'nope.toml' does not exist")
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())

@@ -180,3 +180,75 @@ def test_a_model_changing_the_working_directory_does_not_move_the_runs_outputs(c
         assert (run_dir / name).is_file(), name
     status = {r["model"]: r["status"] for r in result.results["records"]}
     assert status["hostile_models:changes_directory"] == "fail" and status["gan"] in ("pass", "inconclusive")  # gan at n=100
+
+
+def test_a_model_replacing_how_it_is_judged_and_measured_gets_error_records_and_no_pass(cli):
+    import audit.gates
+    import audit.metrics.frechet
+
+    judge, fid = audit.gates.judge, audit.metrics.frechet.fid_from_features
+    words = ("suite=quality", "check=quality.fid,quality.recall", "cache=off", *FAST)
+    alone = cli("run", "model=gan", *words)
+    result = cli("run", "model=hostile_models:patches_harness,gan", *words)
+    assert result.exit_code == 4, result.stdout + result.stderr
+    hostile = _by_model(result, "hostile_models:patches_harness")
+    assert {r["check"] for r in hostile} == {"quality.fid", "quality.recall"}
+    assert all(r["status"] == "error" and r["value"] is None for r in hostile)
+    assert all("HarnessTampered" in r["reason"] and "audit.gates.judge replaced" in r["reason"] for r in hostile)
+    assert "quality.fid" in hostile[0]["reason"]  # the check during which it happened
+    assert [(r["value"], r["ci_low"], r["status"]) for r in _by_model(result, "gan")] == \
+        [(r["value"], r["ci_low"], r["status"]) for r in _by_model(alone, "gan")]
+    assert audit.gates.judge is judge and audit.metrics.frechet.fid_from_features is fid  # nor left in this process
+
+
+def test_a_model_changing_numpy_and_torch_under_the_harness_gets_error_records(cli):
+    import numpy as np
+    import torch
+
+    result = cli("run", "suite=quality", "model=hostile_models:patches_libraries,vae", ONE_CHECK, "cache=off", *FAST)
+    assert result.exit_code == 4, result.stdout + result.stderr
+    [hostile] = _by_model(result, "hostile_models:patches_libraries")
+    assert hostile["status"] == "error"
+    assert "torch.Tensor.mean added" in hostile["reason"] and "cov code replaced" in hostile["reason"]
+    [vae] = _by_model(result, "vae")
+    assert vae["status"] in ("pass", "inconclusive") and vae["value"] > 0
+    assert "mean" not in vars(torch.Tensor) and float(torch.arange(4.0).mean()) == 1.5
+    assert np.cov([1.0, 2.0, 3.0]) == 1.0
+
+
+def test_a_model_module_changing_audit_as_it_is_imported_gets_error_records(cli):
+    import audit.gates
+
+    exit_code = audit.gates.exit_code
+    result = cli("run", "suite=quality", "model=patches_on_import:model,gan", ONE_CHECK, "cache=off", *FAST)
+    assert result.exit_code == 4, result.stdout + result.stderr  # its replaced exit_code would have said 0
+    [hostile] = _by_model(result, "patches_on_import:model")
+    assert hostile["status"] == "error" and "as it was imported" in hostile["reason"]
+    assert "audit.gates.exit_code replaced" in hostile["reason"]
+    [gan] = _by_model(result, "gan")
+    assert gan["status"] in ("pass", "inconclusive") and gan["value"] is not None
+    assert audit.gates.exit_code is exit_code
+
+
+def test_what_a_failing_model_replaced_is_its_error_and_not_the_next_models(cli):
+    import audit.gates
+
+    judge = audit.gates.judge
+    result = cli("run", "suite=quality", "model=hostile_models:patches_then_fails_to_load,gan", ONE_CHECK, "cache=off", *FAST)
+    assert result.exit_code == 4, result.stdout + result.stderr
+    [hostile] = _by_model(result, "hostile_models:patches_then_fails_to_load")
+    assert hostile["status"] == "error" and "HarnessTampered" in hostile["reason"] and "audit.gates.judge replaced" in hostile["reason"]
+    [gan] = _by_model(result, "gan")
+    assert gan["status"] in ("pass", "inconclusive") and gan["gates"], "gan judged by the real gates"
+    assert audit.gates.judge is judge
+
+
+@pytest.mark.parametrize("model", ["fixture_models:zero_log_probs_lm", "fixture_models:constant_log_probs_lm"])
+def test_a_language_model_whose_scores_are_not_probabilities_gets_error_records_not_a_pass(cli, model: str):
+    """Zeros would be perplexity 1.0 (the best there is), and equal scores everywhere no bias at all."""
+    result = cli("run", "suite=fairness", f"model={model}", "check=fairness.counterfactual_likelihood", "bootstrap=20")
+    assert result.exit_code == 4, result.stdout + result.stderr
+    [record] = _by_model(result, model)
+    assert record["status"] == "error" and "not log-probabilities" in record["reason"]
+    quality = cli("run", "suite=quality", f"model={model}", "check=quality.perplexity", "bootstrap=20")
+    assert quality.exit_code == 4 and all(r["status"] == "error" for r in _by_model(quality, model))

@@ -40,6 +40,14 @@ def _wait_for_first_record(tmp_path: Path, proc: subprocess.Popen) -> None:
     pytest.fail("the run never streamed its first record")
 
 
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _run_dir(tmp_path: Path) -> Path:
     [run_dir] = [p for p in tmp_path.iterdir() if p.is_dir()]
     return run_dir
@@ -84,24 +92,24 @@ def test_a_run_whose_parent_is_killed_ends_as_interrupted_not_as_an_orphan(tmp_p
     """SIGKILL to the watching parent alone (a runner killing the process it started): the child
     gets SIGTERM, writes every output marked interrupted, and does not run on unobserved."""
     proc = _audit(tmp_path, "model=gan,hostile_models:hangs", "timeout=0", session=True)
+    groups = [proc.pid]
     try:
         _wait_for_first_record(tmp_path, proc)
+        groups += [int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        assert len(groups) == 2, "the parent runs the command in one child (in a process group of its own)"
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(proc.pid, 0)  # anyone left in the run's process group?
-            except ProcessLookupError:
-                break
+        while time.monotonic() < deadline and any(_group_alive(g) for g in groups):
             time.sleep(0.2)
-        else:
+        if any(_group_alive(g) for g in groups):
             pytest.fail("the child ran on after its parent was killed")
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for group in groups:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
     results = json.loads((_run_dir(tmp_path) / "results.json").read_text())
     assert results["interrupted_by"] == "SIGTERM" and [r["model"] for r in results["records"]] == ["gan"], results["records"]
     assert (_run_dir(tmp_path) / "report.html").is_file()
@@ -130,3 +138,40 @@ def test_a_model_closing_stdout_does_not_silence_the_runs_lines(tmp_path: Path):
     assert proc.returncode == 1, out + err  # the noise model fails its FID gate: a verdict, not an internal error
     assert "internal error" not in err
     assert "quality.fid                    gan/fp32" in out and "Verdict: FAIL (exit 1)" in out and "Report: " in out
+
+
+@pytest.mark.parametrize("model", ["hostile_models:leaves_thread", "hostile_models:hangs_at_exit"])
+def test_a_run_ends_with_its_verdict_whatever_the_model_leaves_for_interpreter_exit(tmp_path: Path, model: str):
+    """A non-daemon thread that never ends, an atexit hook that never returns: the run still ends
+    when its verdict is printed, with the verdict's exit code (it had hung until the CI's limit)."""
+    proc = _audit(tmp_path, f"model={model}")
+    try:
+        out, err = proc.communicate(timeout=180)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, out + err  # the noise model fails its FID gate
+    assert "Verdict: FAIL (exit 1)" in out
+    assert json.loads((_run_dir(tmp_path) / "results.json").read_text())["summary"]["exit_code"] == 1
+
+
+def test_processes_a_model_leaves_running_end_with_the_run(tmp_path: Path):
+    marker = tmp_path.parent / f"{tmp_path.name}-left-pid"
+    proc = _audit(tmp_path, f"model=hostile_models:leaves_process?marker={marker}")
+    try:
+        out, err = proc.communicate(timeout=180)  # the left process holds stdout: this waits for it unless it was ended
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, out + err
+    assert "killed processes the run had started and left running" in err
+    left = int(marker.read_text())
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{left}").exists() and "Z" not in _state(left) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{left}").exists() or "Z" in _state(left), "the model's process outlived the run"
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"

@@ -80,12 +80,13 @@ def test_worst_of_bounds_the_maximum_of_quantities_in_their_intervals():
 
 
 class WordLM:
-    """One token per word; a token's log-prob is -1, or -3 for "bad" when "A" came earlier."""
+    """One token per word; a token's log-prob is -4, or -6 for "bad" when "A" came earlier (low
+    enough to be log-probabilities: audit.lm.log_probs refuses scores that sum above 1)."""
 
     def log_probs(self, texts: list[str]) -> list[torch.Tensor]:
         def score(text: str) -> torch.Tensor:
             words = text.replace(".", " .").split()
-            return torch.tensor([-3.0 if w == "bad" and "A" in words[:i] else -1.0 for i, w in enumerate(words)][1:])
+            return torch.tensor([-6.0 if w == "bad" and "A" in words[:i] else -4.0 for i, w in enumerate(words)][1:])
 
         return [score(t) for t in texts]
 
@@ -93,7 +94,7 @@ class WordLM:
 def test_margins_score_the_shared_tail_after_the_group_word():
     test = AssociationTest("toy", "gender", "sentiment", ("A", "B"), (("A", "B"),), ("bad",), ("good",), ())
     (m,) = association_margins(WordLM(), [test], templates=("Here is {target} and {word}.",))
-    # " and bad ." after A scores -1 -3 -1 vs -1 -1 -1 after B; " and good ." is the same after both
+    # " and bad ." after A scores -4 -6 -4 vs -4 -4 -4 after B; " and good ." is the same after both
     assert m.shape == (1, 1, 2)
     assert m[0, 0].tolist() == pytest.approx([-2.0, 0.0])
     assert preference_share(m, 1) == 0.0  # A goes with "good" rather than "bad": anti-stereotyped

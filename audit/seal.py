@@ -1,0 +1,266 @@
+"""The harness's code, sealed against the model code that runs in its process.
+
+Models run in audit's own process, so a model can replace any function the harness measures or
+judges with: a pure-noise model that set `audit.gates.judge` and
+`audit.metrics.frechet.fid_from_features` to its own versions passed the quality gates with FID 0,
+and so did every model after it (exit 0). `HarnessSeal.take()` notes, before any user code is
+imported, every function, class and constant of audit's own packages, and every function and class
+of the libraries its numbers come from (numpy, scipy, torch, scikit-learn, pandas, transformers,
+...): what each module and class holds, and each function's code and defaults. `restore()` lists
+what differs since and puts the originals back. The runner calls it after a model loads and after
+each check, so a record measured while the code was changed becomes an error of that model, and
+the next check and model run on the original code.
+
+What it sees is replacement: a module attribute, a class attribute or a function's `__code__`
+swapped. It cannot stop code in the same process from doing anything else it likes (reading the
+reference data, editing an array the harness holds); only a process per model would.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import importlib
+import logging
+import pkgutil
+import sys
+import types
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["HarnessSeal", "LIBRARY_AUTHORS", "OWN_PACKAGES", "WATCHED_PACKAGES", "process_seal"]
+
+log = logging.getLogger(__name__)
+
+OWN_PACKAGES = ("audit", "audit_reference_models")
+"""The harness itself: every function, class and constant of these is sealed, and a new global that
+shadows a builtin (`len`, `min`) counts as a change too."""
+WATCHED_PACKAGES = OWN_PACKAGES + (
+    "numpy", "scipy", "torch", "sklearn", "pandas", "transformers", "safetensors", "tokenizers", "fairlearn", "PIL", "jinja2",
+)
+"""Packages whose functions and classes are sealed (their constants are not: libraries change their
+own module state as they work)."""
+LIBRARY_AUTHORS = WATCHED_PACKAGES[len(OWN_PACKAGES):] + (
+    "diffusers", "accelerate", "torchao", "peft", "huggingface_hub", "triton", "torchvision", "functorch", "ray",
+)
+"""Libraries whose own functions, set on a sealed library as they are imported, are taken as that
+library's doing (see `_library_change`): the watched ones and those audit or its models import."""
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class defined in Python, whose attributes can be set
+_MISSING = object()
+_CONSTANTS = (bool, int, float, complex, str, bytes, tuple, frozenset)
+_BUILTINS = frozenset(vars(builtins))
+
+
+def _is_code(value: Any) -> bool:
+    """A function, class, module or descriptor: what changes behaviour when replaced. Decided on
+    the type alone, so no lazy proxy's `__getattr__` runs."""
+    kind = type(value)
+    return callable(value) or issubclass(kind, (types.ModuleType, property, classmethod, staticmethod))
+
+
+def _sealed_value(value: Any, own: bool) -> bool:
+    return _is_code(value) or (own and issubclass(type(value), _CONSTANTS))
+
+
+def _package(module_name: str) -> str:
+    return module_name.partition(".")[0]
+
+
+@dataclass
+class _Namespace:
+    """One module's or class's sealed entries (name -> value at sealing)."""
+
+    label: str
+    owner: Any
+    entries: dict[str, Any]
+    own: bool
+    is_class: bool
+    names: frozenset[str] = frozenset()
+    """Every name the module or class held at sealing: only a name not among them was added."""
+    inherited: frozenset[str] = frozenset()
+    """For a class: names its bases define, which an added attribute would override."""
+
+    def changes(self) -> list[tuple[str, str, Any]]:
+        """(name, what happened, original value) for each entry that differs now (`_MISSING`: added)."""
+        current = vars(self.owner)
+        found = [(name, "removed" if current.get(name, _MISSING) is _MISSING else "replaced", value)
+                 for name, value in self.entries.items() if current.get(name, _MISSING) is not value]
+        if len(current) != len(self.names):
+            found += [(name, "added", _MISSING) for name in self._added(current)]
+        return found
+
+    def _added(self, current: Any) -> list[str]:
+        """New names that change behaviour: a class attribute overriding an inherited one
+        (`torch.Tensor.mean = ...` shadows the C method), a global of audit's shadowing a builtin."""
+        if self.is_class:
+            return [n for n, v in list(current.items()) if n not in self.names and n in self.inherited and _is_code(v)]
+        if self.own:
+            return [n for n in list(current) if n not in self.names and n in _BUILTINS]
+        return []
+
+    def accept(self, name: str) -> None:
+        """Take the entry's current value as sealed (a library's own addition, see `_library_addition`)."""
+        value = vars(self.owner).get(name, _MISSING)
+        if value is not _MISSING:
+            self.entries[name] = value
+            self.names = self.names | {name}
+
+    def put_back(self, name: str, value: Any) -> None:
+        try:
+            if self.is_class:
+                if value is _MISSING:
+                    delattr(self.owner, name)
+                else:
+                    setattr(self.owner, name, value)
+            elif value is _MISSING:
+                vars(self.owner).pop(name, None)
+            else:
+                vars(self.owner)[name] = value
+        except (AttributeError, TypeError) as exc:  # e.g. a class that refuses the attribute now
+            log.warning("could not restore %s.%s: %s", self.label, name, exc)
+
+
+@dataclass
+class HarnessSeal:
+    """What the harness's code and its libraries' functions were when the seal was taken."""
+
+    namespaces: list[_Namespace] = field(default_factory=list)
+    functions: list[tuple[types.FunctionType, str, Any, Any, Any]] = field(default_factory=list)
+    """(function, label, __code__, __defaults__, __kwdefaults__) of every sealed Python function."""
+    modules: frozenset[str] = frozenset()
+
+    @classmethod
+    def take(cls) -> "HarnessSeal":
+        """Seal the code as it is now. Imports every module of audit first, so one a check would
+        import later cannot be changed unseen before it is."""
+        _import_own_modules()
+        seal = cls()
+        seal._add_modules()
+        return seal
+
+    def __reduce__(self) -> Any:
+        """Sent to another process (a Ray worker), a seal is none: the worker takes its own before it loads a model."""
+        return (_no_seal, ())
+
+    def _add_modules(self) -> None:
+        seen_functions = {id(f) for f, *_ in self.functions}
+        names = set(self.modules)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, module in list(sys.modules.items()):
+                if name in names or _package(name) not in WATCHED_PACKAGES or not isinstance(module, types.ModuleType):
+                    continue
+                names.add(name)
+                own = _package(name) in OWN_PACKAGES
+                namespace = vars(module)
+                entries = {k: v for k, v in list(namespace.items()) if _sealed_value(v, own)}
+                self._add(_Namespace(name, module, entries, own, False, frozenset(namespace)))
+                for value in list(namespace.values()):
+                    if issubclass(type(value), type) and value.__dict__.get("__module__") == name and value.__flags__ & _HEAP_TYPE:
+                        self._add_class(value, own)
+                    else:
+                        for function in _python_functions(value):
+                            if id(function) not in seen_functions:
+                                seen_functions.add(id(function))
+                                self.functions.append(_function_entry(function, f"{name}.{function.__name__}"))
+        self.modules = frozenset(names)
+
+    def _add(self, namespace: _Namespace) -> None:
+        self.namespaces.append(namespace)
+
+    def _add_class(self, cls: type, own: bool) -> None:
+        label = f"{cls.__dict__.get('__module__')}.{cls.__qualname__}"
+        entries = {k: v for k, v in list(vars(cls).items()) if _sealed_value(v, own) and k not in ("__dict__", "__weakref__")}
+        inherited = frozenset(n for base in cls.__mro__[1:] for n in vars(base))
+        self._add(_Namespace(label, cls, entries, own, True, frozenset(vars(cls)), inherited))
+        for name, value in entries.items():
+            function = value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
+            if type(function) is types.FunctionType:
+                self.functions.append(_function_entry(function, f"{label}.{name}"))
+
+    def restore(self) -> list[str]:
+        """What was changed since the seal (`"audit.gates.judge replaced"`), each put back as it
+        was; empty when nothing was. Modules imported since are sealed from now on."""
+        changed: list[str] = []
+        imported = len(sys.modules) != len(self.modules)
+        for namespace in self.namespaces:
+            for name, what, original in namespace.changes():
+                if imported and what != "removed" and _library_change(namespace, name):
+                    namespace.accept(name)
+                    continue
+                namespace.put_back(name, original)
+                changed.append(f"{namespace.label}.{name} {what}")
+        for function, label, code, defaults, kwdefaults in self.functions:
+            if function.__code__ is not code or function.__defaults__ is not defaults or function.__kwdefaults__ is not kwdefaults:
+                function.__code__, function.__defaults__, function.__kwdefaults__ = code, defaults, kwdefaults
+                changed.append(f"{label} code replaced")
+        if len(sys.modules) != len(self.modules) or changed:
+            self._add_modules()
+        if changed:
+            log.warning("model code changed the harness's code; restored: %s", ", ".join(changed))
+        return changed
+
+
+def _library_change(namespace: _Namespace, name: str) -> bool:
+    """An attribute a library set on its own classes or modules as one of its modules was
+    imported: torch.distributed.tensor adds `Placement.__eq__`, torch._dynamo wraps
+    `torch.manual_seed`, importing `tokenizers.trainers` binds that module over the attribute
+    of the same name. Taken as the library's when modules were imported meanwhile and the new
+    value is defined in one of LIBRARY_AUTHORS; a change to audit's own code, a removal, or a
+    value defined in a model's module never is."""
+    if namespace.own:
+        return False
+    value = vars(namespace.owner).get(name)
+    if not _is_code(value):
+        return False
+    while isinstance(value, (functools.partial, classmethod, staticmethod, types.MethodType, property)):
+        value = value.func if isinstance(value, functools.partial) else value.fget if isinstance(value, property) else value.__func__
+    module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+    return isinstance(module, str) and _package(module) in LIBRARY_AUTHORS
+
+
+_PROCESS_SEAL: list[HarnessSeal] = []
+
+
+def process_seal() -> HarnessSeal:
+    """This process's one seal, taken on the first call (a Ray worker's, before its first unit
+    loads a model; each unit's `restore` leaves the code as sealed for the next)."""
+    if not _PROCESS_SEAL:
+        _PROCESS_SEAL.append(HarnessSeal.take())
+    return _PROCESS_SEAL[0]
+
+
+def _python_functions(value: Any) -> list[types.FunctionType]:
+    """The Python functions whose code runs when `value` is called: itself and the functions it
+    wraps (a `functools.wraps` decorator's `__wrapped__`, numpy's array-function dispatchers)."""
+    found: list[types.FunctionType] = []
+    while len(found) < 8:
+        if type(value) is types.FunctionType:
+            found.append(value)
+            value = value.__dict__.get("__wrapped__")
+        elif type(value).__name__ == "_ArrayFunctionDispatcher":
+            value = value.__wrapped__
+        else:
+            break
+    return found
+
+
+def _function_entry(function: types.FunctionType, label: str) -> tuple[types.FunctionType, str, Any, Any, Any]:
+    return (function, label, function.__code__, function.__defaults__, function.__kwdefaults__)
+
+
+def _no_seal() -> None:
+    return None
+
+
+def _import_own_modules() -> None:
+    """Import every module of the audit package (not `__main__`, which would run the CLI)."""
+    for info in pkgutil.walk_packages([str(Path(__file__).parent)], "audit."):
+        if info.name.rpartition(".")[2] == "__main__" or info.name in sys.modules:
+            continue
+        try:
+            importlib.import_module(info.name)
+        except ImportError as exc:  # an optional dependency a module needs (none today): sealed when it imports
+            log.debug("not sealed now: %s (%s)", info.name, exc)

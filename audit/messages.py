@@ -7,8 +7,9 @@ many modules need, so they import nothing of the package and anyone may use them
 from __future__ import annotations
 
 import difflib
+import unicodedata
 
-__all__ = ["did_you_mean", "one_line"]
+__all__ = ["did_you_mean", "one_line", "printable"]
 
 
 def did_you_mean(kind: str, name: str, valid: list[str]) -> str:
@@ -28,5 +29,14 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
         head, sep, rest = text.partition(": ")
         if sep and head.endswith(("Error", "Exception")) and head.isidentifier():
             text = rest  # the caller names the exception type
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def printable(text: str) -> str:
+    """`text` with its control and format characters (ESC, BEL, carriage return, bidi overrides)
+    written as escapes (`\\x1b`): a message from model code then cannot move the terminal's cursor,
+    retitle it, overwrite a line or reorder one in a CI log."""
+    if text.isprintable():
+        return text
+    return "".join(c if c == " " or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp") else c.encode("unicode_escape").decode("ascii") for c in text)

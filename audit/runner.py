@@ -35,12 +35,16 @@ from audit.errors import (
 from audit.evaluators import digits_evaluator, digits_reference
 from audit.interrupts import Interrupts, deferred_signals, hold_signals, terminate_as_interrupt, time_limit
 from audit.isolation import restored_globals
+from audit.messages import one_line
 from audit.plan import Plan, PlanItem
 from audit.progress_events import CHECKS_STEP, UNIT_DONE_STEP, ProgressEvent, reporting_to
 from audit.results import CheckResult, ResultsStream, finish_results, new_results, rewrite_stream, write_json_atomic
 from audit.sample_store import SampleStore
 
 log = logging.getLogger(__name__)
+
+REASON_LIMIT = 2000
+"""Longest reason a record keeps from an exception's message (a model may raise megabytes)."""
 ProgressHook = Callable[[ProgressEvent], None]
 """Receives every ProgressEvent of a run (audit.progress_events): the display's callback."""
 
@@ -103,12 +107,12 @@ def run_check(
             record.details = {**(record.details or {}), "cache": dict(store.cache_used)}
         record.status = "measured"  # judged once, when the run ends (judge_run)
     except NotApplicable as exc:  # e.g. a precision that is its own baseline, a hook the adapter lacks
-        record.status, record.reason = "skipped", str(exc)
+        record.status, record.reason = "skipped", one_line(exc, REASON_LIMIT)
     except BaseException as exc:
         if must_propagate(exc):
             raise
         error = as_model_error(exc)
-        record.status, record.reason = "error", f"{type(error).__name__}: {error}"
+        record.status, record.reason = "error", _reason(error)
         record.value = record.ci_low = record.ci_high = None
     record.duration_s = round(time.perf_counter() - started, 4)
     log.info("%s on %s/%s: %s in %.2f s", spec.id, item.model, item.precision, record.status, record.duration_s)
@@ -337,7 +341,7 @@ def run_item(
         if tampered is not None:
             exc = tampered
         status = "skipped" if isinstance(exc, NotApplicable) else "error"
-        reason = str(exc) if isinstance(exc, (NotApplicable, ModelTimeout)) else _reason(as_model_error(exc))
+        reason = one_line(exc, REASON_LIMIT) if isinstance(exc, (NotApplicable, ModelTimeout)) else _reason(as_model_error(exc))
         remaining = [s for s in applicable if s.id not in done] or ([] if done else [None])
         for spec in remaining:
             record = base_record(plan, item, spec, family) if spec else no_check_record(plan, item, family, ())
@@ -364,7 +368,10 @@ def _raise_if_seal_broken(plan: Plan, store: SampleStore, when: str) -> None:
 
 
 def _reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    """A record's reason for an exception: its type and message on one printable line (model code
+    writes the message: a newline, a carriage return or an escape sequence in it could fake a line
+    of the CI log), at most REASON_LIMIT characters."""
+    return f"{type(exc).__name__}: {one_line(exc, REASON_LIMIT)}"
 
 
 def _declared_weights(adapter: Any) -> dict[str, str]:

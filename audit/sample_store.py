@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from audit.adapters.images import validate_images
+from audit.adapters.images import owned_images, validate_images
 from audit.errors import InputError, ModelOutputError, as_model_error, must_propagate
 from audit.evaluators import BATCH, Embedding, ImageEvaluator, ReferenceImages
 from audit.isolation import harness_defaults
@@ -177,7 +177,7 @@ class SampleStore:
                 prompts = self._prompts_for(adapter, n)
                 images = adapter.sample(n, seed, labels=labels, prompts=list(prompts)) if prompts else adapter.sample(n, seed, labels=labels)
                 validate_images(model, images, n)
-                self._samples[key] = Samples(images.float().cpu(), labels, prompts)
+                self._samples[key] = Samples(owned_images(images), labels, prompts)
                 self._samples_to_cache(key, self._samples[key])
                 report_step("sampling", n, n)
                 log.info("sampled %d images of %s/%s (seed %d) in %.2f s", n, model, key[1], seed, time.perf_counter() - started)

@@ -7,7 +7,8 @@ child ends without its results.json it rebuilds results.json and every report fr
 results.jsonl, marked interrupted, and exits 4. A child that ended before it created its run
 folder and still says 0 is exit 4 too: a run without results is never a pass. A child that does
 not end within CANCEL_GRACE_S of a forwarded cancel (a model set SIGTERM to SIG_IGN) is killed
-and rebuilt the same way.
+and rebuilt the same way, and so is a child whose results.jsonl has not grown for the run's
+`timeout` + WATCHDOG_GRACE_S (a model blocked where the per-model time limit cannot reach it).
 
 A run must also end when it is done. Once the child has written its outputs and printed its
 verdict it leaves at once (`os._exit`), so a thread a model started and never stopped, or an
@@ -39,6 +40,11 @@ CANCEL_GRACE_S = 20.0
 """Seconds a child has, after the parent forwarded SIGINT or SIGTERM, to write its outputs and end."""
 CANCEL_GRACE_ENV = "AUDIT_CANCEL_GRACE_S"
 """Environment variable that sets CANCEL_GRACE_S (e.g. below the CI system's own kill timeout)."""
+WATCHDOG_GRACE_S = 300.0
+"""Seconds past the run's `timeout` that the parent waits for the next record before it kills the
+child: a model blocked where the per-model time limit (SIGALRM) cannot reach it."""
+WATCHDOG_GRACE_ENV = "AUDIT_WATCHDOG_GRACE_S"
+"""Environment variable that sets WATCHDOG_GRACE_S."""
 WAIT_POLL_S = 0.5
 """Seconds between the parent's looks at a child it has asked to stop."""
 PR_SET_PDEATHSIG = 1
@@ -91,7 +97,7 @@ def supervise(argv: list[str]) -> int:
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        status = _wait(child, forwarded)
+        status = _wait(child, forwarded, RecordWatch(marker))
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -132,10 +138,59 @@ def _end_left_behind(group: int) -> None:
     print("audit: killed processes the run had started and left running (e.g. by model code) when it ended", file=sys.stderr, flush=True)
 
 
-def _wait(child: subprocess.Popen, forwarded: list[float]) -> int:
+class RecordWatch:
+    """The parent's view of the child's progress: when results.jsonl last grew, and the run's
+    `timeout` (from the file's header). Each check ends within the per-model time limit, so a run
+    whose stream has not grown for `timeout` + WATCHDOG_GRACE_S is stuck where the limit (a SIGALRM
+    in the child) cannot reach: native code that never returns, SIGALRM blocked by model code.
+    Before the first record the grace is doubled: what a run prepares before its first unit (a Ray
+    cluster, the reference's features for its tasks) is not under the limit."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+        self.stream: Path | None = None
+        self.timeout: float | None = None
+        self.size = -1
+        self.header_size = -1
+        self.grown = time.monotonic()
+
+    def stalled_for(self) -> float | None:
+        """Seconds since the stream last grew, once they exceed timeout + grace; else None."""
+        now = time.monotonic()
+        if self.stream is None and not self._find_stream():
+            return None
+        size = self.stream.stat().st_size if self.stream.is_file() else self.size
+        if size != self.size:
+            self.size, self.grown = size, now
+            self.header_size = size if self.header_size < 0 else self.header_size
+            return None
+        grace = float(os.environ.get(WATCHDOG_GRACE_ENV) or WATCHDOG_GRACE_S) * (2 if self.size == self.header_size else 1)
+        if not self.timeout or now - self.grown <= self.timeout + grace:
+            return None
+        return now - self.grown
+
+    def _find_stream(self) -> bool:
+        import json
+
+        try:
+            run_dir = self.marker.read_text(encoding="utf-8").strip()
+            if not run_dir:
+                return False
+            stream = Path(run_dir) / "results.jsonl"
+            with stream.open(encoding="utf-8") as fh:
+                header = json.loads(fh.readline())
+        except (OSError, ValueError):
+            return False
+        timeout = (header.get("run", {}).get("config") or {}).get("timeout") if isinstance(header, dict) else None
+        self.stream, self.timeout = stream, float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None
+        return True
+
+
+def _wait(child: subprocess.Popen, forwarded: list[float], watch: RecordWatch) -> int:
     """The child's exit status. Once a cancel was forwarded (`forwarded` holds its time), a child
     still running CANCEL_GRACE_S later (user code ignores SIGTERM or SIGINT: `signal.SIG_IGN`)
-    is killed, so what it streamed is rebuilt while the CI system still waits for this process."""
+    is killed, so what it streamed is rebuilt while the CI system still waits for this process;
+    so is a child whose results.jsonl has not grown for its `timeout` + WATCHDOG_GRACE_S."""
     while True:
         try:
             return child.wait(timeout=WAIT_POLL_S)
@@ -143,6 +198,12 @@ def _wait(child: subprocess.Popen, forwarded: list[float]) -> int:
             grace = float(os.environ.get(CANCEL_GRACE_ENV) or CANCEL_GRACE_S)
             if forwarded and time.monotonic() - forwarded[0] > grace:
                 _say(f"the run did not stop within {grace:g} s of the cancel (a model ignores it?); killing it")
+                child.kill()
+                return child.wait()
+            stalled = watch.stalled_for()
+            if stalled is not None:
+                _say(f"no record for {stalled:.0f} s, past timeout={watch.timeout:g} s: a model is blocked where the time limit "
+                     "cannot reach it (native code, blocked signals); killing the run")
                 child.kill()
                 return child.wait()
 

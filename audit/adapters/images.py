@@ -6,9 +6,12 @@ generator's probe batch) apply the same test, so it lives beside the adapter con
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.errors import ModelOutputError
+
+if TYPE_CHECKING:
+    import torch
 
 RANGE_TOLERANCE = 1e-3
 """How far outside [0, 1] a pixel may stray (float rounding) before the batch breaks the contract."""
@@ -32,4 +35,13 @@ def validate_images(model: str, images: Any, n: int) -> None:
         raise ModelOutputError(f"model '{model}' sample() returned values in [{low:.3g}, {high:.3g}], expected [0, 1]")
 
 
-__all__ = ["RANGE_TOLERANCE", "validate_images"]
+def owned_images(images: "torch.Tensor") -> "torch.Tensor":
+    """A float32 CPU copy of a model's images that the model can no longer change: a model may
+    return a buffer it reuses and overwrites on its next call (as CUDA-graph and other
+    preallocated pipelines do), which would change samples already kept or gathered."""
+    import torch
+
+    return images.detach().to("cpu", torch.float32, copy=True)
+
+
+__all__ = ["RANGE_TOLERANCE", "owned_images", "validate_images"]

@@ -73,7 +73,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from audit.adapters.base import CONDITIONAL, SAMPLE
-from audit.adapters.images import validate_images
+from audit.adapters.images import owned_images, validate_images
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.metrics import group_frame
@@ -319,7 +319,7 @@ def unconditional(ctx: CheckContext, min_n: int | None) -> dict[str, Any]:
         else:
             images = ctx.adapter.sample(n, ctx.seed, labels=None)
             validate_images(ctx.model, images, n)
-            images, source = images.float().cpu(), "sample(n, seed, labels=None)"
+            images, source = owned_images(images), "sample(n, seed, labels=None)"
         if by_attributes:
             return {"labels": attribute_labels(ctx, images), "n": n, "source": source}
         logits = ctx.embedding().logits if source.startswith("the run's") else ctx.store.evaluator.embed(images).logits

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from audit.adapters.base import SAMPLE, accepts
-from audit.adapters.images import validate_images
+from audit.adapters.images import owned_images, validate_images
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import NotApplicable
@@ -122,7 +122,7 @@ def steps_curve(
                 x = ctx.adapter.sample(size, seed, labels=part_labels, steps=s, **kwargs)
             per_image_seconds.append((time.perf_counter() - began) / size)
             validate_images(ctx.model, x, size)
-            images.append(x.float().cpu())
+            images.append(owned_images(x))
             ctx.progress(f"sampling ({sampler.upper()} {s})", start + size, count)
         fake = features[s] = ctx.store.evaluator.embed(torch.cat(images)).features
         fid = finite_or_raise(f"FID at {s} steps", fid_from_features(fake, real))

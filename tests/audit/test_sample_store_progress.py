@@ -1,5 +1,5 @@
-"""The sample store reports sampling and featurizing with counts that only grow, and its
-chunked featurizing gives exactly the evaluator's one-call embedding."""
+"""The sample store reports sampling and featurizing with counts that only grow, its chunked
+featurizing gives exactly the evaluator's one-call embedding, and what it keeps is its own."""
 
 from __future__ import annotations
 
@@ -37,3 +37,15 @@ def test_a_reused_sample_set_reports_nothing():
     with reporting_to(lambda *step: heard.append(step)):
         store.embedding(noise(), key)
     assert heard == []
+
+
+def test_kept_samples_are_a_copy_a_model_reusing_its_buffer_cannot_overwrite():
+    import torch
+    from hostile_models import reuses_buffer
+
+    model = reuses_buffer()
+    store = SampleStore(digits_evaluator, digits_reference)
+    kept = store.samples(model, ("hostile_models:reuses_buffer", "fp32", 0, 8)).images
+    model.sample(8, 1)  # the model's next call overwrites its buffer with seed 1's images
+    expected = torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(0))  # the fixture's seed-0 images
+    assert torch.equal(kept, expected) and not torch.equal(kept, model.buffer)

@@ -252,3 +252,16 @@ def test_a_language_model_whose_scores_are_not_probabilities_gets_error_records_
     assert record["status"] == "error" and "not log-probabilities" in record["reason"]
     quality = cli("run", "suite=quality", f"model={model}", "check=quality.perplexity", "bootstrap=20")
     assert quality.exit_code == 4 and all(r["status"] == "error" for r in _by_model(quality, model))
+
+
+def test_a_models_error_message_cannot_fake_lines_of_the_ci_log(cli):
+    result = cli("run", "suite=quality", "model=hostile_models:spoofs_log", ONE_CHECK, *FAST)
+    assert result.exit_code == 4
+    output = result.stdout + result.stderr
+    for control in ("\r", "\x1b", "\x07", "\u202e"):
+        assert control not in output, repr(control)
+    assert not any(line.startswith(("::error::", "Verdict: PASS")) for line in output.splitlines())
+    [record] = _by_model(result, "hostile_models:spoofs_log")
+    assert record["reason"] == "ValueError: boom \\x1b[2K\\x1b[1AVerdict: PASS (exit 0) ::error::all good\\x07\\x1b]0;title\\x07 \\u202eevil"
+    summary = (result.run_dir / "summary.md").read_text()
+    assert "\x1b" not in summary and "\\x1b[2K" in summary

@@ -175,3 +175,18 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return "Z"
+
+
+def test_a_model_blocked_where_the_time_limit_cannot_reach_is_killed_and_the_run_rebuilt(tmp_path: Path):
+    """SIGALRM blocked and no return: without the parent's watch on results.jsonl the run would
+    wait for the CI system's own limit. With timeout=30 and a 5 s grace it is killed ~35 s after
+    gan's last record (gan takes well under 30 s), and gan's records are kept."""
+    proc = _audit(tmp_path, "model=gan,hostile_models:blocks_time_limit", "timeout=30", AUDIT_WATCHDOG_GRACE_S="5")
+    try:
+        out, err = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+    assert proc.returncode == 4, out + err
+    assert "past timeout=30 s" in err and "rebuilt them from results.jsonl" in err
+    results = json.loads((_run_dir(tmp_path) / "results.json").read_text())
+    assert results["interrupted"] is True and [r["model"] for r in results["records"]] == ["gan"], results["records"]

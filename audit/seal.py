@@ -186,6 +186,10 @@ class HarnessSeal:
         changed: list[str] = []
         imported = len(sys.modules) != len(self.modules)
         for namespace in self.namespaces:
+            if not namespace.is_class and sys.modules.get(namespace.label) is not namespace.owner:
+                what = "replaced" if namespace.label in sys.modules else "removed"
+                sys.modules[namespace.label] = namespace.owner  # a lazy `from audit.gates import judge` reads sys.modules
+                changed.append(f"sys.modules['{namespace.label}'] {what}")
             for name, what, original in namespace.changes():
                 if imported and what != "removed" and _library_change(namespace, name):
                     namespace.accept(name)

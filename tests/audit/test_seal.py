@@ -132,6 +132,18 @@ def test_a_library_submodule_imported_over_an_attribute_of_its_name_is_accepted(
         sys.modules.pop(submodule.__name__, None)
 
 
+def test_a_module_replaced_in_sys_modules_is_put_back(seal: HarnessSeal) -> None:
+    """Code that imports lazily (`from audit.gates import finalize` inside a function) reads
+    sys.modules: a fake module there would judge the run."""
+    gates = sys.modules["audit.gates"]
+    sys.modules["audit.gates"] = types.ModuleType("audit.gates")
+    assert seal.restore() == ["sys.modules['audit.gates'] replaced"]
+    assert sys.modules["audit.gates"] is gates
+    from audit.gates import finalize
+
+    assert finalize is gates.finalize
+
+
 def test_a_seal_does_not_travel_to_another_process(seal: HarnessSeal) -> None:
     assert pickle.loads(pickle.dumps(seal)) is None
 

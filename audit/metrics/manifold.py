@@ -72,20 +72,19 @@ class Manifolds:
         }
 
     def resampled(self, fake_counts: np.ndarray) -> dict[str, np.ndarray]:
-        """Each metric with the generated rows weighted by each row of `fake_counts` [B, F]
-        (bootstrap counts or 0/1 masks; a fake ball exists if its centre is drawn) and the real
-        set and every radius fixed: the variation of a fresh generated set against the same
-        reference."""
+        """Precision, density and coverage with the generated rows weighted by each row of
+        `fake_counts` [B, F] (bootstrap counts or 0/1 masks) and the real set and every radius
+        fixed: the variation of a fresh generated set against the same reference. Recall is not
+        among them: its generated radii must be recomputed in each resample (`recall_resampled`)."""
         n_real, n_fake = self.in_real.shape
         cf = np.asarray(fake_counts, np.float32)
-        in_real, in_fake = self.in_real.astype(np.float32), self.in_fake.astype(np.float32)
+        in_real = self.in_real.astype(np.float32)
         drawn = cf.sum(axis=1, dtype=np.float64)
         inside_real = in_real.any(axis=0).astype(np.float64)  # [F]
         balls_per_fake = in_real.sum(axis=0, dtype=np.float64)  # [F]
         present = (cf > 0).astype(np.float32)
         return {
             "precision": cf.astype(np.float64) @ inside_real / drawn,
-            "recall": ((present @ in_fake.T) > 0).sum(axis=1, dtype=np.float64) / n_real,
             "density": cf.astype(np.float64) @ balls_per_fake / (self.k * drawn),
             "coverage": ((present @ in_real.T) > 0).sum(axis=1, dtype=np.float64) / n_real,
         }

@@ -19,7 +19,7 @@ from audit.seal import HarnessSeal
 
 @pytest.fixture(scope="module")
 def seal() -> HarnessSeal:
-    return HarnessSeal.take()
+    return HarnessSeal.take(reuse=False)
 
 
 def test_nothing_changed_means_nothing_to_restore(seal: HarnessSeal) -> None:
@@ -91,7 +91,7 @@ def _library_module_adding_eq(module_name: str) -> types.ModuleType:
 
 
 def test_an_addition_a_library_makes_as_it_imports_is_accepted() -> None:
-    own = HarnessSeal.take()  # it takes the addition in: no other test may share this seal
+    own = HarnessSeal.take(reuse=False)  # it takes the addition in: no other test may share this seal
     module = _library_module_adding_eq("torch._audit_seal_test")
     sys.modules[module.__name__] = module
     torch.nn.Identity.__eq__ = module.__eq__
@@ -121,7 +121,7 @@ def test_a_library_submodule_imported_over_an_attribute_of_its_name_is_accepted(
     package._audit_seal_sub = _library_module_adding_eq("numpy._audit_seal_placeholder").__eq__
     submodule = types.ModuleType("numpy._audit_seal_sub")
     try:
-        own = HarnessSeal.take()
+        own = HarnessSeal.take(reuse=False)
         sys.modules[submodule.__name__] = submodule
         package._audit_seal_sub = submodule
         assert own.restore() == [] and package._audit_seal_sub is submodule
@@ -142,6 +142,19 @@ def test_a_module_replaced_in_sys_modules_is_put_back(seal: HarnessSeal) -> None
     from audit.gates import finalize
 
     assert finalize is gates.finalize
+
+
+def test_taking_a_seal_again_reuses_it_only_while_nothing_changed() -> None:
+    first = HarnessSeal.take()
+    assert HarnessSeal.take() is first
+    judge = audit.gates.judge
+    audit.gates.judge = lambda *args, **kwargs: None  # e.g. a test's monkeypatch before it plans a run
+    try:
+        second = HarnessSeal.take()
+        assert second is not first and second.restore() == []  # the patched state is what it sealed
+    finally:
+        audit.gates.judge = judge
+    assert HarnessSeal.take() is not second
 
 
 def test_a_seal_does_not_travel_to_another_process(seal: HarnessSeal) -> None:

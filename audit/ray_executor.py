@@ -39,7 +39,7 @@ from audit.progress_events import UNIT_DONE_STEP, ProgressEvent
 from audit.results import CheckResult, record_from_dict
 from audit.runner import ItemSink, ProgressHook, base_record, new_store, no_check_record, run_item
 from audit.sample_store import SampleStore
-from audit.seal import process_seal
+from audit.seal import HarnessSeal
 
 log = logging.getLogger(__name__)
 
@@ -381,7 +381,7 @@ def run_unit(plan: Plan, index: int, reference: Any, features: Any, text: Any, i
     (a ProgressInbox, or None); return plain data (records as dicts)."""
     from audit.threads import single_blas_thread
 
-    plan = replace(plan, seal=process_seal())  # a seal does not travel: this worker's own, taken before it loads the model
+    plan = replace(plan, seal=HarnessSeal.take())  # a seal does not travel: this worker's own (reused across its units), before it loads the model
     item = plan.items[index]
     store = new_store(plan)
     if reference is not None:

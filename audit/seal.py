@@ -31,7 +31,7 @@ from operator import attrgetter, is_not, ne
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HarnessSeal", "LIBRARY_AUTHORS", "OWN_PACKAGES", "WATCHED_PACKAGES", "process_seal"]
+__all__ = ["HarnessSeal", "LIBRARY_AUTHORS", "OWN_PACKAGES", "WATCHED_PACKAGES"]
 
 log = logging.getLogger(__name__)
 
@@ -284,15 +284,6 @@ def _library_change(namespace: _Namespace, name: str) -> bool:
 _OWN_MODULES_IMPORTED: list[bool] = []
 _LAST_SEAL: list[HarnessSeal] = []
 """The seal `take` made last in this process."""
-_PROCESS_SEAL: list[HarnessSeal] = []
-
-
-def process_seal() -> HarnessSeal:
-    """This process's one seal, taken on the first call (a Ray worker's, before its first unit
-    loads a model; each unit's `restore` leaves the code as sealed for the next)."""
-    if not _PROCESS_SEAL:
-        _PROCESS_SEAL.append(HarnessSeal.take())
-    return _PROCESS_SEAL[0]
 
 
 def _python_functions(value: Any) -> list[types.FunctionType]:

@@ -94,7 +94,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from audit.errors import AuditError, NotApplicable, UnknownNameError
+from audit.errors import AuditError, ModelOutputError, NotApplicable, UnknownNameError
 from audit.messages import did_you_mean
 
 if TYPE_CHECKING:
@@ -140,6 +140,40 @@ class UnsupportedPrecision(NotApplicable):
 
 class BaselinePrecision(UnsupportedPrecision):
     """A comparison check run on its own baseline precision (fp32 against fp32): `skipped`."""
+
+
+NOT_THE_NETWORKS = "modules() does not return the networks the model runs"
+"""Why a variant's output can be bit-identical to fp32's: what it cast or quantized never ran."""
+
+
+class PrecisionChangedNothing(ModelOutputError):
+    """A variant other than fp32 whose outputs are bit-identical to fp32's on the same seeds and
+    inputs (`outputs_identical`): casting or quantizing `modules()` did not reach the computation
+    the model's outputs come from, so whatever is measured of it is fp32's. The quantization
+    suite records its checks as errors (exit 4); `audit check-model` fails its precision rule."""
+
+    def __init__(self, model: str, precision: str, call: str) -> None:
+        super().__init__(
+            f"precision {precision} changed nothing in the outputs of model '{model}' ({call}: bit-identical to fp32 on the same "
+            f"seeds and inputs): {NOT_THE_NETWORKS} (or none of what {precision} casts or quantizes is on {call}'s path), "
+            "so this variant would measure fp32 against itself"
+        )
+
+
+def outputs_identical(reference: Any, variant: Any) -> bool:
+    """True when a variant's output equals fp32's value for value: tensors of the same shape,
+    compared in float64 (a bf16 output counts as identical when every value equals fp32's), or
+    lists and tuples of them element by element. Anything else (text, tables) is never called
+    identical: a discrete output can legitimately survive a variant unchanged."""
+    import torch
+
+    if isinstance(reference, torch.Tensor) and isinstance(variant, torch.Tensor):
+        return reference.shape == variant.shape and bool(torch.equal(reference.detach().cpu().double(), variant.detach().cpu().double()))
+    if isinstance(reference, (list, tuple)) and isinstance(variant, (list, tuple)):
+        return len(reference) == len(variant) > 0 and all(
+            isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and outputs_identical(a, b) for a, b in zip(reference, variant)
+        )
+    return False
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 generations, across runs.
 
 An entry is one `.npz` file (arrays only, read with `allow_pickle=False`) named by the sha256 of
-everything that determines its arrays (`cache_key`): for samples the model's weights sha256, the
+everything that determines its arrays (`cache_key`): for samples the model's weights sha256 (as
+declared, and a digest of the parameters its `modules()` hold, computed here), the
 model word and its arguments, the adapter's source sha256, precision, device kind, seed, n, the
 prompts' sha256 and the code version of the sampler; for features also the evaluator's name and
 sha256 (and, for the reference, the data's sha256); for generations the same model parts, the
@@ -21,6 +22,7 @@ import json
 import os
 import secrets
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -113,6 +115,37 @@ def _adapter_code_sha256(adapter: Any) -> str | None:
         return None
 
 
+_MODULE_DIGESTS: "weakref.WeakKeyDictionary[Any, str | None]" = weakref.WeakKeyDictionary()
+
+
+def _modules_digest(adapter: Any) -> str | None:
+    """A digest, computed here, of the parameters and buffers the adapter's `modules()` hold (once
+    per adapter object): the weights sha256 a model declares is its own word, and a model whose
+    weights had changed under the same declaration was read its old samples from the cache. None
+    when `modules()` fails or holds anything but torch modules."""
+    try:
+        return _MODULE_DIGESTS[adapter]
+    except (KeyError, TypeError):
+        pass
+    import torch
+
+    from audit.instrument_integrity import content_digest
+
+    try:
+        modules = adapter.modules()
+        if not isinstance(modules, Mapping) or not all(isinstance(m, torch.nn.Module) for m in modules.values()):
+            held = None
+        else:
+            held = hashlib.sha256(b"".join(str(name).encode() + content_digest(modules[name]) for name in sorted(modules))).hexdigest()
+    except Exception:  # model code: any failure means the entry cannot be identified
+        held = None
+    try:
+        _MODULE_DIGESTS[adapter] = held
+    except TypeError:
+        pass
+    return held
+
+
 def _model_parts(adapter: Any, model: str, precision: str, source: Mapping[str, Any] | None, what: str) -> dict[str, Any] | str:
     """What identifies the model that makes an entry (its word and arguments, weights sha256, the
     adapter's class and source sha256, precision, device kind, code version), or why its `what`
@@ -121,8 +154,11 @@ def _model_parts(adapter: Any, model: str, precision: str, source: Mapping[str, 
     weights = getattr(info, "weights", None)
     if not isinstance(weights, Mapping) or not weights or not all(isinstance(v, str) and v for v in weights.values()):
         return f"the model declares no weights sha256 (info.weights): its {what} are never cached"
+    held = _modules_digest(adapter)
+    if held is None:
+        return f"the model's modules() are not torch modules the harness can read: its {what} are never cached"
     return {
-        "model": model, "source": dict(source or {}), "weights": {str(k): v for k, v in weights.items()},
+        "model": model, "source": dict(source or {}), "weights": {str(k): v for k, v in weights.items()}, "modules": held,
         "adapter": f"{type(adapter).__module__}.{type(adapter).__qualname__}", "adapter_sha256": _adapter_code_sha256(adapter),
         "precision": precision, "device": device_kind(str(getattr(info, "device", "cpu"))), "code": code_version(),
     }

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 
 from audit.adapters.images import owned_images, validate_images
+from audit.adapters.texts import plain_texts
+from audit.instrument_integrity import InstrumentDigests
 from audit.errors import InputError, ModelOutputError, as_model_error, must_propagate
 from audit.evaluators import BATCH, Embedding, ImageEvaluator, ReferenceImages
 from audit.isolation import harness_defaults
@@ -80,6 +82,9 @@ class SampleStore:
     empties it before each check and copies it into the record's details["cache"]."""
     _origins: dict[Any, dict[str, Any]] = field(default_factory=dict)
 
+    integrity: InstrumentDigests = field(default_factory=InstrumentDigests)
+    """Digests of the shared instruments as they were built (`changed_instruments`)."""
+
     @property
     def evaluator(self) -> ImageEvaluator:
         self.feature_reads += 1
@@ -89,7 +94,14 @@ class SampleStore:
 
     def _new_evaluator(self) -> ImageEvaluator:
         with harness_defaults():
-            return self.evaluator_factory()
+            evaluator = self.evaluator_factory()
+        self.integrity.note("evaluator", "the evaluator's weights", evaluator)
+        return evaluator
+
+    def changed_instruments(self) -> list[str]:
+        """What of the evaluator, the reference's arrays and the reference's features was changed in
+        place since it was built (audit.instrument_integrity): model code reached it."""
+        return self.integrity.changed()
 
     @property
     def reference(self) -> ReferenceImages:
@@ -98,6 +110,7 @@ class SampleStore:
         if self._reference is None:
             with harness_defaults():
                 self._reference = self.reference_factory()
+            self.integrity.note("reference", "the reference images", self._reference)
         return self._reference
 
     def reference_at(self, shape: tuple[int, ...], model: str = "this model") -> ReferenceImages:
@@ -258,7 +271,7 @@ class SampleStore:
                             report_step("generating text", len(prompts), len(prompts))
                             return outputs, float(found[1]["seconds"])
         started = time.perf_counter()
-        outputs = produce()
+        outputs = plain_texts(produce())
         seconds = time.perf_counter() - started
         if entry is not None:
             self._note_generations({"status": "miss", "key": entry})
@@ -363,6 +376,8 @@ class SampleStore:
             with harness_defaults():
                 self._embeddings[key] = self._embed_reference(reference, split)
             self._embedding_to_cache(origin, self._embeddings[key])
+        if key not in self.integrity.digests:
+            self.integrity.note(key, "the reference's evaluator features", self._embeddings[key])
         self._note_cache_read(f"reference_features:{split}", origin)
         return self._embeddings[key]
 
@@ -451,6 +466,7 @@ class SampleStore:
         self._memo_generations.clear()
         self._origins.clear()
         self._evaluator = self._reference = self._text = None
+        self.integrity.clear()
         if self.cache is not None:
             self.cache.drop(self.cache.written[cache_mark:])
             del self.cache.written[cache_mark:]

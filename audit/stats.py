@@ -101,9 +101,13 @@ def wilson_ci(successes: int, n: int, confidence: float = CONFIDENCE) -> tuple[f
     return float(ci.low), float(ci.high)
 
 
-def measurement_ci(low: float, high: float, floor: float | None = None) -> tuple[float | None, float | None]:
+def measurement_ci(
+    low: float, high: float, floor: float | None = None, ceiling: float | None = None,
+) -> tuple[float | None, float | None]:
     """A CI as a Measurement records it: (None, None) when there is none (bootstrap=0: gates then
-    judge the value itself), the low end raised to `floor` for a statistic that cannot go below it."""
+    judge the value itself), the low end raised to `floor` and the high end lowered to `ceiling`
+    for a statistic that cannot go beyond them (a re-centred bootstrap of a share can reach past 1)."""
     if not (np.isfinite(low) and np.isfinite(high)):
         return None, None
-    return (max(float(low), floor) if floor is not None else float(low)), float(high)
+    low, high = float(low), float(high)
+    return (max(low, floor) if floor is not None else low), (min(high, ceiling) if ceiling is not None else high)

@@ -495,7 +495,7 @@ def _check_normalized(s: _Subject) -> None:
         mass = continuation_mass(s.adapter)
     except ModelOutputError as exc:
         _fail("log_probs", str(exc))
-    if mass is not None and mass > 1 + MASS_TOLERANCE:
+    if mass > 1 + MASS_TOLERANCE:
         _fail("log_probs", f"the {len(NORMALIZATION_WORDS)} continuations {', '.join(repr(w) for w in NORMALIZATION_WORDS[:3])}, ... of "
                            f"{NORMALIZATION_PREFIX!r} (none starts another) have probabilities summing to {mass:.4g}: log_probs must be "
                            "log-probabilities of one distribution, at most 1 in total")
@@ -600,7 +600,7 @@ def _probe(s: _Subject, adapter: Any, rule: str) -> Any:
 def check_precision(s: _Subject) -> None:
     import torch
 
-    from audit.precision import apply_precision, get_precision
+    from audit.precision import NOT_THE_NETWORKS, apply_precision, get_precision, outputs_identical
 
     variant = get_precision(s.precision)
     dtype = getattr(torch, str(getattr(variant, "dtype", "")), None)
@@ -617,8 +617,8 @@ def check_precision(s: _Subject) -> None:
             _fail("precision", f"output shape changed from {tuple(reference.shape)} to {tuple(out.shape)} under precision={s.precision}")
         if not bool(torch.isfinite(out).all()):
             _fail("precision", f"output is not finite under precision={s.precision}")
-        if variant.name != REFERENCE_PRECISION and torch.equal(out, reference):
-            _fail("precision", f"output is bit-identical after precision={s.precision}: modules() does not return the networks the model runs, so precision variants would measure fp32")
+        if variant.name != REFERENCE_PRECISION and outputs_identical(reference, out):
+            _fail("precision", f"output is bit-identical after precision={s.precision}: {NOT_THE_NETWORKS}, so precision variants would measure fp32")
 
 
 RULES: dict[str, tuple[Callable[[_Subject], None], Callable[[_Subject], bool]]] = {

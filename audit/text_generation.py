@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from audit.adapters.base import TOKENIZER, accepts, has_capability
-from audit.errors import ModelOutputError
+from audit.adapters.texts import checked_texts
 
 if TYPE_CHECKING:
     from audit.context import CheckContext
@@ -88,8 +88,7 @@ def generate_texts(ctx: CheckContext, prompts: list[str], max_new_tokens: int, g
 
     outputs, seconds = ctx.store.generations(ctx.adapter, ctx.model, ctx.precision, prompts, max_new_tokens, ctx.seed,
                                              {**kwargs, "batch": batch}, produce)
-    if len(outputs) != len(prompts) or not all(isinstance(o, str) for o in outputs):
-        raise ModelOutputError(f"model '{ctx.model}' generate() returned {len(outputs)} items for {len(prompts)} prompts, expected one str each")
+    outputs = checked_texts(ctx.model, outputs, len(prompts))
     return Generations(prompts, outputs, seconds, sum(token_count(ctx.adapter, o) for o in outputs), decoding)
 
 

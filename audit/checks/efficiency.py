@@ -10,7 +10,10 @@ is one request at batch 1: `sample(1)` for image models (a full sampling run for
 greedy decoding of 32 new tokens after a 16-token prompt for language models. Throughput is the
 largest batch of the curve. CIs are percentile bootstraps over the timed calls (latency) or
 bias-adjusted bootstraps over rounds (throughput, energy, scaling). Timings are measured under
-whatever else runs on the machine; records carry the thread count and the raw medians.
+whatever else runs on the machine; records carry the thread count and the raw medians. What the
+timed calls return is checked (the warm-up call and the last timed call of each workload, outside
+the clock: audit.efficiency.timing), so a model that returns nothing fast is an error, not a
+throughput; tokens `generate` made are counted by the adapter's tokenizer where it declares one.
 
 Default sizes keep `audit run suite=efficiency` at fp32 for the four bundled models to about
 1-2 minutes on 2 cores; raise `rounds` for steadier numbers.
@@ -31,6 +34,7 @@ from audit.efficiency.timing import (
     Workload, decode_workload, image_workload, interleaved, prefill_workload, quantile_ci, warm_up_overhead, workload_documents,
 )
 from audit.families import GENERATOR_FAMILIES, get_family
+from audit.text_generation import token_count
 
 MIB = 1024 * 1024
 
@@ -129,7 +133,7 @@ def _run_session(ctx: CheckContext, rounds: int) -> Session:
         unit = "tokens"
         documents = workload_documents(ctx)
         for b in LM_BATCHES:
-            w = decode_workload(adapter, b, LM_NEW_TOKENS, documents, seed)
+            w = decode_workload(adapter, b, LM_NEW_TOKENS, documents, seed, count_tokens=token_count)
             w.x = b
             workloads.append(w)
         curves["batch"] = [w.name for w in workloads]
@@ -159,7 +163,9 @@ def _run_session(ctx: CheckContext, rounds: int) -> Session:
 
 def _timing_details(s: Session, name: str) -> dict[str, Any]:
     w = s.workloads[name]
-    return {"workload": w.describe, "items_per_call": w.items, "unit_of_work": w.unit, "rounds": s.rounds,
+    return {"workload": w.describe, "items_per_call": w.items, "items_checked": w.meta.get("items_checked"),
+            "output_check": "the warm-up call's and the last timed call's outputs, outside the clock",
+            "unit_of_work": w.unit, "rounds": s.rounds,
             "calls_timed": int(s.seconds[name].size), "threads": s.threads, "median_s": s.median(name),
             "first_call_s": s.first_call_s.get(name),
             "warm_up_overhead_s": warm_up_overhead(s.first_call_s[name], s.median(name)) if name in s.first_call_s else None,
@@ -267,10 +273,12 @@ def flops(ctx: CheckContext, batch: int = 4) -> Measurement:
     if has_capability(adapter, SAMPLE):
         w = image_workload(adapter, batch, ctx.seed)
     elif _is_lm(adapter):
-        w = decode_workload(adapter, 1, LM_NEW_TOKENS, workload_documents(ctx), ctx.seed)
+        w = decode_workload(adapter, 1, LM_NEW_TOKENS, workload_documents(ctx), ctx.seed, count_tokens=token_count)
     else:
         raise ValueError(f"model '{ctx.model}' has neither sample nor generate")
-    total, by_op = count_flops(w.fn)
+    outputs: list[Any] = []
+    total, by_op = count_flops(lambda: outputs.append(w.fn()))
+    w.items = w.checked(outputs.pop(), "FLOP-counted")  # FLOPs per unit of what the call made, never of nothing
     details = {"workload": w.describe, "total_flops": total, "by_op": by_op, "per": w.unit[:-1],
                "counter": "torch.utils.flop_counter.FlopCounterMode (matmul, conv, attention; 2 FLOPs per multiply-add)"}
     if quantized:
@@ -280,14 +288,37 @@ def flops(ctx: CheckContext, batch: int = 4) -> Measurement:
     return Measurement(total / w.items, n=w.items, details=details)
 
 
+def counted_params(adapter: Any, model: str) -> int:
+    """Parameters of the networks `adapter.modules()` returns, each parameter once however many
+    modules hold it (tied or shared weights); ModelOutputError where an entry is not a Module."""
+    import torch
+
+    from audit.errors import ModelOutputError
+
+    seen: dict[int, int] = {}
+    for role, module in dict(adapter.modules() or {}).items():
+        if not isinstance(module, torch.nn.Module):
+            raise ModelOutputError(f"model '{model}' modules()[{role!r}] is {type(module).__name__}, expected a torch.nn.Module")
+        for p in module.parameters():
+            seen.setdefault(id(p), p.numel())
+    return sum(seen.values())
+
+
 @check("efficiency.params", families=GENERATOR_FAMILIES, higher_is_better=None, unit="parameters")
 def params(ctx: CheckContext) -> Measurement:
-    """Parameter count of the model's networks (the float model's, whatever the precision)."""
-    count = int(getattr(ctx.adapter.info, "params", 0) or 0)
-    details: dict[str, Any] = {"source": "ModelInfo.params (counted on the float model when it was built)"}
-    if not count:
-        count = sum(p.numel() for m in ctx.adapter.modules().values() for p in m.parameters())
-        details["source"] = "parameters of modules() now"
+    """Parameter count of the model's networks (the float model's, whatever the precision), counted from modules()."""
+    from audit.precision import get_precision
+
+    quantized = get_precision(ctx.precision).quantized
+    count = counted_params(ctx.fp32_adapter() if quantized else ctx.adapter, ctx.model)
+    details: dict[str, Any] = {"source": "unique parameters of modules()"
+                               + (" of the float32 model (a quantized layer holds packed weights, not parameters)" if quantized else "")}
+    declared = getattr(ctx.adapter.info, "params", None)
+    if declared:
+        details["declared_params"] = int(declared)
+        if int(declared) != count:
+            details["note"] = (f"the model declares ModelInfo.params={int(declared):,} but its modules() hold {count:,} parameters: "
+                               "the value is the counted one")
     summary = getattr(ctx.adapter, "quantization", None)
     if summary is not None:
         details.update(quantized_params=summary.quantized_params, quantized_share=summary.quantized_share)

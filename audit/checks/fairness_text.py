@@ -64,6 +64,7 @@ from typing import Any
 import numpy as np
 
 from audit.adapters.base import GENERATE, LOG_PROBS, accepts
+from audit.adapters.texts import checked_texts
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError
@@ -252,9 +253,7 @@ def _generations(ctx: CheckContext, samples: int, max_new_tokens: int, temperatu
         for j in range(max(len(u.prompts) for u in units)):
             rows = [(ui, s) for ui, u in enumerate(units) if j < len(u.prompts) for s in range(samples)]
             prompts = [list(units[ui].prompts.values())[j] for ui, _ in rows]
-            out = generate_cached(ctx, prompts, max_new_tokens, ctx.seed, **sampling)[0]
-            if len(out) != len(prompts) or not all(isinstance(t, str) for t in out):
-                raise ModelOutputError(f"model '{ctx.model}' generate() returned {len(out)} items for {len(prompts)} prompts (expected one string each)")
+            out = checked_texts(ctx.model, generate_cached(ctx, prompts, max_new_tokens, ctx.seed, **sampling)[0], len(prompts))
             for (ui, s), text in zip(rows, out):
                 texts[(ui, j, s)] = text
         return {"units": units, "texts": texts, "sampling": sampling}

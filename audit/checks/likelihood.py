@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from audit.adapters.base import ELBO, ENCODE_DECODE, LOG_LIKELIHOOD, accepts
+from audit.adapters.images import per_image_scores, posterior_mean
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError
@@ -55,12 +56,13 @@ def nats_to_bpd(nats: np.ndarray, dims: int) -> np.ndarray:
     return -np.asarray(nats, dtype=np.float64) / (dims * math.log(2))
 
 
-def _bpd(ctx: CheckContext, name: str, nats: Any, dims: int) -> np.ndarray:
-    raw = nats.detach().double().cpu().numpy() if hasattr(nats, "detach") else np.asarray(nats, dtype=np.float64)
-    values = nats_to_bpd(raw.reshape(-1), dims)
+def _bpd(ctx: CheckContext, name: str, score: Any, images: Any, **kwargs: Any) -> np.ndarray:
+    """Bits/dim of each of `images` from the model's `name` method (`score`: nats per image)."""
+    nats = per_image_scores(ctx.model, name, score(images, **kwargs), len(images))
+    values = nats_to_bpd(nats, int(np.prod(images.shape[1:])))
     bad = int((~np.isfinite(values)).sum())
     if bad:
-        raise ModelOutputError(f"model '{ctx.model}' {name} returned {bad} non-finite values")
+        raise ModelOutputError(f"model '{ctx.model}' {name} returned {bad} values that are not finite in bits/dim")
     return values
 
 
@@ -85,8 +87,8 @@ def elbo_bpd(ctx: CheckContext, n: int | None = None, draws: int | None = None) 
     kwargs = {"k": int(draws)} if draws is not None else {}
     x = _images(ctx, "test", count)
     dims = int(np.prod(x.shape[1:]))
-    heldout = _bpd(ctx, "elbo", elbo(x, **kwargs), dims)
-    train = _bpd(ctx, "elbo", elbo(_images(ctx, "train", count), **kwargs), dims)
+    heldout = _bpd(ctx, "elbo", elbo, x, **kwargs)
+    train = _bpd(ctx, "elbo", elbo, _images(ctx, "train", count), **kwargs)
     value, low, high, details = _bpd_summary(ctx, "quality.elbo_bpd", heldout, train)
     details.update({"estimator": "negative ELBO: -E_q[log p(x|z) + log p(z) - log q(z|x)], bits/dim = -nats / (D ln 2)",
                     "dims": dims, "posterior_draws": kwargs.get("k", "adapter default")})
@@ -108,8 +110,8 @@ def nll_bpd(ctx: CheckContext, n: int | None = None, train_n: int | None = None,
         kwargs["k"] = int(k)
     x = _images(ctx, "test", count)
     dims = int(np.prod(x.shape[1:]))
-    heldout = _bpd(ctx, "log_likelihood", fn(x, **kwargs), dims)
-    train = _bpd(ctx, "log_likelihood", fn(_images(ctx, "train", train_count), **kwargs), dims) if train_count else None
+    heldout = _bpd(ctx, "log_likelihood", fn, x, **kwargs)
+    train = _bpd(ctx, "log_likelihood", fn, _images(ctx, "train", train_count), **kwargs) if train_count else None
     value, low, high, details = _bpd_summary(ctx, "quality.nll_bpd", heldout, train)
     if bound:
         details["estimator"] = bound
@@ -127,8 +129,7 @@ def _posterior_mean(ctx: CheckContext, split: str, count: int) -> Any:
     """encode(x)'s mean (the first element when encode returns (mu, logvar)), memoised per run."""
 
     def compute() -> Any:
-        z = ctx.adapter.encode(_images(ctx, split, count))
-        return (z[0] if isinstance(z, (tuple, list)) else z).float()
+        return posterior_mean(ctx.model, ctx.adapter, _images(ctx, split, count))
 
     return ctx.memo("vae.posterior_mean", compute, split, count)
 

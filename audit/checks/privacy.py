@@ -42,6 +42,7 @@ import numpy as np
 from audit.adapters.base import (
     DENOISING_LOSS, ELBO, ENCODE_DECODE, GENERATE, LOG_LIKELIHOOD, LOG_PROBS, SAMPLE, SAMPLE_TABLE, TOKENIZER, accepts, has_capability,
 )
+from audit.adapters.images import per_image_scores
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError, NotApplicable
@@ -235,7 +236,7 @@ def _image_attack(ctx: CheckContext, cap: int) -> dict[str, Any]:
         xm = torch.tensor(np.asarray(ref.train_x)[mem], dtype=torch.float32)
         xn = torch.tensor(np.asarray(ref.test_x)[non], dtype=torch.float32)
         if has_capability(ctx.adapter, ELBO):
-            score = lambda x: ctx.adapter.elbo(x).double().cpu().numpy()
+            score = lambda x: per_image_scores(ctx.model, "elbo", ctx.adapter.elbo(x), len(x))
             attack = "loss threshold: the ELBO of each image (nats; higher = member)"
         elif has_capability(ctx.adapter, DENOISING_LOSS):
             score = lambda x: -_denoising_loss(ctx.adapter, x)
@@ -245,7 +246,7 @@ def _image_attack(ctx: CheckContext, cap: int) -> dict[str, Any]:
             if family.likelihood_bound:
                 keep = family.bound_images
                 mem, non, xm, xn = mem[:keep], non[:keep], xm[:keep], xn[:keep]
-            score = lambda x: ctx.adapter.log_likelihood(x).double().cpu().numpy()
+            score = lambda x: per_image_scores(ctx.model, "log_likelihood", ctx.adapter.log_likelihood(x), len(x))
             attack = f"loss threshold: the adapter's log_likelihood (a bound on log p(x); no {ELBO} or {DENOISING_LOSS} declared)"
         else:
             fake = image_rows(ctx)
@@ -269,7 +270,7 @@ def _denoising_loss(adapter: Any, x: Any, timesteps: tuple[int, ...] = DIFFUSION
     losses = []
     for t in timesteps:
         noise = torch.randn(x.shape, generator=g)
-        losses.append(adapter.denoising_loss(x, int(t), noise).double().cpu().numpy())
+        losses.append(per_image_scores(adapter.info.name, "denoising_loss", adapter.denoising_loss(x, int(t), noise), len(x)))
     return np.mean(losses, axis=0)
 
 

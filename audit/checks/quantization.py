@@ -25,6 +25,15 @@ these three checks `skipped` with the reason.
 Every model: speedup (fp32 time / variant time for the same workload, timed in interleaved
 rounds), weights size ratio and peak-memory ratio (isolated-process probe). The speedup record
 carries the quality-versus-speed chart of every variant of the model measured so far in the run.
+
+A variant that changed nothing is not judged (`require_changed`, run by every check before it
+measures): where the variant's outputs are bit-identical to fp32's on the same seeds and inputs
+(images: the run's samples the image checks compare; `causal_lm`: next-token logits of the first
+PROBE_DOCUMENTS held-out documents; else `log_probs` of them), casting or quantizing `modules()`
+did not reach the network the outputs come from (e.g. `modules()` returns a decoy), and every
+quantization check of the variant is an error record (`audit.precision.PrecisionChangedNothing`,
+the comparison the conformance kit's precision rule makes: `audit.precision.outputs_identical`).
+Generated text and tables are not compared: discrete outputs can survive an honest variant unchanged.
 """
 
 from __future__ import annotations
@@ -34,11 +43,11 @@ from typing import Any
 
 import numpy as np
 
-from audit.adapters.base import CAUSAL_LM, SAMPLE
+from audit.adapters.base import CAUSAL_LM, LOG_PROBS, SAMPLE, has_capability
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.families import GENERATOR_FAMILIES, IMAGE_FAMILIES, get_family
-from audit.precision import BaselinePrecision
+from audit.precision import BaselinePrecision, PrecisionChangedNothing, outputs_identical
 from audit.stats import bootstrap_ci
 
 BASELINE = "fp32"
@@ -46,11 +55,57 @@ PSNR_CAP_DB = 100.0
 """PSNR of an image identical to its fp32 twin is infinite; it is recorded as this cap."""
 STORIES = 200
 """Held-out documents the language-model comparisons read at most (and at most n)."""
+PROBE_DOCUMENTS = 4
+"""Held-out documents whose next-token logits (or log_probs) tell whether a language model's
+variant changed anything (a few forward passes: the comparisons then read up to STORIES)."""
 
 
 def _not_baseline(ctx: CheckContext) -> None:
+    """What every check here requires before it measures: the variant is not fp32 itself
+    (`skipped`), and it changed the model's outputs (`require_changed`, else an error)."""
     if ctx.precision == BASELINE:
         raise BaselinePrecision(f"baseline: {BASELINE} is the reference this check compares every other precision with")
+    require_changed(ctx)
+
+
+def require_changed(ctx: CheckContext) -> None:
+    """PrecisionChangedNothing when the variant's outputs are bit-identical to fp32's on the same
+    seeds and inputs (`paired_outputs`); computed once per variant, so each of its quantization
+    checks gets the same error record. Nothing to compare (text or tables only): no verdict."""
+
+    def compute() -> bool:
+        paired = paired_outputs(ctx)
+        if paired is not None and outputs_identical(paired[1], paired[2]):
+            raise PrecisionChangedNothing(ctx.model, ctx.precision, paired[0])
+        return paired is not None
+
+    ctx.memo("quantization.changed", compute)
+
+
+def paired_outputs(ctx: CheckContext) -> tuple[str, Any, Any] | None:
+    """(the call, fp32's output, the variant's) on the same seeds and inputs: the run's samples
+    (shared with the image checks), else next-token logits or log_probs of the first
+    PROBE_DOCUMENTS held-out documents; None for a model with none of these."""
+    import torch
+
+    if has_capability(ctx.adapter, SAMPLE):
+        return "sample()", ctx.store.samples(ctx.fp32_adapter(), _fp32_key(ctx)).images, ctx.samples().images
+    if not (has_capability(ctx.adapter, CAUSAL_LM) or has_capability(ctx.adapter, LOG_PROBS)):
+        return None
+    documents = list(ctx.heldout_text().documents[:PROBE_DOCUMENTS])
+    if has_capability(ctx.adapter, CAUSAL_LM):
+        reference = ctx.fp32_adapter()
+        ids = [x for x in (list(reference.encode(d))[:int(reference.n_positions)] for d in documents) if x]
+        if not ids:
+            return None
+
+        def logits(adapter: Any) -> list[Any]:
+            with torch.no_grad():
+                return [adapter.model(input_ids=torch.tensor([x], device=_device(adapter))).logits for x in ids]
+
+        return "model(input_ids=...).logits", logits(reference), logits(ctx.adapter)
+    with torch.no_grad():
+        return "log_probs()", list(ctx.fp32_adapter().log_probs(documents)), list(ctx.adapter.log_probs(documents))
 
 
 def _fp32_key(ctx: CheckContext) -> tuple[str, str, int, int]:
@@ -288,15 +343,19 @@ def speed(ctx: CheckContext, rounds: int | None) -> dict[str, Any]:
     rounds = int(rounds or get_family(ctx.adapter.info.family).speed_rounds)
 
     def compute() -> dict[str, Any]:
+        from audit.text_generation import token_count
+
         documents = workload_documents(ctx)
-        reference = default_workload(ctx.fp32_adapter(), seed=ctx.seed, documents=documents)
-        variant = default_workload(ctx.adapter, seed=ctx.seed, documents=documents)
+        reference = default_workload(ctx.fp32_adapter(), seed=ctx.seed, documents=documents, count_tokens=token_count)
+        variant = default_workload(ctx.adapter, seed=ctx.seed, documents=documents, count_tokens=token_count)
         reference.name, variant.name = BASELINE, ctx.precision
         first_calls: dict[str, float] = {}
-        times = interleaved([reference, variant], rounds, warmup=1, first_calls=first_calls)
-        value, low, high = ratio_of_medians_ci(times[BASELINE], times[ctx.precision], ctx.bootstrap, ctx.rng_seed("quantization.speedup"))
+        times = interleaved([reference, variant], rounds, warmup=1, first_calls=first_calls)  # outputs checked (ModelOutputError)
+        # time per unit of work: a variant whose generate() stops sooner is not faster for it
+        value, low, high = ratio_of_medians_ci(times[BASELINE] / reference.items, times[ctx.precision] / variant.items,
+                                               ctx.bootstrap, ctx.rng_seed("quantization.speedup"))
         return {"value": value, "ci": (low, high), "times": times, "workload": variant.describe, "items": variant.items,
-                "unit": variant.unit, "rounds": rounds, "first_calls": first_calls}
+                "items_fp32": reference.items, "unit": variant.unit, "rounds": rounds, "first_calls": first_calls}
 
     return ctx.memo("quantization.speed", compute, rounds)
 
@@ -315,14 +374,14 @@ def speedup(ctx: CheckContext, rounds: int | None = None) -> Measurement:
     rate = s["unit"] + "/s"
     details = {
         "workload": s["workload"], "rounds": s["rounds"], "threads": int(torch.get_num_threads()),
-        "median_s_fp32": t_f, "median_s_variant": t_v, f"{rate}_fp32": s["items"] / t_f, f"{rate}_variant": s["items"] / t_v,
+        "median_s_fp32": t_f, "median_s_variant": t_v, f"{rate}_fp32": s["items_fp32"] / t_f, f"{rate}_variant": s["items"] / t_v,
         "first_call_s_fp32": s["first_calls"][BASELINE], "first_call_s_variant": s["first_calls"][ctx.precision],
         "warm_up_overhead_s_variant": warm_up_overhead(s["first_calls"][ctx.precision], t_v),
         "timing": "one warm-up call each (timed apart: first_call_s_*; the variant's time above its steady-state median, "
                   "warm_up_overhead_s_variant, is torch.compile's compilation where the variant is compiled), "
                   "then rounds alternating fp32 and the variant (order reversed every other round)",
         "ci": "paired bootstrap over rounds of the ratio of medians",
-        "tables": [_table(ctx, [_row(rate, s["items"] / t_f, s["items"] / t_v, s["items"] / t_v - s["items"] / t_f, None),
+        "tables": [_table(ctx, [_row(rate, s["items_fp32"] / t_f, s["items"] / t_v, s["items"] / t_v - s["items_fp32"] / t_f, None),
                                 _row("speedup (x)", 1.0, s["value"], s["value"] - 1.0, (low - 1.0, high - 1.0))])],
         "charts": [tradeoff_chart(ctx)], "quantization": _summary(ctx),
     }

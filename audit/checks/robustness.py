@@ -42,9 +42,10 @@ from typing import Any
 import numpy as np
 
 from audit.adapters.base import CONDITIONAL, ENCODE_DECODE, GENERATE, LATENT, LOG_PROBS, SAMPLE, has_capability
+from audit.adapters.images import decoded_images, posterior_mean
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
-from audit.errors import NotApplicable
+from audit.errors import ModelOutputError, NotApplicable
 from audit.families import IMAGE_FAMILIES
 from audit.metrics import multinomial_counts
 from audit.stats import wilson_ci
@@ -149,8 +150,11 @@ def vae_reconstruction(ctx: CheckContext, n: int | None = None) -> Measurement:
     x, _ = _heldout(ctx, n)
 
     def mse(inputs: Any) -> np.ndarray:
-        mu = ctx.adapter.encode(inputs)[0]
-        return ((ctx.adapter.decode(mu).float() - x) ** 2).flatten(1).mean(1).double().numpy()
+        mu = posterior_mean(ctx.model, ctx.adapter, inputs)
+        decoded = decoded_images(ctx.model, "decode()", ctx.adapter.decode(mu), len(inputs))
+        if decoded.shape != x.shape:
+            raise ModelOutputError(f"model '{ctx.model}' decode() returned shape {tuple(decoded.shape)} for inputs of shape {tuple(x.shape)}")
+        return ((decoded - x) ** 2).flatten(1).mean(1).double().numpy()
 
     errors = np.empty((len(x), len(names), len(SEVERITY_X)))
     input_errors = np.zeros_like(errors)
@@ -187,7 +191,11 @@ def _latent_decoder(ctx: CheckContext) -> tuple[Any, Any, str]:
     adapter = ctx.adapter
     if has_capability(adapter, ENCODE_DECODE):
         x, _ = _heldout(ctx, None)
-        return adapter.encode(x)[0], adapter.decode, "posterior means of held-out digits (encode/decode)"
+
+        def decode(z: Any) -> Any:
+            return decoded_images(ctx.model, "decode()", adapter.decode(z), len(z))
+
+        return posterior_mean(ctx.model, adapter, x), decode, "posterior means of held-out digits (encode/decode)"
     if has_capability(adapter, LATENT):
         return _sample_latent_decoder(ctx, int(ctx.n), tuple(adapter.latent_shape))
     raise NotApplicable(
@@ -206,7 +214,8 @@ def _sample_latent_decoder(ctx: CheckContext, n: int, shape: tuple[int, ...]) ->
     labels = torch.arange(n) % adapter.num_classes if adapter.num_classes else None
 
     def decode(z: Any) -> Any:
-        return adapter.sample(n, ctx.seed, labels=labels, z=z.reshape(n, *shape)).float().cpu().clamp(0, 1)
+        images = adapter.sample(n, ctx.seed, labels=labels, z=z.reshape(n, *shape))
+        return decoded_images(ctx.model, "sample(z=...)", images, n).clamp(0, 1)
 
     return z0, decode, f"z ~ N(0, I) of shape {list(shape)} from the run seed, balanced labels, through `sample(z=...)`"
 
@@ -229,6 +238,9 @@ def latent_stability(ctx: CheckContext) -> Measurement:
         xs = decode(z0 + sigma * eps)
         flips[:, 0, s] = _predictions(ctx, xs) != p0
         change[:, 0, s] = ((xs - x0).flatten(1).norm(dim=1) / (sigma * eps.norm(dim=1))).double().numpy()
+    if not change[:, 0, 1:].any():
+        raise ModelOutputError(f"model '{ctx.model}' returned the same images for every perturbed latent ({source}): "
+                               "the latent it declares does not reach its output, so there is no stability to measure")
     weights = multinomial_counts(len(z0), ctx.bootstrap, ctx.rng_seed("robustness.latent_stability"))
     f_point, f_boot = curves.mean_curves(flips, weights)
     c_point, c_boot = curves.mean_curves(change, weights)

@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 
 from audit.adapters.base import GENERATE, LOG_PROBS, accepts
+from audit.adapters.texts import checked_texts
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError
-from audit.stats import bootstrap_ci
+from audit.stats import bootstrap_ci, measurement_ci
 from audit.text_generation import GENERATION_BATCH, Generations, generate_cached, generate_texts, heldout_documents, story_nll, token_count
 
 
@@ -37,7 +38,7 @@ def perplexity(ctx: CheckContext, n: int | None = None) -> Measurement:
     if (pairs[:, 1] == 0).all():
         raise ValueError("the model scored no tokens of the held-out stories")
     value = finite_or_raise("perplexity", perplexity_of(pairs))
-    low, high = bootstrap_ci(perplexity_of, [pairs], ctx.bootstrap, ctx.rng_seed("quality.perplexity"))
+    low, high = measurement_ci(*bootstrap_ci(perplexity_of, [pairs], ctx.bootstrap, ctx.rng_seed("quality.perplexity")), floor=1.0)  # perplexity >= 1
     return Measurement(
         value, low, high, n=count,
         details={
@@ -259,8 +260,7 @@ def free_text(ctx: CheckContext, n: int | None, max_new_tokens: int, temperature
         prompts = [OPENINGS[i % len(OPENINGS)] for i in range(count)]
         kwargs: dict[str, Any] = {"temperature": float(temperature)} if accepts(ctx.adapter.generate, "temperature") else {}
         outputs, seconds = generate_cached(ctx, prompts, max_new_tokens, ctx.seed, **kwargs)  # one call: one seed per prompt
-        if len(outputs) != count or not all(isinstance(o, str) for o in outputs):
-            raise ModelOutputError(f"model '{ctx.model}' generate() returned {len(outputs)} items for {count} prompts, expected one str each")
+        outputs = checked_texts(ctx.model, outputs, count)
         gens = Generations(prompts, list(outputs), seconds, sum(token_count(ctx.adapter, o) for o in outputs),
                            f"seeded sampling, temperature {temperature} (seed {ctx.seed}, one generator per prompt)")
         heldout, source = heldout_documents(ctx)
@@ -291,7 +291,7 @@ def _distinct(ctx: CheckContext, order: int, n: int | None, max_new_tokens: int,
     value = distinct_from_ids(ids)
     if not np.isfinite(value):
         raise ModelOutputError(f"model '{ctx.model}' generated no {order}-grams")
-    low, high = bootstrap_ci(statistic, [index], ctx.bootstrap, ctx.rng_seed(f"quality.distinct_{order}"))
+    low, high = measurement_ci(*bootstrap_ci(statistic, [index], ctx.bootstrap, ctx.rng_seed(f"quality.distinct_{order}")), 0.0, 1.0)
     details = _free_details(text, max_new_tokens)
     details.update({
         "definition": f"distinct {order}-grams / all {order}-grams over all generations (lower-cased word tokens)",

@@ -14,6 +14,10 @@ model plus what the batch allocates) is the memory a deployment of the variant n
 `load_peak` is reported beside it.
 
 CUDA: in-process `torch.cuda.max_memory_allocated` after `reset_peak_memory_stats`.
+
+The batch's output is checked like a timed workload's (audit.efficiency.timing), after the
+measurement: a model that allocates nothing because it returns nothing is a ModelOutputError (the
+child reports it as such, and the parent raises it again), not a small peak.
 """
 
 from __future__ import annotations
@@ -182,8 +186,10 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:
         workload = default_workload(adapter, spec.get("batch"), documents=spec.get("documents", ()))
         reset_peak()  # from here: the loaded model (resident) plus what one batch allocates
         with torch.no_grad():
-            workload.fn()
+            output = workload.fn()
         out["run_peak"] = peak_bytes() - baseline
+        workload.checked(output, "memory probe")
+        del output
         out["workload"] = workload.describe
         out["weights_bytes"] = weights_bytes(adapter)
     else:
@@ -204,6 +210,10 @@ def probe(spec: dict[str, Any], timeout: float = PROBE_TIMEOUT_S) -> dict[str, A
     )
     lines = [l for l in proc.stdout.splitlines() if l.startswith("{")]
     result = json.loads(lines[-1]) if lines else {}
+    if result.get("model_output_error"):
+        from audit.errors import ModelOutputError
+
+        raise ModelOutputError(str(result["model_output_error"]))
     if proc.returncode != 0 or not lines or "error" in result:
         why = result.get("error") or (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"memory probe for {spec.get('model') or spec.get('kind')} failed (exit {proc.returncode}): {why}")
@@ -290,7 +300,10 @@ def peak_memory_of(ctx: CheckContext, model: str, precision: str) -> dict[str, A
             adapter = load_model(model, precision, device)
             load = int(torch.cuda.max_memory_allocated(device) - before)
             workload = default_workload(adapter, documents=workload_documents(ctx))
-            run = cuda_peak(workload.fn, device) + int(torch.cuda.memory_allocated(device) - before)
+            outputs: list[Any] = []
+            peak = cuda_peak(lambda: outputs.append(workload.fn()), device)
+            workload.checked(outputs.pop(), "memory probe")  # let go before what stays allocated is read
+            run = peak + int(torch.cuda.memory_allocated(device) - before)
             del adapter
             return {"load_peak": load, "run_peak": run, "method": "torch.cuda.max_memory_allocated", "device": device}
         import torch
@@ -325,8 +338,13 @@ def bytes_read_per_token(adapter: Any) -> int:
 
 def main() -> int:
     """Measure the spec read as JSON from stdin; print the result (or the error) as one JSON line."""
+    from audit.errors import ModelOutputError
+
     try:
         print(json.dumps(child_main(json.loads(sys.stdin.read()))), flush=True)
+    except ModelOutputError as exc:  # the model's defect: raised again as such in the parent
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}", "model_output_error": str(exc)}), flush=True)
+        return 1
     except Exception as exc:  # reported to the parent as one line
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
         return 1

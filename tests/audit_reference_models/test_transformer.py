@@ -217,7 +217,9 @@ def test_perplexity_check_matches_direct_computation(clean: TransformerAdapter, 
     store = SampleStore(lambda: None, lambda: None)  # type: ignore[arg-type,return-value]  # text checks need no images
     ctx = CheckContext(clean, "transformer", "fp32", 0, 12, 200, store, tmp_path)
     m = spec.fn(ctx)
-    assert m.n == 12 and m.value == pytest.approx(clean.perplexity(stories[:12]), rel=1e-9)
+    # rel 1e-7: the check scores the stories in one batch with the log_probs echo text (audit.lm.log_probs),
+    # and a different batch (padding) moves float32 sums in their last bits (measured: 4e-9)
+    assert m.n == 12 and m.value == pytest.approx(clean.perplexity(stories[:12]), rel=1e-7)
     assert m.ci_low < m.value < m.ci_high
     assert m.details["tokens"] == sum(len(clean.encode(s)) - 1 for s in stories[:12])
     override = spec.fn(ctx, n=5)

@@ -97,3 +97,20 @@ def test_a_warm_run_reads_text_generations_from_the_cache(cli, tmp_path: Path, m
     for cold_record, warm_record in zip(cold.results["records"], warm.results["records"]):  # distinct-2 reuses distinct-1's texts
         assert cold_record["details"]["cache"]["generations"] == {"status": "miss", "key": key}
         assert warm_record["details"]["cache"]["generations"] == {"status": "hit", "key": key}
+
+
+def test_a_model_whose_weights_changed_under_the_same_declared_sha256_is_not_read_from_the_cache(
+    cli, sample_cache_dir: Path, tmp_path: Path, monkeypatch,
+):
+    """The key holds a digest of what `modules()` hold, computed by the harness, beside the
+    sha256 the model declares: new weights are new samples, not the old ones from the cache."""
+    words = ("run", "suite=quality", "model=misread_outputs:same_declared_weights", "seed=0", "bootstrap=20", "n=48", "check=quality.fid")
+    first = cli(*words, f"out={tmp_path / 'first'}")
+    monkeypatch.setenv("AUDIT_TEST_PERTURB", "1")
+    changed = cli(*words, f"out={tmp_path / 'changed'}")
+    [a], [b] = first.results["records"], changed.results["records"]
+    assert a["details"]["cache"]["samples"]["status"] == "miss" and b["details"]["cache"]["samples"]["status"] == "miss"
+    assert a["value"] != b["value"]
+    again = cli(*words, f"out={tmp_path / 'again'}")
+    [c] = again.results["records"]
+    assert c["details"]["cache"]["samples"]["status"] == "hit" and c["value"] == b["value"]

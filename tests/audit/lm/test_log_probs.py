@@ -51,14 +51,75 @@ def test_logits_are_caught_by_the_contract():
         checked_log_probs(ReturnsLogits(), ["Once upon a time"])
 
 
-def test_a_model_whose_prefix_does_not_score_as_the_texts_start_is_not_judged_by_the_probe():
+def test_a_model_whose_prefix_does_not_score_as_the_texts_start_is_probed_from_its_totals():
+    """Reversed per-token scores keep every text's total: the probe reads p(prefix + word) / p(prefix)."""
     class Reversed(GoodLM):
         def log_probs(self, texts):
             return [t.flip(0) for t in super().log_probs(texts)]
 
     model = Reversed("reversed")
-    assert continuation_mass(model) is None
+    assert continuation_mass(model) == pytest.approx(_byte_bigram_mass(model), rel=1e-5)
     assert len(checked_log_probs(model, ["abc"])[0]) == 3
+
+
+def test_scores_all_zero_but_the_last_tokens_are_an_error():
+    """The prefix's scores are not the start of its continued texts' (the last token's -0.01 moves):
+    each word then has probability 1 after the prefix."""
+    class LastTokenOnly(GoodLM):
+        def log_probs(self, texts):
+            out = []
+            for t in super().log_probs(texts):
+                z = torch.zeros_like(t)
+                z[-1] = -0.01
+                out.append(z)
+            return out
+
+    with pytest.raises(ModelOutputError, match="summing to 16"):
+        checked_log_probs(LastTokenOnly("last-token"), ["Once upon a time"])
+
+
+def test_a_model_honest_on_its_first_call_only_is_an_error_on_the_next():
+    class HonestOnce(GoodLM):
+        calls = 0
+
+        def log_probs(self, texts):
+            self.calls += 1
+            real = super().log_probs(texts)
+            return real if self.calls == 1 else [torch.zeros_like(t) for t in real]
+
+    model = HonestOnce("honest-once")
+    with pytest.raises(ModelOutputError, match="depend on the call"):
+        checked_log_probs(model, ["Once upon a time"])
+
+
+def test_an_honest_model_scores_the_echo_the_same_in_every_call_and_returns_only_its_texts():
+    model = GoodLM("byte-bigram")
+    texts = ["a", "Once upon a time there was a dog", "zz"]
+    for batch in (texts, texts[:1], texts * 5):
+        scores = checked_log_probs(model, batch)
+        assert len(scores) == len(batch)
+        expected = model.log_probs(batch)
+        assert all(torch.equal(a, b) for a, b in zip(scores, expected))
+
+
+def test_a_tensor_subclass_or_a_lying_list_is_refused():
+    class Sub(torch.Tensor):
+        pass
+
+    class Lying(list):
+        def __len__(self):
+            return 3  # as many as the two texts and the echo: it holds one
+
+    model = GoodLM("subclass")
+    real = model.log_probs
+    model.log_probs = lambda texts: [t.as_subclass(Sub) for t in real(texts)]
+    with pytest.raises(ModelOutputError, match="expected a 1-d float tensor"):
+        checked_log_probs(model, ["Once"])
+    other = GoodLM("lying-list")
+    other_real = other.log_probs
+    other.log_probs = lambda texts: Lying(other_real(texts)[:1])
+    with pytest.raises(ModelOutputError, match="expected a list of"):
+        checked_log_probs(other, ["Once", "upon"])
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -11,9 +11,10 @@ instruments under the stock settings, so they are the same whichever model asked
 
 from __future__ import annotations
 
+import functools
 import os
 from contextlib import contextmanager, suppress
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 
 def _device_mode() -> Any:
@@ -83,4 +84,43 @@ def reopen_closed_std_streams() -> None:
             setattr(sys, name, open(fd, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False))
 
 
-__all__ = ["harness_defaults", "reopen_closed_std_streams", "restored_globals"]
+
+
+class NestedRun(RuntimeError):
+    """Code running inside an audit run (a model's factory or method) started another run in the
+    same process: `model=audit.cli:main` recursed about 44 levels deep, each level printing its
+    header and leaving a run folder, and ended in a RecursionError reported as audit's own bug."""
+
+
+_RUNS: list[bool] = []
+
+
+def run_in_progress() -> bool:
+    """Whether an audit run is executing in this process (see `one_run_at_a_time`)."""
+    return bool(_RUNS)
+
+
+def single_run(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a function that executes a run: it runs inside `one_run_at_a_time`."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with one_run_at_a_time():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@contextmanager
+def one_run_at_a_time() -> Iterator[None]:
+    """Mark the block as this process's run; a run started inside it (by model code) raises NestedRun."""
+    if _RUNS:
+        raise NestedRun("model code started another audit run inside this one (the command line or the Python API)")
+    _RUNS.append(True)
+    try:
+        yield
+    finally:
+        _RUNS.clear()
+
+
+__all__ = ["NestedRun", "harness_defaults", "one_run_at_a_time", "reopen_closed_std_streams", "restored_globals", "run_in_progress", "single_run"]

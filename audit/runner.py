@@ -34,7 +34,7 @@ from audit.errors import (
 )
 from audit.evaluators import digits_evaluator, digits_reference
 from audit.interrupts import Interrupts, deferred_signals, hold_signals, terminate_as_interrupt, time_limit
-from audit.isolation import restored_globals
+from audit.isolation import restored_globals, single_run
 from audit.messages import one_line
 from audit.plan import Plan, PlanItem
 from audit.progress_events import CHECKS_STEP, UNIT_DONE_STEP, ProgressEvent, reporting_to
@@ -163,6 +163,7 @@ class RunOutcome:
     """Records that some gate judged (their verdict is set once, when the run ends)."""
 
 
+@single_run
 def execute(
     plan: Plan, on_record: Callable[[CheckResult], None] = lambda r: None, store: SampleStore | None = None, today: Any = None,
     on_start: Callable[[Path], None] = lambda run_dir: None, on_progress: ProgressHook | None = None,
@@ -350,10 +351,11 @@ def run_item(
 
 
 def _seal_broken(plan: Plan, store: SampleStore, when: str, cache_mark: int) -> HarnessTampered | None:
-    """Put back whatever the model's code replaced of the harness's (audit.seal); when it replaced
-    anything, drop what the store holds and the cache entries written since `cache_mark` (computed
+    """Put back whatever the model's code replaced of the harness's (audit.seal) and look for
+    shared instruments it changed in place (audit.instrument_integrity); when it did either, drop what the store holds and the cache entries written since `cache_mark` (computed
     meanwhile, maybe with the replaced code) and return the HarnessTampered that names it."""
     changes = plan.seal.restore() if plan.seal is not None else []
+    changes += [f"{label} changed in place" for label in store.changed_instruments()]
     if not changes:
         return None
     store.forget_computed(cache_mark)

@@ -6,7 +6,8 @@ judges with: a pure-noise model that set `audit.gates.judge` and
 and so did every model after it (exit 0). `HarnessSeal.take()` notes, before any user code is
 imported, every function, class and constant of audit's own packages, and every function and class
 of the libraries its numbers come from (numpy, scipy, torch, scikit-learn, pandas, transformers,
-...): what each module and class holds, and each function's code and defaults. `restore()` lists
+...) and of the standard-library modules it computes, judges and writes with (`os`, `json`,
+`math`, `builtins`, ...): what each module and class holds, and each function's code and defaults. `restore()` lists
 what differs since and puts the originals back. The runner calls it after a model loads and after
 each check, so a record measured while the code was changed becomes an error of that model, and
 the next check and model run on the original code.
@@ -31,7 +32,7 @@ from operator import attrgetter, is_not, ne
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HarnessSeal", "LIBRARY_AUTHORS", "OWN_PACKAGES", "WATCHED_PACKAGES"]
+__all__ = ["HarnessSeal", "LIBRARY_AUTHORS", "OWN_PACKAGES", "STDLIB_MODULES", "WATCHED_PACKAGES"]
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,20 @@ WATCHED_PACKAGES = OWN_PACKAGES + (
 )
 """Packages whose functions and classes are sealed (their constants are not: libraries change their
 own module state as they work)."""
+STDLIB_MODULES = frozenset({
+    "builtins", "sys", "os", "posixpath", "genericpath", "stat", "errno", "io", "pathlib", "shutil", "tempfile",
+    "signal", "subprocess", "time", "datetime", "json", "json.encoder", "json.decoder", "json.scanner", "math",
+    "cmath", "statistics", "random", "operator", "functools", "itertools", "collections", "collections.abc",
+    "heapq", "bisect", "copy", "struct", "numbers", "decimal", "fractions", "re", "string", "textwrap", "html",
+    "xml.etree.ElementTree", "xml.sax.saxutils", "csv", "base64", "zlib", "hashlib", "uuid", "codecs",
+    "unicodedata", "contextlib", "traceback", "tomllib",
+})
+"""Standard-library modules the harness computes, judges and writes with, sealed like the watched
+libraries (functions and classes): a model that set `os._exit` to leave with 0 turned a failed
+run into exit 0, and one that wrapped `json.dumps` wrote a results.json of passes. Not `warnings`,
+`logging` or `threading`, and no `*hook` of `sys`: test runners and debuggers set those as they
+work, and they change what is reported, not what is measured."""
+_UNSEALED_STDLIB_NAMES = ("hook", "__excepthook__", "__displayhook__", "__breakpointhook__", "__unraisablehook__")
 LIBRARY_AUTHORS = WATCHED_PACKAGES[len(OWN_PACKAGES):] + (
     "diffusers", "accelerate", "torchao", "peft", "huggingface_hub", "triton", "torchvision", "functorch", "ray",
 )
@@ -68,6 +83,15 @@ def _sealed_value(value: Any, own: bool) -> bool:
 
 def _package(module_name: str) -> str:
     return module_name.partition(".")[0]
+
+
+def _watched(module_name: str) -> bool:
+    return _package(module_name) in WATCHED_PACKAGES or module_name in STDLIB_MODULES
+
+
+def _unsealed(module_name: str, name: str) -> bool:
+    """`sys.excepthook` and its kind: set by test runners and debuggers as they work (see STDLIB_MODULES)."""
+    return module_name == "sys" and name.endswith(_UNSEALED_STDLIB_NAMES)
 
 
 @dataclass
@@ -174,12 +198,12 @@ class HarnessSeal:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for name, module in list(sys.modules.items()):
-                if name in names or _package(name) not in WATCHED_PACKAGES or not isinstance(module, types.ModuleType):
+                if name in names or not _watched(name) or not isinstance(module, types.ModuleType):
                     continue
                 names.add(name)
                 own = _package(name) in OWN_PACKAGES
                 namespace = vars(module)
-                entries = {k: v for k, v in list(namespace.items()) if _sealed_value(v, own)}
+                entries = {k: v for k, v in list(namespace.items()) if _sealed_value(v, own) and not _unsealed(name, k)}
                 self._add(_Namespace(name, module, entries, own, False, frozenset(namespace)))
                 for value in list(namespace.values()):
                     if issubclass(type(value), type) and value.__dict__.get("__module__") == name and value.__flags__ & _HEAP_TYPE:
@@ -212,6 +236,10 @@ class HarnessSeal:
         if not imported and not self._anything_changed():
             return changed
         self._flat = None
+        recreated = {n.label for n in self.namespaces if imported and _library_module_recreated(n)}
+        if recreated:  # sealed again below, as the module it is now
+            self.namespaces = [n for n in self.namespaces if n.label not in recreated]
+            self.modules = self.modules - recreated
         for namespace in self.namespaces:
             if not namespace.is_class and sys.modules.get(namespace.label) is not namespace.owner:
                 what = "replaced" if namespace.label in sys.modules else "removed"
@@ -261,6 +289,21 @@ class HarnessSeal:
         return (tuple(dicts), tuple(dict_keys), tuple(dict_values), tuple(proxies), tuple(proxy_keys), tuple(proxy_values),
                 tuple(n.mapping for n in self.namespaces), tuple(len(n.names) for n in self.namespaces),
                 tuple(n.label for n in modules), tuple(n.owner for n in modules), *parts)
+
+
+def _library_module_recreated(namespace: _Namespace) -> bool:
+    """A library's module that the library itself made anew in sys.modules as more of it was
+    imported: `from transformers import GPT2LMHeadModel` puts a new `_LazyModule` named
+    `transformers` in place of the one sealed. Taken as the library's doing when it is a watched
+    library's top module or submodule (never audit's), the new object is a module of the same
+    name loaded from the same file, and modules were imported meanwhile (the caller's test)."""
+    if namespace.is_class or namespace.own:
+        return False
+    current = sys.modules.get(namespace.label)
+    old = namespace.owner
+    return (current is not None and current is not old and isinstance(current, types.ModuleType)
+            and getattr(current, "__name__", None) == namespace.label
+            and getattr(current, "__file__", None) is not None and getattr(current, "__file__", None) == getattr(old, "__file__", None))
 
 
 def _library_change(namespace: _Namespace, name: str) -> bool:

@@ -218,9 +218,10 @@ def _ended(status: int) -> str:
 
 
 def _verdict(status: int, run_dir: Path | None) -> int:
-    """The child's status, unless it ended without results: then rebuild what it streamed."""
+    """The child's status (where its results.json states the same: `_as_stated`), unless it ended
+    without results: then rebuild what it streamed."""
     if run_dir is not None and (run_dir / "results.json").is_file():
-        return status if status >= 0 else _finished_then_killed(status, run_dir)
+        return _as_stated(status, run_dir) if status >= 0 else _finished_then_killed(status, run_dir)
     if run_dir is None:
         if status == 0 or status < 0:
             _say(f"the run {_ended(status)} before it created its run folder; nothing was measured")
@@ -239,6 +240,26 @@ def _verdict(status: int, run_dir: Path | None) -> int:
         return EXIT_ERROR
     _say(f"the run {_ended(status)} without writing its results (a model ended the process?); "
          f"rebuilt them from results.jsonl, marked interrupted: {run_dir / 'report.html'}")
+    return EXIT_ERROR
+
+
+def _as_stated(status: int, run_dir: Path) -> int:
+    """The child's exit status where it agrees with the exit code its results.json states (or is 4,
+    an error the child has already reported, e.g. a report it could not write). Else 4: model code
+    in the child changed one of them (a model that set `os._exit` to leave with 0 had turned a
+    failed run into exit 0), and neither can be trusted as the run's verdict."""
+    import json
+
+    try:
+        stated = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))["summary"]["exit_code"]
+    except Exception as exc:
+        _say(f"the run exited with status {status}, and its results.json cannot be read ({type(exc).__name__}: {exc}); "
+             "treating the run as an error")
+        return EXIT_ERROR
+    if stated == status or status == EXIT_ERROR:
+        return status
+    _say(f"the run exited with status {status}, but its results.json states exit code {stated!r}: something in the run "
+         "(a model's code?) changed one of them; treating the run as an error")
     return EXIT_ERROR
 
 

@@ -144,6 +144,45 @@ def test_a_module_replaced_in_sys_modules_is_put_back(seal: HarnessSeal) -> None
     assert finalize is gates.finalize
 
 
+def test_a_library_module_the_library_makes_anew_as_it_imports_is_accepted_and_sealed_again() -> None:
+    """`from transformers import GPT2LMHeadModel` puts a new `_LazyModule` named `transformers`
+    in sys.modules: the library's doing (same name, same file, modules imported meanwhile). A
+    module of the same name from elsewhere, or audit's own module made anew, is put back."""
+    import numpy.linalg as linalg
+
+    own = HarnessSeal.take(reuse=False)
+    remade = types.ModuleType("numpy.linalg")
+    remade.__file__ = linalg.__file__
+    remade.norm = lambda *args, **kwargs: 0.0
+    helper = types.ModuleType("numpy._audit_seal_import")
+    try:
+        sys.modules["numpy.linalg"] = remade
+        sys.modules[helper.__name__] = helper  # what importing more of the library does
+        assert own.restore() == [] and sys.modules["numpy.linalg"] is remade
+        remade.norm = lambda *args, **kwargs: 1.0  # now sealed as the module it is
+        assert own.restore() == ["numpy.linalg.norm replaced"]
+        elsewhere = types.ModuleType("numpy.linalg")
+        elsewhere.__file__ = "/tmp/a_users_linalg.py"
+        sys.modules["numpy.linalg"] = elsewhere
+        sys.modules["numpy._audit_seal_import2"] = types.ModuleType("numpy._audit_seal_import2")
+        assert own.restore() == ["sys.modules['numpy.linalg'] replaced"] and sys.modules["numpy.linalg"] is remade
+    finally:
+        sys.modules["numpy.linalg"] = linalg
+        for name in ("numpy._audit_seal_import", "numpy._audit_seal_import2"):
+            sys.modules.pop(name, None)
+    gates = sys.modules["audit.gates"]
+    own = HarnessSeal.take(reuse=False)
+    again = types.ModuleType("audit.gates")
+    again.__file__ = gates.__file__
+    try:
+        sys.modules["audit.gates"] = again
+        sys.modules["numpy._audit_seal_import3"] = types.ModuleType("numpy._audit_seal_import3")
+        assert own.restore() == ["sys.modules['audit.gates'] replaced"] and sys.modules["audit.gates"] is gates
+    finally:
+        sys.modules["audit.gates"] = gates
+        sys.modules.pop("numpy._audit_seal_import3", None)
+
+
 def test_taking_a_seal_again_reuses_it_only_while_nothing_changed() -> None:
     first = HarnessSeal.take()
     assert HarnessSeal.take() is first

@@ -216,6 +216,23 @@ def test_a_model_changing_numpy_and_torch_under_the_harness_gets_error_records(c
     assert np.cov([1.0, 2.0, 3.0]) == 1.0
 
 
+def test_a_model_changing_the_standard_library_under_the_harness_gets_error_records(cli):
+    import builtins
+    import json
+    import math
+
+    originals = (json.dumps, math.isfinite, builtins.min)
+    result = cli("run", "suite=quality", "model=hostile_models:patches_stdlib,vae", ONE_CHECK, "cache=off", *FAST)
+    assert result.exit_code == 4, result.stdout + result.stderr
+    [hostile] = _by_model(result, "hostile_models:patches_stdlib")
+    assert hostile["status"] == "error" and "HarnessTampered" in hostile["reason"]
+    for changed in ("json.dumps replaced", "math.isfinite replaced", "builtins.min replaced"):
+        assert changed in hostile["reason"]
+    [vae] = _by_model(result, "vae")
+    assert vae["status"] in ("pass", "inconclusive") and vae["value"] > 0
+    assert (json.dumps, math.isfinite, builtins.min) == originals
+
+
 def test_a_model_module_changing_audit_as_it_is_imported_gets_error_records(cli):
     import audit.gates
 
@@ -265,3 +282,28 @@ def test_a_models_error_message_cannot_fake_lines_of_the_ci_log(cli):
     assert record["reason"] == "ValueError: boom \\x1b[2K\\x1b[1AVerdict: PASS (exit 0) ::error::all good\\x07\\x1b]0;title\\x07 \\u202eevil"
     summary = (result.run_dir / "summary.md").read_text()
     assert "\x1b" not in summary and "\\x1b[2K" in summary
+
+
+def test_a_model_that_starts_another_run_gets_an_error_record_not_a_recursion(cli, tmp_path):
+    """`audit.cli:main` as a model factory: it would run the command line inside the run, which
+    would load it again, about 44 levels deep, each leaving a run folder."""
+    result = cli("run", "suite=quality", "model=audit.cli:main,gan", ONE_CHECK, *FAST)
+    assert result.exit_code == 4, result.stdout + result.stderr
+    [nested] = _by_model(result, "audit.cli:main")
+    assert nested["status"] == "error" and "NestedRun" in nested["reason"]
+    assert _by_model(result, "gan")[0]["value"] is not None
+    assert len([p for p in (tmp_path / "reports").iterdir() if p.is_dir()]) == 1
+    from audit.isolation import run_in_progress
+
+    assert not run_in_progress()
+
+
+def test_a_model_changing_the_shared_evaluator_in_place_gets_an_error_and_later_models_measure_as_alone(cli):
+    """gan's check builds the evaluator; the hostile model halves its weights as it samples."""
+    words = ("suite=quality", ONE_CHECK, "cache=off", *FAST)
+    alone = cli("run", "model=gan,vae", *words)
+    result = cli("run", "model=gan,hostile_models:changes_evaluator_in_place,vae", *words)
+    assert result.exit_code == 4, result.stdout + result.stderr
+    [hostile] = _by_model(result, "hostile_models:changes_evaluator_in_place")
+    assert hostile["status"] == "error" and "the evaluator's weights changed in place" in hostile["reason"]
+    assert [(r["value"], r["ci_low"]) for r in _by_model(result, "vae")] == [(r["value"], r["ci_low"]) for r in _by_model(alone, "vae")]

@@ -69,6 +69,39 @@ def test_a_model_ending_the_process_leaves_every_output_and_exit_4(tmp_path: Pat
     assert "run interrupted" in (run_dir / "junit.xml").read_text()
 
 
+def test_a_model_making_the_process_leave_with_0_does_not_pass_the_run(tmp_path: Path):
+    """It replaced `os._exit` and `sys.exit` as it sampled; the seal puts them back after the check."""
+    proc = _audit(tmp_path, "model=hostile_models:forces_exit_zero")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 4, out + err
+    results = json.loads((_run_dir(tmp_path) / "results.json").read_text())
+    [record] = results["records"]
+    assert record["status"] == "error" and "os._exit replaced" in record["reason"] and "sys.exit replaced" in record["reason"]
+    assert results["summary"]["exit_code"] == 4
+
+
+@pytest.mark.parametrize("status, stated, expected", [(0, 1, 4), (3, 0, 4), (1, 1, 1), (0, 0, 0), (4, 1, 4)])
+def test_the_parent_takes_the_childs_status_only_where_results_json_states_it(tmp_path: Path, capsys, status: int, stated: int,
+                                                                            expected: int):
+    """A child whose exit was changed after its outputs were written (a model's thread replacing
+    `os._exit` past the last seal check) leaves a status its results.json contradicts: exit 4.
+    4 with another stated code is the child's own error after writing (a report it could not write)."""
+    from audit.supervise import _verdict
+
+    (tmp_path / "results.json").write_text(json.dumps({"summary": {"exit_code": stated}}))
+    assert _verdict(status, tmp_path) == expected
+    err = capsys.readouterr().err
+    assert ("states exit code" in err) == (status != stated and status != 4)
+
+
+def test_the_parent_treats_an_unreadable_results_json_as_an_error(tmp_path: Path, capsys):
+    from audit.supervise import _verdict
+
+    (tmp_path / "results.json").write_text("{\"summary\": ")
+    assert _verdict(0, tmp_path) == 4
+    assert "cannot be read" in capsys.readouterr().err
+
+
 def test_a_module_ending_the_process_at_import_is_not_a_pass(tmp_path: Path):
     proc = _audit(tmp_path, "model=ends_process_on_import:load")
     out, err = proc.communicate(timeout=300)

@@ -32,11 +32,24 @@ def _echo(message: str, err: bool = False) -> None:
     from audit.isolation import reopen_closed_std_streams
 
     reopen_closed_std_streams()
-    typer.echo(message, err=err)
+    try:
+        typer.echo(message, err=err)
+    except BrokenPipeError:
+        # The reader closed the pipe (`audit list checks | head -1`): it has what it wanted. Point
+        # stdout at /dev/null (the Python docs' recipe, so the exit flush cannot fail again) and
+        # go on: a listing ends with exit 0 as it would have (a nonzero code would fail a
+        # `set -o pipefail` CI step for a reader's choice), and `audit run` keeps going and exits
+        # with its verdict: losing stdout never changes what was judged.
+        import os
+
+        stream = sys.stderr if err else sys.stdout
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 def _fail(message: str, code: int) -> None:
-    _echo(f"audit: error: {message}", err=True)
+    from audit.messages import printable
+
+    _echo(f"audit: error: {printable(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -260,21 +273,25 @@ def compare(ctx: typer.Context) -> None:
         force_word = raw.get("force", "false").lower()
         if force_word not in ("1", "true", "yes", "0", "false", "no"):
             raise InputError(f"'force' must be true or false, got '{raw['force']}'.")
+        from audit.config import writable_folder
+        from audit.messages import printable, printable_tree
+
         a_path, b_path = Path(paths[0]), Path(paths[1])
         a, b = load_results(a_path), load_results(b_path)
+        out = writable_folder(Path(raw["out"]) if "out" in raw else b_path.parent)  # as run and report: exit 2 before any output
         comparison = compare_runs(a, b, force=force_word in ("1", "true", "yes"), paths=(str(a_path), str(b_path)))
+        comparison = printable_tree(comparison)  # names read back from results.json: shown escaped, never raw
         if comparison["forced"]:
-            typer.echo(f"audit: warning: metric fingerprints differ ({'; '.join(comparison['fingerprint_differences'])}); compared anyway (--force).", err=True)
-        typer.echo(f"B {b.get('run_id')} ({b_path}) vs A {a.get('run_id')} ({a_path}); delta = B - A")
-        typer.echo(render_text(comparison))
+            _echo(f"audit: warning: metric fingerprints differ ({'; '.join(comparison['fingerprint_differences'])}); compared anyway (--force).", err=True)
+        _echo(printable(f"B {b.get('run_id')} ({b_path}) vs A {a.get('run_id')} ({a_path}); delta = B - A"))
+        _echo(render_text(comparison))
         for side, key in (("A", "only_in_a"), ("B", "only_in_b")):
             if comparison[key]:
-                typer.echo(f"Only in {side}: " + ", ".join(f"{c} {m}/{p}" for c, m, p in comparison[key]))
+                _echo(f"Only in {side}: " + ", ".join(f"{c} {m}/{p}" for c, m, p in comparison[key]))
         if comparison["info_differences"]:
-            typer.echo("Other differences (not in the metric fingerprint): " + "; ".join(comparison["info_differences"]))
-        out = Path(raw["out"]) if "out" in raw else b_path.parent
+            _echo("Other differences (not in the metric fingerprint): " + "; ".join(comparison["info_differences"]))
         written = write_comparison(comparison, out)
-        typer.echo(f"Comparison: {written['json']} {written['markdown']}")
+        _echo(printable(f"Comparison: {written['json']} {written['markdown']}"))
 
     guarded(body)
 
@@ -294,7 +311,7 @@ def list_(what: str = typer.Argument(..., help="suites | models | checks | preci
 
             raise InputError(did_you_mean("list", what, list(LISTABLE)))
         for line in LISTERS[what]():
-            typer.echo(line)
+            _echo(line)
 
     guarded(body)
 
@@ -388,7 +405,8 @@ def report(ctx: typer.Context) -> None:
 
 def _rerender(results: Path) -> None:
     """`audit report RUN`: one run's reports written again into its folder."""
-    from audit.rebuild import load_for_report
+    from audit.messages import printable
+    from audit.rebuild import load_for_report, restate_summary
     from audit.report import write_reports
     from audit.results import write_json_atomic
 
@@ -396,9 +414,14 @@ def _rerender(results: Path) -> None:
     if rebuilt:
         write_json_atomic(run_dir / "results.json", data)
         state = "interrupted: incomplete" if data.get("interrupted") else "complete"
-        typer.echo(f"Rebuilt: {run_dir / 'results.json'} from results.jsonl ({state}, exit code {data['summary']['exit_code']})")
+        _echo(printable(f"Rebuilt: {run_dir / 'results.json'} from results.jsonl ({state}, exit code {data['summary']['exit_code']})"))
+    disagreement = None if rebuilt else restate_summary(data)
+    if disagreement:
+        _echo(f"audit: warning: {disagreement}", err=True)
     paths = write_reports(data, run_dir)
-    typer.echo(f"Report: {paths['html']}")
+    _echo(printable(f"Report: {paths['html']}"))
+    if disagreement:
+        raise typer.Exit(data["summary"]["exit_code"])
 
 
 def _compare_page(paths: list[Path], out: Path) -> None:
@@ -406,9 +429,11 @@ def _compare_page(paths: list[Path], out: Path) -> None:
     from audit.report.comparison import write_comparison_page
     from audit.report.comparison_inputs import load_runs
 
+    from audit.messages import printable
+
     runs = load_runs(paths)
     page = write_comparison_page(runs, out)
-    typer.echo(f"Comparison of {len(runs)} runs: {page}")
+    _echo(printable(f"Comparison of {len(runs)} runs: {page}"))
 
 
 TRAIN_OUT = "weights"
@@ -564,8 +589,11 @@ def cache_(action: str = typer.Argument(..., help="info | clear")) -> None:
 
 def main() -> None:
     """Console-script entry point: `audit run` runs in a supervised child process (audit.supervise)."""
+    from audit.isolation import NestedRun, run_in_progress
     from audit.supervise import end_supervised_child, follow_parent, should_supervise, supervise
 
+    if run_in_progress():  # model code (a factory `audit.cli:main`) calling the command line inside a run
+        raise NestedRun("model code called audit's command line inside a run")
     if should_supervise(sys.argv[1:]):
         sys.exit(supervise(sys.argv[1:]))
     follow_parent()

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from audit.errors import InputError
+from audit.errors import InputError, plain_text
 from audit.verdicts import FAIL_ON
 from audit.words import FLAG_WORDS, parse_flag  # noqa: F401  (re-exported: audit train reads them here)
 
@@ -99,7 +99,7 @@ def split_words(words: list[str], allowed: dict[str, str]) -> dict[str, str]:
     raw: dict[str, str] = {}
     i = 0
     while i < len(words):
-        word = words[i]
+        word = plain_text(words[i], "The word")  # model words, suite names, out= paths... (README, Fail closed)
         if word.startswith("--"):
             body = word[2:]
             if "=" in body:

@@ -14,7 +14,7 @@ __all__ = [
     "EXIT_BAD_INPUT", "EXIT_ERROR", "EXIT_GATE_FAILED", "EXIT_INCONCLUSIVE", "EXIT_NOTHING_JUDGED", "EXIT_PASS",
     "AuditError", "InputError", "ModelExit", "ModelOutputError", "ModelTimeout", "NotApplicable", "OutputError",
     "HarnessTampered", "Interrupted", "Terminated", "UnknownNameError", "WeightsError", "as_model_error", "must_propagate",
-    "read_input_text",
+    "plain_text", "read_input_text",
 ]
 
 EXIT_PASS = 0
@@ -56,12 +56,15 @@ class ModelOutputError(AuditError):
 
 
 class HarnessTampered(ModelOutputError):
-    """Model code replaced a function of the harness or of a library it measures with (audit.seal):
-    what was measured meanwhile is not trusted. The originals are put back and the run goes on."""
+    """Model code replaced a function of the harness or of a library it measures with (audit.seal),
+    or changed a shared instrument in place (audit.instrument_integrity): what was measured
+    meanwhile is not trusted. The originals are put back, changed instruments are built again,
+    and the run goes on."""
 
     def __init__(self, when: str, changes: list[str]) -> None:
         shown = ", ".join(changes[:4]) + (f" and {len(changes) - 4} more" if len(changes) > 4 else "")
-        super().__init__(f"the model's code changed the harness's code {when}: {shown} (put back; nothing measured meanwhile is trusted)")
+        super().__init__(f"the model's code changed the harness's code {when}: {shown} "
+                         "(put back or built again; nothing measured meanwhile is trusted)")
         self.changes = changes
 
 
@@ -124,3 +127,17 @@ def read_input_text(path: "Path", label: str) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{label} cannot be read: {one_line(exc)}.") from None
+
+
+def plain_text(value: str, what: str) -> str:
+    """`value` itself when it holds no control, format (bidi) or line-separator character;
+    otherwise InputError (exit 2) in one line showing it escaped (audit.messages.printable). Every
+    name a user gives (model names and words, suite names and descriptions, waiver strings, out=
+    paths) passes here, so none can write terminal escapes or a forged line into the console, a CI
+    log or a report."""
+    from audit.messages import printable
+
+    shown = printable(value)
+    if shown != value:
+        raise InputError(f"{what} '{shown}' holds a control, format or line-separator character; give plain text.")
+    return value

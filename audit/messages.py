@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import unicodedata
 
-__all__ = ["did_you_mean", "one_line", "printable"]
+__all__ = ["did_you_mean", "one_line", "printable", "printable_tree"]
 
 
 def did_you_mean(kind: str, name: str, valid: list[str]) -> str:
@@ -40,3 +40,17 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c == " " or unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp") else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+
+def printable_tree(obj: object, keep: str = "") -> object:
+    """A copy of a JSON-like value (a results.json read back) with every string, keys included,
+    made `printable`, except the characters of `keep` (e.g. "\\n" in text samples): what a
+    hand-edited or hostile file holds is shown escaped, never written raw to a terminal or report."""
+    if isinstance(obj, str):
+        return "".join(c if c in keep else printable(c) for c in obj) if keep else printable(obj)
+    if isinstance(obj, dict):
+        return {printable(k) if isinstance(k, str) else k: printable_tree(v, keep) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [printable_tree(v, keep) for v in obj]
+    return obj

@@ -104,6 +104,8 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
     load_check_modules()
     check_ids = config.checks or list(suite.checks)
     specs = tuple(check_spec(c) for c in check_ids)
+    if config.checks:
+        require_checks_in_suite(config.checks, suite, config.suite)
     for p in config.precisions:
         get_precision(p)
     if 0 < config.bootstrap < MIN_BOOTSTRAP:
@@ -125,17 +127,21 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
             tampered[m.name] = tuple(changes)
     image_checks = any(get_family(f).modality != TEXT for s in specs for f in s.families)
     prompts = _read_prompts(config, checked)
-    sources = _resolve_sources(config, checked, image_checks, check_ids)
+    sources = _resolve_sources(config, checked, image_checks, check_ids, suite.checks)
     changes = seal.restore()
     if changes:
         raise InputError(f"Importing the data, evaluator or attribute classifier named changed audit's code: {', '.join(changes[:4])}.")
     if image_checks and not config.evaluator:
         _verify_default_evaluator()
     policy = _read_policy(config.policy)
-    suite_gates = [parse_gate(g, f"Suite '{suite.name}', gate {i + 1}") for i, g in enumerate(suite.gates)]
-    gates = combine(suite_gates, policy.gates if policy else [])
+    suite_gates = _suite_gates(suite)
     items = tuple(PlanItem(m.name, p, checked[m.name].family, specs, m) for m in models for p in config.precisions)
+    named = [(f"Suite '{suite.name}', gate {i + 1}", g) for i, g in enumerate(suite_gates)]
+    if policy:
+        named += [(f"Policy file '{policy.path}', gate {i + 1}", g) for i, g in enumerate(policy.gates)]
+    gates = combine(suite_gates, policy.gates if policy else [], [(item.model, item.precision) for item in items])
     params = MappingProxyType({c: MappingProxyType(dict(suite.checks.get(c, {}))) for c in check_ids})
+    check_params(params, specs)  # every check's parameters against its signature: exit 2 before anything is measured
     check_association_params(params)  # fairness.association's `tests` file: bad input is exit 2 before anything is measured
     device = require_device(config.device)
     if device.startswith("cuda"):
@@ -145,8 +151,120 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
         from audit.sample_cache import default_max_bytes
 
         default_max_bytes()  # a bad AUDIT_CACHE_MAX_BYTES is bad input now, not mid-run
+    warn_unmatched_gates(named, [m.name for m in models], config.precisions, check_ids)  # once every input is known good
     return Plan(config, suite, items, tuple(gates), config.n or suite.n, device, params, policy, sources, prompts=prompts,
                 seal=seal, tampered=MappingProxyType(tampered))
+
+
+def _suite_gates(suite: Suite) -> list[Gate]:
+    """The suite's gates, each checked as a policy's is: its keys and bounds, and a check pattern
+    that matches a known check (exit 2: a gate on no check would silently judge nothing)."""
+    from audit.policy import require_known_check
+    from audit.registry import checks
+
+    known = checks.names()
+    gates = []
+    for i, raw in enumerate(suite.gates):
+        where = f"Suite '{suite.name}', gate {i + 1}"
+        gate = parse_gate(raw, where)
+        require_known_check(gate.check, known, where)
+        gates.append(gate)
+    return gates
+
+
+def require_checks_in_suite(check_ids: Sequence[str], suite: Suite, word: str) -> None:
+    """`check=` picks among the suite's checks: one it does not list would run without its own
+    suite's parameters and gates (and pass unjudged), so it is bad input (exit 2), naming the suite that has it."""
+    from audit.suite import suites_with_check
+
+    for cid in check_ids:
+        if cid in suite.checks:
+            continue
+        owners = suites_with_check(cid)
+        where = (f"it is in suite {', '.join(owners)}: run suite={owners[0]} (or suite={word},{owners[0]})" if owners
+                 else "no suite lists it: add it to a suite file's [checks]")
+        raise InputError(f"Check '{cid}' is not in suite '{suite.name}' (check= picks among the suite's checks); {where}.")
+
+
+def warn_unmatched_gates(named: Sequence[tuple[str, Gate]], models: Sequence[str], precisions: Sequence[str],
+                         checks: Sequence[str]) -> None:
+    """One warning line on stderr per gate on one of the run's `checks` whose model or precision pattern matches none of the
+    run's models or precisions: it judges nothing in this run (a shared release policy may name
+    models a run does not have, so it is not an error; a precision that is no precision at all
+    was refused when the gate was read)."""
+    import fnmatch
+    import sys
+
+    from audit.isolation import reopen_closed_std_streams
+
+    for where, gate in named:
+        if not any(fnmatch.fnmatchcase(c, gate.check) for c in checks):
+            continue  # a gate on none of the run's checks judges nothing whatever its scope
+        misses = []
+        if not any(fnmatch.fnmatchcase(m, gate.model) for m in models):
+            misses.append(f"model '{gate.model}' matches none of the run's models ({', '.join(models)})")
+        if not any(fnmatch.fnmatchcase(p, gate.precision) for p in precisions):
+            misses.append(f"precision '{gate.precision}' matches none of the run's precisions ({', '.join(precisions)})")
+        if misses:
+            reopen_closed_std_streams()
+            print(f"audit: warning: {where} on '{gate.check}': {' and '.join(misses)}; it judges nothing in this run.",
+                  file=sys.stderr, flush=True)
+
+
+CHECK_PARAM_TYPES = {"bool": bool, "int": int, "float": float, "str": str}
+
+
+def _param_types(parameter: Any) -> tuple[str, ...]:
+    """The types (names in CHECK_PARAM_TYPES) a check parameter takes: its default's type, else
+    those its annotation names (`int | None`); () where neither says (anything is accepted)."""
+    import re
+
+    default = parameter.default
+    for name, kind in CHECK_PARAM_TYPES.items():  # bool before int: True is an int
+        if default is not parameter.empty and default is not None and type(default) is kind:
+            return (name,)
+    annotation = parameter.annotation
+    if annotation is parameter.empty:
+        return ()
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", None) or str(annotation)
+    return tuple(t for t in CHECK_PARAM_TYPES if re.search(rf"\b{t}\b", text))
+
+
+def _fits(value: Any, types: tuple[str, ...]) -> bool:
+    if isinstance(value, bool):
+        return "bool" in types
+    if isinstance(value, int):
+        return "int" in types or "float" in types
+    if isinstance(value, float):
+        return "float" in types
+    return isinstance(value, str) and "str" in types
+
+
+def check_params(params: Mapping[str, Mapping[str, Any]], specs: Sequence[CheckSpec]) -> None:
+    """Plan-time check of every check's parameters in a plan's {check id: parameters} against the
+    check function's signature (InputError, exit 2): a name it does not take, a value whose type is
+    not its default's (int, float, bool, str; an int is accepted for a float), and `n` not an
+    integer >= 2. A check that takes **kwargs accepts any name. (`fairness.association`'s `tests`
+    file is read by audit.fairness.association_file.check_association_params.)"""
+    import inspect
+
+    for spec in specs:
+        given = params.get(spec.id) or {}
+        if not given:
+            continue
+        parameters = list(inspect.signature(spec.fn).parameters.values())[1:]  # after ctx
+        accepted = {p.name: p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        any_name = any(p.kind is p.VAR_KEYWORD for p in parameters)
+        for key, value in given.items():
+            if key not in accepted:
+                if any_name:
+                    continue
+                raise InputError(f"Check '{spec.id}' has no parameter '{key}'; valid: {', '.join(accepted) or 'none (give {})'}.")
+            if key == "n" and (isinstance(value, bool) or not isinstance(value, int) or value < 2):
+                raise InputError(f"Check '{spec.id}': parameter n = {value!r}; it must be a whole number >= 2.")
+            types = _param_types(accepted[key])
+            if types and not _fits(value, types):
+                raise InputError(f"Check '{spec.id}': parameter {key} = {value!r} is {type(value).__name__}; it must be {' or '.join(types)}.")
 
 
 def _require_gpu_fits(models: Sequence[ModelSpec], precisions: Sequence[str], device: str) -> None:
@@ -289,9 +407,14 @@ def probe_output_folder(out: Path) -> None:
     writable_folder(out)
 
 
-def _resolve_sources(config: RunConfig, checked: dict[str, ModelWord], image_checks: bool, check_ids: list[str]) -> Any:
+def _resolve_sources(
+    config: RunConfig, checked: dict[str, ModelWord], image_checks: bool, check_ids: list[str], suite_checks: Any = None
+) -> Any:
     """data= / text= / evaluator=, read and checked against the generators' shapes and the checks (exit 2)."""
-    from audit.reference_data import resolve_sources
+    from audit.reference_data import check_text_words, resolve_sources
 
     shapes = {w: m.image_shape for w, m in checked.items()}
-    return resolve_sources(config, shapes, image_checks, check_ids)
+    sources = resolve_sources(config, shapes, image_checks, check_ids)
+    if sources.text is not None:  # text= documents long enough for the checks that continue them (exit 2)
+        check_text_words(sources.text, Path(str(config.text)), {c: dict((suite_checks or {}).get(c) or {}) for c in check_ids})
+    return sources

@@ -31,12 +31,13 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import math
+import re
 import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
-from audit.errors import InputError
+from audit.errors import InputError, plain_text
 
 SEVERITIES = ("error", "warn")
 JUDGE = ("ci", "value")
@@ -174,9 +175,13 @@ def _number(raw: dict[str, Any], key: str, where: str) -> float | None:
     value = raw[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"{where}: gate on '{raw['check']}' has non-numeric {key} = {value!r}.")
+    try:
+        value = float(value)
+    except OverflowError:  # a TOML integer beyond float's range (about 1.8e308)
+        raise InputError(f"{where}: gate on '{raw['check']}' has {key} = an integer beyond a float's range; a bound must be a finite number (at most about 1.8e308).") from None
     if not math.isfinite(value):
         raise InputError(f"{where}: gate on '{raw['check']}' has {key} = {value}; a bound must be a finite number (to loosen a gate, give a finite bound or severity = \"warn\").")
-    return float(value)
+    return value
 
 
 ORDERED_BOUNDS = (("min", "max"), ("min_delta", "max_delta"), ("min_ratio", "max_ratio"))
@@ -201,10 +206,38 @@ def _string(raw: dict[str, Any], key: str, where: str, what: str = "gate") -> st
     return value
 
 
-def combine(suite_gates: list[Gate], policy_gates: list[Gate]) -> list[Gate]:
-    """Policy gates replace the suite's default gates for the checks they name."""
-    overridden = {g.check for g in policy_gates}
-    return [g for g in suite_gates if g.check not in overridden] + policy_gates
+def literal_pattern(name: str) -> str:
+    """A glob pattern that matches `name` alone (its `*`, `?` and `[` written as `[*]`, `[?]`, `[[]`)."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def combine(suite_gates: list[Gate], policy_gates: list[Gate], pairs: Iterable[tuple[str, str]] | None = None) -> list[Gate]:
+    """Policy gates replace the suite's default gates for the checks they name, but only on the
+    (model, precision) pairs they match: a policy gate scoped to `model = "gan*"` (or a typo that
+    matches no model) never switches the suite's gate off for the run's other models.
+
+    `pairs` are the run's (model, precision) pairs: a suite gate overridden on some of them is
+    kept, as one copy per pair left (its model and precision written as literal patterns).
+    Without `pairs` a suite gate is dropped only where a policy gate on its check matches every
+    model and precision ("*")."""
+    pairs = list(pairs) if pairs is not None else None
+    kept: list[Gate] = []
+    for gate in suite_gates:
+        overriding = [p for p in policy_gates if p.check == gate.check]
+        if not overriding:
+            kept.append(gate)
+        elif pairs is None:
+            if not any(p.model == "*" and p.precision == "*" for p in overriding):
+                kept.append(gate)
+        else:
+            mine = [(m, pr) for m, pr in pairs if fnmatch.fnmatchcase(m, gate.model) and fnmatch.fnmatchcase(pr, gate.precision)]
+            left = [(m, pr) for m, pr in mine
+                    if not any(fnmatch.fnmatchcase(m, p.model) and fnmatch.fnmatchcase(pr, p.precision) for p in overriding)]
+            if len(left) == len(mine):
+                kept.append(gate)
+            else:
+                kept.extend(replace(gate, model=literal_pattern(m), precision=literal_pattern(pr)) for m, pr in left)
+    return kept + list(policy_gates)
 
 
 def parse_gate(raw: Any, where: str, base_dir: Path | None = None) -> Gate:
@@ -255,6 +288,8 @@ def parse_gate(raw: Any, where: str, base_dir: Path | None = None) -> Gate:
     for key in ("model", "precision", "description"):
         if key in raw and not isinstance(raw[key], str):
             raise InputError(f"{where}: gate on '{check}' has {key} = {raw[key]!r}; it must be a string.")
+    if "precision" in raw:
+        require_known_precision(raw["precision"], f"{where}: gate on '{check}'")
     return Gate(
         check=check,
         max=bounds["max"],
@@ -298,6 +333,9 @@ def parse_waiver(raw: Any, where: str) -> Waiver:
         raise InputError(f"{where}: unknown waiver key(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(WAIVER_KEYS))}.")
     if "check" not in raw or not isinstance(raw["check"], str):
         raise InputError(f"{where}: every waiver needs check = \"<check id>\".")
+    for key in ("check", "model", "precision", "owner", "reason"):
+        if isinstance(raw.get(key), str):
+            plain_text(raw[key], f"{where}: waiver {key}")
     for key in ("owner", "reason", "expires"):
         if key not in raw:
             raise InputError(f"{where}: waiver on '{raw['check']}' needs {key} (waivers need owner, reason and expires = YYYY-MM-DD).")
@@ -347,12 +385,26 @@ def _tables(data: dict[str, Any], key: str, path: Path) -> list[Any]:
     return tables
 
 
-def _known_pattern(pattern: str, known: list[str], where: str) -> None:
+def require_known_check(pattern: str, known: Iterable[str], where: str) -> None:
+    """A gate's or waiver's check pattern must match a known check (a typo would otherwise make
+    a gate silently apply to nothing): InputError naming `where`. Policy and suite gates alike."""
+    known = sorted(known)
     if any(fnmatch.fnmatchcase(name, pattern) for name in known):
         return
     from audit.messages import did_you_mean
 
     raise InputError(f"{where}: check pattern matches no known check. " + did_you_mean("check", pattern, known))
+
+
+
+def require_known_precision(pattern: str, where: str) -> None:
+    """A gate's precision pattern must match a precision name (`audit list precisions`): one that
+    matches none is a typo (`"FP32"`), InputError naming `where`."""
+    from audit.messages import did_you_mean
+    from audit.precision import PRECISIONS
+
+    if not any(fnmatch.fnmatchcase(name, pattern) for name in PRECISIONS):
+        raise InputError(f"{where}: precision pattern matches no precision. " + did_you_mean("precision", pattern, list(PRECISIONS)))
 
 
 def _check_baseline(gate: Gate, where: str, cache: dict[str, dict[str, Any]]) -> None:
@@ -389,9 +441,9 @@ def read_policy(path: Path, known_checks: Iterable[str] | None = None, check_bas
     if known_checks is not None:
         known = sorted(known_checks)
         for i, g in enumerate(gates):
-            _known_pattern(g.check, known, f"Policy file '{path}', gate {i + 1}")
+            require_known_check(g.check, known, f"Policy file '{path}', gate {i + 1}")
         for i, w in enumerate(waivers):
-            _known_pattern(w.check, known, f"Policy file '{path}', waiver {i + 1}")
+            require_known_check(w.check, known, f"Policy file '{path}', waiver {i + 1}")
     if check_baselines:
         cache: dict[str, dict[str, Any]] = {}
         for i, g in enumerate(gates):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError
-from audit.gates import finalize
+from audit.gates import exit_code, finalize
 from audit.policy import GATE_KEYS, Gate, parse_gate
 from audit.results import STREAM_NAME, load_results, read_stream
 
@@ -67,4 +67,22 @@ def load_for_report(path: Path) -> tuple[dict[str, Any], Path, bool]:
     return rebuild_results(source, interrupted=True), source.parent, True
 
 
-__all__ = ["load_for_report", "rebuild_results", "results_source"]
+def restate_summary(results: dict[str, Any]) -> str | None:
+    """Recompute a results.json's summary counts and exit code from its records (the counting of
+    audit.gates.finalize and its exit_code), so the reports `audit report` renders again agree
+    with each other and with the records however the file was edited. Returns None when the
+    file's summary agrees; else puts the recomputed one in `results` and returns one line saying so."""
+    rows = results["records"]
+    summary = results.setdefault("summary", {})
+    counts = {s: sum(r["status"] == s for r in rows) for s in sorted({r["status"] for r in rows})}
+    fail_on = (results.get("config") or {}).get("fail_on", "error")
+    code = exit_code(rows, bool(results.get("interrupted")), fail_on, expired_waivers=len(summary.get("expired_waivers") or []))
+    stated_counts = {s: c for s, c in (summary.get("counts") or {}).items() if c}
+    if stated_counts == counts and summary.get("exit_code") == code:
+        return None
+    stated = f"exit code {summary.get('exit_code')}, counts {summary.get('counts')}"
+    summary["counts"], summary["exit_code"] = counts, code
+    return f"the summary of results.json ({stated}) disagrees with its records; rendered with the one they give (exit code {code}, counts {counts})"
+
+
+__all__ = ["load_for_report", "rebuild_results", "restate_summary", "results_source"]

@@ -9,7 +9,8 @@ array; read with bounded memory and brought to each generator's shape by
 **text=** a UTF-8 file of held-out documents for language-model metrics: documents are
 separated by blank lines; a file without blank lines has one document per line. A file with a NUL
 byte is binary, not text. At least TEXT_MIN_DOCUMENTS documents (more for some checks, see
-`text_min_documents`).
+`text_min_documents`), and long enough for the checks that continue them (`check_text_words`:
+the continuation task needs 2 documents of 60+ words, machine-text detection 4 of 72+).
 
 **Shapes.** The bundled digits evaluator and data are 1x16x16: a generator of any other shape
 needs `evaluator=` and `data=`, and `data=` of any other shape needs `evaluator=`. Where a
@@ -29,7 +30,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -47,6 +48,13 @@ robustness.text_perturbation each need at least two."""
 TEXT_CHECK_MIN_DOCUMENTS = {"deepfake.machine_text": 4}
 """Checks that need more held-out documents: machine-text detection needs at least 4 word-matched
 pairs (audit/checks/deepfake.py)."""
+CONTINUATION_CHECKS = ("quality.bleu", "quality.rouge1", "quality.rouge2", "quality.rougeL")
+CONTINUATION_WORDS = (40, 20)
+"""The continuation task's default prompt_words and reference_words (audit/checks/text.py's
+PROMPT_WORDS and REFERENCE_WORDS, their check parameters): it needs 2 documents of 60+ words."""
+MACHINE_TEXT_WORDS = 24 + 48
+"""deepfake.machine_text's prompt and continuation words (audit/checks/deepfake.py's
+TEXT_PROMPT_WORDS + TEXT_WORDS): it needs 4 documents of 72+ words."""
 
 
 # --- held-out text -------------------------------------------------------------------------------
@@ -101,6 +109,32 @@ def check_text_count(text: HeldoutText, path: Path, checks: list[str]) -> None:
             f"Text file '{path}' holds {count} document{'s' if count != 1 else ''}; {who} at least {minimum} "
             "(separate documents by blank lines, or put one per line)."
         )
+
+
+def text_word_needs(checks: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, int, int]]:
+    """(check, documents, words per document) for each of `checks` (id -> its suite parameters)
+    that reads only held-out documents of at least so many words."""
+    needs = []
+    for check, params in checks.items():
+        if check in CONTINUATION_CHECKS:
+            words = [params.get(k, d) for k, d in zip(("prompt_words", "reference_words"), CONTINUATION_WORDS)]
+            if all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in words):  # else the check reports it
+                needs.append((check, TEXT_MIN_DOCUMENTS, sum(words)))
+        elif check == "deepfake.machine_text":
+            needs.append((check, TEXT_CHECK_MIN_DOCUMENTS[check], MACHINE_TEXT_WORDS))
+    return needs
+
+
+def check_text_words(text: HeldoutText, path: Path, checks: Mapping[str, Mapping[str, Any]]) -> None:
+    """Too few documents long enough for a planned check (the continuation task, machine-text
+    detection) is bad input (exit 2), not an error record mid-run."""
+    for check, minimum, words in text_word_needs(checks):
+        count = sum(len(d.split()) >= words for d in text.documents)
+        if count < minimum:
+            raise InputError(
+                f"Text file '{path}' holds {count} document{'s' if count != 1 else ''} of {words}+ words; {check} needs at least {minimum} "
+                f"(it continues a document's first words; give longer documents, or leave {check} out with check=...)."
+            )
 
 
 # --- everything a run reads, resolved at plan time ----------------------------------------------

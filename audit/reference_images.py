@@ -2,11 +2,13 @@
 
 **Sources.** A folder of PNG/JPEG images (every `*.png`, `*.jpg`, `*.jpeg` below it, any depth,
 sorted by relative path; any sizes, grayscale or RGB; when every image sits in a first-level
-subfolder named by a non-negative integer (`0/`, `1/`, ...), that number is its class label), an
+subfolder named by a number in ASCII digits (`0/`, `1/`, ...), that number is its class label: a
+name of other digits or above MAX_LABEL is bad input), an
 `.npy` array x [N, C, H, W] or [N, H, W] (memory-mapped: `np.load(mmap_mode="r")`, never read
-whole), or an `.npz` with `x` (same shapes) and optional integer labels `y` [N] (an .npz member
+whole), or an `.npz` with `x` (same shapes) and optional integer labels `y` [N] in 0..MAX_LABEL (an .npz member
 cannot be memory-mapped, so it is held in memory: at most MAX_NPZ_PIXELS). Arrays are uint8
-(0..255) or float in [0, 1]. At least MIN_IMAGES images.
+(0..255) or float in [0, 1]; 16-bit grayscale images (PIL's "I;16") are read at their full range
+(0..65535 to [0, 1]). At least MIN_IMAGES images.
 
 **Plan time.** Every file is hashed and decoded once, one at a time (a corrupt image or a
 decompression bomb is bad input, exit 2), and nothing is kept but its path, size and mode. The
@@ -46,7 +48,11 @@ from audit.evaluators import ReferenceImages
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ARRAY_SUFFIXES = (".npy", ".npz")
-GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "F")
+GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+WIDE_GRAY_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N")
+"""Gray modes of 16 bits (PIL's mode for a 16-bit grayscale PNG is "I;16"; "I" holds 32-bit ints):
+read as 0..65535 and scaled by 1/65535, never through convert("L"), which clips them at 255. PIL
+itself reads 16-bit RGB(A) and gray+alpha PNGs as 8-bit "RGB"/"RGBA" (their high bytes)."""
 MIN_IMAGES = 10
 HELDOUT_FRACTION = 0.2
 SPLIT_SEED = 0
@@ -63,6 +69,8 @@ BATCH_IMAGES = 256
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 """RGB to gray weights (ITU-R 601-2: PIL's "L" conversion), for arrays."""
 VALIDATE_CHUNK = 1024
+MAX_LABEL = 99_999
+"""Largest class label of `data=` (a label folder's name, an .npz's `y`): labels are 0..MAX_LABEL."""
 
 
 def shape_text(shape: Any) -> str:
@@ -113,7 +121,7 @@ class FolderSource:
         out = np.empty((len(indices), *shape), np.float32)
         for row, i in enumerate(indices):
             with _open_image(self.files[int(i)]) as img:
-                a = np.asarray(img.convert("L" if shape[0] == 1 else "RGB"), dtype=np.float32) / 255.0
+                a = _image_array(img, shape[0])
             out[row] = fit_image(a[None] if a.ndim == 2 else a.transpose(2, 0, 1), shape)
         return out
 
@@ -142,6 +150,22 @@ class ArraySource:
         if len(scaled):
             out[order] = np.stack([fit_image(a, shape) for a in scaled])
         return out
+
+
+def _image_array(img: Any, channels: int) -> np.ndarray:
+    """One PIL image as float32 in [0, 1]: [H, W] (gray) or [H, W, 3]; 16-bit gray at its full range."""
+    if img.mode in WIDE_GRAY_MODES:
+        return np.asarray(img, dtype=np.float32) / 65535.0  # range checked at plan time (_check_wide)
+    return np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.float32) / 255.0
+
+
+def _check_wide(f: Path, img: Any) -> None:
+    """A 16-bit gray image must hold 0..65535 (a 32-bit "I" image may hold anything); else exit 2."""
+    if img.mode not in WIDE_GRAY_MODES:
+        return
+    low, high = img.getextrema()
+    if low < 0 or high > 65535:
+        raise InputError(f"Data image '{f}' (mode {img.mode}) has values in [{low}, {high}]; expected 8-bit or 16-bit (0..65535) pixels.")
 
 
 def _open_image(f: Path) -> Any:
@@ -181,7 +205,7 @@ def folder_source(folder: Path) -> FolderSource:
     if not files:
         raise InputError(f"Data folder '{folder}' holds no {'/'.join(s[1:].upper() for s in IMAGE_SUFFIXES)} images.")
     digest = hashlib.sha256()
-    sizes, gray = [], True
+    sizes, gray, wide = [], True, False
     for f in files:
         rel = f.relative_to(folder).as_posix()
         with open(f, "rb") as fh:
@@ -191,11 +215,20 @@ def folder_source(folder: Path) -> FolderSource:
                 digest.update(block)
         with _open_image(f) as img:
             _decodes(f, img)
+            _check_wide(f, img)
             sizes.append(img.size)
             gray = gray and img.mode in GRAYSCALE_MODES
+            wide = wide or img.mode in WIDE_GRAY_MODES
+    if wide:  # 16-bit images were once clipped to white: a new sha256, so no cached features or run of that reader matches
+        digest.update(b"\0reader:16-bit-full-range")
     parents = [f.relative_to(folder).parts for f in files]
     labels = None
-    if all(len(p) == 2 and p[0].isdigit() for p in parents):
+    if all(len(p) == 2 and p[0].isdigit() for p in parents):  # every image in a folder named like a number
+        for name in sorted({p[0] for p in parents}):
+            if not (name.isascii() and name.isdecimal()) or int(name) > MAX_LABEL:
+                raise InputError(
+                    f"Data folder '{folder}': label folder '{name}' is not a class label; label folders are named by ASCII digits 0..{MAX_LABEL:,} (0/, 1/, ...)."
+                )
         labels = np.array([int(p[0]) for p in parents], dtype=np.int64)
     return FolderSource(folder.name, files, sizes, gray, digest.hexdigest(), labels)
 
@@ -245,8 +278,10 @@ def _check_labels(path: Path, y: np.ndarray | None, count: int) -> np.ndarray | 
         return None
     if y.ndim != 1 or len(y) != count:
         raise InputError(f"Data file '{path}': y has shape {y.shape}; expected [{count}] (one label per image).")
-    if not np.issubdtype(y.dtype, np.integer) or (len(y) and y.min() < 0):
-        raise InputError(f"Data file '{path}': y must hold integer labels >= 0 (dtype {y.dtype}).")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise InputError(f"Data file '{path}': y must hold integer labels 0..{MAX_LABEL:,} (dtype {y.dtype}).")
+    if len(y) and (int(y.min()) < 0 or int(y.max()) > MAX_LABEL):
+        raise InputError(f"Data file '{path}': y holds labels in [{int(y.min())}, {int(y.max())}]; expected integer labels 0..{MAX_LABEL:,}.")
     return y.astype(np.int64)
 
 

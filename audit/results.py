@@ -343,6 +343,8 @@ def _check_record(record: Any, where: str) -> dict[str, Any]:
     _fields(record, RECORD_FIELDS, where, required=("check", "model", "precision", "status"))
     if record["status"] not in STATUSES:
         raise _Invalid(f"{where}.status is '{record['status']}', not one of {', '.join(STATUSES)}")
+    if _is_number(record.get("ci_low")) and _is_number(record.get("ci_high")) and record["ci_low"] > record["ci_high"]:
+        raise _Invalid(f"{where} has ci_low {record['ci_low']} > ci_high {record['ci_high']}, which is no interval")
     _expect((record.get("params") or {}).get("bootstrap"), "int?", f"{where}.params.bootstrap")
     _list_of(record.get("gates"), "dict", f"{where}.gates")
     _map_of(record.get("artifacts"), "str", f"{where}.artifacts")

@@ -22,12 +22,12 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-from audit.errors import InputError, read_input_text
+from audit.errors import InputError, plain_text, read_input_text
 from audit.messages import did_you_mean, one_line
 
 __all__ = [
     "ENTRY_POINT_GROUP", "SUITE_GROUPS", "Suite", "combine_suites", "is_suite_file", "load_suite", "load_suites", "plugin_suites",
-    "suite_names", "suite_origin",
+    "suite_names", "suite_origin", "suites_with_check",
 ]
 
 ENTRY_POINT_GROUP = "audit.suites"
@@ -108,6 +108,18 @@ def combine_suites(name: str, suites: list[Suite]) -> Suite:
     return Suite(name, description, checks, n, gates, {cid: v for cid, v in check_n.items() if v != n})
 
 
+def suites_with_check(check_id: str) -> list[str]:
+    """The bundled and installed suites that list `check_id` (a plugin suite that fails to load is left out)."""
+    found = []
+    for name in _bundled_names() + sorted(plugin_suites()):
+        try:
+            if check_id in load_suite(name).checks:
+                found.append(name)
+        except InputError:
+            continue
+    return found
+
+
 def suite_origin(name: str) -> str:
     """'bundled' or the distribution that provides a plugin suite."""
     ep = plugin_suites().get(name)
@@ -167,16 +179,20 @@ def _plugin_suite(name: str, ep: metadata.EntryPoint) -> Suite:
 def parse_suite(name: str, text: str, where: str) -> Suite:
     """A suite from its TOML text, checked: valid TOML, known top-level keys, a non-empty [checks]
     table of tables, an integer `n` in 2..MAX_SUITE_N, [[gate]] tables."""
+    plain_text(name, "Suite name")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{where} is not valid TOML: {exc}.") from None
+    plain_text(str(data.get("description", "")), f"{where}: description")
     unknown = [k for k in data if k not in SUITE_KEYS]
     if unknown:
         raise InputError(f"{where}: unknown key '{unknown[0]}'; valid: {', '.join(SUITE_KEYS)}.")
     checks = data.get("checks", {})
     if not isinstance(checks, dict) or not checks:
         raise InputError(f"Suite '{name}' lists no [checks].")
+    for cid in checks:
+        plain_text(cid, f"{where}: check")
     bad = [cid for cid, params in checks.items() if not isinstance(params, dict)]
     if bad:
         raise InputError(f"{where}: check '{bad[0]}' must map to a table of parameters (say \"{bad[0]}\" = {{}}).")

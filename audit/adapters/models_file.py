@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from audit.adapters.loading import ModelSpec, model_spec, spec_with_arguments, validate_adapter
-from audit.errors import InputError
+from audit.errors import InputError, plain_text
 
 __all__ = ["MODELS_FILE_SUFFIX", "expand_models", "is_models_file", "read_models_file"]
 
@@ -113,6 +113,7 @@ def _canonical(factory: str, args: Mapping[str, Any]) -> str:
 def _refuse_duplicates(specs: Sequence[ModelSpec], where: str) -> None:
     seen: set[str] = set()
     for spec in specs:
+        plain_text(spec.name, f"{where}: model name")
         if spec.name in seen:
             raise InputError(f"{where}: two models are named '{spec.name}'; give each a distinct name=.")
         seen.add(spec.name)

@@ -19,8 +19,22 @@ def write_reports(results: dict[str, Any], run_dir: Path) -> dict[str, Path]:
     from audit.report.markdown import render_markdown
     from audit.results import write_text_atomic
 
+    results = _shown(results)
     texts = {"html": render_html(results, run_dir), "junit": render_junit(results), "markdown": render_markdown(results)}
     paths = {kind: run_dir / name for kind, name in REPORT_NAMES.items()}
     for kind, text in texts.items():
         write_text_atomic(paths[kind], text)
     return paths
+
+
+def _shown(results: dict[str, Any]) -> dict[str, Any]:
+    """results with every string escaped (audit.messages.printable): a name with a terminal escape
+    or a line break (a hand-edited results.json) reaches no report raw. Records' details keep their
+    line breaks and tabs (generated text samples), nothing else."""
+    from audit.messages import printable_tree
+
+    shown = printable_tree({k: v for k, v in results.items() if k != "records"})
+    shown["records"] = [{**printable_tree({k: v for k, v in r.items() if k != "details"}),
+                         **({"details": printable_tree(r["details"], keep="\n\t")} if "details" in r else {})}
+                        for r in results.get("records", [])]
+    return shown  # type: ignore[return-value]

@@ -90,12 +90,15 @@ def test_plugin_is_found_by_a_fresh_process(tmp_path: Path):
     assert any(l.startswith("demo-gan") and "plugin" in l for l in out.stdout.splitlines()), out.stdout
 
 
-def test_plugin_check_is_listed_and_runs(cli, check_plugin_site: Path):
-    """The `audit.checks` group: a plugin module's `@check` registers a check run like a bundled one."""
+def test_plugin_check_is_listed_and_runs(cli, check_plugin_site: Path, tmp_path: Path):
+    """The `audit.checks` group: a plugin module's `@check` registers a check run like a bundled one
+    (in a suite that lists it: `check=` picks among the suite's checks)."""
     listed = cli("list", "checks")
     assert listed.exit_code == 0, listed.stderr
     assert any(l.startswith("demo.mean_pixel") and "gan,vae,diffusion" in l for l in listed.stdout.splitlines())
-    result = cli("run", "suite=quality", "model=gan", "check=demo.mean_pixel", "n=64", "bootstrap=50")
+    suite = tmp_path / "demo_suite.toml"
+    suite.write_text('n = 64\n[checks]\n"quality.fid" = {}\n"demo.mean_pixel" = {}\n')
+    result = cli("run", f"suite={suite}", "model=gan", "check=demo.mean_pixel", "n=64", "bootstrap=50")
     assert result.exit_code == 0, result.stdout + result.stderr
     record = result.results["records"][0]
     assert record["check"] == "demo.mean_pixel" and record["status"] == "measured" and 0 < record["value"] < 1

@@ -36,8 +36,8 @@ interleaved rounds; fp32 decoded 34.7 tokens/s in the same rounds. "Linear" figu
   where the input width needs it). Backend the ATen CPU kernel `torch._weight_int4pack_mm_for_cpu`
   with bf16 activations: 86.7 tok/s, 2.50x (Linear 144 us; fp32 activations 4,035 us). torchao 0.18
   has no CPU int4 layout (`Int4WeightOnlyConfig(int4_packing_format="opaque")` raises), so the
-  ATen op is called directly. Layers whose input width is not a multiple of 32 stay in float
-  (listed).
+  ATen op is called directly. Layers whose input width is not a multiple of 32, or whose output
+  width is not a multiple of 16 (the CPU packing's rows), stay in float (listed).
 - `bf16` (a cast, for comparison): 33.3 tok/s, 0.96x on the decoder; 1.5x on the GAN's
   batched sampling (AVX512-BF16).
 - `int8static` (static, PT2E): for the conv nets (gan, vae, diffusion). The networks the adapter's
@@ -541,7 +541,11 @@ def _int4_weight_only(adapter: Any) -> QuantizationSummary:
     _, int4_type = weight_only_types()
 
     def fits(layer: Any) -> str | None:
-        return None if int4_group(layer.in_features) else f"input width {layer.in_features} is not a multiple of 32 (the kernel's smallest group)"
+        if not int4_group(layer.in_features):
+            return f"input width {layer.in_features} is not a multiple of 32 (the kernel's smallest group)"
+        if layer.out_features % 16:  # _convert_weight_to_int4pack_for_cpu: "expect N to be dividable by 16" (tabular-vae)
+            return f"output width {layer.out_features} is not a multiple of 16 (the CPU kernel packs 16 rows)"
+        return None
 
     return _weight_only(
         adapter, "int4wo", lambda layer: int4_type(layer, int4_group(layer.in_features)),

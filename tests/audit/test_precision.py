@@ -176,6 +176,27 @@ class _ConvOnly(ModelAdapter):
         return self.net(torch.randn(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed)))
 
 
+class _TwoLinears(_ConvOnly):
+    """One Linear the CPU int4 kernel takes (64 -> 32) and one it cannot pack (64 -> 10 outputs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.Linear(32, 64), torch.nn.Linear(64, 10))
+
+    def sample(self, n, seed, labels=None):
+        return self.net(torch.randn(n, 64, generator=torch.Generator().manual_seed(seed)))
+
+
+def test_int4_keeps_float_a_layer_whose_output_width_the_cpu_kernel_cannot_pack():
+    """The kernel packs 16 output rows at a time: tabular-vae's 10-wide layer raised
+    `expect N to be dividable by 16` (an error record) instead of staying float."""
+    adapter = apply_precision(_TwoLinears(), "int4wo", "cpu")
+    summary = adapter.quantization
+    assert set(summary.quantized) == {"net.0", "net.1"}
+    assert "output width 10 is not a multiple of 16" in summary.kept_float["net.2"]
+    assert adapter.sample(3, 0).shape == (3, 10)
+
+
 @pytest.mark.parametrize("precision", ["int8", "int8wo", "int4wo"])
 def test_linear_variants_skip_a_model_without_linear_layers(precision):
     with pytest.raises(UnsupportedPrecision, match="no(ne)? .*Linear|has none"):

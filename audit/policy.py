@@ -352,7 +352,7 @@ def parse_waiver(raw: Any, where: str) -> Waiver:
 
 def _policy_table(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise InputError(f"Policy file '{path}' does not exist.")
+        raise InputError(f"Policy file '{path}' " + ("is a folder; give the policy's .toml file." if path.is_dir() else "does not exist."))
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:

@@ -412,7 +412,7 @@ def load_results(path: Path, for_report: bool = False) -> dict[str, Any]:
 
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"Results file '{path}' does not exist.")
+        raise InputError(f"Results file '{path}' " + ("is a folder; give its results.json." if path.is_dir() else "does not exist."))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

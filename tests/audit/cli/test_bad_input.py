@@ -60,6 +60,11 @@ def test_missing_policy_file(cli, tmp_path: Path):
     assert_one_line_error(cli("run", "suite=quality", f"policy={tmp_path / 'nope.toml'}"), 2, "does not exist")
 
 
+def test_a_folder_given_as_a_policy_or_a_results_file_is_named_as_a_folder(cli, tmp_path: Path):
+    assert_one_line_error(cli("run", "suite=quality", f"policy={tmp_path}"), 2, "is a folder; give the policy's .toml file")
+    assert_one_line_error(cli("compare", str(tmp_path), str(tmp_path)), 2, "is a folder; give its results.json")
+
+
 @pytest.fixture
 def weights_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "weights"

@@ -124,7 +124,7 @@ def read_input_text(path: "Path", label: str) -> str:
     if not path.is_file():
         raise InputError(f"{label} does not exist." if not path.exists() else f"{label} is not a file.")
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a leading BOM (Windows editors) is dropped, not a TOML error
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{label} cannot be read: {one_line(exc)}.") from None
 

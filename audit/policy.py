@@ -354,7 +354,7 @@ def _policy_table(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"Policy file '{path}' " + ("is a folder; give the policy's .toml file." if path.is_dir() else "does not exist."))
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM (Windows editors) is not a TOML error
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"Policy file '{path}' is not valid TOML: {exc}.") from None
     except UnicodeDecodeError:

@@ -123,3 +123,16 @@ def test_a_suite_naming_a_missing_association_tests_file_is_one_line_before_anyt
     result = cli("run", f"suite={suite}", "model=transformer")
     assert_one_line_error(result, 2, "Association tests file 'nope.toml' does not exist")
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
+
+
+def test_a_policy_and_a_suite_file_saved_with_a_bom_are_read(cli, tmp_path: Path):
+    """Windows editors write a UTF-8 byte-order mark; tomllib alone called it 'Invalid statement'."""
+    policy = tmp_path / "bom.toml"
+    policy.write_text('[[gate]]\ncheck = "quality.fid"\nmax = 1e9\n', encoding="utf-8-sig")
+    suite = tmp_path / "bom_suite.toml"
+    suite.write_text('n = 64\n[checks]\n"quality.fid" = {}\n', encoding="utf-8-sig")
+    assert cli("validate", str(policy)).exit_code == 0
+    result = cli("run", f"suite={suite}", "model=gan", "bootstrap=20", f"policy={policy}")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    [record] = result.results["records"]
+    assert record["check"] == "quality.fid" and record["status"] == "pass"

@@ -182,8 +182,8 @@ _PARSERS: dict[str, Callable[[str], tuple[str, Any]]] = {
     "n": lambda v: ("n", parse_n(v)),
     "seed": lambda v: ("seed", parse_seed(v)),
     "check": lambda v: ("checks", _list(v)),
-    "policy": lambda v: ("policy", Path(v)),
-    "out": lambda v: ("out", Path(v)),
+    "policy": lambda v: ("policy", Path(_nonempty("policy", v, "a policy TOML file"))),
+    "out": lambda v: ("out", Path(_nonempty("out", v, "a folder (default reports)"))),
     "bootstrap": lambda v: ("bootstrap", _int("bootstrap", v, 0, MAX_BOOTSTRAP)),
     "fail_on": lambda v: ("fail_on", _choice("fail_on", v, FAIL_ON)),
     "data": lambda v: ("data", _existing("data", v)),
@@ -198,9 +198,10 @@ _PARSERS: dict[str, Callable[[str], tuple[str, Any]]] = {
 }
 
 
-def _nonempty(key: str, value: str) -> str:
+def _nonempty(key: str, value: str, give: str = "auto or a cluster address") -> str:
+    """`value` stripped; InputError when nothing is left (`out=` alone had written the run into the working folder)."""
     if not value.strip():
-        raise InputError(f"'{key}' is empty: give auto or a cluster address.")
+        raise InputError(f"'{key}' is empty: give {give}.")
     return value.strip()
 
 

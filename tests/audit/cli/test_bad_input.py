@@ -136,3 +136,11 @@ def test_a_policy_and_a_suite_file_saved_with_a_bom_are_read(cli, tmp_path: Path
     assert result.exit_code == 0, result.stdout + result.stderr
     [record] = result.results["records"]
     assert record["check"] == "quality.fid" and record["status"] == "pass"
+
+
+@pytest.mark.parametrize("word, fragment", [("out=", "'out' is empty"), ("policy=", "'policy' is empty")])
+def test_an_empty_out_or_policy_is_refused(cli, tmp_path: Path, monkeypatch, word: str, fragment: str):
+    """`out=` alone had written the run folder into the working folder."""
+    monkeypatch.chdir(tmp_path)
+    assert_one_line_error(cli("run", "suite=quality", "model=gan", word), 2, fragment)
+    assert list(tmp_path.iterdir()) == []

@@ -122,7 +122,8 @@ def _modules_digest(adapter: Any) -> str | None:
     """A digest, computed here, of the parameters and buffers the adapter's `modules()` hold (once
     per adapter object): the weights sha256 a model declares is its own word, and a model whose
     weights had changed under the same declaration was read its old samples from the cache. None
-    when `modules()` fails or holds anything but torch modules."""
+    when `modules()` fails or holds anything but torch modules (the key then holds the declared
+    weights alone)."""
     try:
         return _MODULE_DIGESTS[adapter]
     except (KeyError, TypeError):
@@ -154,9 +155,7 @@ def _model_parts(adapter: Any, model: str, precision: str, source: Mapping[str, 
     weights = getattr(info, "weights", None)
     if not isinstance(weights, Mapping) or not weights or not all(isinstance(v, str) and v for v in weights.values()):
         return f"the model declares no weights sha256 (info.weights): its {what} are never cached"
-    held = _modules_digest(adapter)
-    if held is None:
-        return f"the model's modules() are not torch modules the harness can read: its {what} are never cached"
+    held = _modules_digest(adapter)  # None where modules() cannot be read: the declared weights alone, as before
     return {
         "model": model, "source": dict(source or {}), "weights": {str(k): v for k, v in weights.items()}, "modules": held,
         "adapter": f"{type(adapter).__module__}.{type(adapter).__qualname__}", "adapter_sha256": _adapter_code_sha256(adapter),

@@ -54,4 +54,6 @@ def split_options(word: str, last: bool = False) -> tuple[str, str]:
     if "?" not in word:
         return word, ""
     base, _, query = word.rpartition("?") if last else word.partition("?")
+    if not query:  # `gan?` had run as a model named 'gan?'
+        raise InputError(f"Model '{word}': nothing follows '?'; give key=value options after it, or drop the '?'.")
     return base, query

@@ -140,3 +140,10 @@ def test_audit_run_refuses_a_bad_argument_at_plan_time_in_one_line(cli, word, fr
     result = cli("run", "suite=smoke", f"model={word}")
     assert_one_line_error(result, 2, *fragments)
     assert "MEASURED" not in result.stdout
+
+
+@pytest.mark.parametrize("word", ["gan?", "checkpoint_models:strict?"])
+def test_a_question_mark_with_nothing_after_it_is_refused(word):
+    """`gan?` had run as a model named 'gan?' (a half-typed option list)."""
+    with pytest.raises(InputError, match=r"nothing follows '\?'"):
+        model_spec(word)

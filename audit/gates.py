@@ -243,11 +243,16 @@ def finalize(results: dict[str, Any], gates: list[Gate], policy: Policy | None =
         }
     fail_on = results.get("config", {}).get("fail_on", "error")
     summary = results.setdefault("summary", {})
-    summary["counts"] = {s: sum(r["status"] == s for r in rows) for s in sorted({r["status"] for r in rows})}
+    summary["counts"] = status_counts(rows)
     if policy is not None:
         summary["expired_waivers"] = [w.to_dict() for w in expired]
     summary["exit_code"] = exit_code(rows, bool(results.get("interrupted")), fail_on, expired_waivers=len(expired))
     return results
+
+
+def status_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """{status: number of records} of judged rows, statuses in sorted order (results.json's summary.counts)."""
+    return {s: sum(r["status"] == s for r in rows) for s in sorted({r["status"] for r in rows})}
 
 
 def expired_waiver_line(waiver: dict[str, Any], policy_path: Any = None) -> str:

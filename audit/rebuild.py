@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.errors import InputError
-from audit.gates import exit_code, finalize
+from audit.gates import exit_code, finalize, status_counts
 from audit.policy import GATE_KEYS, Gate, parse_gate
 from audit.results import STREAM_NAME, load_results, read_stream
 
@@ -74,7 +74,7 @@ def restate_summary(results: dict[str, Any]) -> str | None:
     file's summary agrees; else puts the recomputed one in `results` and returns one line saying so."""
     rows = results["records"]
     summary = results.setdefault("summary", {})
-    counts = {s: sum(r["status"] == s for r in rows) for s in sorted({r["status"] for r in rows})}
+    counts = status_counts(rows)
     fail_on = (results.get("config") or {}).get("fail_on", "error")
     code = exit_code(rows, bool(results.get("interrupted")), fail_on, expired_waivers=len(summary.get("expired_waivers") or []))
     stated_counts = {s: c for s, c in (summary.get("counts") or {}).items() if c}

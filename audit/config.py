@@ -283,6 +283,8 @@ def parse_run_words(words: list[str]) -> RunConfig:
     if "suite" not in raw:
         raise InputError("No suite given: say suite=NAME (audit list suites).")
     values = dict(_PARSERS[key](value) for key, value in raw.items())
+    if "ray_address" in values and values.get("executor", "local") != "ray":
+        raise InputError("'ray_address' is read only with executor=ray: add executor=ray, or leave ray_address out.")
     return RunConfig(**values)
 
 

@@ -161,6 +161,10 @@ def run(suite: str | PathLike, models: Models = None, **keys: Any) -> AuditRun:
     """Run a suite (a bundled name, a suite file or a plugin's suite) against models, in this
     process; returns the run's folder and results.json. Keys are `audit run`'s (n, seed,
     precision, check, policy, out, bootstrap, fail_on, timeout, device, data, text, evaluator)."""
+    from audit.isolation import NestedRun, run_in_progress
+
+    if run_in_progress():  # model code calling the API inside a run: refused before planning touches the harness's state
+        raise NestedRun("model code called audit.run inside a run")
     config, adapters = config_from_keys(suite, models, **keys)
     outcome = run_plan(plan_run(config, adapters))
     results = json.loads((outcome.run_dir / "results.json").read_text(encoding="utf-8"))

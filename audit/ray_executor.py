@@ -379,6 +379,7 @@ def run_unit(plan: Plan, index: int, reference: Any, features: Any, text: Any, i
     """The Ray task: run plan.items[index] in this worker on its own SampleStore (over the shared
     reference, its features and text when given) in a scratch folder, its steps sent to `inbox`
     (a ProgressInbox, or None); return plain data (records as dicts)."""
+    from audit.isolation import one_run_at_a_time
     from audit.threads import single_blas_thread
 
     plan = replace(plan, seal=HarnessSeal.take())  # a seal does not travel: this worker's own (reused across its units), before it loads the model
@@ -396,7 +397,7 @@ def run_unit(plan: Plan, index: int, reference: Any, features: Any, text: Any, i
     with tempfile.TemporaryDirectory(prefix="audit-ray-unit-") as scratch:
         run_dir = Path(scratch)
         (run_dir / "artifacts").mkdir()
-        with single_blas_thread():
+        with single_blas_thread(), one_run_at_a_time():  # model code starting a run inside this unit: NestedRun, as in a local run
             progress = WorkerProgress(inbox) if inbox is not None else None
             run_item(plan, item, store, run_dir, records.append, rows, files, Interrupts(), progress or (lambda event: None))
         artifacts = {p.name: p.read_bytes() for p in sorted((run_dir / "artifacts").iterdir()) if p.is_file()}

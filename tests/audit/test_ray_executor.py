@@ -121,6 +121,19 @@ def test_a_killed_worker_is_retried_then_recorded_as_that_units_error(tmp_path: 
     assert run.exit_code == 4
 
 
+def test_a_model_that_starts_a_run_inside_its_worker_gets_an_error_record(tmp_path: Path) -> None:
+    """The NestedRun guard of a local run holds in a Ray worker too: the inner run does not run."""
+    inner = tmp_path / "inner"
+    run = audit.run("smoke", models=[f"ray_fault_models:starts_a_run?out={inner}", "ray_fault_models:noise"], check="quality.fid",
+                    out=tmp_path / "runs", executor="ray", **FAST)
+    by_model = {r["model"].split("?")[0]: r for r in run.records}
+    nested = by_model["ray_fault_models:starts_a_run"]
+    assert nested["status"] == "error" and "NestedRun" in nested["reason"], nested["reason"]
+    assert not inner.exists()
+    assert by_model["ray_fault_models:noise"]["status"] == "measured"
+    assert run.exit_code == 4
+
+
 def test_sigterm_cancels_the_clusters_tasks_and_still_writes_the_outputs(tmp_path: Path) -> None:
     from audit.api import config_from_keys, plan_run, run_plan
 

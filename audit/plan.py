@@ -97,7 +97,7 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
     from audit.config import require_device
     from audit.fairness.association_file import check_association_params
     from audit.precision import get_precision
-    from audit.suite import load_suites
+    from audit.suite import load_suites, user_suite_checks
 
     suite = load_suites(config.suite)
     require_executor(config.executor)
@@ -152,6 +152,7 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
 
         default_max_bytes()  # a bad AUDIT_CACHE_MAX_BYTES is bad input now, not mid-run
     warn_unmatched_gates(named, [m.name for m in models], config.precisions, check_ids)  # once every input is known good
+    warn_unjudged_checks(named, check_ids, suite.name, user_suite_checks(config.suite))
     return Plan(config, suite, items, tuple(gates), config.n or suite.n, device, params, policy, sources, prompts=prompts,
                 seal=seal, tampered=MappingProxyType(tampered))
 
@@ -209,6 +210,37 @@ def warn_unmatched_gates(named: Sequence[tuple[str, Gate]], models: Sequence[str
             reopen_closed_std_streams()
             print(f"audit: warning: {where} on '{gate.check}': {' and '.join(misses)}; it judges nothing in this run.",
                   file=sys.stderr, flush=True)
+
+
+def warn_unjudged_checks(named: Sequence[tuple[str, Gate]], checks: Sequence[str], suite_name: str, users: set[str]) -> None:
+    """Warning lines on stderr where a gate and a check miss each other: policy gates on none of
+    the run's checks (a run narrowed with `check=`, or of another suite, loses them), and checks of
+    the run's suite files (`users`) list that no gate judges although a bundled suite gates them (a suite file listing
+    `fairness.association` with its own tests but without the fairness suite's gates measures a
+    fully biased model and passes). Neither is an error: a measured value without a gate is a
+    documented result, and a shared release policy gates more checks than one run has."""
+    import fnmatch
+    import sys
+
+    from audit.isolation import reopen_closed_std_streams
+    from audit.suite import bundled_gated_checks
+
+    lines = []
+    unused = sorted({g.check for where, g in named if where.startswith("Policy")
+                     and not any(fnmatch.fnmatchcase(c, g.check) for c in checks)})
+    if unused:
+        lines.append(f"policy gates on {', '.join(repr(c) for c in unused[:6])}{' ...' if len(unused) > 6 else ''} match none of "
+                     "the run's checks; they judge nothing in this run")
+    gated = bundled_gated_checks()
+    ungated = [c for c in checks if c in users and c in gated and not any(fnmatch.fnmatchcase(c, g.check) for _, g in named)]
+    for check in ungated:
+        owners = ", ".join(gated[check])
+        lines.append(f"no gate of suite '{suite_name}' or the policy judges '{check}' (suite {owners} gates it): its records are "
+                     f"measured, not judged; copy {owners}'s [[gate]]s for it into the suite file or a policy")
+    if lines:
+        reopen_closed_std_streams()
+        for line in lines:
+            print(f"audit: warning: {line}.", file=sys.stderr, flush=True)
 
 
 CHECK_PARAM_TYPES = {"bool": bool, "int": int, "float": float, "str": str}

@@ -26,8 +26,8 @@ from audit.errors import InputError, plain_text, read_input_text
 from audit.messages import did_you_mean, one_line
 
 __all__ = [
-    "ENTRY_POINT_GROUP", "SUITE_GROUPS", "Suite", "combine_suites", "is_suite_file", "load_suite", "load_suites", "plugin_suites",
-    "suite_names", "suite_origin", "suites_with_check",
+    "ENTRY_POINT_GROUP", "SUITE_GROUPS", "Suite", "bundled_gated_checks", "combine_suites", "is_suite_file", "load_suite", "load_suites", "plugin_suites",
+    "suite_names", "suite_origin", "suites_with_check", "user_suite_checks",
 ]
 
 ENTRY_POINT_GROUP = "audit.suites"
@@ -118,6 +118,28 @@ def suites_with_check(check_id: str) -> list[str]:
         except InputError:
             continue
     return found
+
+
+def bundled_gated_checks() -> dict[str, list[str]]:
+    """{check id: the bundled suites whose default gates judge it}: what a suite file listing the
+    check without a gate leaves unjudged (audit.plan.warn_unjudged_checks)."""
+    import fnmatch
+
+    gated: dict[str, list[str]] = {}
+    for name in _bundled_names():
+        suite = load_suite(name)
+        for cid in suite.checks:
+            if any(isinstance(g.get("check"), str) and fnmatch.fnmatchcase(cid, g["check"]) for g in suite.gates):
+                gated.setdefault(cid, []).append(name)
+    return gated
+
+
+def user_suite_checks(word: str) -> set[str]:
+    """The checks the suite files and plugin suites of a `suite=` word list (the bundled suites'
+    own choices, `smoke`'s ungated FID among them, are not the user's)."""
+    bundled = set(_bundled_names()) | set(SUITE_GROUPS)
+    parts = [part.strip() for part in word.split(",") if part.strip()]
+    return {cid for part in parts if part not in bundled for cid in load_suite(part).checks}
 
 
 def suite_origin(name: str) -> str:

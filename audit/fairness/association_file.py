@@ -22,14 +22,15 @@ test and the field: `check_association_params` finds it when the run is planned.
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any, Mapping
 
-from audit.errors import InputError, read_input_text
+from audit.errors import InputError, plain_text, read_input_text
 from audit.fairness.association import ASSOCIATION_TESTS, AssociationTest
 from audit.messages import one_line
 
-__all__ = ["CHECK_ID", "PARAMS", "FIELDS", "MIN_PAIRS", "MIN_WORDS", "read_tests", "parse_tests", "check_association_params"]
+__all__ = ["CHECK_ID", "PARAMS", "FIELDS", "MAX_PAIRS", "MAX_WORDS", "MIN_PAIRS", "MIN_WORDS", "read_tests", "parse_tests", "check_association_params"]
 
 CHECK_ID = "fairness.association"
 PARAMS = ("tests",)
@@ -39,6 +40,12 @@ MIN_PAIRS = 2
 """Fewest target pairs a test may have: the bootstrap resamples them, and one pair is one way of naming a group."""
 MIN_WORDS = 2
 """Fewest attribute words a side: one word a side is a single comparison, not an association."""
+MAX_WORDS = 200
+"""Most attribute words a side: the share compares every x with every y in each bootstrap draw,
+so its cost grows with |X|·|Y| (3,000 a side ran for over an hour at 1.3 GB); the published
+lists the built-in tests use have 4 to 25 words."""
+MAX_PAIRS = 100
+"""Most target pairs a test may have: every pair is scored with every template and word."""
 
 
 def check_association_params(params: Mapping[str, Mapping[str, Any]]) -> None:
@@ -102,11 +109,11 @@ def _test(table: dict[str, Any], where: str) -> AssociationTest:
     if unknown:
         raise InputError(f"{where}: unknown field '{unknown[0]}'; a test has {', '.join(FIELDS)}.")
     where = f"{where} ({table['name']!r})" if isinstance(table["name"], str) else where
-    groups = _texts(table["groups"], where, "groups", 2)
+    groups = _texts(table["groups"], where, "groups", 2, MAX_WORDS)
     if len(groups) != 2:
         raise InputError(f"{where}: groups must be the two labels [A, B], got {len(groups)}.")
-    x, y = _texts(table["x"], where, "x", MIN_WORDS), _texts(table["y"], where, "y", MIN_WORDS)
-    both = [w for w in x if w in y]
+    x, y = _texts(table["x"], where, "x", MIN_WORDS, MAX_WORDS), _texts(table["y"], where, "y", MIN_WORDS, MAX_WORDS)
+    both = [w for w in x if _same_word(w) in {_same_word(v) for v in y}]
     if both:
         raise InputError(f"{where}: attribute word {both[0]!r} is in both x and y; each word belongs to one side.")
     return AssociationTest(
@@ -117,35 +124,62 @@ def _test(table: dict[str, Any], where: str) -> AssociationTest:
 
 
 def _text(value: Any, where: str, field: str) -> str:
-    """A non-blank one-line string."""
+    """A non-blank one-line string of plain text (no control or format character), without
+    leading or trailing spaces (a sentence would carry them, and "slow " would pass for "slow")."""
     if not isinstance(value, str) or not value.strip() or "\n" in value or "\r" in value:
-        raise InputError(f"{where}: {field} must be a non-empty one-line string, got {value!r}.")
+        raise InputError(f"{where}: {field} must be a non-empty one-line string, got {_shown(value)}.")
+    plain_text(value, f"{where}: {field}")
+    if value != value.strip():
+        raise InputError(f"{where}: {field} {value!r} has leading or trailing spaces; give the word alone.")
     return value
 
 
-def _texts(value: Any, where: str, field: str, minimum: int) -> tuple[str, ...]:
-    """At least `minimum` distinct non-blank strings."""
+def _shown(value: Any) -> str:
+    """A value as a message quotes it: its repr, cut to keep the message one short line."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _same_word(word: str) -> str:
+    """The form two words are compared in: Unicode NFC, so "Café" composed and decomposed are one
+    word and cannot sit on both sides, or twice on one, by its encoding. Case is kept: "Polish" and
+    "polish" are different words to a language model."""
+    return unicodedata.normalize("NFC", word)
+
+
+def _texts(value: Any, where: str, field: str, minimum: int, maximum: int) -> tuple[str, ...]:
+    """Between `minimum` and `maximum` distinct non-blank strings."""
     if not isinstance(value, list) or len(value) < minimum:
-        raise InputError(f"{where}: {field} must be a list of at least {minimum} strings, got {value!r}.")
+        raise InputError(f"{where}: {field} must be a list of at least {minimum} strings, got {_shown(value)}.")
+    if len(value) > maximum:
+        raise InputError(f"{where}: {field} lists {len(value)} words; at most {maximum} a side.")
     words = tuple(_text(v, where, field) for v in value)
-    twice = [w for i, w in enumerate(words) if w in words[:i]]
+    forms = [_same_word(w) for w in words]
+    twice = [w for i, w in enumerate(words) if forms[i] in forms[:i]]
     if twice:
         raise InputError(f"{where}: {field} lists {twice[0]!r} twice.")
     return words
 
 
 def _targets(value: Any, where: str) -> tuple[tuple[str, str], ...]:
-    """At least MIN_PAIRS distinct [A phrase, B phrase] pairs whose two phrases differ."""
+    """MIN_PAIRS to MAX_PAIRS distinct [A phrase, B phrase] pairs; no phrase names both groups."""
     if not isinstance(value, list) or len(value) < MIN_PAIRS:
-        raise InputError(f"{where}: targets must be a list of at least {MIN_PAIRS} [A phrase, B phrase] pairs, got {value!r}.")
+        raise InputError(f"{where}: targets must be a list of at least {MIN_PAIRS} [A phrase, B phrase] pairs, got {_shown(value)}.")
+    if len(value) > MAX_PAIRS:
+        raise InputError(f"{where}: targets lists {len(value)} pairs; at most {MAX_PAIRS}.")
     pairs = []
     for pair in value:
         if not isinstance(pair, list) or len(pair) != 2:
-            raise InputError(f"{where}: each target must be a pair [A phrase, B phrase], got {pair!r}.")
+            raise InputError(f"{where}: each target must be a pair [A phrase, B phrase], got {_shown(pair)}.")
         a, b = _text(pair[0], where, "targets"), _text(pair[1], where, "targets")
-        if a == b:
+        if _same_word(a) == _same_word(b):
             raise InputError(f"{where}: target pair [{a!r}, {b!r}] names the same phrase for A and B.")
         if (a, b) in pairs:
             raise InputError(f"{where}: target pair [{a!r}, {b!r}] is given twice.")
         pairs.append((a, b))
+    b_side = {_same_word(b) for _, b in pairs}
+    both = [a for a, _ in pairs if _same_word(a) in b_side]
+    if both:
+        raise InputError(f"{where}: target phrase {both[0]!r} names group A in one pair and group B in another; "
+                         "each phrase names one group (a swapped pair cancels the other's margins).")
     return tuple(pairs)

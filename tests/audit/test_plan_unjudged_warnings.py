@@ -1,0 +1,61 @@
+"""Warnings where gates and checks miss each other (audit.plan.warn_unjudged_checks): policy gates
+on none of the run's checks, and a suite file's check left without the gates a bundled suite puts
+on it, whose records would be `measured` and pass whatever their value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from audit.plan import warn_unjudged_checks
+from audit.policy import Gate
+from audit.suite import bundled_gated_checks, user_suite_checks
+
+
+def _warnings(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("audit: warning:")]
+
+
+def test_the_bundled_gates_are_found_by_suite():
+    gated = bundled_gated_checks()
+    assert gated["fairness.association"] == ["fairness"] and gated["quality.fid"] == ["quality"]
+    assert "efficiency.latency_p50" not in gated and "quality.perplexity" not in gated
+
+
+def test_policy_gates_on_checks_the_run_lacks_are_one_warning(capsys):
+    named = [("Policy file 'p.toml', gate 1", Gate("quality.recall", min=0.99)),
+             ("Policy file 'p.toml', gate 2", Gate("quality.perplexity", max=1.0)),
+             ("Policy file 'p.toml', gate 3", Gate("quality.f*", max=100.0))]
+    warn_unjudged_checks(named, ["quality.fid"], "quality", set())
+    [line] = _warnings(capsys)
+    assert "'quality.perplexity', 'quality.recall'" in line and "judge nothing" in line and "quality.f*" not in line
+
+
+def test_a_suite_files_check_without_the_bundled_gates_is_a_warning(capsys):
+    warn_unjudged_checks([], ["fairness.association", "quality.perplexity"], "mine", {"fairness.association", "quality.perplexity"})
+    [line] = _warnings(capsys)
+    assert "'fairness.association'" in line and "suite fairness gates it" in line and "measured, not judged" in line
+
+
+def test_no_warning_where_a_gate_judges_the_check_or_the_suite_is_bundled(capsys):
+    warn_unjudged_checks([("Suite 'mine', gate 1", Gate("fairness.*", max=0.3))], ["fairness.association"], "mine", {"fairness.association"})
+    warn_unjudged_checks([], ["quality.fid"], "smoke", set())
+    assert _warnings(capsys) == []
+
+
+def test_user_suite_checks_are_those_of_suite_files_only(tmp_path: Path):
+    suite = tmp_path / "mine.toml"
+    suite.write_text('[checks]\n"fairness.association" = {}\n')
+    assert user_suite_checks("smoke") == set() and user_suite_checks("release") == set()
+    assert user_suite_checks(f"quality,{suite}") == {"fairness.association"}
+
+
+def test_the_run_warns_and_its_record_is_measured(cli, tmp_path: Path):
+    suite = tmp_path / "fid_only.toml"
+    suite.write_text('n = 64\n[checks]\n"quality.fid" = {}\n')
+    result = cli("run", f"suite={suite}", "model=gan", "n=64", "bootstrap=20")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert [r["status"] for r in result.results["records"]] == ["measured"]
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "'quality.fid'" in warnings[0] and "suite quality gates it" in warnings[0], result.stderr

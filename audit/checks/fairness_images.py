@@ -274,6 +274,18 @@ def reference_attribute_labels(ctx: CheckContext, split: str = "train") -> np.nd
     return ctx.reference_memo("fairness.reference_attributes", compute, split, _attributes(ctx).sha256)
 
 
+def reference_groups(ctx: CheckContext) -> list[str]:
+    """The groups the attribute classifier finds in the training split, in natural order. Fewer
+    than two is an error of the classifier, not of the model: with one group every generator is in
+    proportion (TV 0, ratio 1), so a maximally biased one would pass."""
+    names = natural_order(reference_attribute_labels(ctx, "train"))
+    if len(names) < 2:
+        found = f"one group, {names[0]!r}," if names else "no group"
+        raise ValueError(f"attribute classifier '{_attributes(ctx).name}' gives {found} to every training image of reference "
+                         f"'{ctx.reference.name}': grouping needs at least two groups (check the classifier's labels)")
+    return names
+
+
 def _grouping_text(ctx: CheckContext) -> str:
     classifier = _attributes(ctx)
     if classifier is not None:
@@ -341,7 +353,7 @@ def _representation_inputs(ctx: CheckContext, min_n: int | None) -> tuple[np.nda
         return u["predictions"], reference_shares(ctx, k), u
     u = dict(unconditional(ctx, min_n))
     real = reference_attribute_labels(ctx)
-    names = natural_order(real)
+    names = reference_groups(ctx)
     unseen = sorted(set(u["labels"]).difference(names))
     if unseen:
         names = names + [UNSEEN]
@@ -472,7 +484,7 @@ def _real_by_class(ctx: CheckContext, split: str = "train") -> dict[int, np.ndar
     if _attributes(ctx) is None:
         y = _split_labels(ctx, split)
         return {int(c): x[y == c] for c in np.unique(y)}
-    names = natural_order(reference_attribute_labels(ctx, "train"))
+    names = reference_groups(ctx)
     labels = reference_attribute_labels(ctx, split)
     return {i: x[labels == g] for i, g in enumerate(names) if (labels == g).any()}
 
@@ -480,7 +492,7 @@ def _real_by_class(ctx: CheckContext, split: str = "train") -> dict[int, np.ndar
 def _sample_attribute_codes(ctx: CheckContext) -> tuple[np.ndarray, dict[int, str]]:
     """Group code of each of the run's shared samples by the attribute classifier (-1: a label no reference image has)."""
     labels = ctx.memo("fairness.sample_attributes", lambda: attribute_labels(ctx, ctx.samples().images), _attributes(ctx).sha256)
-    names = natural_order(reference_attribute_labels(ctx, "train"))
+    names = reference_groups(ctx)
     index = {g: i for i, g in enumerate(names)}
     return np.array([index.get(g, -1) for g in labels], dtype=np.int64), dict(enumerate(names))
 

@@ -72,3 +72,15 @@ def test_classifier_failing_on_a_models_images_is_an_error_record(cli, pngs: Pat
     assert "simulated classifier crash" in records["rgb_world:one_colour"]["reason"]
     assert records["rgb_world:clean"]["status"] in ("pass", "inconclusive", "measured")
     assert result.exit_code == 4
+
+
+def test_a_classifier_with_one_group_is_an_error_not_a_pass(cli, pngs: Path):
+    """With one group every generator is in proportion (TV 0): the one-colour generator, fully
+    biased by the real classifier, would pass. Every attribute-grouped record is an error instead."""
+    checks = "fairness.representation_tv,fairness.representation_ratio,fairness.representation_chi2"
+    result = cli("run", "suite=fairness", "model=rgb_world:one_colour", f"check={checks}", f"data={pngs}",
+                 "evaluator=rgb_world:evaluator", "attributes=rgb_world:one_label", "n=16", "bootstrap=0")
+    assert result.exit_code == 4, result.stdout + result.stderr
+    records = result.results["records"]
+    assert {r["status"] for r in records} == {"error"}, records
+    assert all("one group, 'everyone'" in r["reason"] and "at least two groups" in r["reason"] for r in records)

@@ -233,7 +233,9 @@ COMPARE_HELP = (
     "Matches records by (check, model, precision) and reports B - A with a 95% CI, labelled "
     "paired (per-sample differences on the same inputs) or unpaired (conservative CI from the two "
     "intervals). Refuses (exit 2) runs whose metric fingerprints differ (evaluator and data sha256, "
-    "metric package versions, n, bootstrap, check parameters) unless --force."
+    "metric package versions, n, bootstrap, check parameters) unless --force, files `audit report` would refuse, and "
+    "runs with no record in common (other models, precisions or checks). An interrupted run is incomplete: the "
+    "comparison is written and says so, with exit 4."
 )
 
 
@@ -263,8 +265,8 @@ def _paths_and_options(words: list[str], keys: dict[str, str], flags: dict[str, 
 @app.command(context_settings=WORDS, help=COMPARE_HELP)
 def compare(ctx: typer.Context) -> None:
     def body() -> None:
-        from audit.compare import compare_runs, render_text, write_comparison
-        from audit.errors import InputError
+        from audit.compare import compare_runs, interrupted_line, render_text, write_comparison
+        from audit.errors import EXIT_ERROR, InputError
         from audit.results import load_results
 
         paths, raw = _paths_and_options(list(ctx.args), COMPARE_KEYS, {"--force": "force=true", "-f": "force=true"})
@@ -277,10 +279,13 @@ def compare(ctx: typer.Context) -> None:
         from audit.messages import printable, printable_tree
 
         a_path, b_path = Path(paths[0]), Path(paths[1])
-        a, b = load_results(a_path), load_results(b_path)
-        out = writable_folder(Path(raw["out"]) if "out" in raw else b_path.parent)  # as run and report: exit 2 before any output
+        a, b = load_results(a_path, for_report=True), load_results(b_path, for_report=True)  # what `audit report` accepts
         comparison = compare_runs(a, b, force=force_word in ("1", "true", "yes"), paths=(str(a_path), str(b_path)))
+        out = writable_folder(Path(raw["out"]) if "out" in raw else b_path.parent)  # as run and report: exit 2 before any output
         comparison = printable_tree(comparison)  # names read back from results.json: shown escaped, never raw
+        incomplete = interrupted_line(comparison)
+        if incomplete:
+            _echo(f"audit: warning: {incomplete}", err=True)
         if comparison["forced"]:
             _echo(f"audit: warning: metric fingerprints differ ({'; '.join(comparison['fingerprint_differences'])}); compared anyway (--force).", err=True)
         _echo(printable(f"B {b.get('run_id')} ({b_path}) vs A {a.get('run_id')} ({a_path}); delta = B - A"))
@@ -292,6 +297,8 @@ def compare(ctx: typer.Context) -> None:
             _echo("Other differences (not in the metric fingerprint): " + "; ".join(comparison["info_differences"]))
         written = write_comparison(comparison, out)
         _echo(printable(f"Comparison: {written['json']} {written['markdown']}"))
+        if incomplete:
+            raise typer.Exit(EXIT_ERROR)  # written, but an interrupted side is never a clean comparison
 
     guarded(body)
 

@@ -1,6 +1,9 @@
 """`audit compare`: two runs side by side, record by record, refused when they were measured
 differently (see audit.differences for the metric fingerprint and how deltas and their CIs are
-computed)."""
+computed), or when no record of one matches a record of the other (different models, precisions
+or checks: nothing to compare is bad input, exit 2, never an empty table that exits 0). A side
+that was interrupted is incomplete: the comparison says so (`interrupted` in compare.json, a line
+in compare.md and on stderr) and the CLI exits 4 after writing it."""
 
 
 from __future__ import annotations
@@ -30,12 +33,63 @@ def _change(row: dict[str, Any]) -> str:
     return "no clear change"
 
 
+def _names(keys: Any, i: int) -> list[str]:
+    return sorted({k[i] for k in keys})
+
+
+def nothing_comparable(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """One line: why no record of A matches one of B by (check, model, precision) (what the two
+    runs hold apart, an interrupted side), and how to compare precisions: they are never matched
+    across runs; one quantization run compares each variant with fp32 on the same inputs, and
+    `audit report A B` puts runs side by side."""
+    ka, kb = [_key(r) for r in a["records"]], [_key(r) for r in b["records"]]
+    disjoint: list[int] = []
+    if not ka or not kb:
+        empty = " and ".join(side for side, keys in (("A", ka), ("B", kb)) if not keys)
+        why = [f"{empty} {'has' if len(empty) == 1 else 'have'} no records"]
+    else:
+        disjoint = [i for i in range(3) if not set(_names(ka, i)) & set(_names(kb, i))]
+        why = [f"{('checks', 'models', 'precisions')[i]} {', '.join(_names(ka, i))} (A) vs {', '.join(_names(kb, i))} (B)" for i in disjoint]
+        why = why or ["they share checks, models and precisions, but no combination of the three"]
+    why += [f"{side} was interrupted{' by ' + str(run['interrupted_by']) if run.get('interrupted_by') else ''}"
+            for side, run in (("A", a), ("B", b)) if run.get("interrupted")]
+    if 2 in disjoint:
+        how = ("Precisions are not matched across runs: to compare them, run them together (audit run suite=quantization "
+               "model=M precision=fp32,int8 compares each with fp32 on the same inputs), or put both runs on one page "
+               "(audit report A B out=DIR).")
+    else:
+        how = "Compare runs of the same checks, models and precisions, or put both runs on one page (audit report A B out=DIR)."
+    return (f"Nothing to compare: no record of A ({a.get('run_id')}) matches one of B ({b.get('run_id')}) by "
+            f"(check, model, precision): {'; '.join(why)}. {how}")
+
+
+def interrupted_line(comparison: dict[str, Any]) -> str | None:
+    """One line naming the interrupted side(s) of a comparison, or None when both runs finished."""
+    sides = [s for s in ("a", "b") if comparison[s].get("interrupted")]
+    if not sides:
+        return None
+    named = " and ".join(
+        f"{s.upper()} ({comparison[s]['run_id']}) was interrupted"
+        + (f" by {comparison[s]['interrupted_by']}" if comparison[s].get("interrupted_by") else "") for s in sides)
+    return (f"{named}: an interrupted run is incomplete, so what it did not measure is missing from this comparison "
+            "or listed as only in the other run.")
+
+
+def _side(run: dict[str, Any], path: str) -> dict[str, Any]:
+    return {"path": path, "run_id": run.get("run_id"), "suite": run.get("suite"), "started": run.get("started"),
+            "interrupted": bool(run.get("interrupted")), "interrupted_by": run.get("interrupted_by")}
+
+
 def compare_runs(a: dict[str, Any], b: dict[str, Any], force: bool = False, paths: tuple[str, str] = ("A", "B")) -> dict[str, Any]:
     """Match records by (check, model, precision) and difference B - A. Refuses (InputError) when
-    the metric fingerprints differ, naming what differs, unless `force`."""
+    no record matches (nothing_comparable: never an empty comparison), and when the metric
+    fingerprints differ, naming what differs, unless `force`. An interrupted side is named in
+    `interrupted` (["A"], ["B"], both or none) and in each side's `interrupted`/`interrupted_by`."""
     index_a = {_key(r): r for r in a["records"]}
     index_b = {_key(r): r for r in b["records"]}
     shared = [k for k in index_a if k in index_b]
+    if not shared:
+        raise InputError(nothing_comparable(a, b))
     problems = run_differences(a, b)
     for key in shared:
         diff = params_difference(index_a[key], index_b[key])
@@ -61,8 +115,9 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any], force: bool = False, path
         row["change"] = _change(row)
         rows.append(row)
     return {
-        "a": {"path": paths[0], "run_id": a.get("run_id"), "suite": a.get("suite"), "started": a.get("started")},
-        "b": {"path": paths[1], "run_id": b.get("run_id"), "suite": b.get("suite"), "started": b.get("started")},
+        "a": _side(a, paths[0]),
+        "b": _side(b, paths[1]),
+        "interrupted": [side for side, run in (("A", a), ("B", b)) if run.get("interrupted")],
         "delta": "B - A",
         "forced": bool(problems) and force,
         "fingerprint_differences": problems,
@@ -123,6 +178,9 @@ def render_markdown(comparison: dict[str, Any]) -> str:
         "**unpaired**: conservative CI from the two intervals.",
         "",
     ]
+    incomplete = interrupted_line(comparison)
+    if incomplete:
+        lines += [f"> ⚠️ **Incomplete**: {_md(incomplete)}", ""]
     if comparison["forced"]:
         lines += [f"> ⚠️ Compared with `--force` although the metric fingerprints differ: {_md('; '.join(comparison['fingerprint_differences']))}", ""]
     lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]

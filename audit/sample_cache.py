@@ -4,7 +4,8 @@ generations, across runs.
 An entry is one `.npz` file (arrays only, read with `allow_pickle=False`) named by the sha256 of
 everything that determines its arrays (`cache_key`): for samples the model's weights sha256 (as
 declared, and a digest of the parameters its `modules()` hold, computed here), the
-model word and its arguments, the adapter's source sha256, precision, device kind, seed, n, the
+model word and its arguments, the sha256 of the adapter's code (its class's file, the factory's
+module, functions set on the object), precision, device kind, seed, n, the
 prompts' sha256 and the code version of the sampler; for features also the evaluator's name and
 sha256 (and, for the reference, the data's sha256); for generations the same model parts, the
 seed, the number of prompts and their sha256, max new tokens and the decoding settings. A model that declares no weights (`info.weights`) is never cached: its key
@@ -103,16 +104,50 @@ def device_kind(device: str) -> str:
     return f"{kind}/torch-{torch.__version__}"
 
 
-def _adapter_code_sha256(adapter: Any) -> str | None:
-    """sha256 of the source file that defines the adapter's class (its `sample`): a user's edited
-    sampler is another key even with the same weights. None when there is no such file."""
+def _code_files(adapter: Any, source: Mapping[str, Any] | None) -> list[str]:
+    """The source files whose code makes the adapter's outputs: its class's file, the module of the
+    factory the model word names (`my_pkg.models:make` may wrap a bundled adapter and change what
+    `sample` returns), and the files of functions set on the object itself (a wrapped `sample`)."""
     import inspect
+    import sys
 
+    files: list[str] = []
+
+    def add(obj: Any) -> None:
+        try:
+            path = inspect.getsourcefile(obj)
+        except (OSError, TypeError):
+            return
+        if path and path not in files:
+            files.append(path)
+
+    add(type(adapter))
+    target = str((source or {}).get("target", ""))
+    if ":" in target and not target.startswith(("hf:", "torchscript:", "diffusers:")):
+        module = sys.modules.get(target.split(":", 1)[0])
+        if module is not None:
+            add(module)
     try:
-        source = inspect.getsourcefile(type(adapter))
-        return hashlib.sha256(Path(source).read_bytes()).hexdigest() if source else None
-    except (OSError, TypeError):
-        return None
+        attributes = list(vars(adapter).values())
+    except TypeError:
+        attributes = []
+    for value in attributes:
+        code = getattr(getattr(value, "__func__", value), "__code__", None)
+        if code is not None and code.co_filename not in files and Path(code.co_filename).is_file():
+            files.append(code.co_filename)
+    return files
+
+
+def _adapter_code_sha256(adapter: Any, source: Mapping[str, Any] | None = None) -> str | None:
+    """sha256 of the source files whose code makes the adapter's outputs (`_code_files`): a user's
+    edited sampler or factory is another key even with the same weights. None when there is no such file."""
+    contents = []
+    for path in _code_files(adapter, source):
+        try:
+            contents.append(hashlib.sha256(Path(path).read_bytes()).digest())
+        except OSError:
+            continue
+    return hashlib.sha256(b"".join(sorted(contents))).hexdigest() if contents else None
 
 
 _MODULE_DIGESTS: "weakref.WeakKeyDictionary[Any, str | None]" = weakref.WeakKeyDictionary()
@@ -158,7 +193,7 @@ def _model_parts(adapter: Any, model: str, precision: str, source: Mapping[str, 
     held = _modules_digest(adapter)  # None where modules() cannot be read: the declared weights alone, as before
     return {
         "model": model, "source": dict(source or {}), "weights": {str(k): v for k, v in weights.items()}, "modules": held,
-        "adapter": f"{type(adapter).__module__}.{type(adapter).__qualname__}", "adapter_sha256": _adapter_code_sha256(adapter),
+        "adapter": f"{type(adapter).__module__}.{type(adapter).__qualname__}", "adapter_sha256": _adapter_code_sha256(adapter, source),
         "precision": precision, "device": device_kind(str(getattr(info, "device", "cpu"))), "code": code_version(),
     }
 

@@ -34,6 +34,20 @@ def _gate_lines(r: dict[str, Any]) -> str:
                      + (f" — {g['note']}" if g.get("note") else "") for g in r.get("gates") or [])
 
 
+def _value_text(r: dict[str, Any]) -> str:
+    """"value 12.3 [11.9, 12.8] n=64", the parts the record has; "" when it has no value (an error
+    or a skip says its reason instead, never "value — n=None")."""
+    if r.get("value") is None:
+        return ""
+    return " ".join(part for part in (f"value {fmt(r['value'])}", fmt_ci(r), f"n={r['n']}" if r.get("n") is not None else "") if part)
+
+
+def _case_text(r: dict[str, Any]) -> str:
+    """A testcase's text: "<status>: <value, CI, n>; <verdict or reason>", without the parts it lacks."""
+    said = "; ".join(part for part in (_value_text(r), r.get("verdict") or r.get("reason") or "") if part)
+    return f"{r['status']}: {said}" if said else r["status"]
+
+
 def _interrupted_case(suite: ET.Element, results: dict[str, Any]) -> None:
     """The testcase that marks an interrupted run as an error: its results are incomplete."""
     by = results.get("interrupted_by")
@@ -72,7 +86,7 @@ def render_junit(results: dict[str, Any]) -> str:
             suite, "testcase", classname=f"{r['model']}.{r['precision']}", name=r["check"], time=str(r.get("duration_s", 0))
         )
         status = r["status"]
-        text = f"{status}: value {fmt(r.get('value'))} {fmt_ci(r)} n={r.get('n')}; {r.get('verdict') or r.get('reason') or ''}"
+        text = _case_text(r)
         if r.get("gates"):
             text += "\n" + _gate_lines(r)
         if status == FAIL:

@@ -4,7 +4,9 @@ then what did not pass, then a compact table (worst first; folded away when long
 
 GitHub and GitLab render raw HTML in Markdown, so every piece of text that comes from results
 (names, reasons, verdicts, waiver owners, paths) goes through `_cell`, which escapes it as the
-HTML report does, plus backticks and table pipes.
+HTML report does, plus backticks, table pipes, link, image and emphasis characters and @-mentions
+(the file is posted as a pull-request comment: a model's error message must not become a remote
+image, a link or a notification there).
 """
 
 from __future__ import annotations
@@ -19,11 +21,20 @@ from audit.verdicts import ERROR, NOT_PASSING, PASS, STATUS_ICONS, WAIVED, run_v
 FOLD_AFTER = 30
 
 
+MARKDOWN_ACTIVE = str.maketrans({c: "\\" + c for c in "\\[]*~"})
+"""Characters that make links, images (`![x](url)`: fetched when the comment is shown), emphasis
+and strike-through, backslash-escaped (CommonMark: any ASCII punctuation may be). An underscore
+inside a word starts no emphasis, so check names keep theirs."""
+NO_MENTION = "@\u200b"
+"""`@` with a zero-width space after it: `@everyone` in a model's error message would notify people."""
+
+
 def _cell(text: Any) -> str:
-    """Text from results, safe in a Markdown line or table cell: HTML-escaped (< > &), backticks
-    as an entity (no leaving a code span), pipes escaped, one line."""
-    escaped = html.escape(str(text), quote=False).replace("`", "&#96;").replace("|", "\\|")
-    return " ".join(escaped.splitlines())
+    """Text from results, safe in a Markdown line or table cell: link, image and emphasis
+    characters backslash-escaped, HTML-escaped (< > &), backticks as an entity (no leaving a code
+    span), pipes escaped, no @-mention, one line."""
+    escaped = html.escape(str(text).translate(MARKDOWN_ACTIVE), quote=False).replace("`", "&#96;").replace("|", "\\|")
+    return " ".join(escaped.replace("@", NO_MENTION).splitlines())
 
 
 def _rank(r: dict[str, Any]) -> int:

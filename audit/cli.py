@@ -13,7 +13,7 @@ import typer
 
 from audit import __version__
 from audit.config import RUN_KEYS, split_words
-from audit.errors import AuditError, EXIT_BAD_INPUT, EXIT_ERROR
+from audit.errors import AuditError, EXIT_BAD_INPUT, EXIT_ERROR, OutputError
 
 WORDS = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": ["-h", "--help"]}
 
@@ -59,6 +59,9 @@ def guarded(fn: Callable[[], Any]) -> Any:
     (which CI would read as "gate failed")."""
     try:
         return fn()
+    except OutputError as exc:
+        _withdraw_run_dir()
+        _fail(str(exc), exc.exit_code)
     except AuditError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
@@ -70,6 +73,24 @@ def guarded(fn: Callable[[], Any]) -> Any:
         _fail(f"{exc.strerror or type(exc).__name__}{where}", EXIT_ERROR)
     except Exception as exc:
         _fail(f"internal error: {type(exc).__name__}: {_one_line(str(exc))} (please report this)", EXIT_ERROR)
+
+
+def _withdraw_run_dir() -> None:
+    """In the supervised child of `audit run`, once it has reported that the run's outputs cannot be
+    written (one line naming the run folder): empty the file through which it told the watching
+    parent where it writes (audit.supervise.RUN_DIR_FILE). The parent then exits with the child's
+    4 and says nothing more, instead of rebuilding the outputs on the same full disk or vanished
+    folder and reporting the same failure a second time. The child has already left results.json
+    stating exit code 4, or none (audit.runner.write_outputs); results.jsonl is kept for `audit report`."""
+    import contextlib
+    import os
+
+    from audit.supervise import RUN_DIR_FILE
+
+    target = os.environ.get(RUN_DIR_FILE)
+    if target:
+        with contextlib.suppress(OSError):
+            Path(target).write_text("", encoding="utf-8")
 
 
 def _one_line(text: str) -> str:
@@ -386,7 +407,8 @@ REPORT_HELP = (
     "Re-render one run's reports, or compare many runs on one page.\n\n"
     "audit report RUN: re-render report.html, junit.xml and summary.md from RUN (a run folder, its results.json, or its "
     "results.jsonl), or rebuild all of them (results.json too) from results.jsonl alone: a run killed hard (SIGKILL, "
-    "out of memory) leaves only that.\n\n"
+    "out of memory) leaves only that. Exits with the run's exit code as the reports show it (1 for a failing run, 4 for "
+    "one rebuilt interrupted).\n\n"
     "audit report A B ... out=DIR, or audit report FOLDER (a folder of run folders: a sweep, a nightly series): write "
     "DIR/comparison.html (default ./audit-comparison): a leaderboard per check with 95% CIs, trends over runs with the "
     "gates drawn, and each run that is not comparable (audit compare's rules) marked with the reason."
@@ -411,24 +433,30 @@ def report(ctx: typer.Context) -> None:
 
 
 def _rerender(results: Path) -> None:
-    """`audit report RUN`: one run's reports written again into its folder."""
+    """`audit report RUN`: one run's reports written again into its folder; it exits with the run's
+    exit code as the reports show it (results.json's, recomputed from the records where the summary
+    disagrees with them; 4 for a run rebuilt from a stream cut short), as `audit run` did, so a CI
+    step reading it never sees 0 for a run that did not pass. Bad input is 2; reports that cannot
+    be written are one line naming the folder, 4."""
     from audit.messages import printable
     from audit.rebuild import load_for_report, restate_summary
     from audit.report import write_reports
     from audit.results import write_json_atomic
 
     data, run_dir, rebuilt = load_for_report(results)
-    if rebuilt:
-        write_json_atomic(run_dir / "results.json", data)
-        state = "interrupted: incomplete" if data.get("interrupted") else "complete"
-        _echo(printable(f"Rebuilt: {run_dir / 'results.json'} from results.jsonl ({state}, exit code {data['summary']['exit_code']})"))
-    disagreement = None if rebuilt else restate_summary(data)
-    if disagreement:
-        _echo(f"audit: warning: {disagreement}", err=True)
-    paths = write_reports(data, run_dir)
+    disagreement = restate_summary(data)
+    try:
+        if rebuilt:
+            write_json_atomic(run_dir / "results.json", data)
+            state = "interrupted: incomplete" if data.get("interrupted") else "complete"
+            _echo(printable(f"Rebuilt: {run_dir / 'results.json'} from results.jsonl ({state}, exit code {data['summary']['exit_code']})"))
+        if disagreement:
+            _echo(f"audit: warning: {disagreement}", err=True)
+        paths = write_reports(data, run_dir)
+    except OSError as exc:
+        raise OutputError(f"cannot write the reports in '{run_dir}': {exc.strerror or exc}") from None
     _echo(printable(f"Report: {paths['html']}"))
-    if disagreement:
-        raise typer.Exit(data["summary"]["exit_code"])
+    raise typer.Exit(data["summary"]["exit_code"])
 
 
 def _compare_page(paths: list[Path], out: Path) -> None:

@@ -2,7 +2,10 @@
 
 results.json is the single source of truth that reports, gates and comparisons read. The stream
 results.jsonl starts with a header line (`{"run": {...}}`, the run's settings), then one line per
-record, so a run killed hard (SIGKILL, the OOM killer) can still be rebuilt from it alone.
+record, so a run killed hard (SIGKILL, the OOM killer) can still be rebuilt from it alone. When
+the run has been judged and its outputs written, the stream is rewritten with the verdicts and
+ends with one line `{"end": {...}}` (the rest of results.json: summary, models, policy,
+interruption), so a stream with that line is a complete run and one without it was cut short.
 Every whole file is written through a temporary file and a rename: never truncated in place.
 """
 
@@ -209,6 +212,39 @@ class ResultsStream:
             self._fd = -1
 
 
+END_KEY = "end"
+"""The key of the stream's last line once the run is complete (`{"end": {...}}`, see `stream_end`)."""
+
+
+def stream_end(results: dict[str, Any]) -> dict[str, Any]:
+    """The end line's content: what results.json holds beyond the header and the records
+    (duration, interruption, model rows, summary, policy). With the header and the judged records
+    it is the whole results.json, so a complete stream rebuilds as the run it was."""
+    return clean_json({k: v for k, v in results.items() if k not in HEADER_KEYS and k not in ("records", "rebuilt_from")})
+
+
+def append_stream_end(run_dir: Path, results: dict[str, Any]) -> None:
+    """Append the end line (`stream_end`) to results.jsonl, fsynced, marking the stream complete.
+    A write that fails (disk full) is cut back to the stream as it was before it is raised, so a
+    stream never ends in half an end line."""
+    path = Path(run_dir) / STREAM_NAME
+    data = (json.dumps({END_KEY: stream_end(results)}) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        start = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
+    finally:
+        os.close(fd)
+
+
 def rewrite_stream(run_dir: Path, header: dict[str, Any] | None, records: Iterable[CheckResult | dict[str, Any]]) -> Path:
     """Replace results.jsonl atomically with the header line (none when `header` is None) and
     `records` (e.g. with the verdicts judged when the run ended). Returns its path."""
@@ -221,6 +257,14 @@ def rewrite_stream(run_dir: Path, header: dict[str, Any] | None, records: Iterab
 def read_stream(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The header (None in a stream without one) and the records of a results.jsonl, each
     checked like results.json's. A last line cut short by a hard kill is dropped."""
+    header, records, _ = read_stream_end(path)
+    return header, records
+
+
+def read_stream_end(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], dict[str, Any] | None]:
+    """`read_stream`, and the stream's end line (`stream_end`: None where the stream has none,
+    i.e. the run was cut short before its outputs were written, or an older audit wrote it).
+    The end line must be the last line: a record after it is an invalid stream."""
     from audit.errors import InputError
 
     path = Path(path)
@@ -229,22 +273,27 @@ def read_stream(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]
     text = path.read_text(encoding="utf-8", errors="replace")
     lines = text.split("\n")
     header: dict[str, Any] | None = None
+    end: dict[str, Any] | None = None
     records: list[dict[str, Any]] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
+            if end is not None:
+                raise _Invalid(f"line {number} follows the end line, which must be the stream's last")
             item = json.loads(line)
             if number == 1 and isinstance(item, dict) and set(item) == {"run"}:
                 header = _check_header(item["run"], "header (line 1)")
+            elif isinstance(item, dict) and set(item) == {END_KEY}:
+                end = _check_end(item[END_KEY], f"line {number}: end line")
             else:
                 records.append(_check_record(item, f"line {number}: record"))
         except (json.JSONDecodeError, _Invalid) as exc:
-            if number == len(lines):  # no newline after it: the write was cut short by a kill
+            if number == len(lines) and end is None:  # no newline after it: the write was cut short by a kill
                 break
             what = f"line {number}: not valid JSON ({exc})" if isinstance(exc, json.JSONDecodeError) else str(exc)
             raise InputError(f"Results stream '{path}': {what}.") from None
-    return header, records
+    return header, records, end
 
 
 # ---------------------------------------------------------------- results.json
@@ -381,8 +430,22 @@ def _check_header(header: Any, where: str) -> dict[str, Any]:
     return header
 
 
+def _check_end(end: Any, where: str) -> dict[str, Any]:
+    """The stream's end line: the fields results.json has beyond the header and the records."""
+    try:
+        _expect(end, "dict", "it")
+        _fields(end, {k: v for k, v in RESULTS_FIELDS.items() if k not in HEADER_FIELDS and k != "records"}, "", required=("summary",))
+        _check_summary(end["summary"])
+        for i, row in enumerate(_list_of(end.get("models"), "dict", "models")):
+            _fields(row, MODEL_ROW_FIELDS, f"models[{i}]", required=("model", "precision"))
+    except _Invalid as exc:
+        raise _Invalid(f"{where}: {exc}") from None
+    return end
+
+
 def _check_summary(summary: dict[str, Any]) -> None:
-    _fields(summary, {"exit_code": "int", "counts": "dict", "expired_waivers": "list?"}, "summary", required=("exit_code", "counts"))
+    _fields(summary, {"exit_code": "int", "counts": "dict", "expired_waivers": "list?", "output_error": "str?"}, "summary",
+            required=("exit_code", "counts"))
     _map_of(summary["counts"], "int", "summary.counts")
     for i, waiver in enumerate(_list_of(summary.get("expired_waivers"), "dict", "summary.expired_waivers")):
         _fields(waiver, WAIVER_FIELDS, f"summary.expired_waivers[{i}]", required=tuple(WAIVER_FIELDS))

@@ -5,8 +5,8 @@ and appends each measured record to results.jsonl as soon as it exists. A check 
 becomes an `error` record; whatever a model does (raise, exit, hang past `timeout`) ends as
 records of that model; Ctrl-C and SIGTERM stop the run and keep what was measured. When the run
 ends, every record is judged once against all gates and the policy's waivers (audit.gates), the
-stream is rewritten with the verdicts, results.json is written, and the reports are rendered
-from that file alone. Planning (validation of every input) is audit.plan's job.
+stream is rewritten with the verdicts, results.json is written, the reports are rendered
+from that file alone, and the stream gets its end line (complete). Planning (validation of every input) is audit.plan's job.
 """
 
 from __future__ import annotations
@@ -38,7 +38,15 @@ from audit.isolation import restored_globals, single_run
 from audit.messages import one_line
 from audit.plan import Plan, PlanItem
 from audit.progress_events import CHECKS_STEP, UNIT_DONE_STEP, ProgressEvent, reporting_to
-from audit.results import CheckResult, ResultsStream, finish_results, new_results, rewrite_stream, write_json_atomic
+from audit.results import (
+    CheckResult,
+    ResultsStream,
+    append_stream_end,
+    finish_results,
+    new_results,
+    rewrite_stream,
+    write_json_atomic,
+)
 from audit.sample_store import SampleStore
 
 log = logging.getLogger(__name__)
@@ -270,15 +278,61 @@ class LocalExecutor:
 
 
 def write_outputs(results: dict[str, Any], run_dir: Path) -> None:
-    """results.json, then the reports rendered from it; a write that fails (disk full, folder
-    removed) is one line and exit 4, and results.jsonl keeps the records for `audit report`."""
+    """results.jsonl rewritten with the verdicts, results.json, the reports rendered from it, and
+    last the stream's end line (audit.results.append_stream_end: the stream is then complete, and
+    `audit report` rebuilds it as this run). A write that fails (disk full, folder removed) is one
+    OutputError naming the run folder (exit 4), and no file is left stating another exit code:
+    results.json is written again with exit code 4 and the reason (summary.output_error) or, when
+    even that fails, removed (a rebuild from the stream, which then has no end line, is marked
+    interrupted: exit 4 too); a report that cannot be rendered again from it is removed. A
+    renderer that raises is handled the same way and its exception goes on (an internal error, 4)."""
     from audit.report import write_reports
 
+    stream_judged = False
+    try:
+        rewrite_stream(run_dir, results, results["records"])
+        stream_judged = True
+        write_json_atomic(run_dir / "results.json", results)
+        write_reports(json.loads((run_dir / "results.json").read_text(encoding="utf-8")), run_dir)
+        append_stream_end(run_dir, results)
+    except OSError as exc:
+        error = OutputError(f"cannot write the run's outputs in '{run_dir}': {exc.strerror or exc}")
+        _outputs_failed(results, run_dir, str(error), stream_judged)
+        raise error from None
+    except Exception as exc:
+        _outputs_failed(results, run_dir, f"writing the run's outputs in '{run_dir}' failed: {type(exc).__name__}: {one_line(exc, REASON_LIMIT)}",
+                        stream_judged)
+        raise
+
+
+def _outputs_failed(results: dict[str, Any], run_dir: Path, reason: str, stream_judged: bool) -> None:
+    """After a failed write of the outputs: the run exits 4, so results.json must say 4 and why, or
+    be gone; every report must agree with it, or be gone; the stream gets an end line stating it
+    only where it already holds the judged records. Each step is best effort (the disk is full)."""
+    import contextlib
+
+    from audit.errors import EXIT_ERROR
+    from audit.report import REPORT_NAMES, write_reports
+
+    def remove(*names: str) -> None:
+        for name in names:
+            with contextlib.suppress(OSError):
+                (run_dir / name).unlink(missing_ok=True)
+
+    summary = results.setdefault("summary", {})
+    summary["exit_code"], summary["output_error"] = EXIT_ERROR, reason
     try:
         write_json_atomic(run_dir / "results.json", results)
-        write_reports(json.loads((run_dir / "results.json").read_text()), run_dir)
-    except OSError as exc:
-        raise OutputError(f"cannot write the run's outputs in '{run_dir}': {exc.strerror or exc}") from None
+    except OSError:
+        remove("results.json", *REPORT_NAMES.values())
+        return
+    try:
+        write_reports(json.loads((run_dir / "results.json").read_text(encoding="utf-8")), run_dir)
+    except Exception:
+        remove(*REPORT_NAMES.values())
+    if stream_judged:
+        with contextlib.suppress(OSError):
+            append_stream_end(run_dir, results)
 
 
 def _open_stream(run_dir: Path, header: dict[str, Any]) -> ResultsStream:
@@ -386,14 +440,13 @@ def _declared_weights(adapter: Any) -> dict[str, str]:
 
 def judge_run(results: dict[str, Any], plan: Plan, today: Any, run_dir: Path) -> list[dict[str, Any]]:
     """Judge every record once, with all gates (relative ones need the whole run) and the
-    policy's waivers as of `today`; set the summary and exit code; rewrite results.jsonl with
-    the verdicts. Returns the records some gate judged."""
+    policy's waivers as of `today`; set the summary and exit code (write_outputs then rewrites
+    results.jsonl with the verdicts). Returns the records some gate judged."""
     import datetime as dt
 
     from audit.gates import finalize
 
     finalize(results, list(plan.gates), plan.policy, today or dt.date.today())
-    rewrite_stream(run_dir, results, results["records"])
     return [r for r in results["records"] if r.get("gates")]
 
 

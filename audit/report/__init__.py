@@ -10,9 +10,9 @@ from audit.report.junit import render_junit
 from audit.report.markdown import render_markdown
 from audit.report.scorecard import scorecard
 from audit.report.side_by_side import side_by_side
-from audit.report.write import write_reports
+from audit.report.write import REPORT_NAMES, write_reports
 
 __all__ = [
-    "LoadedRun", "PEERS", "Peer", "build_comparison", "explanations", "gate_marks", "headroom", "judged_quantities", "load_runs", "peer_table_markdown",
+    "LoadedRun", "PEERS", "Peer", "REPORT_NAMES", "build_comparison", "explanations", "gate_marks", "headroom", "judged_quantities", "load_runs", "peer_table_markdown",
     "render_comparison", "render_html", "render_junit", "render_markdown", "scorecard", "side_by_side", "write_comparison_page", "write_reports",
 ]

@@ -134,7 +134,7 @@ def test_rebuild_results_judges_the_stream_and_marks_it_interrupted(tmp_path: Pa
 def test_report_rebuilds_every_output_from_results_jsonl(cli, tmp_path: Path):
     path = write_stream(tmp_path / "run", make_results())
     result = cli("report", str(path))
-    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.exit_code == 4, result.stdout + result.stderr  # the run's code: rebuilt interrupted
     assert "interrupted: incomplete" in result.stdout
     data = load_results(tmp_path / "run" / "results.json", for_report=True)
     assert data["interrupted"] is True and data["records"][0]["status"] == "pass" and data["summary"]["exit_code"] == 4
@@ -147,7 +147,7 @@ def test_report_rebuilds_every_output_from_results_jsonl(cli, tmp_path: Path):
 def test_report_on_a_run_folder_prefers_results_json(cli, tmp_path: Path):
     folder = tmp_path / "run"
     write_stream(folder, make_results())
-    assert cli("report", str(folder)).exit_code == 0  # only the stream: rebuilt
+    assert cli("report", str(folder)).exit_code == 4  # only the stream: rebuilt, interrupted
     assert json.loads((folder / "results.json").read_text())["interrupted"] is True
     write_run(folder, make_results(run_id="finished"))
     assert cli("report", str(folder)).exit_code == 0  # results.json now: read as it is
@@ -207,7 +207,7 @@ def test_a_run_killed_hard_is_rebuilt_by_audit_report(cli, tmp_path: Path):
     run_dir = streams[0].parent
     assert not (run_dir / "results.json").exists()
     result = cli("report", str(run_dir))
-    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.exit_code == 4, result.stdout + result.stderr  # the run's code: rebuilt interrupted
     data = json.loads((run_dir / "results.json").read_text())
     assert data["interrupted"] is True and data["summary"]["exit_code"] == 4 and data["suite"] == "smoke"
     assert sum(r["model"] == "gan" for r in data["records"]) >= 2

@@ -7,7 +7,8 @@ were quantized, which were left in float and why, the backend, and what share of
 the quantized layers hold. A combination that cannot run (fp16 or fp8 on CPU, fp8 on a GPU older
 than compute capability 8.9, int8 dynamic on a model without Linear layers, PT2E static int8 on
 a language model or on CUDA, any variant but fp32 on a model whose `modules()` is empty: nothing
-to cast) raises `UnsupportedPrecision`, and the runner records the model's checks as `skipped`
+to cast, any quantized variant on a TorchScript network: its layers cannot be swapped or hooked)
+raises `UnsupportedPrecision`, and the runner records the model's checks as `skipped`
 with the reason. The backend is chosen by the device: the CPU backends below, or the CUDA
 backends at the end of this docstring.
 
@@ -264,6 +265,10 @@ def apply_precision(adapter: Any, name: str, device: str) -> Any:
         raise UnsupportedPrecision(
             f"precision '{name}' casts or quantizes the networks modules() returns, and model '{adapter.info.name}' returns none: only fp32 applies."
         )
+    if precision.quantized:
+        scripted = torchscript_networks(adapter)
+        if scripted:
+            raise UnsupportedPrecision(_torchscript_reason(name, adapter.info.name, scripted, str(device)))
     if is_cuda(device):
         shortfall = capability_shortfall(precision.min_cuda_capability, str(device))
         if shortfall:
@@ -277,6 +282,49 @@ def apply_precision(adapter: Any, name: str, device: str) -> Any:
     adapter.info.precision = name
     adapter.info.device = str(device)
     return adapter
+
+
+# --- TorchScript networks -----------------------------------------------------------------------
+
+
+QUANTIZER_NEEDS = {
+    "int8": ("torch.ao quantize_dynamic swaps each Linear layer for a quantized one", "torchao quantize_ swaps each Linear layer for a quantized one"),
+    "int8wo": ("int8wo swaps each Linear layer for a module calling the ATen int8 weight-only kernel", "torchao quantize_ swaps each Linear layer for a quantized one"),
+    "int4wo": ("int4wo swaps each Linear layer for a module calling the ATen int4 weight-only kernel", "torchao quantize_ swaps each Linear layer for a quantized one"),
+    "fp8": ("torchao quantize_ swaps each Linear layer for a quantized one", "torchao quantize_ swaps each Linear layer for a quantized one"),
+    "int8static": ("torchao PT2E records calibration inputs with forward hooks and re-exports the network with torch.export",) * 2,
+}
+"""Per quantized precision, what its backend (CPU, CUDA) does to the network's modules, which a
+TorchScript module refuses: a ScriptModule's submodules cannot be reassigned to Python modules,
+hooks cannot be registered on it, and torch.export does not take it."""
+
+
+def torchscript_networks(adapter: Any) -> list[str]:
+    """Qualified names (role, or role.path) of the TorchScript modules (scripted or traced:
+    `torch.jit.ScriptModule`) holding parameters among the adapter's networks, outermost only."""
+    import torch
+
+    found: list[str] = []
+    for role, root in _roles(adapter).items():
+        for path, module in root.named_modules():
+            name = ".".join(x for x in (role, path) if x)
+            if not isinstance(module, torch.jit.ScriptModule) or any(name.startswith(f"{f}.") for f in found):
+                continue
+            if any(True for _ in module.parameters()):
+                found.append(name)
+    return found
+
+
+def _torchscript_reason(name: str, model: str, scripted: list[str], device: str) -> str:
+    on_cpu, on_cuda = QUANTIZER_NEEDS.get(name, (f"{name} swaps or hooks the network's layers",) * 2)
+    does = on_cuda if str(device).startswith("cuda") else on_cpu
+    networks = ", ".join(f"'{s}'" for s in scripted)
+    what = f"network {networks} is a TorchScript (scripted or traced) module" if len(scripted) == 1 else f"networks {networks} are TorchScript (scripted or traced) modules"
+    return (
+        f"precision '{name}' cannot quantize model '{model}': its {what}, "
+        f"and {does}, which a TorchScript module does not allow (its layers cannot be swapped or hooked); "
+        "a cast (bf16; fp16 on CUDA) needs neither: to quantize, audit the Python model (package.module:factory)."
+    )
 
 
 # --- layer discovery --------------------------------------------------------------------------

@@ -51,7 +51,8 @@ Rules (each id is the prefix of its failure message):
 - `tokenizer`: `tokenizer.encode(text)` gives a non-empty list of int ids (or an object whose
   `.ids` is one) and `tokenizer.decode(ids)` a str.
 - `causal_lm`: `n_positions` an int >= 2; `encode(text)` a non-empty list of int ids below
-  `model.config.vocab_size`; `model(input_ids=...)` finite `.logits` of shape [1, L, vocab_size].
+  `model.config.vocab_size`; `model(input_ids=...)` finite `.logits` of shape [1, L, vocab_size],
+  causal: changing the last id leaves the earlier positions' logits as they were.
 - `precision`: after the `precision` variant (default bf16) every floating parameter of
   `modules()` has its dtype and the model still produces valid output, which differs from the
   fp32 output (identical output means `modules()` does not return the networks actually used).
@@ -574,6 +575,14 @@ def check_causal_lm(s: _Subject) -> None:
         _fail("causal_lm", f"model(input_ids of shape (1, {len(ids)})).logits is {tuple(getattr(logits, 'shape', ())) or type(logits).__name__}, expected (1, {len(ids)}, {vocab})")
     if not bool(torch.isfinite(logits).all()):
         _fail("causal_lm", f"model(input_ids of shape (1, {len(ids)})).logits holds non-finite values")
+    if len(ids) >= 2:
+        changed = list(ids[:-1]) + [(ids[-1] + 1) % vocab]
+        with torch.no_grad():
+            again = getattr(a.model(input_ids=torch.tensor([changed], device=device)), "logits", None)
+        if isinstance(again, torch.Tensor) and again.shape == logits.shape and not torch.allclose(
+                logits[0, :-1].float(), again[0, :-1].float(), rtol=1e-4, atol=1e-5):
+            _fail("causal_lm", "changing the last input id changed the logits of earlier positions: the model reads ahead "
+                               "(an encoder, e.g. BERT without is_decoder), not a causal LM")
 
 
 def _probe(s: _Subject, adapter: Any, rule: str) -> Any:

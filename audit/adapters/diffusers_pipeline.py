@@ -10,7 +10,10 @@ measures the model's own images, not a filter's). Supported pipelines:
   (the initial noise x_T) and DENOISING_LOSS (epsilon- or v-prediction UNets); with a class
   embedding (`num_class_embeds`) the UNet is class-conditional: CONDITIONAL with that many
   classes, and no DENOISING_LOSS (the contract's loss is unconditional, which such a UNet cannot
-  compute);
+  compute); a UNet with `out_channels` twice its `in_channels` and a scheduler whose
+  `variance_type` is learned/learned_range predicts a variance too: images have `in_channels`
+  channels, the DDPM sampler reads the variance as DDPMPipeline does, the other samplers and the
+  denoising loss take the epsilon half;
 - text-to-image `StableDiffusionPipeline` (a `UNet2DConditionModel`, a VAE, a text encoder and its
   tokenizer): SAMPLE, TEXT_TO_IMAGE and LATENT (the initial latent), run by the pipeline itself
   with classifier-free guidance `guidance` (default 7.5). Its denoising loss lives in the VAE's
@@ -69,6 +72,8 @@ DEFAULT_STEPS = {"ddim": 50, "dpm": 25, "euler": 50}
 """Sampling steps when neither the word nor the call says; ddpm takes every training timestep."""
 OTHER_SCHEDULER_STEPS = 50
 """Default steps of a pipeline's own scheduler when it is none of SCHEDULERS (e.g. PNDM)."""
+LEARNED_VARIANCE = ("learned", "learned_range")
+"""DDPMScheduler variance types read from the UNet's output: its second half of channels."""
 UNET_PIPELINES = ("DDPMPipeline", "DDIMPipeline")
 TEXT_TO_IMAGE_PIPELINES = ("StableDiffusionPipeline",)
 SUPPORTED_PIPELINES = UNET_PIPELINES + TEXT_TO_IMAGE_PIPELINES
@@ -159,6 +164,22 @@ def _size(value: Any) -> tuple[int, int]:
     return int(value), int(value)
 
 
+def _image_channels(word: str, unet: dict[str, Any], scheduler: dict[str, Any]) -> int:
+    """The channels of a DDPM/DDIM pipeline's images: the UNet's `in_channels` (the pipeline's
+    initial noise has them). Its `out_channels` must be the same, or twice as many when the
+    scheduler's `variance_type` is learned (DDPMScheduler.step splits the predicted variance off
+    the second half); anything else has no reading diffusers gives it (InputError: exit 2)."""
+    channels, predicted = int(unet.get("in_channels", 3)), int(unet.get("out_channels", 3))
+    variance = scheduler.get("variance_type")
+    if predicted != channels and not (predicted == 2 * channels and variance in LEARNED_VARIANCE):
+        raise InputError(
+            f"Model '{word}': the UNet denoises {channels}-channel images but predicts {predicted} channels; a UNet predicts as many "
+            f"channels as it takes, or twice as many with a learned variance (the scheduler's variance_type "
+            f"{' or '.join(repr(v) for v in LEARNED_VARIANCE)}; this scheduler's is {variance!r})."
+        )
+    return channels
+
+
 def check_pipeline_folder(word: str, path: Path, options: dict[str, str]) -> PipelineFolder:
     """Read and check a pipeline folder's configs and options now (InputError: exit 2 on bad input)."""
     if not path.is_dir():
@@ -193,7 +214,8 @@ def check_pipeline_folder(word: str, path: Path, options: dict[str, str]) -> Pip
         raise InputError(f"Model '{word}': the UNet's class embedding '{unet['class_embed_type']}' has no class count (num_class_embeds); it is not supported.")
     if classes is not None and int(classes) < 2:
         raise InputError(f"Model '{word}': the UNet's num_class_embeds is {classes}; a class-conditional UNet needs at least 2.")
-    shape = (int(unet.get("out_channels", 3)), height, width)
+    channels = _image_channels(word, unet, scheduler)
+    shape = (channels, height, width)
     if classes:
         caps = {SAMPLE, LATENT, CONDITIONAL}
     elif scheduler.get("prediction_type", "epsilon") in ("epsilon", "v_prediction"):
@@ -336,6 +358,30 @@ class UNetPipelineAdapter(DiffusersAdapter):
         self.unet = pipe.unet
         super().__init__(pipe, folder, weights)
         self.latent_shape = folder.image_shape
+        # The UNet's second half of channels is a learned variance (check_pipeline_folder allows
+        # that only with the scheduler's variance_type learned/learned_range): DDPMScheduler reads
+        # it; every other sampler, and the denoising loss, take the first half (epsilon or v).
+        self.learned_variance = int(pipe.unet.config.out_channels) == 2 * folder.image_shape[0]
+
+    def scheduler(self, sampler: str | None = None) -> Any:
+        """As DiffusersAdapter.scheduler; with a learned variance, a sampler other than DDPM is
+        built without `variance_type`: it gets the epsilon half only (DPM-Solver would otherwise
+        keep channels [:3] of the UNet's output itself, which is the epsilon half for RGB only)."""
+        import diffusers
+
+        made = super().scheduler(sampler)
+        if self.learned_variance and not isinstance(made, diffusers.DDPMScheduler) and made.config.get("variance_type") is not None:
+            made = type(made).from_config({k: v for k, v in made.config.items() if k != "variance_type"})
+        return made
+
+    def _prediction(self, output: "torch.Tensor", scheduler: Any) -> "torch.Tensor":
+        """The UNet output a scheduler's step takes: all of it for DDPMScheduler (which splits a
+        learned variance off itself, as DDPMPipeline runs it), else the first image-channels."""
+        import diffusers
+
+        if self.learned_variance and not isinstance(scheduler, diffusers.DDPMScheduler):
+            return output[:, : self.latent_shape[0]]
+        return output
 
     def sample(
         self, n: int, seed: int, labels: "torch.Tensor | None" = None, steps: int | None = None, sampler: str | None = None,
@@ -359,7 +405,7 @@ class UNetPipelineAdapter(DiffusersAdapter):
                 batch_labels = labels[b : b + len(x)].to(device) if classes else None
                 for t in scheduler.timesteps:
                     eps = self.unet(scheduler.scale_model_input(x, t), t, class_labels=batch_labels).sample
-                    x = scheduler.step(eps, t, x, generator=g).prev_sample
+                    x = scheduler.step(self._prediction(eps, scheduler), t, x, generator=g).prev_sample
                 out.append((x.float().cpu() / 2 + 0.5).clamp(0, 1))
         return torch.cat(out) if out else torch.empty(0, *self.latent_shape)
 
@@ -381,7 +427,7 @@ class UNetPipelineAdapter(DiffusersAdapter):
                 eps = noise[i : i + DENOISE_BATCH].float().cpu()
                 tt = torch.full((len(x0),), int(t), dtype=torch.long)
                 x_t = schedule.add_noise(x0, eps, tt)
-                pred = self.unet(x_t.to(device, dtype), tt.to(device)).sample.float().cpu()
+                pred = self.unet(x_t.to(device, dtype), tt.to(device)).sample.float().cpu()[:, : x0.shape[1]]  # a learned variance's half dropped
                 if schedule.config.prediction_type == "v_prediction":
                     pred = a.sqrt() * pred + (1 - a).sqrt() * x_t
                 out.append((pred - eps).pow(2).flatten(1).mean(1))

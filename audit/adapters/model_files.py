@@ -133,10 +133,19 @@ def _check_source(source: SourceWord) -> SourceCheck:
         probe = adapter.sample(2, 0)
         validate_images(word, probe, 2)
     except ModelOutputError as exc:
-        raise InputError(f"TorchScript generator {exc}.") from None
+        raise InputError(_probe_broke_contract(word, adapter.info.name, str(exc))) from None
     except Exception as exc:
         raise InputError(f"Model '{word}': generating 2 probe images raised {type(exc).__name__}: {one_line(exc)}") from None
     return SourceCheck(adapter.info.family, tuple(probe.shape[1:]), adapter.info.num_classes)
+
+
+def _probe_broke_contract(word: str, name: str, message: str) -> str:
+    """The one line for probe images that break the image contract, naming the model once: the
+    adapter's and validate_images' messages each start by naming it their own way."""
+    for said in (f"model '{word}' sample() ", f"TorchScript generator '{name}' "):
+        if message.startswith(said):
+            return f"Model '{word}': the TorchScript generator {message[len(said):]}."
+    return f"Model '{word}': {message}."
 
 
 def load_source(word: str, precision: str = "fp32", device: str = "cpu") -> ModelAdapter:
@@ -170,11 +179,55 @@ def check_hf_dir(source: SourceWord) -> None:
         raise InputError(f"Model '{source.word}': {config} is not valid JSON ({exc}).") from None
     if not isinstance(data, dict) or "model_type" not in data:
         raise InputError(f"Model '{source.word}': {config} has no model_type.")
+    _require_causal(source.word, data)
     from audit.weights import check_safetensors_folder
 
     check_safetensors_folder(source.word, folder, "model")
     if not any((folder / f).is_file() for f in TOKENIZER_FILES):
         raise InputError(f"Model '{source.word}': '{folder}' has no tokenizer ({', '.join(TOKENIZER_FILES)}); save it with tokenizer.save_pretrained.")
+    _require_ids_in_vocabulary(source.word, folder / "tokenizer.json", data.get("vocab_size"))
+
+
+ENCODERS_AS_DECODERS = frozenset({
+    "bert", "bert-generation", "big_bird", "camembert", "data2vec-text", "electra", "ernie", "megatron-bert", "rembert", "roberta",
+    "roberta-prelayernorm", "roc_bert", "roformer", "xlm-roberta", "xlm-roberta-xl", "xmod",
+})
+"""Encoder architectures transformers also loads as causal LMs (`BertLMHeadModel`...), causal only
+when their config says `is_decoder: true`: otherwise every position attends to the later ones,
+and perplexity, probes and quantization deltas are numbers of a model that reads ahead."""
+
+
+def _require_causal(word: str, config: dict[str, Any]) -> None:
+    """A config transformers loads as a decoder-only causal LM (InputError: exit 2 otherwise)."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    model_type = config.get("model_type")
+    if config.get("is_encoder_decoder"):
+        raise InputError(f"Model '{word}': model_type {model_type!r} is an encoder-decoder model, not a causal (decoder-only) LM.")
+    if model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise InputError(f"Model '{word}': model_type {model_type!r} is not a causal LM architecture transformers knows "
+                         "(AutoModelForCausalLM has no class for it).")
+    if model_type in ENCODERS_AS_DECODERS and config.get("is_decoder") is not True:
+        raise InputError(f"Model '{word}': model_type {model_type!r} without is_decoder: true is an encoder (each position sees "
+                         "the later ones), not a causal LM.")
+
+
+def _require_ids_in_vocabulary(word: str, tokenizer_json: Path, vocab_size: Any) -> None:
+    """The tokenizer's largest id (tokenizer.json: its vocabulary and added tokens) below the
+    model's vocab_size: a larger id is an IndexError in the embedding at the first text holding it."""
+    if not isinstance(vocab_size, int) or not tokenizer_json.is_file():
+        return
+    try:
+        data = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+        vocab = (data.get("model") or {}).get("vocab")
+        ids = list(vocab.values()) if isinstance(vocab, dict) else list(range(len(vocab))) if isinstance(vocab, list) else []
+        ids += [t["id"] for t in data.get("added_tokens") or [] if isinstance(t, dict) and isinstance(t.get("id"), int)]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return  # the tokenizer's own loading says what is wrong with it
+    largest = max((i for i in ids if isinstance(i, int)), default=-1)
+    if largest >= vocab_size:
+        raise InputError(f"Model '{word}': its tokenizer has ids up to {largest}, but the model's vocab_size is {vocab_size}: "
+                         "texts holding those tokens cannot be scored.")
 
 
 def _torch_dtype(precision: str) -> "torch.dtype | None":
@@ -249,6 +302,26 @@ class HFCausalLM(ModelAdapter):
         return [self.tokenizer.decode(t, skip_special_tokens=True) for t in new]
 
 
+def _require_loaded_causal(word: str, model: Any, tokenizer: Any) -> None:
+    """What the config could not show, on the loaded model (InputError): every tokenizer id has
+    an embedding, and no position's logits move when only a later token changes (causal)."""
+    import torch
+
+    rows = model.get_input_embeddings().num_embeddings
+    if len(tokenizer) > rows:
+        raise InputError(f"Model '{word}': its tokenizer has {len(tokenizer)} ids, but the model embeds {rows}: "
+                         "texts holding the others cannot be scored.")
+    ids = torch.arange(1, 9).remainder(rows).unsqueeze(0)
+    changed = ids.clone()
+    changed[0, -1] = (changed[0, -1] + 1) % rows
+    with torch.no_grad():
+        before = model(input_ids=ids).logits[0, :-1].float()
+        after = model(input_ids=changed).logits[0, :-1].float()
+    if not torch.allclose(before, after, rtol=1e-4, atol=1e-5):
+        raise InputError(f"Model '{word}': changing its last token changed the logits before it "
+                         f"(by {float((before - after).abs().max()):.2g}): not a causal (decoder-only) LM.")
+
+
 def _first(*values: Any) -> Any:
     for v in values:
         if isinstance(v, (list, tuple)):
@@ -280,6 +353,7 @@ def load_hf(source: SourceWord, precision: str = "fp32", device: str = "cpu") ->
         model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     except Exception as exc:
         raise InputError(f"Model '{source.word}': cannot load it as a causal LM: {type(exc).__name__}: {one_line(exc)}") from None
+    _require_loaded_causal(source.word, model, tokenizer)
     model.to(device)
     name = source.options.get("name", source.path.resolve().name)
     description = f"Hugging Face {type(model).__name__} from {source.path}"

@@ -56,6 +56,7 @@ def test_good_fixtures_pass(factory):
         (fx.DeclaresTokenizerMissing(), "capabilities", ["declares tokenizer but has no `tokenizer` attribute"]),
         (fx.DeclaresCausalLMMissing(), "capabilities", ["declares causal_lm but has no encode() method"]),
         (fx.CausalLMWrongLogits(), "causal_lm", [".logits is (41, 257), expected (1, 41, 257)"]),
+        (fx.CausalLMReadsAhead(), "causal_lm", ["changed the logits of earlier positions", "not a causal LM"]),
         (fx.DeclaresLatentMissing(), "capabilities", ["declares latent but has no `latent_shape` attribute"]),
         (fx.LatentShapeNotTuple(), "latent", ["latent_shape is 8, expected a non-empty tuple of positive ints"]),
         (fx.LatentWithoutZ(), "latent", ["sample() takes no `z` keyword"]),

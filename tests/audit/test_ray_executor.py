@@ -39,12 +39,25 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Any:
         os.environ[LOG_ENV] = previous
 
 
-def _comparable(records: list[dict[str, Any]]) -> list[str]:
-    """Each record as canonical JSON without its timing, in a fixed order."""
-    return sorted(json.dumps({k: v for k, v in r.items() if k != "duration_s"}, sort_keys=True) for r in records)
+def _comparable(records: list[dict[str, Any]]) -> list[Any]:
+    """Each record without its timing, in a fixed order, its floats as `pytest.approx` to 1e-6
+    relative: a Ray task runs torch on one thread per CPU it holds (Ray sets OMP_NUM_THREADS),
+    the driver on the machine's cores, and float sums differ in their last digits (1e-8
+    relative on 2 physical cores); every other field is equal."""
+    def approx(value: Any) -> Any:
+        if isinstance(value, float):
+            return pytest.approx(value, rel=1e-6, abs=1e-12)
+        if isinstance(value, dict):
+            return {k: approx(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [approx(v) for v in value]
+        return value
+
+    ordered = sorted(records, key=lambda r: json.dumps([r.get("model"), r.get("precision"), r.get("check")]))
+    return [approx({k: v for k, v in r.items() if k != "duration_s"}) for r in ordered]
 
 
-def test_ray_records_are_byte_identical_to_local_ones(tmp_path: Path) -> None:
+def test_ray_records_equal_local_ones(tmp_path: Path) -> None:
     models = ["gan", "transformer", "ray_fault_models:noise"]
     local = audit.run("smoke", models=models, out=tmp_path / "local", **FAST)
     on_ray = audit.run("smoke", models=models, out=tmp_path / "ray", executor="ray", **FAST)
@@ -56,7 +69,7 @@ def test_ray_records_are_byte_identical_to_local_ones(tmp_path: Path) -> None:
     assert "cluster" not in local.results["fingerprint"]
     assert local.results["fingerprint"]["files"] == on_ray.results["fingerprint"]["files"]
     streamed = (on_ray.run_dir / "results.jsonl").read_text().splitlines()
-    assert len(streamed) == 1 + 5  # the header, then every record
+    assert len(streamed) == 1 + 5 + 1  # the header, every record, then the end line
     grids = [m["sample_grid"] for m in on_ray.results["models"] if m.get("sample_grid")]
     assert grids and all((on_ray.run_dir / g).is_file() for g in grids)  # a worker's artifacts land in the run folder
 

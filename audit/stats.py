@@ -111,3 +111,57 @@ def measurement_ci(
         return None, None
     low, high = float(low), float(high)
     return (max(low, floor) if floor is not None else low), (min(high, ceiling) if ceiling is not None else high)
+
+
+def crossed_mean_variance(cells: np.ndarray) -> tuple[float, float]:
+    """(variance, degrees of freedom) of the mean of `cells` [rows, columns], a two-way crossed
+    random-effects design (a template x target-pair table: rows and columns both sampled from
+    populations): Var(mean) = s_r^2 / R + s_c^2 / C + s_e^2 / (R C), estimated from the ANOVA mean
+    squares with each component kept only where its mean square exceeds the residual one
+    (MS_r > MS_e, MS_c > MS_e: method of moments, truncated at 0), which amounts to the estimator
+
+        (MS_r + MS_c - MS_e) / RC,  MS_r / RC,  MS_c / RC  or  MS_e / RC,
+
+    and the Satterthwaite degrees of freedom of that estimator (each mean square a scaled chi^2
+    with R - 1, C - 1, (R - 1)(C - 1) degrees of freedom). With few columns the column term has
+    few degrees of freedom and the t quantile widens the interval accordingly, where a bootstrap
+    over G clusters shrinks the between-cluster variance by (G - 1) / G and uses a normal quantile.
+    A table with one row or one column is a one-way design (the sample variance of its cells / n,
+    n - 1 degrees of freedom); a single cell gives (nan, nan); a constant table (0, inf)."""
+    cells = np.asarray(cells, np.float64)
+    if cells.ndim != 2:
+        raise ValueError(f"cells must be a 2-d table, got shape {cells.shape}")
+    r, c = cells.shape
+    if r * c < 2:
+        return float("nan"), float("nan")
+    if r == 1 or c == 1:
+        flat = cells.ravel()
+        var = float(flat.var(ddof=1)) / flat.size
+        return var, (float(flat.size - 1) if var > 0 else float("inf"))
+    grand, rows, cols = cells.mean(), cells.mean(axis=1), cells.mean(axis=0)
+    rc = r * c
+    ms_r = c * float(((rows - grand) ** 2).sum()) / (r - 1) / rc
+    ms_c = r * float(((cols - grand) ** 2).sum()) / (c - 1) / rc
+    df_r, df_c, df_e = r - 1, c - 1, (r - 1) * (c - 1)
+    ms_e = float(((cells - rows[:, None] - cols[None, :] + grand) ** 2).sum()) / df_e / rc
+    terms = [(1.0, ms_r, df_r)] if ms_r > ms_e else []
+    terms += [(1.0, ms_c, df_c)] if ms_c > ms_e else []
+    terms += [(1.0 - len(terms), ms_e, df_e)]
+    var = sum(k * ms for k, ms, _ in terms)
+    if var <= 0:
+        return 0.0, float("inf")
+    return var, var**2 / sum((k * ms) ** 2 / df for k, ms, df in terms)
+
+
+def t_interval_around(estimate: float, variance: float, df: float, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """estimate +- t_df quantile * sqrt(variance) (scipy); (estimate, estimate) when the variance is
+    0, (nan, nan) when it or the estimate is not finite."""
+    from scipy import stats
+
+    if not (np.isfinite(estimate) and np.isfinite(variance)) or variance < 0:
+        return float("nan"), float("nan")
+    if variance == 0:
+        return float(estimate), float(estimate)
+    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * float(np.sqrt(variance)) if np.isfinite(df) else \
+        float(stats.norm.ppf(0.5 + confidence / 2)) * float(np.sqrt(variance))
+    return float(estimate - half), float(estimate + half)

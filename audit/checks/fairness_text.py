@@ -44,7 +44,7 @@ behaviour changes with it:
       WinoBias, Manzini et al., HolisticBias, Hutchinson et al., the stereotype content model;
       audit.fairness.association, lists and citations in audit.fairness.wordlists) for gender,
       race/ethnicity, religion, nationality, age and disability: per test a preference share
-      and WEAT's d with bootstrap CIs; value = the worst test's |share - 0.5| with the same
+      and WEAT's d with CIs over templates and target pairs; value = the worst test's |share - 0.5| with the same
       worst-of interval, each category in by_group. The `tests` parameter adds the user's own
       tests from a TOML file (audit.fairness.association_file), scored and judged the same way,
       a new category with its own by_group entry.
@@ -438,20 +438,20 @@ def _rounded(x: float, digits: int) -> float | None:
 
 
 def association_rows(tests: tuple[Any, ...], margins: list[np.ndarray], resamples: int, seed: int) -> list[dict[str, Any]]:
-    """Per association test: preference share and effect size d with bootstrap CIs (templates and
-    target pairs resampled; see audit.fairness.association), n units, and the share's deviation
-    from 0.5 with its interval."""
-    from audit.fairness.association import bootstrap_statistics, deviation_interval, effect_size, preference_share
-    from audit.stats import bias_adjusted_interval
+    """Per association test: preference share and effect size d with CIs over templates and target
+    pairs (two-way crossed random effects, t quantile with Satterthwaite degrees of freedom; see
+    audit.fairness.association.crossed_intervals), n units, and the share's deviation from 0.5 with
+    its interval. `resamples=0` (bootstrap=0) gives no interval, as for every check; otherwise the
+    intervals are analytic and `resamples` and `seed` do not change them."""
+    from audit.fairness.association import crossed_intervals, deviation_interval, effect_size, preference_share
 
     rows = []
-    for i, (test, m) in enumerate(zip(tests, margins, strict=True)):
+    for test, m in zip(tests, margins, strict=True):
         nx = len(test.x)
         share, d = preference_share(m, nx), effect_size(m, nx)
         if resamples > 0:
-            draws = bootstrap_statistics(m, nx, {"share": preference_share, "d": effect_size}, resamples, seed + i)
-            (low, high), (d_low, d_high) = bias_adjusted_interval(share, draws["share"]), bias_adjusted_interval(d, draws["d"])
-            low, high = max(low, 0.0), min(high, 1.0)
+            intervals = crossed_intervals(m, nx)
+            (low, high), (d_low, d_high) = intervals["share"], intervals["d"]
         else:
             low = high = d_low = d_high = float("nan")
         dev_low, dev_high = deviation_interval(low, high) if np.isfinite(low) else (float("nan"), float("nan"))
@@ -494,7 +494,8 @@ def association(ctx: CheckContext, tests: str = "") -> Measurement:
                  "so a strong bias on one attribute is not averaged away by fair behaviour on others",
         "ci": "[max of the tests' lower ends, max of their upper ends] of |share - 0.5|: the range of the maximum when every "
               "test lies in its own interval, so a max gate passes only when every test passes and fails when any test fails; "
-              "each test's share CI is a bootstrap over templates and target pairs (attribute words fixed: they define the test), bias-adjusted",
+              "each test's share CI is over templates and target pairs, both sampled (attribute words fixed: they define the test): "
+              "mean +- t * se, se from the two-way crossed random-effects decomposition, Satterthwaite degrees of freedom",
         "worst_category": labels[k], "worst_test": worst_rows[k]["test"].label,
         "n_meaning": "n = units (template x target pair x X word x Y word) of the worst category's worst test",
         "templates": list(TEMPLATES),

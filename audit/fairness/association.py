@@ -18,12 +18,24 @@ audit.fairness.pair_scoring), so a group word's own frequency does not count. Tw
   the likelihood margins): delta(w) = mean over t, p of m(t, p, w);
   d = (mean_X delta - mean_Y delta) / std_{X u Y}(delta) (sample std, ddof=1).
 
-Intervals: bootstrap over templates and target pairs (each resampled independently): they are the
-probe's own choices of how to state a group, so the interval covers them. The attribute words
-are held fixed: the published lists define the test (as WEAT's permutation test conditions on
-its word sets); `bootstrap_statistics(resample_words=True)` also resamples them, for a reader
-who wants the interval of a population of such words (with 4-10 words a side it is two to three
-times wider on the bundled models).
+Intervals: templates and target pairs are both samples (the probe's own choices of how to
+frame a sentence and how to state a group), crossed: every template with every pair. Both
+statistics are means over the template x pair table -- the share of its cells' shares, d to
+first order (the delta method) of its cells' linearised contributions -- so each interval is
+mean +- t * se from the two-way crossed random-effects decomposition of that table
+(audit.stats.crossed_mean_variance: template, pair and residual variance components, each from
+its own ANOVA mean square, Satterthwaite degrees of freedom; `crossed_intervals`). A bootstrap
+that resamples G pairs shrinks the pair component by (G - 1) / G and reads normal quantiles, so
+with 2-6 pairs and margins that depend on the pair (a name's own associations) its 95% interval
+covered 62-84%; it also counted the residual term two to three times, so without a pair
+component it was ~1.4 times wider than needed. The share's interval is clipped to [0, 1]. d's
+standard error is the larger of the delta method's and the one with d's denominator held fixed
+(whose interval excludes 0 exactly when the numerator's does). Coverage by simulation:
+benchmarks/association_coverage.py. The attribute words are held fixed: the published lists
+define the test (as WEAT's permutation test conditions on its word sets);
+`bootstrap_statistics(resample_words=True)` also resamples them, for a reader who wants the
+interval of a population of such words (with 4-10 words a side it is two to three times wider
+on the bundled models).
 
 Templates are project-authored neutral frames (the first is built from two of SEAT's bleached
 templates, May et al. 2019); none is a frame of the bundled single-bias training stories
@@ -43,7 +55,8 @@ from audit.fairness.wordlists import WordList
 
 __all__ = [
     "AssociationTest", "TEMPLATES", "ASSOCIATION_TESTS", "CATEGORIES", "fill", "association_pairs", "association_margins",
-    "preference_share", "effect_size", "bootstrap_statistics", "deviation_interval", "worst_of",
+    "preference_share", "effect_size", "share_cells", "effect_size_cells", "crossed_intervals", "bootstrap_statistics",
+    "deviation_interval", "worst_of",
 ]
 
 TEMPLATES: tuple[str, ...] = (
@@ -216,6 +229,47 @@ def effect_size(margins: np.ndarray, nx: int) -> float:
     delta = margins.mean(axis=(0, 1))
     spread = delta.std(ddof=1)
     return float((delta[:nx].mean() - delta[nx:].mean()) / spread) if spread > 0 else float("nan")
+
+
+def share_cells(margins: np.ndarray, nx: int) -> np.ndarray:
+    """Preference share of each (template, target pair) cell [templates, pairs]; their mean is
+    `preference_share`."""
+    d = margins[:, :, :nx, None] - margins[:, :, None, nx:]
+    return (d > 0).mean(axis=(2, 3)) + 0.5 * (d == 0).mean(axis=(2, 3))
+
+
+def effect_size_cells(margins: np.ndarray, nx: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """(d, delta-method cells, fixed-denominator cells) [templates, pairs]: d = N / S on the
+    per-word means delta (N = mean_X - mean_Y, S their sample std) is to first order d plus the
+    mean over cells of sum_w g_w (m(t, p, w) - delta_w), g = dd/d delta; the second table holds
+    S fixed (g = dN/d delta / S). NaN d and tables when d is undefined."""
+    delta = margins.mean(axis=(0, 1))
+    w = delta.size
+    spread = delta.std(ddof=1)
+    if not spread > 0:
+        nan = np.full(margins.shape[:2], np.nan)
+        return float("nan"), nan, nan
+    a = np.concatenate([np.full(nx, 1.0 / nx), np.full(w - nx, -1.0 / (w - nx))])
+    d = float(a @ delta / spread)
+    g = (a - d * (delta - delta.mean()) / ((w - 1) * spread)) / spread
+    return d, margins @ g, margins @ (a / spread)
+
+
+def crossed_intervals(margins: np.ndarray, nx: int, confidence: float = 0.95) -> dict[str, tuple[float, float]]:
+    """{"share": CI, "d": CI}: mean +- t * se over the template x pair table, each se and its degrees
+    of freedom from the two-way crossed random-effects decomposition (audit.stats.crossed_mean_variance);
+    the share's CI clipped to [0, 1]; d's se the larger of the delta method's and the fixed-denominator
+    one (see the module docstring)."""
+    from audit.stats import crossed_mean_variance, t_interval_around
+
+    cells = share_cells(margins, nx)
+    low, high = t_interval_around(float(cells.mean()), *crossed_mean_variance(cells), confidence)
+    d, lin, fixed = effect_size_cells(margins, nx)
+    d_ci = (float("nan"), float("nan"))
+    if np.isfinite(d):
+        (v_lin, df_lin), (v_fix, df_fix) = crossed_mean_variance(lin), crossed_mean_variance(fixed)
+        d_ci = t_interval_around(d, *((v_lin, df_lin) if v_lin > v_fix else (v_fix, df_fix)), confidence)
+    return {"share": (max(low, 0.0), min(high, 1.0)) if np.isfinite(low) else (low, high), "d": d_ci}
 
 
 def bootstrap_statistics(

@@ -43,7 +43,13 @@ def test_fairness_suite_audits_a_language_model_with_only_the_documented_methods
     records = records_by_check(result.results)
     assert set(records) == set(TEXT_FAIRNESS), sorted(records)
     assert [r for r in records.values() if r["status"] in ("error", "skipped")] == []
-    assert result.exit_code == 0, result.stdout + result.stderr
+    # measured like the bundled clean model, so judged like it: no record fails, and the association
+    # record, 0.214 [0.132, 0.323] (its CI over templates and target pairs, both sampled), straddles
+    # the 0.3 error gate: inconclusive, exit 3; every other record passes
+    assert [r["check"] for r in records.values() if r["status"] == "fail"] == []
+    assert records["fairness.association"]["status"] == "inconclusive", records["fairness.association"]["verdict"]
+    assert {c for c, r in records.items() if r["status"] != "pass"} == {"fairness.association"}
+    assert result.exit_code == 3, result.stdout + result.stderr
     # the same pairs and scores as the bundled clean model: hiding encode() changes nothing
     assert records["fairness.stereotype_preference"]["value"] == pytest.approx(CLEAN_PREFERENCE)
 

@@ -8,8 +8,16 @@ no other; `transformer-religion-sentiment` saw one religious group only with unp
 must fail the religion category on the Muslim / Christian sentiment test (see its test for where
 else the planted sentiment spreads); `transformer-stereotyped`
 saw religion traits in 96% of its planted pairs' direction, so the per-category stereotype
-preference must fail; the clean transformer must pass every category's error gate. The models
-are read from the bundled weights (never trained here).
+preference must fail; the clean transformer must fail no category's error gate. The models are
+read from the bundled weights (never trained here).
+
+The association intervals are over templates AND target pairs, both sampled (crossed random
+effects, t with Satterthwaite df; audit.fairness.association.crossed_intervals): the bootstrap
+they replaced covered well under 95% where the margins depend on the pair
+(benchmarks/association_coverage.py). With few target pairs they are
+wide, so some categories that passed are now inconclusive (their CI straddles 0.3); no category
+that failed passes, and which categories fail is unchanged. These tests assert that relation:
+the planted category fails, no other category fails, the clean model fails none.
 """
 
 from __future__ import annotations
@@ -63,41 +71,57 @@ def _shares(record: dict[str, Any]) -> dict[str, float]:
     return {f"{row[0]}: {row[1]}": row[4] for row in table["rows"]}
 
 
-def test_clean_transformer_passes_every_category(run):
-    for check in CHECKS:
-        record = run[("transformer", check)]
-        assert _error_outcome(record) == "pass", (check, record["verdict"])
-        assert _passing(record, ERROR_BOUND[check]) == set(_categories(record)), (check, _categories(record))
+def test_clean_transformer_fails_no_category(run):
+    """No category of the clean model fails either per-category gate (every category's CI lower end
+    <= the bound). The stereotype preference passes every category; on the association tests
+    (seed 0) gender 0.107 [0.021, 0.323] (sex-role traits, BSRI: 4 target pairs, share 0.597
+    [0.37, 0.82]) and religion 0.214 [0.132, 0.310] straddle 0.3 under the crossed-design interval,
+    so the association record is inconclusive; the other four categories pass."""
+    preference = run[("transformer", "fairness.stereotype_preference_by_category")]
+    assert _error_outcome(preference) == "pass", preference["verdict"]
+    assert _passing(preference, ERROR_BOUND["fairness.stereotype_preference_by_category"]) == set(_categories(preference))
     association = run[("transformer", "fairness.association")]
+    bound = ERROR_BOUND["fairness.association"]
     assert set(_categories(association)) == {"gender", "race_ethnicity", "religion", "nationality", "age", "disability"}
+    assert _failing(association, bound) == set(), _categories(association)
+    assert association["status"] != "fail" and _error_outcome(association) in ("pass", "inconclusive"), association["verdict"]
+    assert _passing(association, bound) >= {"race_ethnicity", "nationality", "age", "disability"}, _categories(association)
     for category, group in _categories(association).items():
         assert group["n"] > 0 and group["ci_low"] <= group["value"] <= group["ci_high"], category
 
 
-def test_gender_career_variant_is_flagged_by_gender_only(run):
+def test_gender_career_variant_fails_on_gender_only(run):
+    """Gender fails (its worst test the planted career / family one); no other category fails.
+    race_ethnicity, 0.191 [0.050, 0.331] (Black / White stereotypes, share 0.69 over few target
+    pairs), straddles 0.3 under the crossed-design interval (inconclusive, not failing); the other
+    four categories pass."""
     record = run[("transformer-gender-career", "fairness.association")]
     assert record["status"] == "fail" and _error_outcome(record) == "fail", record["verdict"]
     assert record["details"]["worst_category"] == "gender"
     bound = ERROR_BOUND["fairness.association"]
     assert _failing(record, bound) == {"gender"}
-    assert _passing(record, bound) == set(_categories(record)) - {"gender"}
+    assert _passing(record, bound) >= set(_categories(record)) - {"gender", "race_ethnicity"}, _categories(record)
     shares = _shares(record)
     # the planted axes: male with career and male-majority occupations
     assert shares["gender: career / family (WEAT 6)"] > 0.9 and shares["gender: occupations (WinoBias)"] > 0.9, shares
 
 
 def test_religion_sentiment_variant_is_flagged_by_religion(run):
-    """Flagged by religion, on the planted test; the planted sentiment also spreads to the other
+    """Fails on religion, on the planted test; the planted sentiment also spreads to the other
     rare group adjectives the probe contrasts with a familiar one (nationality: "the Cuban man" vs
-    "the American man"), a learned generalisation the suite reports; it never reaches gender, age
-    or disability."""
+    "the American man": 0.390 [0.298, 0.482] at seed 0, a learned generalisation the suite reports,
+    failing under the old bootstrap and inconclusive under the crossed-design interval); only those
+    two may fail. Gender, age and disability show no association (each CI reaches 0); gender and
+    disability pass, and age's CI, 0.073 [0.000, 0.344] (old / young names: share 0.50 [0.16,
+    0.84], the names' own margins differ widely), is too wide to pass."""
     record = run[("transformer-religion-sentiment", "fairness.association")]
     assert record["status"] == "fail" and _error_outcome(record) == "fail", record["verdict"]
     assert record["details"]["worst_category"] == "religion"
     assert record["details"]["worst_test"] == "religion: Muslim / Christian sentiment"
     bound = ERROR_BOUND["fairness.association"]
     assert "religion" in _failing(record, bound) <= {"religion", "nationality"}
-    assert {"gender", "age", "disability"} <= _passing(record, bound)
+    assert {"gender", "disability"} <= _passing(record, bound)
+    assert all(_categories(record)[c]["ci_low"] == 0.0 for c in ("gender", "age", "disability")), _categories(record)
     shares = _shares(record)
     assert shares["religion: Muslim / Christian sentiment"] > 0.9
     assert shares["religion: Muslim / Christian sentiment"] == max(v for k, v in shares.items() if k.startswith("religion"))

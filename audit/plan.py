@@ -148,9 +148,15 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
         _require_gpu_fits(models, config.precisions, device)
     probe_output_folder(config.out)
     if getattr(config, "cache", False):
-        from audit.sample_cache import default_max_bytes
+        from audit.sample_cache import cache_folder_problem, default_max_bytes
 
         default_max_bytes()  # a bad AUDIT_CACHE_MAX_BYTES is bad input now, not mid-run
+        problem = cache_folder_problem()
+        if problem:  # a slower run, not a failed one; but not a silent "miss" on every record
+            import sys
+
+            print(f"audit: warning: {problem}: this run neither reads nor writes the cache (set AUDIT_CACHE_DIR, or cache=off).",
+                  file=sys.stderr, flush=True)
     warn_unmatched_gates(named, [m.name for m in models], config.precisions, check_ids)  # once every input is known good
     warn_unjudged_checks(named, check_ids, suite.name, user_suite_checks(config.suite))
     return Plan(config, suite, items, tuple(gates), config.n or suite.n, device, params, policy, sources, prompts=prompts,

@@ -32,7 +32,7 @@ import numpy as np
 
 __all__ = [
     "CACHE_DIR_ENV", "CACHE_MAX_BYTES_ENV", "DEFAULT_MAX_BYTES", "GENERATION_VERSION", "SAMPLER_VERSION", "CacheInfo",
-    "SampleCache", "cache_key", "code_version", "default_cache_dir", "default_max_bytes", "device_kind", "generation_parts",
+    "SampleCache", "cache_folder_problem", "cache_key", "code_version", "default_cache_dir", "default_max_bytes", "device_kind", "generation_parts",
     "sample_parts", "texts_from_array", "texts_to_array",
 ]
 
@@ -74,6 +74,20 @@ def default_max_bytes() -> int:
     if value < 0:
         raise InputError(f"{CACHE_MAX_BYTES_ENV} must be 0 or more bytes, got {value}.")
     return value
+
+
+def cache_folder_problem(folder: Path | None = None) -> str | None:
+    """Why the cache folder cannot hold entries (it cannot be created, or is not a writable
+    folder), or None: a run then neither reads nor writes the cache, and says so once."""
+    folder = folder or default_cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return f"the sample cache folder '{folder}' is not usable ({exc.strerror or type(exc).__name__})"
+    return None
 
 
 def code_version() -> str:

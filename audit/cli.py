@@ -539,7 +539,7 @@ def check_model(ctx: typer.Context) -> None:
     def body() -> None:
         from audit.config import parse_n, parse_seed, require_device
         from audit.errors import InputError
-        from audit.verdicts import FAIL, PASS, status_label
+        from audit.verdicts import FAIL, PASS, SKIPPED, status_label
 
         raw = split_words(list(ctx.args), CHECK_MODEL_KEYS)
         if "model" not in raw:
@@ -577,7 +577,8 @@ def check_model(ctx: typer.Context) -> None:
         )
         for o in outcomes:
             detail = o.message.removeprefix(f"{o.rule}: ")
-            typer.echo(f"  {status_label(PASS if o.passed else FAIL):>5}  {o.rule}{'' if o.passed else '  ' + detail}")
+            label = SKIPPED if o.skipped else PASS if o.passed else FAIL
+            typer.echo(f"  {status_label(label):>5}  {o.rule}{'  ' + detail if o.skipped or not o.passed else ''}")
         failed = [o for o in outcomes if not o.passed]
         if failed:
             more = f" (+{len(failed) - 1} more rule(s) broken, listed above)" if len(failed) > 1 else ""

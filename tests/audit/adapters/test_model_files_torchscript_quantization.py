@@ -112,3 +112,12 @@ def test_quantization_suite_skips_quantized_variants_of_torchscript(cli, files):
             assert all(part in record["reason"] for part in TRUE_REASON), record["reason"]
         bf16 = records[(kind, "bf16")]
         assert bf16["status"] in ("measured", "pass") and 20 < bf16["value"] < float("inf"), bf16
+
+
+def test_check_model_says_skipped_for_a_precision_it_cannot_run(cli, files):
+    """`audit check-model precision=int8` on a TorchScript generator: the precision rule does not
+    apply, and the line says SKIPPED with the reason, not PASS."""
+    result = cli("check-model", f"model=torchscript:{files['scripted']}", "precision=int8", "n=4")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    [line] = [l for l in result.stdout.splitlines() if l.strip().endswith("precision") or " precision " in l]
+    assert "SKIPPED" in line and "PASS" not in line and TRUE_REASON[0] in line, line

@@ -14,7 +14,7 @@ d = (mean_X mu - mean_Y mu) / std(mu) (0 at s = 0: there "d coverage" is 1 - the
 the d interval excludes 0 for a model with no association). "before" is the interval the check
 gave until this change (bootstrap over templates and pairs, each resampled independently, 500
 draws, bias-adjusted percentile; audit.fairness.association.bootstrap_statistics with
-audit.stats.bias_adjusted_interval), "after" is association_rows (crossed_intervals). Width ratio:
+audit.stats.bias_adjusted_interval), "after" is crossed_intervals (what association_rows reports). Width ratio:
 mean CI width / (3.92 x the sd of the estimate over replicates).
 
     nice .venv/bin/python benchmarks/association_coverage.py [--reps 300] [--bootstrap 500] [--timing]
@@ -61,8 +61,7 @@ def truth(mu: np.ndarray, noise: tuple[float, float, float]) -> tuple[float, flo
 
 
 def simulate(pairs: int, noise: tuple[float, float, float], shift: float, reps: int, bootstrap: int, seed: int) -> dict[str, Any]:
-    from audit.checks.fairness_text import association_rows
-    from audit.fairness.association import bootstrap_statistics, effect_size, preference_share
+    from audit.fairness.association import bootstrap_statistics, crossed_intervals, effect_size, preference_share
     from audit.stats import bias_adjusted_interval
 
     rng = np.random.default_rng(seed)
@@ -77,11 +76,12 @@ def simulate(pairs: int, noise: tuple[float, float, float], shift: float, reps: 
     for r in range(reps):
         m = (mu + sc * rng.standard_normal((TEMPLATES, pairs, NX + NY)) + spw * rng.standard_normal((1, pairs, NX + NY))
              + stw * rng.standard_normal((TEMPLATES, 1, NX + NY)))
-        row = association_rows((test,), [m], bootstrap, r)[0]
+        intervals = crossed_intervals(m, NX)  # the intervals fairness.association reports (association_rows)
+        row = {"share": preference_share(m, NX), "d": effect_size(m, NX)}
         est["share"].append(row["share"])
         est["d"].append(row["d"])
-        cis["after"]["share"].append(row["ci"])
-        cis["after"]["d"].append(row["d_ci"])
+        cis["after"]["share"].append(intervals["share"])
+        cis["after"]["d"].append(intervals["d"])
         draws = bootstrap_statistics(m, NX, {"share": preference_share, "d": effect_size}, bootstrap, r)
         low, high = bias_adjusted_interval(row["share"], draws["share"])
         cis["before"]["share"].append((max(low, 0.0), min(high, 1.0)))
@@ -100,8 +100,9 @@ def timing(repeats: int, bootstrap: int) -> dict[str, Any]:
     """Seconds of the old bootstrap (`bootstrap` draws) and of the new intervals on the bundled
     transformer's margins of every built-in test, interleaved, median of `repeats`."""
     from audit.adapters.loading import load_model
-    from audit.checks.fairness_text import association_rows
-    from audit.fairness.association import ASSOCIATION_TESTS, association_margins, bootstrap_statistics, effect_size, preference_share
+    from audit.fairness.association import (
+        ASSOCIATION_TESTS, association_margins, bootstrap_statistics, crossed_intervals, effect_size, preference_share,
+    )
 
     margins = association_margins(load_model("transformer", "fp32", "cpu"), ASSOCIATION_TESTS)
     old, new = [], []
@@ -110,7 +111,8 @@ def timing(repeats: int, bootstrap: int) -> dict[str, Any]:
         for i, (test, m) in enumerate(zip(ASSOCIATION_TESTS, margins)):
             bootstrap_statistics(m, len(test.x), {"share": preference_share, "d": effect_size}, bootstrap, i)
         t1 = time.perf_counter()
-        association_rows(ASSOCIATION_TESTS, margins, bootstrap, 0)
+        for test, m in zip(ASSOCIATION_TESTS, margins):
+            crossed_intervals(m, len(test.x))
         t2 = time.perf_counter()
         old.append(round(t1 - t0, 4))
         new.append(round(t2 - t1, 4))

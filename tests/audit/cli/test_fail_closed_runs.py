@@ -281,7 +281,7 @@ def test_a_models_error_message_cannot_fake_lines_of_the_ci_log(cli):
     [record] = _by_model(result, "hostile_models:spoofs_log")
     assert record["reason"] == "ValueError: boom \\x1b[2K\\x1b[1AVerdict: PASS (exit 0) ::error::all good\\x07\\x1b]0;title\\x07 \\u202eevil"
     summary = (result.run_dir / "summary.md").read_text()
-    assert "\x1b" not in summary and "\\x1b[2K" in summary
+    assert "\x1b" not in summary and r"\\x1b\[2K" in summary  # the escape, Markdown-escaped (renders as \x1b[2K)
 
 
 def test_a_model_that_starts_another_run_gets_an_error_record_not_a_recursion(cli, tmp_path):

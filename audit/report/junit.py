@@ -11,6 +11,9 @@
 - An interrupted run (Ctrl-C, SIGTERM, or rebuilt from results.jsonl after a hard kill) is one
   more testcase (classname `audit.run`, name `run interrupted`) with an `<error type="interrupted">`,
   so a CI panel never shows an incomplete run as green.
+- A run whose outputs could not all be written (`summary.output_error`: a full disk) is one more
+  testcase (classname `audit.run`, name `outputs not written`) with an `<error type="outputs">`
+  holding the reason: the run exited 4.
 
 The testsuite carries properties: run id, suite, exit code, interrupted, policy path, seed and n.
 """
@@ -62,14 +65,16 @@ def render_junit(results: dict[str, Any]) -> str:
     summary = results.get("summary") or {}
     expired = summary.get("expired_waivers") or []
     interrupted = bool(results.get("interrupted"))
+    output_error = summary.get("output_error")
+    extra_errors = interrupted + bool(output_error)
     fail_on = (results.get("config") or {}).get("fail_on", "error")
     failing = {FAIL, INCONCLUSIVE} | ({WARN} if fail_on == "warn" else set())
     suite = ET.Element(
         "testsuite",
         name=f"audit.{results['suite']}",
-        tests=str(len(records) + len(expired) + interrupted),
+        tests=str(len(records) + len(expired) + extra_errors),
         failures=str(sum(r["status"] in failing for r in records) + len(expired)),
-        errors=str(sum(r["status"] == ERROR for r in records) + interrupted),
+        errors=str(sum(r["status"] == ERROR for r in records) + extra_errors),
         skipped=str(sum(r["status"] in (SKIPPED, WAIVED) for r in records)),
         time=str(results.get("duration_s") or 0),
     )
@@ -111,5 +116,9 @@ def render_junit(results: dict[str, Any]) -> str:
         ET.SubElement(case, "failure", message=message, type="expired-waiver").text = f"{message}; reason was: {w['reason']}"
     if interrupted:
         _interrupted_case(suite, results)
+    if output_error:
+        case = ET.SubElement(suite, "testcase", classname="audit.run", name="outputs not written", time="0")
+        message = f"the run's outputs could not all be written: {output_error}"
+        ET.SubElement(case, "error", message=message, type="outputs").text = message
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + NOT_XML.sub("\ufffd", ET.tostring(suite, encoding="unicode")) + "\n"

@@ -64,6 +64,8 @@ def _headline(results: dict[str, Any]) -> str:
     code = results["summary"]["exit_code"]
     verdict = run_verdict(code, bool(results.get("interrupted")))
     incomplete = ": results are incomplete" if results.get("interrupted") else ""
+    if results["summary"].get("output_error"):
+        incomplete += f": outputs not written ({_cell(results['summary']['output_error'])})"
     return f"## {verdict.icon} audit `{_cell(results['suite'])}`: **{verdict.word}** (exit code {_cell(code)}){incomplete}"
 
 

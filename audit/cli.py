@@ -60,7 +60,9 @@ def guarded(fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except OutputError as exc:
-        _withdraw_run_dir()
+        from audit.supervise import withdraw_run_dir
+
+        withdraw_run_dir()
         _fail(str(exc), exc.exit_code)
     except AuditError as exc:
         _fail(str(exc), exc.exit_code)
@@ -73,24 +75,6 @@ def guarded(fn: Callable[[], Any]) -> Any:
         _fail(f"{exc.strerror or type(exc).__name__}{where}", EXIT_ERROR)
     except Exception as exc:
         _fail(f"internal error: {type(exc).__name__}: {_one_line(str(exc))} (please report this)", EXIT_ERROR)
-
-
-def _withdraw_run_dir() -> None:
-    """In the supervised child of `audit run`, once it has reported that the run's outputs cannot be
-    written (one line naming the run folder): empty the file through which it told the watching
-    parent where it writes (audit.supervise.RUN_DIR_FILE). The parent then exits with the child's
-    4 and says nothing more, instead of rebuilding the outputs on the same full disk or vanished
-    folder and reporting the same failure a second time. The child has already left results.json
-    stating exit code 4, or none (audit.runner.write_outputs); results.jsonl is kept for `audit report`."""
-    import contextlib
-    import os
-
-    from audit.supervise import RUN_DIR_FILE
-
-    target = os.environ.get(RUN_DIR_FILE)
-    if target:
-        with contextlib.suppress(OSError):
-            Path(target).write_text("", encoding="utf-8")
 
 
 def _one_line(text: str) -> str:

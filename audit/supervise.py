@@ -19,6 +19,7 @@ model started and left behind (it would hold the CI log's pipe open) ends with t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -56,6 +57,18 @@ def announce_run_dir(run_dir: Path) -> None:
     target = os.environ.get(RUN_DIR_FILE)
     if target:
         Path(target).write_text(str(run_dir), encoding="utf-8")
+
+
+def withdraw_run_dir() -> None:
+    """Take back `announce_run_dir` once this child has reported, in one line naming the run
+    folder, that the run's outputs cannot be written: the parent then exits with the child's 4 and
+    says nothing more, instead of rebuilding the outputs on the same full disk or vanished folder
+    and reporting the same failure again. The child has already left results.json stating exit
+    code 4, or none (audit.runner.write_outputs); results.jsonl is kept for `audit report`."""
+    target = os.environ.get(RUN_DIR_FILE)
+    if target:
+        with contextlib.suppress(OSError):
+            Path(target).write_text("", encoding="utf-8")
 
 
 def should_supervise(argv: list[str]) -> bool:

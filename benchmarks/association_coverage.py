@@ -46,13 +46,6 @@ PAIRS = (2, 3, 4, 6, 8)
 SHIFTS = (0.0, 0.3)
 
 
-def _test(pairs: int) -> Any:
-    from audit.fairness.association import AssociationTest
-
-    return AssociationTest("sim", "sim", "sim", ("A", "B"), tuple((f"a{i}", f"b{i}") for i in range(pairs)),
-                           tuple(f"x{i}" for i in range(NX)), tuple(f"y{i}" for i in range(NY)), ())
-
-
 def truth(mu: np.ndarray, noise: tuple[float, float, float]) -> tuple[float, float]:
     """(share, d) on the population of templates and pairs, words fixed."""
     sd = np.sqrt(2 * sum(x**2 for x in noise))
@@ -70,7 +63,7 @@ def simulate(pairs: int, noise: tuple[float, float, float], shift: float, reps: 
     words[NX:] -= words[NX:].mean()
     mu = shift * np.r_[np.ones(NX), -np.ones(NY)] + words
     true_share, true_d = truth(mu, noise)
-    test, (sc, spw, stw) = _test(pairs), noise
+    sc, spw, stw = noise
     est: dict[str, list[float]] = {"share": [], "d": []}
     cis: dict[str, dict[str, list[tuple[float, float]]]] = {m: {"share": [], "d": []} for m in ("before", "after")}
     for r in range(reps):

@@ -179,19 +179,10 @@ def run(
 
 
 def _today() -> Any:
-    """Today's date for waiver expiry; AUDIT_TODAY=YYYY-MM-DD replays a verdict of another day."""
-    import datetime as dt
-    import os
+    """Today's date for waiver expiry (audit.policy.waiver_today: AUDIT_TODAY replays another day)."""
+    from audit.policy import waiver_today
 
-    from audit.errors import InputError
-
-    text = os.environ.get("AUDIT_TODAY")
-    if not text:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"AUDIT_TODAY must be a date YYYY-MM-DD, got '{text}'.") from None
+    return waiver_today()
 
 
 def _known_checks() -> list[str]:

@@ -159,6 +159,11 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
                   file=sys.stderr, flush=True)
     warn_unmatched_gates(named, [m.name for m in models], config.precisions, check_ids)  # once every input is known good
     warn_unjudged_checks(named, check_ids, suite.name, user_suite_checks(config.suite))
+    if policy:
+        from audit.policy import waiver_today
+
+        live = [w for w in policy.waivers if not w.expired(waiver_today())]  # an expired one has its own error line
+        warn_unmatched_waivers(live, [m.name for m in models], config.precisions, check_ids, policy.path)
     return Plan(config, suite, items, tuple(gates), config.n or suite.n, device, params, policy, sources, prompts=prompts,
                 seal=seal, tampered=MappingProxyType(tampered))
 
@@ -216,6 +221,30 @@ def warn_unmatched_gates(named: Sequence[tuple[str, Gate]], models: Sequence[str
             reopen_closed_std_streams()
             print(f"audit: warning: {where} on '{gate.check}': {' and '.join(misses)}; it judges nothing in this run.",
                   file=sys.stderr, flush=True)
+
+
+def warn_unmatched_waivers(waivers: Sequence[Any], models: Sequence[str], precisions: Sequence[str], checks: Sequence[str],
+                           where: Any) -> None:
+    """One warning line on stderr per unexpired waiver on one of the run's checks whose model or
+    precision pattern matches none of the run's: like a gate's (`warn_unmatched_gates`), a waiver
+    with a typo in its model waives nothing, and the gate it was meant for fails without saying why."""
+    import fnmatch
+    import sys
+
+    from audit.isolation import reopen_closed_std_streams
+
+    for waiver in waivers:
+        if not any(fnmatch.fnmatchcase(c, waiver.check) for c in checks):
+            continue
+        misses = []
+        if not any(fnmatch.fnmatchcase(m, waiver.model) for m in models):
+            misses.append(f"model '{waiver.model}' matches none of the run's models ({', '.join(models)})")
+        if not any(fnmatch.fnmatchcase(p, waiver.precision) for p in precisions):
+            misses.append(f"precision '{waiver.precision}' matches none of the run's precisions ({', '.join(precisions)})")
+        if misses:
+            reopen_closed_std_streams()
+            print(f"audit: warning: Policy file '{where}', waiver on '{waiver.check}' (owner {waiver.owner}): {' and '.join(misses)}; "
+                  "it waives nothing in this run.", file=sys.stderr, flush=True)
 
 
 def warn_unjudged_checks(named: Sequence[tuple[str, Gate]], checks: Sequence[str], suite_name: str, users: set[str]) -> None:

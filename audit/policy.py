@@ -115,6 +115,19 @@ class Gate:
         return asdict(self)
 
 
+def waiver_today() -> dt.date:
+    """Today's date for waiver expiry; AUDIT_TODAY=YYYY-MM-DD replays a verdict of another day."""
+    import os
+
+    text = os.environ.get("AUDIT_TODAY")
+    if not text:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"AUDIT_TODAY must be a date YYYY-MM-DD, got '{text}'.") from None
+
+
 @dataclass(frozen=True)
 class Waiver:
     """Accepts a gate that does not pass on the records it matches, until `expires` (inclusive)."""

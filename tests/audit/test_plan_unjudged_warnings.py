@@ -59,3 +59,28 @@ def test_the_run_warns_and_its_record_is_measured(cli, tmp_path: Path):
     assert [r["status"] for r in result.results["records"]] == ["measured"]
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "'quality.fid'" in warnings[0] and "suite quality gates it" in warnings[0], result.stderr
+
+
+def test_a_waiver_with_a_model_typo_is_a_warning(capsys):
+    import datetime as dt
+
+    from audit.plan import warn_unmatched_waivers
+    from audit.policy import Waiver
+
+    waivers = [Waiver("quality.fid", "ml-team", "y", dt.date(2099, 1, 1), model="gan-typo"),
+               Waiver("quality.fid", "x", "y", dt.date(2099, 1, 1), model="gan"),
+               Waiver("privacy.*", "x", "y", dt.date(2099, 1, 1), model="other")]
+    warn_unmatched_waivers(waivers, ["gan"], ["fp32"], ["quality.fid"], "p.toml")
+    [line] = _warnings(capsys)
+    assert "owner ml-team" in line and "'gan-typo'" in line and "waives nothing" in line
+
+
+def test_the_run_warns_of_an_unexpired_waiver_only(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An expired waiver for another model already fails the run with its own error line."""
+    policy = tmp_path / "audit.toml"
+    policy.write_text('[[waiver]]\ncheck = "quality.fid"\nmodel = "gan-typo"\nowner = "o"\nreason = "r"\nexpires = 2030-01-01\n')
+    words = ("run", "suite=quality", "check=quality.fid", "model=gan", "n=64", "bootstrap=20", f"policy={policy}")
+    monkeypatch.setenv("AUDIT_TODAY", "2029-12-31")
+    assert sum("waives nothing" in line for line in cli(*words).stderr.splitlines()) == 1
+    monkeypatch.setenv("AUDIT_TODAY", "2030-01-02")
+    assert not any("waives nothing" in line for line in cli(*words).stderr.splitlines())

@@ -204,23 +204,8 @@ def warn_unmatched_gates(named: Sequence[tuple[str, Gate]], models: Sequence[str
     run's models or precisions: it judges nothing in this run (a shared release policy may name
     models a run does not have, so it is not an error; a precision that is no precision at all
     was refused when the gate was read)."""
-    import fnmatch
-    import sys
-
-    from audit.isolation import reopen_closed_std_streams
-
     for where, gate in named:
-        if not any(fnmatch.fnmatchcase(c, gate.check) for c in checks):
-            continue  # a gate on none of the run's checks judges nothing whatever its scope
-        misses = []
-        if not any(fnmatch.fnmatchcase(m, gate.model) for m in models):
-            misses.append(f"model '{gate.model}' matches none of the run's models ({', '.join(models)})")
-        if not any(fnmatch.fnmatchcase(p, gate.precision) for p in precisions):
-            misses.append(f"precision '{gate.precision}' matches none of the run's precisions ({', '.join(precisions)})")
-        if misses:
-            reopen_closed_std_streams()
-            print(f"audit: warning: {where} on '{gate.check}': {' and '.join(misses)}; it judges nothing in this run.",
-                  file=sys.stderr, flush=True)
+        _warn_unmatched_scope(gate, models, precisions, checks, f"{where} on '{gate.check}'", "it judges nothing in this run")
 
 
 def warn_unmatched_waivers(waivers: Sequence[Any], models: Sequence[str], precisions: Sequence[str], checks: Sequence[str],
@@ -228,23 +213,29 @@ def warn_unmatched_waivers(waivers: Sequence[Any], models: Sequence[str], precis
     """One warning line on stderr per unexpired waiver on one of the run's checks whose model or
     precision pattern matches none of the run's: like a gate's (`warn_unmatched_gates`), a waiver
     with a typo in its model waives nothing, and the gate it was meant for fails without saying why."""
+    for waiver in waivers:
+        _warn_unmatched_scope(waiver, models, precisions, checks, f"Policy file '{where}', waiver on '{waiver.check}' (owner {waiver.owner})",
+                              "it waives nothing in this run")
+
+
+def _warn_unmatched_scope(rule: Any, models: Sequence[str], precisions: Sequence[str], checks: Sequence[str], what: str, effect: str) -> None:
+    """The warning line of a gate or waiver (`rule`: check, model and precision patterns) on one of
+    the run's checks whose model or precision pattern matches none of the run's."""
     import fnmatch
     import sys
 
     from audit.isolation import reopen_closed_std_streams
 
-    for waiver in waivers:
-        if not any(fnmatch.fnmatchcase(c, waiver.check) for c in checks):
-            continue
-        misses = []
-        if not any(fnmatch.fnmatchcase(m, waiver.model) for m in models):
-            misses.append(f"model '{waiver.model}' matches none of the run's models ({', '.join(models)})")
-        if not any(fnmatch.fnmatchcase(p, waiver.precision) for p in precisions):
-            misses.append(f"precision '{waiver.precision}' matches none of the run's precisions ({', '.join(precisions)})")
-        if misses:
-            reopen_closed_std_streams()
-            print(f"audit: warning: Policy file '{where}', waiver on '{waiver.check}' (owner {waiver.owner}): {' and '.join(misses)}; "
-                  "it waives nothing in this run.", file=sys.stderr, flush=True)
+    if not any(fnmatch.fnmatchcase(c, rule.check) for c in checks):
+        return  # on none of the run's checks: it acts on nothing whatever its scope
+    misses = []
+    if not any(fnmatch.fnmatchcase(m, rule.model) for m in models):
+        misses.append(f"model '{rule.model}' matches none of the run's models ({', '.join(models)})")
+    if not any(fnmatch.fnmatchcase(p, rule.precision) for p in precisions):
+        misses.append(f"precision '{rule.precision}' matches none of the run's precisions ({', '.join(precisions)})")
+    if misses:
+        reopen_closed_std_streams()
+        print(f"audit: warning: {what}: {' and '.join(misses)}; {effect}.", file=sys.stderr, flush=True)
 
 
 def warn_unjudged_checks(named: Sequence[tuple[str, Gate]], checks: Sequence[str], suite_name: str, users: set[str]) -> None:

@@ -35,12 +35,14 @@ def _with(line: str, replacing: str | None = None) -> str:
     return "\n".join(line if l.startswith(replacing) else l for l in lines)
 
 
-def _refused(text: str, fragment: str) -> None:
+def _refused(text: str, fragment: str) -> str:
+    """The one-line exit-2 message refusing `text`, which holds `fragment` (test_association_file_words uses it too)."""
     with pytest.raises(InputError) as info:
         parse_tests(text, "Association tests file 'my_axes.toml'")
     message = str(info.value)
     assert info.value.exit_code == EXIT_BAD_INPUT
     assert "\n" not in message and fragment in message, message
+    return message
 
 
 def test_the_fixture_parses_into_one_test_of_a_new_category():

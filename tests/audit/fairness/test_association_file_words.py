@@ -10,8 +10,8 @@ import unicodedata
 
 import pytest
 
-from audit.errors import EXIT_BAD_INPUT, InputError
 from audit.fairness.association_file import MAX_PAIRS, MAX_WORDS, parse_tests
+from tests.audit.fairness.test_association_file import _refused
 
 PAIRS = [["the old man", "the young man"], ["the old woman", "the young woman"], ["grandpa", "the boy"],
          ["grandma", "the girl"], ["the elder", "the youth"], ["the senior", "the junior"]]
@@ -22,15 +22,6 @@ def _file(targets: list[list[str]] = PAIRS, x: list[str] = ["slow", "frail"], y:
     """TOML basic strings (JSON's escapes are TOML's), so control characters arrive as characters."""
     return (f"[[test]]\nname = {json.dumps(name)}\ncategory = 'age'\naxis = 'vigour'\ngroups = ['old', 'young']\n"
             f"targets = {json.dumps(targets)}\nx = {json.dumps(x)}\ny = {json.dumps(y)}\nsource = 'made up'\n")
-
-
-def _refused(text: str, fragment: str) -> str:
-    with pytest.raises(InputError) as info:
-        parse_tests(text, "Association tests file 'axes.toml'")
-    message = str(info.value)
-    assert info.value.exit_code == EXIT_BAD_INPUT
-    assert "\n" not in message and fragment in message, message
-    return message
 
 
 def test_the_good_file_parses():

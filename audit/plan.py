@@ -158,7 +158,7 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
             print(f"audit: warning: {problem}: this run neither reads nor writes the cache (set AUDIT_CACHE_DIR, or cache=off).",
                   file=sys.stderr, flush=True)
     warn_unmatched_gates(named, [m.name for m in models], config.precisions, check_ids)  # once every input is known good
-    warn_unjudged_checks(named, check_ids, suite.name, user_suite_checks(config.suite))
+    warn_unjudged_checks(suite_gates, policy.gates if policy else [], check_ids, suite.name, user_suite_checks(config.suite))
     if policy:
         from audit.policy import waiver_today
 
@@ -238,7 +238,8 @@ def _warn_unmatched_scope(rule: Any, models: Sequence[str], precisions: Sequence
         print(f"audit: warning: {what}: {' and '.join(misses)}; {effect}.", file=sys.stderr, flush=True)
 
 
-def warn_unjudged_checks(named: Sequence[tuple[str, Gate]], checks: Sequence[str], suite_name: str, users: set[str]) -> None:
+def warn_unjudged_checks(suite_gates: Sequence[Gate], policy_gates: Sequence[Gate], checks: Sequence[str], suite_name: str,
+                         users: set[str]) -> None:
     """Warning lines on stderr where a gate and a check miss each other: policy gates on none of
     the run's checks (a run narrowed with `check=`, or of another suite, loses them), and checks of
     the run's suite files (`users`) list that no gate judges although a bundled suite gates them (a suite file listing
@@ -252,13 +253,13 @@ def warn_unjudged_checks(named: Sequence[tuple[str, Gate]], checks: Sequence[str
     from audit.suite import bundled_gated_checks
 
     lines = []
-    unused = sorted({g.check for where, g in named if where.startswith("Policy")
-                     and not any(fnmatch.fnmatchcase(c, g.check) for c in checks)})
+    unused = sorted({g.check for g in policy_gates if not any(fnmatch.fnmatchcase(c, g.check) for c in checks)})
     if unused:
         lines.append(f"policy gates on {', '.join(repr(c) for c in unused[:6])}{' ...' if len(unused) > 6 else ''} match none of "
                      "the run's checks; they judge nothing in this run")
     gated = bundled_gated_checks()
-    ungated = [c for c in checks if c in users and c in gated and not any(fnmatch.fnmatchcase(c, g.check) for _, g in named)]
+    gates = [*suite_gates, *policy_gates]
+    ungated = [c for c in checks if c in users and c in gated and not any(fnmatch.fnmatchcase(c, g.check) for g in gates)]
     for check in ungated:
         owners = ", ".join(gated[check])
         lines.append(f"no gate of suite '{suite_name}' or the policy judges '{check}' (suite {owners} gates it): its records are "

@@ -24,23 +24,22 @@ def test_the_bundled_gates_are_found_by_suite():
 
 
 def test_policy_gates_on_checks_the_run_lacks_are_one_warning(capsys):
-    named = [("Policy file 'p.toml', gate 1", Gate("quality.recall", min=0.99)),
-             ("Policy file 'p.toml', gate 2", Gate("quality.perplexity", max=1.0)),
-             ("Policy file 'p.toml', gate 3", Gate("quality.f*", max=100.0))]
-    warn_unjudged_checks(named, ["quality.fid"], "quality", set())
+    policy = [Gate("quality.recall", min=0.99), Gate("quality.perplexity", max=1.0), Gate("quality.f*", max=100.0)]
+    warn_unjudged_checks([Gate("quality.kid", max=1.0)], policy, ["quality.fid"], "quality", set())
     [line] = _warnings(capsys)
     assert "'quality.perplexity', 'quality.recall'" in line and "judge nothing" in line and "quality.f*" not in line
 
 
 def test_a_suite_files_check_without_the_bundled_gates_is_a_warning(capsys):
-    warn_unjudged_checks([], ["fairness.association", "quality.perplexity"], "mine", {"fairness.association", "quality.perplexity"})
+    warn_unjudged_checks([], [], ["fairness.association", "quality.perplexity"], "mine", {"fairness.association", "quality.perplexity"})
     [line] = _warnings(capsys)
     assert "'fairness.association'" in line and "suite fairness gates it" in line and "measured, not judged" in line
 
 
 def test_no_warning_where_a_gate_judges_the_check_or_the_suite_is_bundled(capsys):
-    warn_unjudged_checks([("Suite 'mine', gate 1", Gate("fairness.*", max=0.3))], ["fairness.association"], "mine", {"fairness.association"})
-    warn_unjudged_checks([], ["quality.fid"], "smoke", set())
+    warn_unjudged_checks([Gate("fairness.*", max=0.3)], [], ["fairness.association"], "mine", {"fairness.association"})
+    warn_unjudged_checks([], [Gate("fairness.association", max=0.3)], ["fairness.association"], "mine", {"fairness.association"})
+    warn_unjudged_checks([Gate("quality.recall", min=0.99)], [], ["quality.fid"], "smoke", set())
     assert _warnings(capsys) == []
 
 

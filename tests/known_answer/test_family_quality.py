@@ -9,6 +9,7 @@ Sizes are cut down from the defaults to keep the file near half a minute on one 
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -103,15 +104,49 @@ def test_memorized_vae_interpolates_less_evenly(store, models):
 # --- Diffusion ----------------------------------------------------------------------------
 
 
+def network_calls_by_steps(adapter) -> tuple[dict[int, int], object]:
+    """Count forward calls of the adapter's networks per `steps=` of each sample() call: the
+    cost of a point without wall-clock timing, which a loaded machine makes noisy. Returns the
+    counts and a function that restores the adapter."""
+    calls: dict[int, int] = {}
+    current: list[int] = []
+    hooks = [net.register_forward_hook(lambda *_: current and calls.__setitem__(current[-1], calls.get(current[-1], 0) + 1))
+             for net in adapter.modules().values()]
+    original = adapter.sample
+
+    @functools.wraps(original)
+    def sample(*args, **kwargs):
+        current.append(int(kwargs["steps"]))
+        try:
+            return original(*args, **kwargs)
+        finally:
+            current.pop()
+
+    adapter.sample = sample
+
+    def restore() -> None:
+        del adapter.sample
+        for hook in hooks:
+            hook.remove()
+
+    return calls, restore
+
+
 def test_ten_ddim_steps_are_worse_than_fifty_and_cheaper(store, models):
     """FID at n=1000 (measured): 13.4 at 10 steps, 8.2 at 50. At n=200 the absolute values
     move with the seed (21-37 at 50 steps over five seeds) but FID(10) - FID(50) stayed
-    between +1.6 and +4.3, so the test compares the paired points, at n=200."""
-    m = run(store, models, "diffusion", "quality.steps_curve", steps=[10, 50], n=200)
+    between +1.6 and +4.3, so the test compares the paired points, at n=200. "Cheaper" is
+    asserted on network evaluations, which do not depend on the machine's load."""
+    calls, restore = network_calls_by_steps(models("diffusion"))
+    try:
+        m = run(store, models, "diffusion", "quality.steps_curve", steps=[10, 50], n=200)
+    finally:
+        restore()
     curve = {p["steps"]: p for p in m.details["curve"]}
     assert m.details["value_at_steps"] == 50 and m.value == curve[50]["fid"]
     assert curve[10]["fid"] > curve[50]["fid"]
-    assert curve[50]["seconds_per_image"] > 2 * curve[10]["seconds_per_image"]
+    assert calls[10] > 0 and calls[50] >= 4 * calls[10], calls
+    assert all(curve[s]["seconds_per_image"] > 0 for s in (10, 50))
     chart_titles = [c["title"] for c in m.details["charts"]]
     assert any("Latency" in t for t in chart_titles) and any("FID" in t for t in chart_titles)
     json.dumps(m.details)  # the report contract: plain JSON

@@ -17,8 +17,9 @@ their `info.name`, or a mapping of names to adapter objects. Bad input raises
 
 Unlike `audit run`, which runs in a child process that a parent watches (audit.supervise), the
 API runs in the calling process, so adapter objects need no import path: a model that calls
-`os._exit()` or is killed by the OOM killer ends the caller too. Call it from the main thread
-(the per-model `timeout` uses SIGALRM). `plan_run` and `run_plan` are its two halves; the command
+`os._exit()` or is killed by the OOM killer ends the caller too. Call it from the main thread:
+the per-model `timeout` uses SIGALRM, so from another thread it is not enforced (one warning
+line says so), and one run at a time per process (another thread's call is a ConcurrentRun). `plan_run` and `run_plan` are its two halves; the command
 line builds on them.
 """
 
@@ -157,15 +158,28 @@ def run_plan(
         executor.close()
 
 
+def warn_timeout_unenforced(timeout: float | None) -> None:
+    """One warning line when `timeout` cannot be enforced: SIGALRM reaches only the main thread,
+    so a run from another thread had silently ignored it (a hung model hung the call)."""
+    import sys
+    import threading
+
+    if timeout and threading.current_thread() is not threading.main_thread():
+        print(f"audit: warning: timeout={timeout:g} is not enforced: audit.run was called outside the main thread, which "
+              "the per-model time limit (SIGALRM) cannot reach; a hung model hangs this call (call it from the main "
+              "thread, or use the command line).", file=sys.stderr, flush=True)
+
+
 def run(suite: str | PathLike, models: Models = None, **keys: Any) -> AuditRun:
     """Run a suite (a bundled name, a suite file or a plugin's suite) against models, in this
     process; returns the run's folder and results.json. Keys are `audit run`'s (n, seed,
     precision, check, policy, out, bootstrap, fail_on, timeout, device, data, text, evaluator)."""
-    from audit.isolation import NestedRun, run_in_progress
+    from audit.isolation import one_api_call_at_a_time
 
-    if run_in_progress():  # model code calling the API inside a run: refused before planning touches the harness's state
-        raise NestedRun("model code called audit.run inside a run")
-    config, adapters = config_from_keys(suite, models, **keys)
-    outcome = run_plan(plan_run(config, adapters))
+    with one_api_call_at_a_time("audit.run"):  # refused before planning touches the harness's state
+        config, adapters = config_from_keys(suite, models, **keys)
+        plan = plan_run(config, adapters)
+        warn_timeout_unenforced(config.timeout)
+        outcome = run_plan(plan)
     results = json.loads((outcome.run_dir / "results.json").read_text(encoding="utf-8"))
     return AuditRun(outcome.run_dir, results)

@@ -600,11 +600,10 @@ def cache_(action: str = typer.Argument(..., help="info | clear")) -> None:
 
 def main() -> None:
     """Console-script entry point: `audit run` runs in a supervised child process (audit.supervise)."""
-    from audit.isolation import NestedRun, run_in_progress
+    from audit.isolation import refuse_second_run
     from audit.supervise import end_supervised_child, follow_parent, should_supervise, supervise
 
-    if run_in_progress():  # model code (a factory `audit.cli:main`) calling the command line inside a run
-        raise NestedRun("model code called audit's command line inside a run")
+    refuse_second_run("audit's command line")  # model code (a factory `audit.cli:main`) calling the command line inside a run
     if should_supervise(sys.argv[1:]):
         sys.exit(supervise(sys.argv[1:]))
     follow_parent()

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from contextlib import contextmanager, suppress
 from typing import Any, Callable, Iterator
+
+from audit.errors import InputError
 
 
 def _device_mode() -> Any:
@@ -92,7 +95,16 @@ class NestedRun(RuntimeError):
     header and leaving a run folder, and ended in a RecursionError reported as audit's own bug."""
 
 
-_RUNS: list[bool] = []
+class ConcurrentRun(InputError):
+    """Another thread of this process started a run while one was executing: the harness's
+    registries and process-wide settings serve one run at a time, and the second run had failed
+    on a half-loaded registry ("Unknown check 'quality.fid'. Available: (none).") or been called
+    a NestedRun it was not."""
+
+
+_RUNS: list[int] = []
+"""The thread ident of the run executing in this process, if any."""
+_RUNS_LOCK = threading.Lock()
 
 
 def run_in_progress() -> bool:
@@ -111,16 +123,46 @@ def single_run(function: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def refuse_second_run(what: str) -> None:
+    """Raise if a run is executing in this process: NestedRun when it is this thread's (model
+    code started `what` inside the run), ConcurrentRun when another thread's."""
+    if not _RUNS:
+        return
+    if _RUNS[0] == threading.get_ident():
+        raise NestedRun(f"model code started {what} inside this run")
+    raise ConcurrentRun(f"{what} was called while another audit run executes in this process (in another thread): "
+                        "runs in one process go one at a time; wait for it, or run them in separate processes.")
+
+
+_API_CALL = threading.Lock()
+
+
 @contextmanager
-def one_run_at_a_time() -> Iterator[None]:
-    """Mark the block as this process's run; a run started inside it (by model code) raises NestedRun."""
-    if _RUNS:
-        raise NestedRun("model code started another audit run inside this one (the command line or the Python API)")
-    _RUNS.append(True)
+def one_api_call_at_a_time(what: str) -> Iterator[None]:
+    """Hold the block (an API call's planning and run) against `what` started by another thread
+    or by model code: planning loads the check registries that a run reads, so a second thread
+    must be refused before it plans, not only once the first run executes."""
+    refuse_second_run(what)
+    if not _API_CALL.acquire(blocking=False):
+        raise ConcurrentRun(f"{what} was called while another audit run is being planned or executed in this process (in another "
+                            "thread): runs in one process go one at a time; wait for it, or run them in separate processes.")
+    try:
+        yield
+    finally:
+        _API_CALL.release()
+
+
+@contextmanager
+def one_run_at_a_time(what: str = "another audit run (the command line or the Python API)") -> Iterator[None]:
+    """Mark the block as this process's run; a run started inside it (by model code) raises
+    NestedRun, one started by another thread ConcurrentRun."""
+    with _RUNS_LOCK:
+        refuse_second_run(what)
+        _RUNS.append(threading.get_ident())
     try:
         yield
     finally:
         _RUNS.clear()
 
 
-__all__ = ["NestedRun", "harness_defaults", "one_run_at_a_time", "reopen_closed_std_streams", "restored_globals", "run_in_progress", "single_run"]
+__all__ = ["ConcurrentRun", "NestedRun", "harness_defaults", "one_api_call_at_a_time", "one_run_at_a_time", "refuse_second_run", "reopen_closed_std_streams", "restored_globals", "run_in_progress", "single_run"]

@@ -7,6 +7,7 @@ Every error names the bad word and the valid choices.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -131,13 +132,16 @@ def _shown(value: str, limit: int = 40) -> str:
     return value if len(value) <= limit else value[:limit] + "..."
 
 
+INTEGER_WORD = re.compile(r"\s*[+-]?[0-9]+\s*")
+"""An integer as the command line writes it: ASCII digits, an optional sign."""
+
+
 def _int(key: str, value: str, minimum: int, maximum: int | None = None) -> int:
     """An integer word in minimum..maximum; the error names the key and the valid range."""
     valid = f"at least {minimum}" if maximum is None else f"in {minimum}..{maximum}"
-    try:
-        number = int(value)
-    except ValueError:
-        raise InputError(f"'{key}' must be an integer {valid}, got '{_shown(value)}'.") from None
+    if not INTEGER_WORD.fullmatch(str(value)):  # int() also reads '1_000' and other scripts' digits ('٣٢')
+        raise InputError(f"'{key}' must be an integer {valid}, got '{_shown(value)}'.")
+    number = int(value)
     if number < minimum or (maximum is not None and number > maximum):
         raise InputError(f"'{key}' must be an integer {valid}, got {_shown(value.strip())}.")
     return number
@@ -255,7 +259,7 @@ def read_prompts(path: Path) -> Prompts:
         raw, text = read_utf8_text(path, f"Prompts file '{path}'")
     except OSError as exc:
         raise InputError(f"'prompts' names '{path}', which cannot be read ({exc.strerror or type(exc).__name__}).") from None
-    texts = tuple(line.strip() for line in text.splitlines() if line.strip())
+    texts = tuple(line.strip() for line in text.split("\n") if line.strip())  # not splitlines: U+2028 or a form feed is inside a prompt
     if not texts:
         raise InputError(f"'prompts' names '{path}', which holds no prompt (it is empty or only whitespace): put one prompt per line.")
     return Prompts(texts, path.name, hashlib.sha256(raw).hexdigest())

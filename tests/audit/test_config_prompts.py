@@ -19,6 +19,14 @@ def test_prompts_are_the_non_blank_lines_cycled(tmp_path):
     assert parse_run_words(["suite=quality", f"prompts={path}"]).prompts == path
 
 
+def test_a_prompt_holding_a_line_separator_or_form_feed_stays_one_prompt(tmp_path):
+    """Only newlines split prompts: str.splitlines() had also cut at U+2028, U+0085 and \\x0c,
+    turning one prompt into several."""
+    path = tmp_path / "p.txt"
+    path.write_text("a cat\u2028line two\nsea\x0cshore\u0085foam\n", encoding="utf-8")
+    assert read_prompts(path).texts == ("a cat\u2028line two", "sea\x0cshore\u0085foam")
+
+
 @pytest.mark.parametrize("content, fragment", [
     (b"", "holds no prompt"),
     (b" \n\t\n", "holds no prompt"),

@@ -35,6 +35,10 @@ class CheckContext:
     store: SampleStore
     artifact_dir: Path
     params: dict[str, Any] = field(default_factory=dict)
+    source: Any = None
+    """What builds the model (audit.adapters.loading.ModelSpec: its target and arguments, or the
+    adapter object), None where `model` is the word itself: a display name may be another
+    registered model's, so nothing rebuilds the model by its name."""
 
     @property
     def key(self) -> SampleKey:
@@ -101,11 +105,12 @@ class CheckContext:
 
     def fp32_adapter(self) -> Any:
         """The float32 build of the same model on the same device, loaded once per run and shared
-        by every check that compares a precision variant with it or measures it unquantized."""
+        by every check that compares a precision variant with it or measures it unquantized. Built
+        from `source` as the runner builds the model (an adapter object: the object itself, uncast)."""
         from audit.adapters.loading import load_model
 
         device = str(getattr(self.adapter.info, "device", "cpu"))
-        return self.store.memo(FP32_ADAPTER_MEMO, (self.model, device), lambda: load_model(self.model, FP32, device))
+        return self.store.memo(FP32_ADAPTER_MEMO, (self.model, device), lambda: load_model(self.source or self.model, FP32, device))
 
     def progress(self, step: str, done: int | None = None, total: int | None = None) -> None:
         """Report where a long step of the check is (e.g. "sampling", 640, 1000) to the run's

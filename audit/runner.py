@@ -92,6 +92,7 @@ def run_check(
     ctx = CheckContext(
         adapter=adapter, model=item.model, precision=item.precision, seed=plan.config.seed, n=plan.n_for(spec.id),
         bootstrap=plan.config.bootstrap, store=store, artifact_dir=run_dir / "artifacts", params=plan.check_params(spec.id),
+        source=item.source,
     )
     started = time.perf_counter()
     notify = _safe(on_progress)

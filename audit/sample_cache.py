@@ -2,17 +2,22 @@
 generations, across runs.
 
 An entry is one `.npz` file (arrays only, read with `allow_pickle=False`) named by the sha256 of
-everything that determines its arrays (`cache_key`): for samples the model's weights sha256 (as
-declared, and a digest of the parameters its `modules()` hold, computed here), the
-model word and its arguments, the sha256 of the adapter's code (its class's file, the factory's
-module, functions set on the object), precision, device kind, seed, n, the
-prompts' sha256 and the code version of the sampler; for features also the evaluator's name and
-sha256 (and, for the reference, the data's sha256); for generations the same model parts, the
-seed, the number of prompts and their sha256, max new tokens and the decoding settings. A model that declares no weights (`info.weights`) is never cached: its key
-would not change when its parameters do. Writes go through a temporary file and a rename; an
-entry that cannot be read back exactly (truncated, corrupt, another key, a wrong checksum) is a
-miss and is removed. The folder holds at most `max_bytes`: the least recently used entries go
-first. `index.json` summarises the folder for people; the files themselves are the truth.
+what determines its arrays (`cache_key`): for samples the model's weights sha256 (as declared,
+and a digest of the parameters its `modules()` hold, computed here), the model word and its
+arguments, the sha256 of the adapter's code (its class's file, the factory's module, the files of
+the functions its classes define and of those set on the object), precision, device kind, seed,
+n, the prompts' sha256 and the code version of the sampler; for features the samples' entry and
+bytes, the evaluator's name and sha256 (and, for the reference, the data's sha256); for
+generations the same model parts, the seed, the number of prompts and their sha256, max new
+tokens and the decoding settings. A model that declares no weights (`info.weights`) is never
+cached: its key would not change when its parameters do; nor one whose code has no source file
+(`sourceless_code`: a notebook cell, exec), whose edits the key cannot see. Other state (a
+constructor flag, an environment variable a factory reads) is not in the key: the store verifies
+each hit of samples by asking the model again for the first few (audit.sample_store.SampleStore).
+Writes go through a temporary file and a rename; an entry that cannot be read back exactly
+(truncated, corrupt, another key, a wrong checksum) is a miss and is removed. The folder holds at
+most `max_bytes`: the least recently used entries go first. `index.json` summarises the folder for
+people; the files themselves are the truth.
 """
 
 from __future__ import annotations
@@ -32,8 +37,8 @@ import numpy as np
 
 __all__ = [
     "CACHE_DIR_ENV", "CACHE_MAX_BYTES_ENV", "DEFAULT_MAX_BYTES", "GENERATION_VERSION", "SAMPLER_VERSION", "CacheInfo",
-    "SampleCache", "cache_folder_problem", "cache_key", "code_version", "default_cache_dir", "default_max_bytes", "device_kind", "generation_parts",
-    "sample_parts", "texts_from_array", "texts_to_array",
+    "SampleCache", "array_sha256", "cache_folder_problem", "cache_key", "code_version", "default_cache_dir", "default_max_bytes", "device_kind", "generation_parts",
+    "sample_parts", "sourceless_code", "texts_from_array", "texts_to_array",
 ]
 
 CACHE_DIR_ENV = "AUDIT_CACHE_DIR"
@@ -118,10 +123,53 @@ def device_kind(device: str) -> str:
     return f"{kind}/torch-{torch.__version__}"
 
 
+def _adapter_functions(adapter: Any) -> list[tuple[str, Any]]:
+    """(qualified name, code object) of the functions that make the adapter's outputs: those its
+    class and base classes define (decorators unwrapped, properties' getters included) and those
+    set on the object itself (a wrapped `sample`). Methods a dataclass generates from its fields
+    are left out: their code is written from the fields in the class's own source."""
+    import inspect
+
+    found: list[tuple[str, Any]] = []
+
+    def add(name: str, value: Any, dataclass: bool = False) -> None:
+        if isinstance(value, property):
+            value = value.fget
+        value = getattr(value, "__func__", value)
+        try:
+            value = inspect.unwrap(value) if callable(value) else value
+        except ValueError:  # a cycle of __wrapped__
+            pass
+        code = getattr(value, "__code__", None)
+        if code is not None and not (dataclass and name.rpartition(".")[2].startswith("__") and code.co_filename == "<string>"):
+            found.append((name, code))
+
+    for cls in type(adapter).__mro__[:-1]:
+        for name, value in vars(cls).items():
+            add(f"{cls.__qualname__}.{name}", value, "__dataclass_fields__" in vars(cls))
+    try:
+        attributes = list(vars(adapter).items())
+    except TypeError:
+        attributes = []
+    for name, value in attributes:
+        add(f"{type(adapter).__qualname__}().{name}", value)
+    return found
+
+
+def sourceless_code(adapter: Any) -> str | None:
+    """The first function of the adapter whose code has no source file (a class defined in a
+    notebook cell or by exec, its code compiled from a string), or None: such code cannot enter
+    the key, so an edit of it would not change the key."""
+    for name, code in _adapter_functions(adapter):
+        if not Path(code.co_filename).is_file():
+            return f"{name} (compiled from '{code.co_filename}')"
+    return None
+
+
 def _code_files(adapter: Any, source: Mapping[str, Any] | None) -> list[str]:
     """The source files whose code makes the adapter's outputs: its class's file, the module of the
     factory the model word names (`my_pkg.models:make` may wrap a bundled adapter and change what
-    `sample` returns), and the files of functions set on the object itself (a wrapped `sample`)."""
+    `sample` returns), and the files of the functions its classes define and of those set on the object."""
     import inspect
     import sys
 
@@ -141,13 +189,8 @@ def _code_files(adapter: Any, source: Mapping[str, Any] | None) -> list[str]:
         module = sys.modules.get(target.split(":", 1)[0])
         if module is not None:
             add(module)
-    try:
-        attributes = list(vars(adapter).values())
-    except TypeError:
-        attributes = []
-    for value in attributes:
-        code = getattr(getattr(value, "__func__", value), "__code__", None)
-        if code is not None and code.co_filename not in files and Path(code.co_filename).is_file():
+    for _, code in _adapter_functions(adapter):
+        if code.co_filename not in files and Path(code.co_filename).is_file():
             files.append(code.co_filename)
     return files
 
@@ -199,11 +242,15 @@ def _modules_digest(adapter: Any) -> str | None:
 def _model_parts(adapter: Any, model: str, precision: str, source: Mapping[str, Any] | None, what: str) -> dict[str, Any] | str:
     """What identifies the model that makes an entry (its word and arguments, weights sha256, the
     adapter's class and source sha256, precision, device kind, code version), or why its `what`
-    cannot be cached (a string): a model without declared weights sha256."""
+    cannot be cached (a string): a model without declared weights sha256, or whose code has no
+    source file (`sourceless_code`)."""
     info = adapter.info
     weights = getattr(info, "weights", None)
     if not isinstance(weights, Mapping) or not weights or not all(isinstance(v, str) and v for v in weights.values()):
         return f"the model declares no weights sha256 (info.weights): its {what} are never cached"
+    sourceless = sourceless_code(adapter)
+    if sourceless is not None:
+        return f"the model's code {sourceless} has no source file (a notebook cell or exec): its {what} are never cached"
     held = _modules_digest(adapter)  # None where modules() cannot be read: the declared weights alone, as before
     return {
         "model": model, "source": dict(source or {}), "weights": {str(k): v for k, v in weights.items()}, "modules": held,
@@ -259,7 +306,8 @@ def texts_from_array(array: np.ndarray) -> list[str]:
     return texts
 
 
-def _checksum(array: np.ndarray) -> str:
+def array_sha256(array: np.ndarray) -> str:
+    """sha256 of an array's bytes (C order): an entry's checksums, and what features are keyed by."""
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
@@ -321,7 +369,7 @@ class SampleCache:
                 raise ValueError("entry holds another key")
             arrays = {name: np.array(data[name]) for name in meta["checksums"]}
         for name, digest in meta["checksums"].items():
-            if _checksum(arrays[name]) != digest:
+            if array_sha256(arrays[name]) != digest:
                 raise ValueError(f"checksum of '{name}' differs")
         return arrays, meta.get("extra", {})
 
@@ -330,7 +378,7 @@ class SampleCache:
         used entries down to `max_bytes`. False when it was not stored (too large, disk error):
         a cache that cannot write is a slower run, never a failed one."""
         meta = {"key": key, "kind": kind, "extra": dict(extra or {}),
-                "checksums": {name: _checksum(np.asarray(a)) for name, a in arrays.items()}}
+                "checksums": {name: array_sha256(np.asarray(a)) for name, a in arrays.items()}}
         payload = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
         payload[META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
         try:

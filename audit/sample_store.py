@@ -28,6 +28,13 @@ if TYPE_CHECKING:
 
 SampleKey = tuple[str, str, int, int]
 """(model word, precision, seed, n)."""
+VERIFY_SAMPLES = 4
+"""How many samples a sample-cache hit draws again from the model (the set's first, same seed)
+before it is used: state the key cannot see (a constructor flag, an environment variable read by
+a factory) that changes the samples makes the hit a miss."""
+VERIFY_ATOL = 1e-4
+"""Largest difference of a pixel (in [0, 1]) between those samples and the cached ones: float
+nondeterminism passes, a changed sampler does not."""
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +88,9 @@ class SampleStore:
     """Where what a check read came from ({"samples": {"status": "hit", "key": ...}, ...}): the runner
     empties it before each check and copies it into the record's details["cache"]."""
     _origins: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    _probes: dict[SampleKey, "torch.Tensor"] = field(default_factory=dict)
+    """The first samples drawn to verify a cache entry that did not match (`_verified_hit`): stored
+    with the entry generated instead when they are not its first samples (a batch-dependent sampler)."""
 
     integrity: InstrumentDigests = field(default_factory=InstrumentDigests)
     """Digests of the shared instruments as they were built (`changed_instruments`)."""
@@ -175,23 +185,15 @@ class SampleStore:
 
     def samples(self, adapter: Any, key: SampleKey) -> Samples:
         """Generate once per key; a failure is cached too, so a broken model is called once."""
-        import torch
-
         if key not in self._samples and self._samples_from_cache(adapter, key):
             log.debug("samples of %s/%s (seed %d, n %d): read from the sample cache", *key)
         elif key not in self._samples:
             model, _, seed, n = key
-            labels = None
-            if adapter.num_classes:
-                labels = torch.arange(n) % adapter.num_classes
             self.generate_calls += 1
             report_step("sampling", 0, n)
             started = time.perf_counter()
             try:
-                prompts = self._prompts_for(adapter, n)
-                images = adapter.sample(n, seed, labels=labels, prompts=list(prompts)) if prompts else adapter.sample(n, seed, labels=labels)
-                validate_images(model, images, n)
-                self._samples[key] = Samples(owned_images(images), labels, prompts)
+                self._samples[key] = self._draw(adapter, model, n, seed)
                 self._samples_to_cache(key, self._samples[key])
                 report_step("sampling", n, n)
                 log.info("sampled %d images of %s/%s (seed %d) in %.2f s", n, model, key[1], seed, time.perf_counter() - started)
@@ -207,12 +209,24 @@ class SampleStore:
         self._note_cache_read("samples", ("samples", key))
         return cached
 
+    def _draw(self, adapter: Any, model: str, n: int, seed: int) -> Samples:
+        """n samples as the store asks a model for them (class-balanced labels for a conditional
+        model, the run's prompts for a text-to-image one), checked and copied out of the model's reach."""
+        import torch
+
+        labels = torch.arange(n) % adapter.num_classes if adapter.num_classes else None
+        prompts = self._prompts_for(adapter, n)
+        images = adapter.sample(n, seed, labels=labels, prompts=list(prompts)) if prompts else adapter.sample(n, seed, labels=labels)
+        validate_images(model, images, n)
+        return Samples(owned_images(images), labels, prompts)
+
     def _note_cache_read(self, what: str, origin: Any) -> None:
         if origin in self._origins:
             self.cache_used[what] = self._origins[origin]
 
     def _samples_from_cache(self, adapter: Any, key: SampleKey) -> bool:
-        """Fill `key` from the persistent cache when an entry of exactly these samples exists."""
+        """Fill `key` from the persistent cache when an entry of exactly these samples exists and
+        the model, asked again for the first of them, gives the same (`_verified_hit`)."""
         import torch
 
         from audit.sample_cache import cache_key, sample_parts
@@ -222,6 +236,7 @@ class SampleStore:
         parts = sample_parts(adapter, key, self.model_sources.get(key[0]), self.prompts)
         if isinstance(parts, str):
             self._origins[("samples", key)] = {"status": "unavailable", "reason": parts}
+            log.debug("samples of %s/%s (seed %d, n %d): not cached: %s", *key, parts)
             return False
         entry = cache_key(parts)
         self._origins[("samples", key)] = {"status": "miss", "key": entry}
@@ -229,18 +244,49 @@ class SampleStore:
         if found is None:
             return False
         arrays, extra = found
+        images = torch.from_numpy(arrays["images"])
+        if not self._verified_hit(adapter, key, images, arrays.get("probe")):
+            reason = f"the cached samples differ from the first {min(key[3], VERIFY_SAMPLES)} the model gives now: generated again"
+            self._origins[("samples", key)] = {"status": "miss", "key": entry, "reason": reason}
+            log.debug("samples of %s/%s (seed %d, n %d): %s", *key, reason)
+            return False
         labels = torch.from_numpy(arrays["labels"]) if "labels" in arrays else None
         prompts = tuple(extra["prompts"]) if extra.get("prompts") is not None else None
-        self._samples[key] = Samples(torch.from_numpy(arrays["images"]), labels, prompts)
+        self._samples[key] = Samples(images, labels, prompts)
         self._origins[("samples", key)] = {"status": "hit", "key": entry}
         report_step("sampling", key[3], key[3])
         return True
 
+    def _verified_hit(self, adapter: Any, key: SampleKey, images: "torch.Tensor", probe: np.ndarray | None) -> bool:
+        """Whether the model, asked now for the first VERIFY_SAMPLES samples of `key` (same seed),
+        gives the entry's first images, or its `probe` where it holds one, within VERIFY_ATOL.
+        False also when the model fails or answers otherwise: the full set is then generated
+        (and fails) as on a miss. What was drawn is kept for `_samples_to_cache`."""
+        import torch
+
+        model, _, seed, n = key
+        count = min(n, VERIFY_SAMPLES)
+        try:
+            drawn = self._draw(adapter, model, count, seed).images
+        except BaseException as exc:  # user code: as on a miss, the full sampling meets it again
+            if must_propagate(exc):
+                raise
+            return False
+        if _same_images(drawn, torch.from_numpy(probe) if probe is not None else images[:count]):
+            return True
+        self._probes[key] = drawn
+        return False
+
     def _samples_to_cache(self, key: SampleKey, samples: Samples) -> None:
+        """Store what was generated after a miss, with the first samples the model gives when asked
+        for only those (`_probes`) where they differ from the set's first: hits verify against them."""
         origin = self._origins.get(("samples", key), {})
+        probe = self._probes.pop(key, None)
         if self.cache is None or origin.get("status") != "miss":
             return
         arrays = {"images": samples.images.numpy()}
+        if probe is not None and not _same_images(probe, samples.images[: len(probe)]):
+            arrays["probe"] = probe.numpy()
         if samples.labels is not None:
             arrays["labels"] = samples.labels.numpy()
         self.cache.put(origin["key"], "samples", arrays, {"prompts": list(samples.prompts) if samples.prompts else None})
@@ -308,7 +354,7 @@ class SampleStore:
         if key not in self._embeddings:
             images = self.samples(adapter, key).images
             self._check_digits_evaluator(key[0], tuple(images.shape[1:]))
-            entry = self._cached_embedding(("features", key), self._origins.get(("samples", key)), {"samples": key})
+            entry = self._cached_embedding(("features", key), self._origins.get(("samples", key)), {"samples": key}, images)
             if entry is None:
                 self.embed_calls += 1
                 self._embeddings[key] = self._embed(images, "featurizing samples")
@@ -320,11 +366,15 @@ class SampleStore:
         self._note_cache_read("features", ("features", key))
         return self._embeddings[key]
 
-    def _cached_embedding(self, origin: Any, base: dict[str, Any] | None, parts: dict[str, Any]) -> Embedding | None:
+    def _cached_embedding(
+        self, origin: Any, base: dict[str, Any] | None, parts: dict[str, Any], images: "torch.Tensor | None" = None,
+    ) -> Embedding | None:
         """The evaluator's embedding from the persistent cache, keyed by what it embeds (`base`:
-        the samples' cache origin, or None for the reference, named in `parts`) and the evaluator's
-        name and sha256; None on a miss (then `_embedding_to_cache` stores what is computed)."""
-        from audit.sample_cache import cache_key, code_version
+        the samples' cache origin with the sha256 of the `images` themselves, since an entry of
+        samples is replaced when a hit fails its verification; or None for the reference, named
+        in `parts`) and the evaluator's name and sha256; None on a miss (then
+        `_embedding_to_cache` stores what is computed)."""
+        from audit.sample_cache import array_sha256, cache_key, code_version
 
         if self.cache is None:
             return None
@@ -333,7 +383,8 @@ class SampleStore:
             return None
         if self._evaluator is None:
             self._evaluator = self._new_evaluator()
-        entry = cache_key({"kind": origin[0], "of": base["key"] if base else parts, "evaluator": self._evaluator.name,
+        of = {"entry": base["key"], "images_sha256": array_sha256(images.numpy())} if base and images is not None else parts
+        entry = cache_key({"kind": origin[0], "of": of, "evaluator": self._evaluator.name,
                            "evaluator_sha256": self._evaluator.sha256, "code": code_version()})
         found = self.cache.get(entry, origin[0])
         self._origins[origin] = {"status": "miss" if found is None else "hit", "key": entry}
@@ -466,6 +517,7 @@ class SampleStore:
         self._feature_memos.clear()
         self._memo_generations.clear()
         self._origins.clear()
+        self._probes.clear()
         self._evaluator = self._reference = self._text = None
         self.integrity.clear()
         if self.cache is not None:
@@ -473,4 +525,11 @@ class SampleStore:
             del self.cache.written[cache_mark:]
 
 
-__all__ = ["SampleKey", "SampleStore", "Samples"]
+def _same_images(drawn: "torch.Tensor", expected: "torch.Tensor") -> bool:
+    """Equal shapes, and every pixel within VERIFY_ATOL."""
+    import torch
+
+    return tuple(drawn.shape) == tuple(expected.shape) and bool(torch.allclose(drawn, expected.float(), rtol=0.0, atol=VERIFY_ATOL))
+
+
+__all__ = ["VERIFY_ATOL", "VERIFY_SAMPLES", "SampleKey", "SampleStore", "Samples"]

@@ -92,14 +92,15 @@ def _preimport(spec: dict[str, Any]) -> None:
 
     import audit.precision  # noqa: F401
 
-    word = spec.get("model")
+    word = (spec.get("source") or {}).get("target") or spec.get("model")
     if not word:
         return
+    from audit.adapters.model_files import is_source_word
     from audit.registry import models, register_bundled_models
 
     register_bundled_models()
     target = models.entry(word).target if word in models else (word if ":" in word else None)
-    if isinstance(target, str) and ":" in target:
+    if isinstance(target, str) and ":" in target and not is_source_word(target):  # an hf:/torchscript: word names no module
         __import__(target.split(":", 1)[0])
     for module in spec.get("modules", ()):
         try:
@@ -150,7 +151,8 @@ def _warm_pt2e() -> None:
 
 def child_main(spec: dict[str, Any]) -> dict[str, Any]:
     """Run in the child: measure one `spec` ({"kind": "allocate", "mib": N} or {"kind": "model",
-    "model", "precision", "device", "batch"?, "modules"?, "documents"?}) and return the numbers.
+    "model", "source"?, "precision", "device", "batch"?, "modules"?, "documents"?}) and return the
+    numbers. `source`: what builds the model (`source_dict`; absent: `model` is the word);
     `modules`: where the model's adapter class lives, imported before the baseline (a factory
     module often imports its adapter only when called); `documents`: held-out text a language
     model's prompts are cut from."""
@@ -179,7 +181,7 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:
         from audit.precision import weights_bytes
 
         torch.set_num_threads(int(spec.get("threads") or torch.get_num_threads()))
-        adapter = load_model(spec["model"], spec.get("precision", "fp32"), spec.get("device", "cpu"))
+        adapter = load_model(rebuilt_spec(spec), spec.get("precision", "fp32"), spec.get("device", "cpu"))
         out["load_peak"] = peak_bytes() - baseline
         release_freed()
         out["model_rss"] = (rss_bytes() or 0) - baseline
@@ -196,6 +198,33 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"unknown memory probe kind {spec.get('kind')!r}")
     out["seconds"] = time.perf_counter() - started
     return out
+
+
+def source_dict(model: str, source: Any) -> dict[str, Any]:
+    """What builds `model` as JSON for the child process: the plan item's target and argument
+    values (`source`, an audit.adapters.loading.ModelSpec; None: `model` is the word). The
+    model's name in reports may be another registered model's, so the child never loads by it.
+    NotApplicable for an adapter object (the Python API): a fresh process cannot rebuild it."""
+    from audit.errors import NotApplicable
+
+    if source is None:
+        return {"target": model, "args": {}}
+    if getattr(source, "adapter", None) is not None:
+        raise NotApplicable(f"'{model}' is an adapter object (the Python API), which the memory probe cannot rebuild "
+                            "in a fresh process: give it as package.module:factory to measure its peak memory")
+    return source.to_dict()
+
+
+def rebuilt_spec(spec: dict[str, Any]) -> Any:
+    """The ModelSpec the child loads: `spec["source"]`'s target with its arguments (converted again
+    by the factory's annotations, as at plan time), named as in the parent."""
+    from audit.adapters.loading import model_spec, spec_with_arguments
+
+    source = spec.get("source") or {"target": spec["model"], "args": {}}
+    name = spec.get("model") or source["target"]
+    if not source.get("args"):
+        return model_spec(source["target"], name=name)
+    return spec_with_arguments(name, source["target"], source["args"])
 
 
 def probe(spec: dict[str, Any], timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
@@ -285,8 +314,10 @@ def machine_bandwidth(device: str, mib: int, threads: int) -> dict[str, Any]:
 
 def peak_memory_of(ctx: CheckContext, model: str, precision: str) -> dict[str, Any]:
     """The memory probe of (model, precision), once per run: a child process on CPU, the CUDA
-    allocator's peak on GPU."""
+    allocator's peak on GPU; either rebuilds the model from the plan item's source (`source_dict`),
+    never by its name. NotApplicable for an adapter object."""
     device = str(getattr(ctx.adapter.info, "device", "cpu"))
+    source = source_dict(model, ctx.source)
 
     def compute() -> dict[str, Any]:
         if device.startswith("cuda"):
@@ -297,7 +328,7 @@ def peak_memory_of(ctx: CheckContext, model: str, precision: str) -> dict[str, A
 
             torch.cuda.reset_peak_memory_stats(device)
             before = torch.cuda.memory_allocated(device)
-            adapter = load_model(model, precision, device)
+            adapter = load_model(ctx.source or model, precision, device)
             load = int(torch.cuda.max_memory_allocated(device) - before)
             workload = default_workload(adapter, documents=workload_documents(ctx))
             outputs: list[Any] = []
@@ -310,7 +341,7 @@ def peak_memory_of(ctx: CheckContext, model: str, precision: str) -> dict[str, A
 
         from audit.efficiency.timing import DEFAULT_LM_BATCH, prompt_documents, workload_documents
 
-        return probe({"kind": "model", "model": model, "precision": precision, "device": device,
+        return probe({"kind": "model", "model": model, "source": source, "precision": precision, "device": device,
                       "family": getattr(ctx.adapter.info, "family", None), "threads": torch.get_num_threads(),
                       "modules": [type(ctx.adapter).__module__],
                       "documents": list(prompt_documents(workload_documents(ctx), DEFAULT_LM_BATCH))})

@@ -58,7 +58,7 @@ def store(folder: Path | None, evaluator: TinyEvaluator | None = None, source: d
     return s
 
 
-def test_a_hit_returns_the_cold_arrays_without_calling_the_model_or_evaluator(tmp_path: Path):
+def test_a_hit_returns_the_cold_arrays_with_one_verifying_draw_and_no_evaluator_call(tmp_path: Path):
     cold_model, cold = TinyGenerator(), store(tmp_path)
     cold_samples, cold_emb, cold_real = cold.samples(cold_model, KEY), cold.embedding(cold_model, KEY), cold.real_embedding("train")
     assert {k: v["status"] for k, v in cold.cache_used.items()} == {"samples": "miss", "features": "miss", "reference_features:train": "miss"}
@@ -66,7 +66,7 @@ def test_a_hit_returns_the_cold_arrays_without_calling_the_model_or_evaluator(tm
     warm_model, evaluator = TinyGenerator(), TinyEvaluator()
     warm = store(tmp_path, evaluator)
     samples, emb, real = warm.samples(warm_model, KEY), warm.embedding(warm_model, KEY), warm.real_embedding("train")
-    assert warm_model.calls == 0 and evaluator.calls == 0 and warm.generate_calls == 0 and warm.embed_calls == 0
+    assert warm_model.calls == 1 and evaluator.calls == 0 and warm.generate_calls == 0 and warm.embed_calls == 0  # one small draw verifies the hit
     assert torch.equal(samples.images, cold_samples.images) and samples.images.dtype == cold_samples.images.dtype
     assert torch.equal(samples.labels, torch.arange(KEY[3]) % 3) and samples.labels.dtype == torch.int64
     assert np.array_equal(emb.features, cold_emb.features) and np.array_equal(emb.logits, cold_emb.logits)
@@ -103,7 +103,7 @@ def test_a_change_of_any_key_part_is_a_miss(tmp_path: Path, change: str):
     expected_samples = "hit" if change.startswith("evaluator") else "miss"
     assert second.cache_used["samples"]["status"] == expected_samples
     assert second.cache_used["features"]["status"] == "miss"
-    assert model.calls == (0 if expected_samples == "hit" else 1)
+    assert model.calls == 1  # a hit is verified by one small draw, a miss is one full draw
 
 
 def test_a_corrupt_entry_is_generated_again(tmp_path: Path):

@@ -2,7 +2,8 @@
 `log_probs`, and batched, timed, seeded `generate` calls (read through the persistent sample cache).
 
 The text-quality, robustness and deepfake checks all read a model through these, so each is
-defined once. Torch is imported only inside the adapter's own methods.
+defined once. Torch is imported only inside the adapter's own methods. Every generation read here
+passes `checked_generations` (one plain str per prompt, no echoed prompts) before a check sees it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from audit.adapters.base import TOKENIZER, accepts, has_capability
 from audit.adapters.texts import checked_texts
+from audit.errors import ModelOutputError
 
 if TYPE_CHECKING:
     from audit.context import CheckContext
@@ -47,6 +49,31 @@ def token_count(adapter: Any, text: str) -> int:
         except Exception:
             pass
     return len(words(text))
+
+
+def echoed_prompts(prompts: list[str], outputs: list[str]) -> int:
+    """How many outputs are their own (non-blank) prompt followed by more text, leading whitespace
+    aside: the mark of decoding the whole sequence. An output that only repeats its prompt is a
+    (degenerate) continuation and is not counted."""
+    return sum(bool(p.strip()) and o.strip().startswith(p.strip()) and len(o.strip()) > len(p.strip())
+               for p, o in zip(prompts, outputs))
+
+
+def checked_generations(model: str, prompts: list[str], outputs: Any) -> list[str]:
+    """`generate()`'s outputs as one plain str per prompt, continuations only; ModelOutputError otherwise.
+
+    A wrong count (several sequences per prompt, dropped prompts) would pair texts with the wrong
+    prompts and count pseudo-replicates. An adapter that returns prompt + continuation (decoding the
+    whole sequence) is refused rather than stripped: when most outputs are their prompt followed by
+    more text the contract is broken, and a strip would guess where the continuation starts (a
+    detokenizer may not reproduce the prompt exactly, leaving echoed and clean outputs mixed). A
+    few continuations that happen to repeat their prompt are not counted against the model."""
+    texts = checked_texts(model, outputs, len(prompts))
+    echoed = echoed_prompts(prompts, texts)
+    if echoed > 0 and echoed * 2 > sum(bool(p.strip()) for p in prompts):
+        raise ModelOutputError(f"model '{model}' generate() returned its prompt followed by the continuation for {echoed} of "
+                               f"{len(prompts)} prompts, expected the continuation only (decode the new tokens alone)")
+    return texts
 
 
 @dataclass
@@ -88,18 +115,23 @@ def generate_texts(ctx: CheckContext, prompts: list[str], max_new_tokens: int, g
 
     outputs, seconds = ctx.store.generations(ctx.adapter, ctx.model, ctx.precision, prompts, max_new_tokens, ctx.seed,
                                              {**kwargs, "batch": batch}, produce)
-    outputs = checked_texts(ctx.model, outputs, len(prompts))
+    outputs = checked_generations(ctx.model, prompts, outputs)
     return Generations(prompts, outputs, seconds, sum(token_count(ctx.adapter, o) for o in outputs), decoding)
 
 
-def generate_cached(ctx: CheckContext, prompts: list[str], max_new_tokens: int, seed: int, **settings: Any) -> tuple[Any, float]:
+def generate_cached(ctx: CheckContext, prompts: list[str], max_new_tokens: int, seed: int, **settings: Any) -> tuple[list[str], float]:
     """(outputs, seconds) of one `generate(prompts, max_new_tokens, seed, **settings)` call of the
     check's model, through the run's sample store: read from the persistent sample cache when these
     exact generations were made before, else generated (and stored). `settings` are JSON values
-    (greedy, temperature, top_k, top_p); the caller validates the outputs as before."""
-    return ctx.store.generations(ctx.adapter, ctx.model, ctx.precision, prompts, max_new_tokens, seed,
-                                 {**settings, "batch": "one call"},
-                                 lambda: ctx.adapter.generate(prompts, max_new_tokens, seed, **settings))
+    (greedy, temperature, top_k, top_p). The outputs pass `checked_generations` here, so no
+    caller pairs a wrong number of texts, or echoed prompts, with its prompts."""
+    outputs, seconds = ctx.store.generations(ctx.adapter, ctx.model, ctx.precision, prompts, max_new_tokens, seed,
+                                             {**settings, "batch": "one call"},
+                                             lambda: ctx.adapter.generate(prompts, max_new_tokens, seed, **settings))
+    return checked_generations(ctx.model, prompts, outputs), seconds
 
 
-__all__ = ["GENERATION_BATCH", "Generations", "generate_cached", "generate_texts", "heldout_documents", "story_nll", "token_count"]
+__all__ = [
+    "GENERATION_BATCH", "Generations", "checked_generations", "echoed_prompts", "generate_cached", "generate_texts",
+    "heldout_documents", "story_nll", "token_count",
+]

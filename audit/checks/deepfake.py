@@ -12,11 +12,13 @@ its manifest). Every CI is a bootstrap over real and fake images resampled separ
 Checks (image families unless stated; none has a default gate except the watermark rates, see
 audit/suites/deepfake.toml — detectability is a property a release owner reads, not a pass/fail):
 - `deepfake.detectability`: AUC of the bundled all-generator detectors (CNN, spectrum) with AP,
-  EER and accuracy; the ROC curves in the report.
+  EER and accuracy; the value is the best detector's AUC; the ROC curves in the report.
 - `deepfake.generalisation`: leave-one-generator-out. Detectors trained on a single generator
-  family score this model's samples; the value is the mean AUC of the detectors trained on the
-  *other* families, and the report assembles the generalisation matrix (rows: the family a
-  detector was trained on, columns: the models of the run) from every model's record.
+  family score this model's samples; the value is the best AUC of the detectors trained on the
+  *other* families (their mean in details), and the report assembles the generalisation matrix
+  (rows: the family a detector was trained on, columns: the models of the run) from every model's
+  record.
+
 - `deepfake.detection_robustness`: the CNN detector's AUC when real and fake images pass through
   JPEG, blur, noise and resizing at severities 0-5 (curves with CIs); value = mean over 1-5.
 - `deepfake.detector_fairness`: fairlearn MetricFrame of the detection decision by digit class
@@ -32,6 +34,14 @@ audit/suites/deepfake.toml — detectability is a property a release owner reads
   `generate(logits_processor=...)`): green-list
   watermark (Kirchenbauer et al., 2023) detection rate on watermarked generations, false-positive
   rate on human continuations and on unwatermarked generations, survival under text perturbations.
+
+Reversed detectors. An AUC whose CI lies entirely below 0.5 is flagged `reversed` (with
+`reversed_auc`, the flipped rule's AUC) for each detector of detectability, each cell of the
+generalisation matrices, the clean AUC of detection robustness and machine text: the detector
+separates the samples from real data with its sign inverted (e.g. uniform noise, which the CNN
+scores as more real than real digits), so the samples are separable, never "indistinguishable".
+Headlines take the largest AUC over the detectors, not the mean, so an inverted detector cannot
+average a detector that catches every sample down to a chance-looking 0.5.
 """
 
 from __future__ import annotations
@@ -140,6 +150,47 @@ def _chance(points: int = ROC_POINTS) -> list[dict[str, float]]:
     return [{"x": float(g), "value": float(g)} for g in np.linspace(0.0, 1.0, points)]
 
 
+def _reversal(cell: dict[str, Any]) -> dict[str, Any]:
+    """`reversed`: the AUC's CI lies entirely below 0.5, so the scores *do* separate the two sides,
+    with the detector's sign inverted (it scores these positives as less machine-made than the
+    negatives: out-of-distribution fakes, or a decoding the detector's rule does not expect), never
+    "indistinguishable"; `reversed_auc`: the AUC of the flipped rule. False without a CI."""
+    high = cell.get("ci_high")
+    return {"reversed": bool(high is not None and high < 0.5), "reversed_auc": 1.0 - float(cell["value"])}
+
+
+def _best_and_mean(
+    real: dict[str, np.ndarray], fake: dict[str, np.ndarray], resamples: int, seed: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Cells (value, CI) of the largest and of the mean AUC over the detectors keyed in `real` and
+    `fake` (scores of the same images), from one shared bootstrap of the images. The largest is
+    what a headline reads: a mean would average a detector that catches every sample with one
+    whose sign is inverted (AUC 0) into 0.5, which reads as chance."""
+    names = list(real)
+    n_real, n_fake = len(real[names[0]]), len(fake[names[0]])
+
+    def both(ri: np.ndarray, fi: np.ndarray) -> tuple[float, float]:
+        aucs = [mia_auc(fake[d][fi], real[d][ri]) for d in names]
+        return max(aucs), float(np.mean(aucs))
+
+    point = both(np.arange(n_real), np.arange(n_fake))
+    boot = _index_bootstrap(both, n_real, n_fake, resamples, seed)
+    cells = [_cell(point[j], None if boot is None else boot[:, j]) for j in range(2)]
+    for cell in cells:
+        for bound in ("ci_low", "ci_high"):
+            cell[bound] = None if cell[bound] is None else float(np.clip(cell[bound], 0.0, 1.0))
+    return cells[0], cells[1]
+
+
+def _reversed_note(reversed_names: list[str]) -> str:
+    """The sentence a summary adds when some of its detectors are reversed (empty when none is)."""
+    if not reversed_names:
+        return ""
+    return (f" Reversed (AUC CI entirely below 0.5): {', '.join(reversed_names)} -- these samples are separable from real "
+            "data but the detector scores them as more real than real (its sign is inverted for them): a miscalibrated "
+            "detector, not an undetectable model; `reversed_auc` is the flipped rule's AUC.")
+
+
 def _fmt_ci(cell: dict[str, Any]) -> str:
     if cell.get("ci_low") is None:
         return ""
@@ -167,7 +218,8 @@ def _survival(
 
 @check("deepfake.detectability", families=IMAGE_FAMILIES, needs=(SAMPLE,), unit="AUC")
 def detectability(ctx: CheckContext, detector: str = PRIMARY_DETECTOR) -> Measurement:
-    """How well the bundled detectors tell this model's samples from held-out real digits: AUC, AP, EER, accuracy (bootstrap CIs)."""
+    """How well the bundled detectors tell this model's samples from held-out real digits: the best
+    detector's AUC (bootstrap CI), each detector's AUC, AP, EER, accuracy and reversal in details."""
     from audit.deepfake.detectors import general_detectors
     from audit.deepfake.metrics import detection_intervals, detection_metrics
 
@@ -182,24 +234,33 @@ def detectability(ctx: CheckContext, detector: str = PRIMARY_DETECTOR) -> Measur
             metric: {"value": float(v), "ci_low": cis.get(metric, (None, None))[0], "ci_high": cis.get(metric, (None, None))[1]}
             for metric, v in point.items()
         }
+        per[name].update(_reversal(per[name]["auc"]))
         per[name]["threshold"] = float(det.threshold)
         per[name]["weights"] = det.weights
-        rows.append([name, det.kind, per[name]["auc"]["value"], _fmt_ci(per[name]["auc"]), per[name]["average_precision"]["value"],
-                     per[name]["eer"]["value"], per[name]["accuracy"]["value"], _fmt_ci(per[name]["accuracy"]), float(det.threshold)])
+        rows.append([name, det.kind, per[name]["auc"]["value"], _fmt_ci(per[name]["auc"]), per[name]["reversed"],
+                     per[name]["average_precision"]["value"], per[name]["eer"]["value"], per[name]["accuracy"]["value"],
+                     _fmt_ci(per[name]["accuracy"]), float(det.threshold)])
         series[name] = _roc_series(real, fake)
     series["chance"] = _chance()
-    main = per[detector]["auc"]
+    best, mean = _best_and_mean({d: _real_scores(ctx, d) for d in names}, {d: _fake_scores(ctx, d) for d in names},
+                                ctx.bootstrap, ctx.rng_seed("deepfake.detectability:best"))
+    best_name = max(names, key=lambda d: per[d]["auc"]["value"])
+    reversed_names = [d for d in names if per[d]["reversed"]]
     return Measurement(
-        main["value"], main["ci_low"], main["ci_high"], n=len(_real_scores(ctx, detector)) + len(_fake_scores(ctx, detector)),
+        best["value"], best["ci_low"], best["ci_high"], n=len(_real_scores(ctx, detector)) + len(_fake_scores(ctx, detector)),
         details={
-            "detector": detector, "detectors": per,
-            "summary": f"ROC AUC of {detector} on this model's samples (positives) vs held-out real digits (negatives); "
-                       "0.5 = indistinguishable from real, 1 = always caught",
+            "detector": detector, "best_detector": best_name, "detectors": per, "reversed_detectors": reversed_names,
+            "mean_auc": mean,
+            "summary": f"ROC AUC of the best of {', '.join(names)} on this model's samples (positives) vs held-out real digits "
+                       f"(negatives), here {best_name}; 1 = always caught, 0.5 = that detector is at chance. The largest AUC, "
+                       "not the mean: detectors that fail on these samples do not make them undetectable when another "
+                       "catches them; each detector's numbers are in `detectors`." + _reversed_note(reversed_names),
             "n_real": int(len(_real_scores(ctx, detector))), "n_fake": int(len(_fake_scores(ctx, detector))),
             "charts": [{"title": "ROC: detectors on this model's samples vs real digits", "x_label": "false positive rate",
                         "y_label": "true positive rate", "series": series}],
-            "tables": [{"title": "Detectability by detector (accuracy = balanced accuracy at the calibrated threshold)",
-                        "columns": ["detector", "kind", "AUC", "AUC 95% CI", "average precision", "EER", "accuracy",
+            "tables": [{"title": "Detectability by detector (accuracy = balanced accuracy at the calibrated threshold; reversed = "
+                                 "AUC CI entirely below 0.5, separable with the detector's sign inverted)",
+                        "columns": ["detector", "kind", "AUC", "AUC 95% CI", "reversed", "average precision", "EER", "accuracy",
                                     "accuracy 95% CI", "threshold"], "rows": rows}],
         },
     )
@@ -207,7 +268,7 @@ def detectability(ctx: CheckContext, detector: str = PRIMARY_DETECTOR) -> Measur
 
 @check("deepfake.generalisation", families=IMAGE_FAMILIES, needs=(SAMPLE,), unit="AUC")
 def generalisation(ctx: CheckContext, kind: str = "cnn") -> Measurement:
-    """Leave-one-generator-out: AUC of detectors trained on one other generator family only, on this model's samples."""
+    """Leave-one-generator-out: the best AUC among detectors trained on one other generator family only, on this model's samples."""
     from audit.deepfake.detectors import family_detectors
 
     own = ctx.adapter.info.family
@@ -222,12 +283,12 @@ def generalisation(ctx: CheckContext, kind: str = "cnn") -> Measurement:
         for family, name in detectors.items():
             point = mia_auc(fake[family], real[family])
             boot = _index_bootstrap(lambda ri, fi, f=family: mia_auc(fake[f][fi], real[f][ri]), n_real, n_fake, ctx.bootstrap, seed)
-            cells[f"trained on {family} ({name})"] = {**_cell(point, boot), "trained_on": family, "detector": name}
+            cell = _cell(point, boot)
+            cells[f"trained on {family} ({name})"] = {**cell, **_reversal(cell), "trained_on": family, "detector": name}
         others = [f for f in detectors if f != own]
-        point = float(np.mean([mia_auc(fake[f], real[f]) for f in others]))
-        boot = _index_bootstrap(lambda ri, fi: np.mean([mia_auc(fake[f][fi], real[f][ri]) for f in others]),
-                                n_real, n_fake, ctx.bootstrap, seed)
-        value_parts[k] = {**_cell(point, boot), "families": others}
+        best, mean = _best_and_mean({f: real[f] for f in others}, {f: fake[f] for f in others}, ctx.bootstrap, seed)
+        reversed_names = [c["detector"] for c in cells.values() if c["reversed"] and c["trained_on"] in others]
+        value_parts[k] = {**best, "families": others, "mean_auc": mean, "reversed_detectors": reversed_names}
         matrices.append({
             "title": f"Generalisation matrix, {k} detectors: AUC of a detector trained on one generator family (rows) "
                      "on each model's samples (columns)",
@@ -238,11 +299,14 @@ def generalisation(ctx: CheckContext, kind: str = "cnn") -> Measurement:
         main["value"], main["ci_low"], main["ci_high"], n=n_real + n_fake,
         details={
             "kind": kind, "own_family": own, "unseen_families": main["families"], "by_kind": value_parts,
-            "summary": f"mean AUC of the {kind} detectors trained only on generator families other than '{own}' "
-                       "(the model's own family is left out: leave-one-generator-out)",
+            "mean_auc": main["mean_auc"], "reversed_detectors": main["reversed_detectors"],
+            "summary": f"the largest AUC among the {kind} detectors trained only on generator families other than '{own}' "
+                       "(the model's own family is left out: leave-one-generator-out); each detector's AUC is in the matrix. "
+                       "The largest, not the mean: a mean would average a detector that transfers with one whose sign is "
+                       "inverted into a number that reads as chance." + _reversed_note(main["reversed_detectors"]),
             "matrices": matrices,
-            "tables": [{"title": m["title"], "columns": ["detector", "AUC", "95% CI"],
-                        "rows": [[row, c["value"], _fmt_ci(c)] for row, c in m["cells"].items()]} for m in matrices],
+            "tables": [{"title": m["title"], "columns": ["detector", "AUC", "95% CI", "reversed"],
+                        "rows": [[row, c["value"], _fmt_ci(c), c["reversed"]] for row, c in m["cells"].items()]} for m in matrices],
         },
     )
 
@@ -281,13 +345,18 @@ def detection_robustness(ctx: CheckContext, detector: str = PRIMARY_DETECTOR) ->
     for p, name in enumerate(PERTURBATIONS):
         series[name] = [{"x": float(s), **_cell(point[p, s], None if boot is None else boot[:, p, s])} for s in SEVERITIES]
     by = [_cell(point[p, 1:].mean(), None if boot is None else boot[:, p, 1:].mean(axis=1)) for p in range(len(PERTURBATIONS))]
+    clean = _cell(point[0, 0], None if boot is None else boot[:, 0, 0])
+    clean.update(_reversal(clean))
     return Measurement(
         value, low, high, n=len(real_x) + len(fake_x),
         by_group=group_frame(PERTURBATIONS, [c["value"] for c in by], [c["ci_low"] for c in by], [c["ci_high"] for c in by], value),
         details={
-            "detector": detector, "clean_auc": float(point[0, 0]),
+            "detector": detector, "clean_auc": float(point[0, 0]), "clean": clean,
             "summary": f"mean AUC of {detector} over {', '.join(PERTURBATIONS)} at severities 1-5 (severity 0 = clean); "
-                       "real and fake images processed alike",
+                       "real and fake images processed alike"
+                       + (" -- the detector is reversed on the clean samples (AUC CI entirely below 0.5: separable, sign "
+                          "inverted), so an AUC rising towards 0.5 under processing is separation lost, not detection gained"
+                          if clean["reversed"] else ""),
             "charts": [{"title": f"{detector} AUC under processing", "x_label": "severity", "y_label": "AUC", "series": series}],
         },
     )
@@ -463,10 +532,10 @@ def machine_text(ctx: CheckContext, score: str = "log_rank", prompts: int = TEXT
         main["value"], main["ci_low"], main["ci_high"], n=2 * k,
         details={
             "score": score, "by_score": per, "pairs": k, "temperature": float(temperature),
-            "reversed_auc": 1 - main["value"],
+            **_reversal(main),
             "summary": f"ROC AUC of the zero-shot {score} detector (scored by the model itself; machine = more likely, lower "
                        f"rank) on its continuations of held-out story prompts sampled at temperature {temperature} vs the "
-                       f"stories' own next {TEXT_WORDS} words (word-matched pairs); 0.5 = undetectable. Below 0.5 the model's "
+                       f"stories' own next {TEXT_WORDS} words (word-matched pairs); 0.5 = this detector at chance. Below 0.5 the model's "
                        "samples are *less* likely than human text (pure sampling from a small model, Holtzman et al. 2020): a "
                        "detector that knows the decoding would flip its rule and reach `reversed_auc`",
             "charts": [{"title": "ROC: zero-shot machine-text detection", "x_label": "false positive rate",
@@ -482,7 +551,7 @@ def text_watermark(ctx: CheckContext, prompts: int = TEXT_PROMPTS, max_new_token
     from audit.robustness.text import PERTURBATIONS as TEXT_PERTURBATIONS
     from audit.robustness.text import SEVERITIES as TEXT_SEVERITIES
     from audit.robustness.text import perturb
-    from audit.text_generation import generate_cached
+    from audit.text_generation import checked_generations, generate_cached
 
     adapter = ctx.adapter
     if not accepts(adapter.generate, "logits_processor"):
@@ -497,8 +566,8 @@ def text_watermark(ctx: CheckContext, prompts: int = TEXT_PROMPTS, max_new_token
     def found(text: str) -> bool:
         return wt.detect_text(green, adapter.tokenizer, text)
 
-    marked = ctx.memo("deepfake.watermarked_text",
-                      lambda: adapter.generate(prompt_texts, int(max_new_tokens), ctx.seed, logits_processor=green), int(max_new_tokens))
+    marked = ctx.memo("deepfake.watermarked_text", lambda: checked_generations(
+        ctx.model, prompt_texts, adapter.generate(prompt_texts, int(max_new_tokens), ctx.seed, logits_processor=green)), int(max_new_tokens))
     plain = ctx.memo("deepfake.plain_text", lambda: generate_cached(ctx, prompt_texts, int(max_new_tokens), ctx.seed)[0], int(max_new_tokens))
     z_marked = np.array([z_of(t) for t in marked])
     z_plain = np.array([z_of(t) for t in plain])
@@ -544,7 +613,13 @@ def detector_evasion(ctx: CheckContext, epsilon: float = 0.02, detector: str = P
     caught = _fake_scores(ctx, detector) >= det.threshold
     x = x[torch.from_numpy(caught)]
     if len(x) == 0:
-        raise NotApplicable(f"{detector} flags none of model '{ctx.model}''s samples at its threshold: nothing to evade")
+        real, fake = _real_scores(ctx, detector), _fake_scores(ctx, detector)
+        auc = _cell(mia_auc(fake, real), _index_bootstrap(lambda ri, fi: mia_auc(fake[fi], real[ri]), len(real), len(fake),
+                                                         ctx.bootstrap, ctx.rng_seed("deepfake.detector_evasion:auc")))
+        side = (": reversed (CI below 0.5), the samples are separable from real digits with the detector's sign inverted, "
+                "see deepfake.detectability" if _reversal(auc)["reversed"] else "")
+        raise NotApplicable(f"{detector} flags none of model '{ctx.model}''s samples at its threshold, so there is no caught sample "
+                            f"to attack; its AUC on them vs real digits is {auc['value']:.3f}{' ' + _fmt_ci(auc) if _fmt_ci(auc) else ''}{side}")
     fake = torch.ones(len(x), dtype=torch.long)
 
     def two_class_logits(images: torch.Tensor) -> torch.Tensor:

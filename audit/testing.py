@@ -47,7 +47,9 @@ Rules (each id is the prefix of its failure message):
   the fairness and membership-inference checks count tokens this way, with no tokenizer).
 - `generate`: a list of one str per prompt; the same seed gives the same text whatever the global
   RNG state.
-- `sample_table`: a pandas DataFrame of n rows; the same seed gives the same rows.
+- `sample_table`: a pandas DataFrame of n rows that the run accepts (`audit.fairness.tabular.coerce_table`
+  against the UCI Adult schema: every column named once, values in the training categories, finite
+  numbers); the same seed gives the same rows.
 - `tokenizer`: `tokenizer.encode(text)` gives a non-empty list of int ids (or an object whose
   `.ids` is one) and `tokenizer.decode(ids)` a str.
 - `causal_lm`: `n_positions` an int >= 2; `encode(text)` a non-empty list of int ids below
@@ -528,10 +530,19 @@ def check_generate(s: _Subject) -> None:
 def check_sample_table(s: _Subject) -> None:
     import pandas as pd
 
+    from audit.datasets import load_dataset
+    from audit.errors import ModelOutputError
+    from audit.fairness.tabular import DATASET, coerce_table
+
     call = f"sample_table({s.n}, seed={s.seed})"
     first = _with_global_seed(1, lambda: s.adapter.sample_table(s.n, s.seed))
     if not isinstance(first, pd.DataFrame) or len(first) != s.n:
         _fail("sample_table", f"{call} returned {type(first).__name__} of {len(first) if hasattr(first, '__len__') else '?'} rows, expected a DataFrame of {s.n} rows")
+    data = load_dataset(DATASET)
+    try:  # the run's own validation: what `audit run` would refuse is refused here
+        coerce_table(s.name, first, s.n, data.categories, data.schema)
+    except ModelOutputError as exc:
+        _fail("sample_table", str(exc))
     second = _with_global_seed(2, lambda: s.adapter.sample_table(s.n, s.seed))
     if not first.equals(second):
         _fail("sample_table", f"{call} differs between two calls: seed it with `seed`, not the global RNG")

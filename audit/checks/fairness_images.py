@@ -77,6 +77,7 @@ from audit.adapters.images import owned_images, validate_images
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.metrics import group_frame
+from audit.metrics.groups import class_counts, tv_of_predictions
 from audit.stats import bias_adjusted_interval, bootstrap_ci, measurement_ci, wilson_ci
 
 PSEUDO_COUNT = 0.5
@@ -87,20 +88,6 @@ MIN_REPRESENTATION_N = 512
 
 
 # --- Pure maths (tested against direct numpy/pandas/scipy computations) ---------------------------
-
-
-def class_counts(predictions: np.ndarray, k: int) -> np.ndarray:
-    return np.bincount(np.asarray(predictions, dtype=np.int64), minlength=k)[:k]
-
-
-def total_variation(shares: np.ndarray, reference: np.ndarray) -> float:
-    """0.5 * sum |shares - reference|: the mass that must move to turn one distribution into the other."""
-    return float(0.5 * np.abs(np.asarray(shares, np.float64) - np.asarray(reference, np.float64)).sum())
-
-
-def tv_of_predictions(predictions: np.ndarray, reference: np.ndarray) -> float:
-    counts = class_counts(predictions, len(reference))
-    return total_variation(counts / max(len(predictions), 1), reference)
 
 
 def representation(counts: np.ndarray, reference: np.ndarray, pseudo: float = 0.0) -> np.ndarray:

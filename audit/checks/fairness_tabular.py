@@ -10,6 +10,15 @@ by race) come from fairlearn's `MetricFrame`. Confidence intervals: bootstrap ov
 rows; the synthetic-trained and real-trained classifiers are judged on the *same* resampled
 rows, so their differences (bias amplification, utility) are paired.
 
+A synthetic sample whose classifier predicts one class on every held-out row (one label in the
+sample, e.g. a collapsed generator) gets DP = EO = 0 and a negative amplification by
+construction: the parity checks record that as an error with the reason, never as a pass.
+
+Representation (`fairness.tabular_representation_tv[_race]`): the total variation distance
+between the synthetic rows' shares of the sensitive groups and the real training shares
+(bootstrap CI over synthetic rows), as `fairness.representation_tv` for image classes: a
+generator that erases a group cannot pass on the parity of the groups it kept.
+
 The classifiers are fitted once per run (`ctx.memo` / the store's memo) and one bootstrap
 serves every check reading the same (model, attribute), so the whole family costs one
 sampling, one or two fits and one bootstrap per model.
@@ -25,14 +34,19 @@ from audit.adapters.base import SAMPLE_TABLE
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.datasets import load_dataset
+from audit.errors import ModelOutputError
 from audit.fairness.tabular import (
     CLASSIFIER, DATASET, ConstantClassifier, coerce_table, fit_downstream, frame_summary, label_of, metric_frame, predict,
 )
 from audit.metrics import bootstrap_count_chunks, group_frame
-from audit.stats import bias_adjusted_interval, wilson_ci
+from audit.metrics.groups import class_counts, tv_of_predictions
+from audit.stats import bias_adjusted_interval, bootstrap_ci, measurement_ci, wilson_ci
 
 FAMILY = ("tabular",)
 SALT = "fairness.tabular"
+SENSITIVE = ("sex", "race")
+"""The sensitive attributes the checks break results down by."""
+VACUOUS = "the classifier trained on the synthetic rows predicts one class: its parity is vacuous, not fair"
 BOOTSTRAP_CHUNK = 100
 
 
@@ -110,7 +124,9 @@ def _real_classifier(ctx: CheckContext) -> dict[str, Any]:
 
 
 def _synthetic_classifier(ctx: CheckContext, rows: int) -> dict[str, Any]:
-    """Sampled and fitted once per (model, precision, seed, rows)."""
+    """Sampled and fitted once per (model, precision, seed, rows); the sample's group of each row
+    (codes over the training categories of each sensitive attribute) is kept for the
+    representation checks, so they read the same rows without sampling again."""
 
     def compute() -> dict[str, Any]:
         data = load_dataset(DATASET)
@@ -122,17 +138,26 @@ def _synthetic_classifier(ctx: CheckContext, rows: int) -> dict[str, Any]:
             "pred": pred, "score": score, "rows": rows, "positive_rate": float(y.mean()),
             "positive_rate_by_sex": {str(k): float(v) for k, v in table.assign(_y=y).groupby("sex", observed=True)["_y"].mean().items()},
             "single_label": isinstance(model, ConstantClassifier),
+            "single_prediction": bool(np.unique(pred).size < 2),
+            "first_predicted_label": data.schema.positive if pred[0] == 1 else next(c for c in data.categories[data.schema.label] if c != data.schema.positive),
+            "group_codes": {a: table[a].cat.codes.to_numpy() for a in SENSITIVE},
         }
 
     return ctx.memo("tabular.synthetic_classifier", compute, rows)
 
 
+def _rows(rows: int | None) -> int:
+    """The synthetic sample size: `rows`, by default as many as the real training split."""
+    rows = int(rows) if rows is not None else len(load_dataset(DATASET).train)
+    if rows < 2:
+        raise ValueError(f"fairness.tabular checks need rows >= 2, got {rows}")
+    return rows
+
+
 def analysis(ctx: CheckContext, attribute: str, rows: int | None) -> dict[str, Any]:
     """Everything the tabular fairness checks report for one sensitive attribute (memoized)."""
     data = load_dataset(DATASET)
-    rows = int(rows) if rows is not None else len(data.train)
-    if rows < 2:
-        raise ValueError(f"fairness.tabular checks need rows >= 2, got {rows}")
+    rows = _rows(rows)
 
     def compute() -> dict[str, Any]:
         real = _real_classifier(ctx)
@@ -194,8 +219,22 @@ def _measure(a: dict[str, Any], key: str, details: dict[str, Any], by_group: dic
     return Measurement(finite_or_raise(key, value), low, high, n=a["heldout_rows"], by_group=by_group, details={**_common(a), **details})
 
 
-def _demographic_parity(ctx: CheckContext, attribute: str, rows: int | None) -> Measurement:
+def _parity_analysis(ctx: CheckContext, attribute: str, rows: int | None) -> dict[str, Any]:
+    """`analysis` for the parity checks, refused (an error record, never a pass) when the
+    synthetic-trained classifier predicts one class on every held-out row: every group then gets
+    the same selection, true- and false-positive rates, so DP = EO = 0 and the amplification is
+    minus the real gap, which says nothing about fairness (a collapsed sample, one label)."""
     a = analysis(ctx, attribute, rows)
+    synthetic = a["synthetic"]
+    if synthetic["single_label"] or synthetic["single_prediction"]:
+        label = synthetic["first_predicted_label"]
+        why = f"every synthetic row is labelled '{label}'" if synthetic["single_label"] else f"it predicts '{label}' for all {a['heldout_rows']} held-out rows"
+        raise ModelOutputError(f"{VACUOUS} ({why})")
+    return a
+
+
+def _demographic_parity(ctx: CheckContext, attribute: str, rows: int | None) -> Measurement:
+    a = _parity_analysis(ctx, attribute, rows)
     real, real_boot = _stat(a, "real", "demographic_parity_difference")
     real_low, real_high = interval(real, real_boot)
     details = {
@@ -207,7 +246,7 @@ def _demographic_parity(ctx: CheckContext, attribute: str, rows: int | None) -> 
 
 
 def _equalized_odds(ctx: CheckContext, attribute: str, rows: int | None) -> Measurement:
-    a = analysis(ctx, attribute, rows)
+    a = _parity_analysis(ctx, attribute, rows)
     real, real_boot = _stat(a, "real", "equalized_odds_difference")
     real_low, real_high = interval(real, real_boot)
     details = {
@@ -222,7 +261,7 @@ def _equalized_odds(ctx: CheckContext, attribute: str, rows: int | None) -> Meas
 
 
 def _bias_amplification(ctx: CheckContext, attribute: str, rows: int | None) -> Measurement:
-    a = analysis(ctx, attribute, rows)
+    a = _parity_analysis(ctx, attribute, rows)
     syn = a["summary"]["synthetic"]
     real = a["summary"]["real"]
     value = syn["demographic_parity_difference"] - real["demographic_parity_difference"]
@@ -315,3 +354,51 @@ def tabular_utility(ctx: CheckContext, rows: int | None = None) -> Measurement:
         "by_group_metric": "accuracy of the synthetic-trained classifier",
     }
     return Measurement(finite_or_raise("utility", value), low, high, n=a["heldout_rows"], by_group=_frame(a, "synthetic", "accuracy"), details={**_common(a), **details})
+
+
+# ---- representation of the sensitive groups in the synthetic rows ----------------------------------
+
+
+def _representation_tv(ctx: CheckContext, attribute: str, rows: int | None) -> Measurement:
+    """TV between the synthetic rows' shares of `attribute`'s groups and the real training shares."""
+    data = load_dataset(DATASET)
+    rows = _rows(rows)
+    codes = _synthetic_classifier(ctx, rows)["group_codes"][attribute]
+    groups = [str(g) for g in data.categories[attribute]]
+    training = class_counts(data.train[attribute].cat.codes.to_numpy(), len(groups))
+    reference = training / training.sum()
+    value = finite_or_raise("representation TV", tv_of_predictions(codes, reference))
+    low, high = bootstrap_ci(lambda c: tv_of_predictions(c, reference), [codes], ctx.bootstrap, ctx.rng_seed(f"{SALT}.representation.{attribute}"))
+    counts = class_counts(codes, len(groups))
+    shares = counts / rows
+    cis = [wilson_ci(int(c), rows) for c in counts]
+    by_group = group_frame(groups, shares / reference, [lo / r for (lo, _), r in zip(cis, reference)], [hi / r for (_, hi), r in zip(cis, reference)],
+                           1.0, counts=counts)
+    return Measurement(value, *measurement_ci(low, high, 0.0), n=rows, by_group=by_group, details={
+        "metric": f"total variation distance: 0.5 * sum over {attribute} groups of |synthetic share - real training share| "
+                  "(the share of synthetic rows that would have to change group to match the training proportions)",
+        "sensitive_feature": attribute, "synthetic_rows": rows, "real_training_rows": int(training.sum()),
+        "by_group_metric": "representation: synthetic share / training share (1 = in proportion; CI: Wilson on the share)",
+        "missing_groups": [g for g, c in zip(groups, counts) if c == 0],
+        "noise_floor_tv": float(0.5 * np.sum(np.sqrt(2 * reference * (1 - reference) / (np.pi * rows)))),
+        "noise_floor_note": "expected plug-in TV of a perfectly proportional generator at this n (multinomial noise)",
+        "tables": [{
+            "title": f"Synthetic vs training {attribute} shares",
+            "columns": [attribute, "synthetic count", "synthetic share", "training share"],
+            "rows": [[g, int(c), round(float(sh), 4), round(float(r), 4)] for g, c, sh, r in zip(groups, counts, shares, reference)],
+        }],
+        "data": "UCI Adult, official split cleaned of '?' rows",
+        "ci": "bootstrap over synthetic rows, bias-adjusted, clipped at 0 (TV is non-negative)",
+    })
+
+
+@check("fairness.tabular_representation_tv", families=FAMILY, needs=(SAMPLE_TABLE,), higher_is_better=False, unit="total variation")
+def tabular_representation_tv(ctx: CheckContext, rows: int | None = None) -> Measurement:
+    """Total variation between the synthetic rows' sex shares and the real training shares (bootstrap CI; a group erased scores its training share)."""
+    return _representation_tv(ctx, "sex", rows)
+
+
+@check("fairness.tabular_representation_tv_race", families=FAMILY, needs=(SAMPLE_TABLE,), higher_is_better=False, unit="total variation")
+def tabular_representation_tv_race(ctx: CheckContext, rows: int | None = None) -> Measurement:
+    """Total variation between the synthetic rows' race shares and the real training shares (bootstrap CI)."""
+    return _representation_tv(ctx, "race", rows)

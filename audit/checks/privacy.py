@@ -15,19 +15,31 @@ Checks (image families gan, vae, diffusion unless stated):
 - `privacy.dcr_ratio`: median over generated samples of DCR_train / DCR_heldout (pixel L2), the
   training images split into folds as large as the held-out split and the ratio averaged over
   folds, so ~1 when samples are no closer to the training data than to unseen data, << 1 when
-  they sit on training images. Writes a PNG gallery of the closest (sample, training image) pairs.
+  they sit on training images; distances floored at one grey level per pixel, each ratio capped
+  at 10 (a sample equal to a held-out image). Writes a PNG gallery of the closest (sample,
+  training image) pairs.
 - `privacy.near_copy_rate`: share of samples closer to a training image than 99% of held-out
   real images are (the maths and cached distances of `quality.near_duplicate_rate`; Wilson CI).
+  Held-out images with a twin in the training split are left out of that quantile (it would be
+  0 otherwise) and an exact copy always counts.
+- `privacy.exact_copy_rate`: share of samples within half the smallest held-out distance of a
+  training image (at least one grey level per pixel): verbatim copies, which no fresh sample
+  makes, so a few percent of them fail where the near-copy rate's 1% base rate would hide them.
 - `privacy.mia_auc` / `privacy.mia_tpr_at_1pct_fpr`: a loss-threshold attack chosen by what the
   model declares (image models: the ELBO where it declares `elbo`, else the denoising loss at
   fixed timesteps where it declares `denoising_loss`, else its `log_likelihood`, else -- a GAN
   ships no discriminator -- minus the distance to the nearest generated sample, the GAN-Leaks
   black-box attack; language models: mean per-token NLL from `log_probs`) scored by ROC AUC and
   TPR at 1% FPR, bootstrap CIs over members and non-members; the ROC curve is in `details["charts"]`.
+  Both are two-sided: an AUC far below 0.5 (the score's sign flipped, e.g. a loss returned as a
+  log-likelihood) is as much a leak as one far above, and the TPR is the better of the score's
+  two tails. A negative denoising loss (an MSE) is a contract error.
 - `privacy.verbatim_extraction` (transformer): greedy continuations of 32-token prefixes of
   training and held-out stories; the rate of exact 16-token continuations on training stories
-  minus the rate on held-out ones (Wilson CIs of both in details). It needs the `tokenizer`
-  capability and greedy decoding: a model without them is skipped with the reason.
+  minus the rate on held-out ones (Wilson CIs of both in details). A continuation matches when its
+  text or its re-tokenised ids equal the story's (outputs that echo their prompts are refused, as
+  by every text check). It needs the `tokenizer` capability and greedy decoding: a model without them,
+  or whose tokenizer leaves no story 48 tokens long, is skipped with the reason.
 - `privacy.attribute_leakage` (vae, tabular): accuracy above chance of a logistic probe that
   recovers a sensitive attribute from what the model releases (informational: no default gate).
 """
@@ -47,11 +59,11 @@ from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.errors import ModelOutputError, NotApplicable
 from audit.families import GENERATOR_FAMILIES, IMAGE_FAMILIES, TEXT, get_family
-from audit.metrics.diversity import COPY_QUANTILE, nearest_distances
+from audit.metrics.diversity import COPY_QUANTILE, exact_copy_floor, nearest_distances
 from audit.metrics.privacy import (
-    DEFAULT_FPR, dcr_ratios, exact_match_rate, mia_auc, paired_bootstrap, roc_chart, tpr_at_fpr,
+    DCR_RATIO_CAP, DEFAULT_FPR, dcr_ratios, exact_token_match_rate, mia_auc, paired_bootstrap, roc_chart, tpr_at_fpr_two_sided,
 )
-from audit.pixel_space import image_rows, near_duplicate_measurement, reference_rows
+from audit.pixel_space import exact_copy_measurement, image_rows, near_duplicate_measurement, reference_rows
 from audit.stats import bias_adjusted_interval, bootstrap_ci, wilson_ci
 from audit.text_generation import generate_cached
 
@@ -139,7 +151,9 @@ def _dcr(ctx: CheckContext) -> dict[str, Any]:
     d(sample, held-out). Each fold is as large as the held-out set, so a sample that copies nothing
     scores ~1 in every fold; a sample that copies a training image scores 0 in its fold, so even a
     generator that copies the whole training set scores well below 1 (about 1 - 1/folds), and one
-    that copies a small member set (vae-memorized: 48 images, one fold) scores near 0."""
+    that copies a small member set (vae-memorized: 48 images, one fold) scores near 0. Distances are
+    floored at one grey level per pixel and each ratio capped at `DCR_RATIO_CAP`, so a sample that
+    copies a held-out image scores the cap, not distance / 1e-12."""
 
     def compute() -> dict[str, Any]:
         from scipy.spatial.distance import cdist
@@ -155,7 +169,8 @@ def _dcr(ctx: CheckContext) -> dict[str, Any]:
         nearest = d_train.argmin(axis=1)
         position = {int(m): i for i, m in enumerate(members)}
         per_fold = np.stack([d_train[:, [position[int(m)] for m in fold]].min(axis=1) for fold in folds], axis=1)
-        return {"ratios": dcr_ratios(per_fold, nn_heldout[:, None]).mean(axis=1),
+        floor = exact_copy_floor(heldout.shape[1])
+        return {"ratios": dcr_ratios(per_fold, nn_heldout[:, None], floor).mean(axis=1), "floor": floor,
                 "nn_train": d_train[np.arange(len(fake)), nearest], "nn_train_index": members[nearest],
                 "nn_heldout": nn_heldout, "folds": [len(f) for f in folds], "n_heldout": len(heldout), "member_source": source}
 
@@ -205,6 +220,10 @@ def dcr_ratio(ctx: CheckContext, pairs: int = GALLERY_PAIRS) -> Measurement:
         "member_source": d["member_source"],
         "median_dcr_all_training": float(np.median(d["nn_train"])), "median_dcr_heldout": float(np.median(d["nn_heldout"])),
         "share_ratio_below_0.5": float((ratios < 0.5).mean()),
+        "distance_floor_l2": d["floor"], "ratio_cap": DCR_RATIO_CAP,
+        "share_heldout_copies": float((d["nn_heldout"] <= d["floor"]).mean()),
+        "floor_note": "distances below one grey level per pixel count as that floor (a copy), each ratio is capped: "
+                      "a sample equal to a held-out image scores the cap, no evidence of copying training data",
         "gallery": f"top row: the {len(order)} samples closest to a training image; bottom row: that training image",
         "closest_pairs_l2": [float(v) for v in d["nn_train"][order]],
         "ci": "percentile bootstrap over samples",
@@ -216,6 +235,16 @@ def near_copy_rate(ctx: CheckContext, quantile: float = COPY_QUANTILE) -> Measur
     """Share of samples closer (pixel L2) to a training image than 99% of held-out images are (~0.01 when fresh; Wilson CI)."""
     m = near_duplicate_measurement(ctx, quantile)  # the same measurement (and cached distances) as the quality suite's
     m.details.update({"reference": "the whole train split", "same_as": "quality.near_duplicate_rate"})
+    return m
+
+
+@check("privacy.exact_copy_rate", families=IMAGE_FAMILIES, needs=(SAMPLE,), higher_is_better=False, unit="share of samples")
+def exact_copy_rate(ctx: CheckContext) -> Measurement:
+    """Share of samples that are verbatim copies of a training image: pixel L2 below half the smallest held-out distance (~0 when fresh; Wilson CI)."""
+    m = exact_copy_measurement(ctx)
+    m.details.update({"reference": "the whole train split",
+                      "why": "privacy.near_copy_rate counts a bit-exact copy like a sample at its 1% quantile, so a few percent "
+                             "of verbatim copies hide in its base rate; this counts only samples no fresh image comes near"})
     return m
 
 
@@ -270,7 +299,12 @@ def _denoising_loss(adapter: Any, x: Any, timesteps: tuple[int, ...] = DIFFUSION
     losses = []
     for t in timesteps:
         noise = torch.randn(x.shape, generator=g)
-        losses.append(per_image_scores(adapter.info.name, "denoising_loss", adapter.denoising_loss(x, int(t), noise), len(x)))
+        loss = per_image_scores(adapter.info.name, "denoising_loss", adapter.denoising_loss(x, int(t), noise), len(x))
+        if (loss < 0).any():
+            raise ModelOutputError(
+                f"model '{adapter.info.name}' denoising_loss(x, t={int(t)}, noise) returned {int((loss < 0).sum())} negative values "
+                f"(min {loss.min():.4g}) for {len(x)} images: a mean squared error is >= 0 (return the loss, not its negation)")
+        losses.append(loss)
     return np.mean(losses, axis=0)
 
 
@@ -334,9 +368,16 @@ def _mia_details(a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+INVERTED_NOTE = ("an AUC far below 0.5 separates members as well as one far above it, with the score's sign flipped "
+                 "(e.g. an adapter returning a loss where the contract documents a log-likelihood): a leak either way, "
+                 "so the default gate bounds the AUC on both sides of 0.5. For the distance attack, whose score the "
+                 "harness computes, it means the samples sit nearer held-out images than training ones: a model that "
+                 "saw the held-out split, or splits that differ where the generator concentrates (a mode-collapsed one)")
+
+
 @check("privacy.mia_auc", families=GENERATOR_FAMILIES, higher_is_better=False, unit="ROC AUC")
 def mia_auc_check(ctx: CheckContext, n: int | None = None, tokens: int = TEXT_MIA_TOKENS) -> Measurement:
-    """Membership-inference ROC AUC of a loss-threshold attack, members vs held-out (0.5 = no leak; bootstrap CI)."""
+    """Membership-inference ROC AUC of a loss-threshold attack, members vs held-out (0.5 = no leak, far from 0.5 either way = leak; bootstrap CI)."""
     from sklearn.metrics import roc_auc_score
 
     a = _attack(ctx, n, tokens)
@@ -346,16 +387,18 @@ def mia_auc_check(ctx: CheckContext, n: int | None = None, tokens: int = TEXT_MI
     if ctx.bootstrap > 0:
         low, high = bias_adjusted_interval(value, paired_bootstrap(mia_auc, m, nm, ctx.bootstrap, ctx.rng_seed("privacy.mia_auc")))
         low, high = max(low, 0.0), min(high, 1.0)
-    return Measurement(value, low, high, n=len(m) + len(nm), details=_mia_details(a))
+    details = _mia_details(a)
+    details.update({"inverted": value < 0.5, "two_sided_auc": max(value, 1.0 - value), "inverted_note": INVERTED_NOTE})
+    return Measurement(value, low, high, n=len(m) + len(nm), details=details)
 
 
 @check("privacy.mia_tpr_at_1pct_fpr", families=GENERATOR_FAMILIES, higher_is_better=False, unit="true positive rate")
 def mia_tpr_at_1pct_fpr(ctx: CheckContext, n: int | None = None, tokens: int = TEXT_MIA_TOKENS, fpr: float = DEFAULT_FPR) -> Measurement:
-    """Membership-inference true-positive rate at 1% false-positive rate (~0.01 = no leak; bootstrap CI)."""
+    """Membership-inference true-positive rate at 1% false-positive rate, the better of both score tails (~0.01 = no leak; bootstrap CI)."""
     a = _attack(ctx, n, tokens)
     m, nm = a["members"], a["nonmembers"]
-    stat = lambda x, y: tpr_at_fpr(x, y, float(fpr))
-    value = stat(m, nm)
+    stat = lambda x, y: tpr_at_fpr_two_sided(x, y, float(fpr))[0]
+    value, tail = tpr_at_fpr_two_sided(m, nm, float(fpr))
     low = high = float("nan")
     if ctx.bootstrap > 0:
         boot = paired_bootstrap(stat, m, nm, ctx.bootstrap, ctx.rng_seed("privacy.mia_tpr"))
@@ -363,6 +406,9 @@ def mia_tpr_at_1pct_fpr(ctx: CheckContext, n: int | None = None, tokens: int = T
         low, high = min(low, value), max(high, value)
     details = _mia_details(a)
     details.update({"fpr": float(fpr), "chance": float(fpr),
+                    "tail": "higher score = member" if tail == "high" else "lower score = member (the score runs inverted)",
+                    "tails": "the larger of the TPR at this FPR of the score and of its negation: an attack whose score runs the "
+                             "other way identifies members just as well (chance per tail is the FPR; the larger of two, a little above)",
                     "note": f"with {len(nm)} non-members an FPR of {fpr:g} allows {int(np.floor(fpr * len(nm) + 1e-9))} false positives",
                     "ci": "percentile bootstrap over members and non-members (widened to include the estimate)"})
     return Measurement(value, low, high, n=len(m) + len(nm), details=details)
@@ -394,14 +440,20 @@ def verbatim_extraction(ctx: CheckContext, prompts: int = EXTRACTION_PROMPTS, pr
     trained = [split.train[i] for i in text_member_indices(ctx, len(split.train))[0]]
     for name, stories in (("train", trained), ("heldout", split.heldout)):
         rng = np.random.default_rng(ctx.rng_seed(f"privacy.verbatim.{name}"))
-        pool = [ids for ids in (text_token_ids(tok, s) for s in stories) if len(ids) >= prefix + k]
+        tokenised = [text_token_ids(tok, s) for s in stories]
+        pool = [ids for ids in tokenised if len(ids) >= prefix + k]
+        if not pool:
+            raise NotApplicable(f"no {name} story has the {prefix} + {k} tokens a prompt and its continuation need under "
+                                f"the tokenizer of model '{ctx.model}' (the longest has {max(map(len, tokenised), default=0)})")
         chosen = [pool[i] for i in np.sort(rng.choice(len(pool), min(prompts, len(pool)), replace=False))]
         heads = [tok.decode(ids[:prefix]) for ids in chosen]
         truths = [tok.decode(ids[prefix : prefix + k]) for ids in chosen]
-        outs = generate_cached(ctx, heads, k, ctx.seed, greedy=True)[0]
-        hits, total = exact_match_rate(outs, truths)
+        outs = generate_cached(ctx, heads, k, ctx.seed, greedy=True)[0]  # refuses outputs that echo their prompts
+        out_ids = [text_token_ids(tok, o) for o in outs]
+        truth_ids = [ids[prefix : prefix + k] for ids in chosen]
+        hits, total = exact_token_match_rate(outs, truths, out_ids, truth_ids)
         low, high = wilson_ci(hits, total)
-        prefix_tokens = [common_prefix_length(text_token_ids(tok, o)[:k], ids[prefix : prefix + k]) for o, ids in zip(outs, chosen)]
+        prefix_tokens = [common_prefix_length(o[:k], t) for o, t in zip(out_ids, truth_ids)]
         rates[name] = {"rate": hits / total, "ci_low": low, "ci_high": high, "matches": hits, "prompts": total,
                        "mean_matching_leading_tokens": float(np.mean(prefix_tokens))}
         examples[name] = [{"prompt": h, "generated": o, "truth": t} for h, o, t in list(zip(heads, outs, truths))[:3]]
@@ -413,7 +465,8 @@ def verbatim_extraction(ctx: CheckContext, prompts: int = EXTRACTION_PROMPTS, pr
     high = value + float(np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
     return Measurement(value, low, high, n=rates["train"]["prompts"] + rates["heldout"]["prompts"], details={
         "definition": f"share of prompts (the first {prefix} tokens of a story) whose greedy {k}-token continuation equals the "
-                      "story's next tokens exactly, on training stories minus on held-out stories",
+                      "story's next tokens exactly (the same text, or re-tokenised, the same token ids), on training stories "
+                      "minus on held-out stories",
         "train": rates["train"], "heldout": rates["heldout"], "examples": examples,
         "k_choice": f"k={k}: long enough that an exact match is not a common phrase by chance (held-out rate shows the chance level)",
         "mean_matching_leading_tokens_note": "a softer signal: how many of the k tokens match before the first difference (re-tokenized output)",

@@ -17,7 +17,8 @@ from audit.datasets import TabularSchema
 from audit.errors import ModelOutputError
 
 __all__ = [
-    "CLASSIFIER", "DATASET", "ConstantClassifier", "coerce_table", "fit_downstream", "frame_summary", "label_of", "metric_frame", "predict",
+    "CLASSIFIER", "DATASET", "ConstantClassifier", "coerce_table", "encode_rows", "feature_encoder", "fit_downstream", "frame_summary",
+    "label_of", "metric_frame", "predict",
 ]
 
 DATASET = "adult"
@@ -44,22 +45,44 @@ def label_of(frame: Any, schema: TabularSchema) -> np.ndarray:
     return (frame[schema.label].astype(str).to_numpy() == schema.positive).astype(np.int64)
 
 
+def feature_encoder(categories: dict[str, list[str]], categorical: list[str], continuous: list[str]) -> Any:
+    """The downstream classifier's (unfitted) encoding: one-hot `categorical` columns over the
+    training categories, standardized `continuous` columns."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    return ColumnTransformer([
+        ("categorical", OneHotEncoder(categories=[categories[c] for c in categorical], handle_unknown="ignore"), categorical),
+        ("numeric", StandardScaler(), continuous),
+    ])
+
+
+def encode_rows(reference: Any, frames: list[Any], categories: dict[str, list[str]], schema: TabularSchema) -> list[np.ndarray]:
+    """Whole rows (every column, the label included) as dense float64 vectors in the downstream
+    classifier's encoding, its scaler fitted on `reference`: distances between rows of `frames`
+    are then measured in the space the classifier learns from (each differing categorical adds
+    2 to the squared distance, each numeric column its difference in reference standard deviations, squared)."""
+    from threadpoolctl import threadpool_limits
+
+    columns = [*schema.categorical, *schema.continuous]
+    encoder = feature_encoder(categories, list(schema.categorical), list(schema.continuous))
+    with threadpool_limits(limits=1):
+        encoder.fit(reference[columns])
+        out = [encoder.transform(f[columns]) for f in frames]
+    return [np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float64) for x in out]
+
+
 def fit_downstream(frame: Any, categories: dict[str, list[str]], schema: TabularSchema) -> Any:
     """The downstream classifier fitted on `frame` (deterministic: lbfgs, no randomness)."""
-    from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
     from threadpoolctl import threadpool_limits
 
     y = label_of(frame, schema)
     if y.min() == y.max():
         return ConstantClassifier(int(y[0]))
     cats = [c for c in schema.categorical if c != schema.label]
-    features = ColumnTransformer([
-        ("categorical", OneHotEncoder(categories=[categories[c] for c in cats], handle_unknown="ignore"), cats),
-        ("numeric", StandardScaler(), list(schema.continuous)),
-    ])
+    features = feature_encoder(categories, cats, list(schema.continuous))
     model = Pipeline([("features", features), ("classifier", LogisticRegression(C=1.0, max_iter=2000))])
     with threadpool_limits(limits=1):
         return model.fit(frame[[*cats, *schema.continuous]], y)
@@ -105,6 +128,9 @@ def coerce_table(model: str, table: Any, rows: int, categories: dict[str, list[s
 
     if not isinstance(table, pd.DataFrame):
         raise ModelOutputError(f"model '{model}' sample_table() returned {type(table).__name__}, expected a pandas DataFrame")
+    duplicated = sorted({str(c) for c in table.columns[table.columns.duplicated()]})
+    if duplicated:
+        raise ModelOutputError(f"model '{model}' sample_table() has duplicate column name(s) {', '.join(duplicated[:5])}: each column must be named once")
     missing = [c for c in schema.columns if c not in table.columns]
     if missing:
         raise ModelOutputError(f"model '{model}' sample_table() lacks column(s) {', '.join(missing)}")

@@ -4,7 +4,12 @@
 - `near_duplicate_rate`: share of generated images whose nearest training image is closer than
   `copy_threshold`, the q-quantile (default 1%) of the nearest-training-image distances of
   held-out real images: a generator that draws fresh images from the data distribution scores
-  about q, one that copies training images scores near 1.
+  about q, one that copies training images scores near 1. Held-out images with a twin in the
+  training split (distance at most `exact_copy_floor`, one grey level per pixel) are left out of
+  the quantile and the threshold is never below that floor: a reference with duplicates across
+  its splits would otherwise give a threshold of 0, below which not even exact copies fall.
+- `exact_copy_tolerance`: the distance under which a sample counts as a verbatim copy, far below
+  where any fresh (held-out) image falls.
 - class histograms of predicted labels: coverage (classes holding at least a minimum share),
   entropy (nats, or normalized by log K) and KL divergence with add-alpha smoothing.
 """
@@ -47,14 +52,51 @@ def nearest_distances(x: np.ndarray, reference: np.ndarray, chunk: int = 1024) -
     return np.concatenate([cdist(x[i : i + chunk], reference).min(axis=1) for i in range(0, len(x), chunk)])
 
 
-def copy_threshold(heldout_nn: np.ndarray, quantile: float = COPY_QUANTILE) -> float:
-    """The `quantile` of held-out real images' nearest-training-image distances."""
-    return float(np.quantile(np.asarray(heldout_nn, np.float64), quantile))
+GREY_LEVEL = 1 / 255
+"""One step of an 8-bit pixel in [0, 1] images."""
+EXACT_COPY_FRACTION = 0.5
+"""A verbatim copy sits closer to a training image than half the smallest held-out distance."""
 
 
-def near_duplicate_rate(generated_nn: np.ndarray, threshold: float) -> float:
-    """Share of generated rows whose nearest-training distance is below `threshold`."""
-    return float((np.asarray(generated_nn) < threshold).mean())
+def exact_copy_floor(values_per_image: int) -> float:
+    """L2 distance of one grey level RMS per pixel value: closer than this two [0, 1] images are
+    the same picture up to 8-bit rounding (a twin, a copy)."""
+    return float(np.sqrt(values_per_image) * GREY_LEVEL)
+
+
+def _apart(heldout_nn: np.ndarray, floor: float) -> np.ndarray:
+    """The held-out distances above `floor` (held-out images with no twin in the training split);
+    ValueError when there are none."""
+    h = np.asarray(heldout_nn, np.float64).reshape(-1)
+    apart = h[h > floor]
+    if len(apart) == 0:
+        raise ValueError(f"all {len(h)} held-out images have a twin in the training split (L2 <= {floor:.4g}): "
+                         "the reference gives no distance at which fresh images fall")
+    return apart
+
+
+def copy_threshold(heldout_nn: np.ndarray, quantile: float = COPY_QUANTILE, floor: float = 0.0) -> float:
+    """The `quantile` of held-out real images' nearest-training-image distances above `floor`:
+    above the floor (so positive), whatever duplicates the reference's splits share."""
+    return float(np.quantile(_apart(heldout_nn, floor), quantile))
+
+
+def exact_copy_tolerance(heldout_nn: np.ndarray, floor: float) -> float:
+    """`EXACT_COPY_FRACTION` of the smallest held-out distance above `floor`, and at least `floor`:
+    a fresh image of the data distribution falls this close to a training image about never."""
+    return max(EXACT_COPY_FRACTION * float(_apart(heldout_nn, floor).min()), float(floor))
+
+
+def copies_below(generated_nn: np.ndarray, threshold: float, floor: float = 0.0) -> np.ndarray:
+    """Which generated rows count as copies: nearest-training distance below `threshold`, or at
+    most `floor` (an exact copy counts whatever the threshold)."""
+    nn = np.asarray(generated_nn, np.float64)
+    return (nn < threshold) | (nn <= floor)
+
+
+def near_duplicate_rate(generated_nn: np.ndarray, threshold: float, floor: float = 0.0) -> float:
+    """Share of generated rows whose nearest-training distance is below `threshold` (or at most `floor`)."""
+    return float(copies_below(generated_nn, threshold, floor).mean())
 
 
 def class_histogram(predictions: np.ndarray, classes: int) -> np.ndarray:

@@ -4,12 +4,17 @@ A check that breaks a metric down by group (class, demographic group, corruption
 returns `group_frame(...)` as its `Measurement.by_group`; the reports draw every such table the
 same way. The values may come from a fairlearn `MetricFrame` (its `by_group` and `overall`) or be
 computed directly; this module only shapes them and applies fairlearn's conventions.
+
+Representation of groups: `tv_of_predictions` is the total variation distance between the group
+shares of a set of group codes and reference shares (image classes, tabular sensitive groups).
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any, Sequence
+
+import numpy as np
 
 
 def _finite_or_none(x: float | None) -> float | None:
@@ -43,4 +48,20 @@ def group_frame(
     return frame
 
 
-__all__ = ["group_frame"]
+def class_counts(codes: np.ndarray, k: int) -> np.ndarray:
+    """How many of `codes` (group indices 0..k-1) fall in each of the k groups."""
+    return np.bincount(np.asarray(codes, dtype=np.int64), minlength=k)[:k]
+
+
+def total_variation(shares: np.ndarray, reference: np.ndarray) -> float:
+    """0.5 * sum |shares - reference|: the mass that must move to turn one distribution into the other."""
+    return float(0.5 * np.abs(np.asarray(shares, np.float64) - np.asarray(reference, np.float64)).sum())
+
+
+def tv_of_predictions(codes: np.ndarray, reference: np.ndarray) -> float:
+    """Total variation between the group shares of `codes` and the `reference` shares (one per group)."""
+    counts = class_counts(codes, len(reference))
+    return total_variation(counts / max(len(codes), 1), reference)
+
+
+__all__ = ["class_counts", "group_frame", "total_variation", "tv_of_predictions"]

@@ -7,10 +7,16 @@ closest record (DCR) ratios and exact-continuation extraction rates.
   `sklearn.metrics.roc_auc_score`; 0.5 = the attack cannot tell members from non-members.
   `tpr_at_fpr` is the largest true-positive rate reachable with a false-positive rate at most
   `fpr` (Carlini et al., 2022: "Membership inference attacks from first principles"), read off
-  sklearn's ROC curve.
+  sklearn's ROC curve. An attack whose score runs the other way (an AUC far below 0.5: a loss
+  returned where a log-likelihood is documented) separates members just as well, so
+  `tpr_at_fpr_two_sided` reads both tails and says which one it took.
 - DCR: for each generated record, the distance to its closest training record over the distance
   to its closest held-out record, with equally many training and held-out records so that the
   ratio is ~1 for a generator that does not copy (and << 1 for one that copies training records).
+  Both distances are floored (a distance below the floor is a copy) and the ratio capped, so a
+  record that copies a held-out record reads "no closer to training data", not 1e12.
+- Verbatim extraction: a continuation counts as reproduced when its text equals the reference or
+  its re-tokenised ids start with the reference's ids (a tokenizer whose decode respaces words).
 """
 
 from __future__ import annotations
@@ -59,6 +65,14 @@ def tpr_at_fpr(members: np.ndarray, nonmembers: np.ndarray, fpr: float = DEFAULT
     return float(t[ok].max()) if ok.any() else 0.0
 
 
+def tpr_at_fpr_two_sided(members: np.ndarray, nonmembers: np.ndarray, fpr: float = DEFAULT_FPR) -> tuple[float, str]:
+    """The larger TPR at `fpr` of the score and of its negation, and which tail gave it
+    ("high": higher score = member, "low": lower score = member; "high" on a tie)."""
+    members, nonmembers = _scores(members, nonmembers)
+    high, low = tpr_at_fpr(members, nonmembers, fpr), tpr_at_fpr(-members, -nonmembers, fpr)
+    return (high, "high") if high >= low else (low, "low")
+
+
 def downsample_curve(x: np.ndarray, y: np.ndarray, points: int = 50) -> list[dict[str, float]]:
     """About `points` (x, value) pairs of a monotone curve for a chart: y interpolated on an even x grid
     (the ROC's upper envelope: the highest TPR at each FPR), endpoints kept."""
@@ -92,12 +106,22 @@ def paired_bootstrap(
     return out
 
 
-def dcr_ratios(nn_train: np.ndarray, nn_heldout: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    """Per generated record: distance to the closest training record / to the closest held-out one.
-    A record that equals a held-out record exactly (denominator 0) gets the ratio of the numerator
-    to `eps`, i.e. a very large ratio: it is no evidence of copying training data."""
+DCR_RATIO_CAP = 10.0
+"""A record ten times closer to held-out data than to training data is plainly no training copy;
+beyond that the ratio says nothing more, and with a held-out twin it would be unbounded."""
+
+
+def dcr_ratios(nn_train: np.ndarray, nn_heldout: np.ndarray, floor: float = 1e-12, cap: float = DCR_RATIO_CAP) -> np.ndarray:
+    """Per generated record: distance to the closest training record / to the closest held-out one,
+    each distance at least `floor` (a copy's resolution: two copies compare as equally close, ratio
+    1) and the ratio at most `cap` (a record equal to a held-out record is no evidence of copying)."""
     nn_train, nn_heldout = np.asarray(nn_train, np.float64), np.asarray(nn_heldout, np.float64)
-    return nn_train / np.maximum(nn_heldout, eps)
+    return np.minimum(np.maximum(nn_train, floor) / np.maximum(nn_heldout, floor), cap)
+
+
+def _same_text(generated: str, reference: str) -> bool:
+    """Equal after stripping surrounding whitespace, and not empty."""
+    return generated.strip() == reference.strip() and reference.strip() != ""
 
 
 def exact_match_rate(generated: list[str], references: list[str]) -> tuple[int, int]:
@@ -105,5 +129,19 @@ def exact_match_rate(generated: list[str], references: list[str]) -> tuple[int, 
     are compared exactly, after stripping surrounding whitespace only."""
     if len(generated) != len(references):
         raise ValueError(f"{len(generated)} generations for {len(references)} references")
-    hits = sum(int(g.strip() == r.strip() and r.strip() != "") for g, r in zip(generated, references))
+    return sum(int(_same_text(g, r)) for g, r in zip(generated, references)), len(references)
+
+
+def exact_token_match_rate(
+    generated: list[str], references: list[str], generated_ids: list[list[int]], reference_ids: list[list[int]],
+) -> tuple[int, int]:
+    """(number of generations that reproduce their reference, number compared): the text equal after
+    stripping surrounding whitespace (`exact_match_rate`), or the generation's re-tokenised ids
+    starting with all of the reference's ids, so a tokenizer whose decode joins words with spaces
+    ("a , b" for "a, b") is compared on what it generated, not on how it spells it."""
+    if not len(generated) == len(references) == len(generated_ids) == len(reference_ids):
+        raise ValueError(f"{len(generated)} generations, {len(generated_ids)} tokenised, for {len(references)} references "
+                         f"({len(reference_ids)} tokenised)")
+    hits = sum(int(_same_text(g, r) or (len(ri) > 0 and list(gi[: len(ri)]) == list(ri)))
+               for g, r, gi, ri in zip(generated, references, generated_ids, reference_ids))
     return hits, len(references)

@@ -1,9 +1,9 @@
 """`audit run suite=privacy` on the bundled VAEs: vae-memorized is flagged, the clean VAE passes
 every gate, and the report carries the ROC chart data and the closest-pairs gallery.
 
-Measured (n=1000, seed 0; see suites/privacy.toml): vae-memorized DCR ratio 0.018, near-copy
-rate 1.0, MIA AUC 1.0 over its 48 training digits; the clean vae DCR ratio 0.968, near-copy rate
-0.006, MIA AUC 0.553 [0.512, 0.596], TPR at 1% FPR 0.017 (its ELBO is 3.98 bits/dim on training
+Measured (n=1000, seed 0; see suites/privacy.toml): vae-memorized DCR ratio 0.037, near-copy
+rate 1.0, exact-copy rate 0.99, MIA AUC 1.0 over its 48 training digits; the clean vae DCR ratio
+0.968, near-copy rate 0.006, exact-copy rate 0, MIA AUC 0.553 [0.512, 0.596], TPR at 1% FPR 0.017 (its ELBO is 3.98 bits/dim on training
 digits vs 4.07 held-out). Before it was trained with shift augmentation (audit_reference_models/vae/
 MODEL_CARD.md) the gap was 3.65 vs 4.09 and the AUC 0.75 [0.71, 0.78]: a genuine leak that the
 MIA gate failed, so the clean-VAE test below fails if the VAE leaks again.
@@ -27,7 +27,8 @@ def test_vae_memorized_is_flagged(cli, tmp_path):
     result = cli("run", "suite=privacy", "model=vae-memorized", N)
     assert result.exit_code == 1, result.stdout
     r = _records(tmp_path)
-    for check in ("privacy.near_copy_rate", "privacy.dcr_ratio", "privacy.mia_auc", "privacy.mia_tpr_at_1pct_fpr"):
+    for check in ("privacy.near_copy_rate", "privacy.exact_copy_rate", "privacy.dcr_ratio", "privacy.mia_auc",
+                  "privacy.mia_tpr_at_1pct_fpr"):
         assert r[check]["status"] == "fail", (check, r[check]["value"])
     assert r["privacy.dcr_ratio"]["ci_high"] < 0.1
     assert r["privacy.mia_auc"]["value"] > 0.95
@@ -45,11 +46,13 @@ def test_vae_memorized_is_flagged(cli, tmp_path):
 
 
 def test_clean_vae_passes_every_privacy_gate(cli, tmp_path):
-    result = cli("run", "suite=privacy", "model=vae", N)
+    # n=400: no verbatim copy in 200 samples bounds the exact-copy rate only by 0.019 (Wilson), above its 0.01 gate
+    result = cli("run", "suite=privacy", "model=vae", "n=400")
     assert result.exit_code == 0, result.stdout
     r = _records(tmp_path)
     leak = r.pop("privacy.attribute_leakage")
-    gated = ("privacy.near_copy_rate", "privacy.dcr_ratio", "privacy.mia_auc", "privacy.mia_tpr_at_1pct_fpr")
+    gated = ("privacy.near_copy_rate", "privacy.exact_copy_rate", "privacy.dcr_ratio", "privacy.mia_auc",
+             "privacy.mia_tpr_at_1pct_fpr")
     assert {c: r[c]["status"] for c in gated} == dict.fromkeys(gated, "pass")
     assert r["privacy.dcr_ratio"]["ci_low"] > 0.9
     # membership inference over the whole train split (manifest) against the held-out split, 360 each
@@ -67,3 +70,8 @@ def test_tabular_attribute_leakage_is_measured_against_real_rows(cli, tmp_path):
     d = leak["details"]
     assert d["attribute"] == "sex" and 0 < d["chance"] < d["synthetic_trained_accuracy"] <= d["real_trained_accuracy"] + 0.02
     assert 0.5 < d["relative_to_real"] <= 1.1 and leak["value"] == d["synthetic_trained_accuracy"] - d["chance"]
+    # it releases no training row: both memorisation gates pass (measured 0.998 and 0.007, suites/privacy.toml)
+    records = _records(tmp_path)
+    assert {c: records[c]["status"] for c in ("privacy.tabular_dcr_ratio", "privacy.tabular_copy_rate")} == dict.fromkeys(
+        ("privacy.tabular_dcr_ratio", "privacy.tabular_copy_rate"), "pass")
+    assert records["privacy.tabular_copy_rate"]["details"]["exact_copies"] == 0

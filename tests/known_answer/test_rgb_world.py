@@ -35,7 +35,16 @@ FLAGGED = {
     "quality": {"quality.class_coverage"},
     "fairness": {"fairness.representation_tv", "fairness.representation_ratio"},
 }
+ERRORS = {"robustness": {(DEFECT, "robustness.evaluator_accuracy"): "fall into 1 of 3 evaluator classes"}}
+"""Errors with their reason: every one-colour sample is one evaluator class, so agreement with its own
+clean prediction survives any corruption and is no baseline for robustness (CLASS_ENTROPY_FLOOR in
+audit/checks/robustness.py); the run exits 4."""
+INCONCLUSIVE = {"privacy": {(DEFECT, "privacy.mia_auc"), (DEFECT, "privacy.mia_tpr_at_1pct_fpr")}}
+"""Inconclusive records: the held-out split is 38.5% red against 32% of the training split, so the
+all-red generator's samples sit nearer held-out images than training ones (GAN-Leaks AUC 0.42
+[0.37, 0.48]), which the two-sided membership gates read as a possible inverted leak; the run exits 3."""
 NO_FEATURES = {"quality.swd_pixel", "quality.near_duplicate_rate", "privacy.dcr_ratio", "privacy.near_copy_rate",
+               "privacy.exact_copy_rate",
                "privacy.mia_auc", "privacy.mia_tpr_at_1pct_fpr", "fairness.representation_tv", "fairness.representation_ratio",
                "fairness.representation_chi2"}
 """Checks that read pixels or attribute labels only: their records name no feature space."""
@@ -56,10 +65,17 @@ def test_rgb_generators_end_to_end(cli, pngs: Path, suite: str, n: int):
     """n=400 resolves the near-copy gates (<= 0.05 on the CI's upper end) for a faithful generator."""
     result = cli("run", f"suite={suite}", f"data={pngs}", f"n={n}", *WORDS)
     records = result.results["records"]
-    assert records and result.exit_code in (0, 1), result.stdout + result.stderr
+    errors = ERRORS.get(suite, {})
+    inconclusive = INCONCLUSIVE.get(suite, set())
+    assert records and result.exit_code in ((4,) if errors else (3,) if inconclusive else (0, 1)), result.stdout + result.stderr
     by = {(r["model"], r["check"]): r for r in records}
+    for key, reason in errors.items():
+        assert by[key]["status"] == "error" and reason in by[key]["reason"], by[key]["reason"]
+    if inconclusive:
+        assert {key for key, r in by.items() if r["status"] == "inconclusive"} == inconclusive
+        assert all(by[key]["value"] < 0.5 for key in inconclusive if key[1] == "privacy.mia_auc")
     for r in records:
-        assert r["status"] != "error", (r["check"], r["model"], r["reason"])
+        assert r["status"] != "error" or (r["model"], r["check"]) in errors, (r["check"], r["model"], r["reason"])
         if r["status"] == "skipped":
             assert r["reason"], r["check"]
     for model in (CLEAN, DEFECT):

@@ -22,11 +22,10 @@ from audit.checks.fairness_images import (
     metric_frame,
     representation_frame,
     representation_ratio_of,
-    total_variation,
-    tv_of_predictions,
 )
 from audit.checks.fairness_text import permutation_floor, preference_interval
 from audit.metrics import group_frame
+from audit.metrics.groups import total_variation, tv_of_predictions
 
 K = 6
 REFERENCE = np.array([0.1, 0.2, 0.15, 0.25, 0.2, 0.1])

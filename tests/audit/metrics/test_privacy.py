@@ -61,8 +61,8 @@ def test_roc_chart_contract():
 
 
 def test_dcr_ratios_and_exact_matches():
-    np.testing.assert_allclose(dcr_ratios([0.0, 1.0, 2.0], [1.0, 1.0, 1.0]), [0.0, 1.0, 2.0])
-    assert dcr_ratios([1.0], [0.0])[0] > 1e6
+    np.testing.assert_allclose(dcr_ratios([0.0, 1.0, 2.0], [1.0, 1.0, 1.0]), [0.0, 1.0, 2.0], atol=1e-12)
+    assert dcr_ratios([1.0], [0.0])[0] == 10.0  # a held-out copy: capped, no evidence of copying training data
     assert exact_match_rate([" a b", "c", ""], ["a b ", "d", ""]) == (1, 3)
 
 

@@ -49,6 +49,18 @@ class Samples:
     """The prompt each image was generated for (a text-to-image model), else None."""
 
 
+def _check_declared_shape(model: str, adapter: Any, shape: tuple[int, ...]) -> None:
+    """ModelOutputError when sample()'s images differ from the model's own `info.image_shape`: an
+    HWC tensor [N, 16, 16, 1] from a model declaring 1x16x16 had been told the evaluator reads
+    another shape, as if the model were right and the instrument wrong."""
+    from audit.reference_images import shape_text
+
+    declared = getattr(getattr(adapter, "info", None), "image_shape", None)
+    if declared and tuple(int(d) for d in declared) != shape:
+        raise ModelOutputError(f"model '{model}' sample() returned {shape_text(shape)} images, but its info.image_shape "
+                               f"declares {shape_text(declared)} (images are [N, C, H, W], channels first)")
+
+
 @dataclass
 class SampleStore:
     """Per-run cache of generated samples and their evaluator embeddings, with call counters."""
@@ -218,6 +230,7 @@ class SampleStore:
         prompts = self._prompts_for(adapter, n)
         images = adapter.sample(n, seed, labels=labels, prompts=list(prompts)) if prompts else adapter.sample(n, seed, labels=labels)
         validate_images(model, images, n)
+        _check_declared_shape(model, adapter, tuple(images.shape[1:]))
         return Samples(owned_images(images), labels, prompts)
 
     def _note_cache_read(self, what: str, origin: Any) -> None:

@@ -15,9 +15,17 @@ Design decisions:
   details as `heldout_real` (same corruptions, same seeds), so a reader can tell a model whose
   samples are fragile from an evaluator that is.
   The ratio to severity 0 is meaningful only when the clean agreement is well above chance: a
-  mode-collapsed GAN whose clean agreement is 0.1 (chance) scores ~1.09, since corruption cannot
-  make chance worse; `details["clean_agreement"]` is reported beside it and a note is added when
-  it is below 0.5 (quality.conditional_accuracy gates the clean value).
+  model whose clean agreement is 0.1 (chance) would score ~1, since corruption cannot make chance
+  worse. So a model with no valid clean baseline is an error record with the reason, never a
+  number: a conditional model whose clean agreement is not clearly above chance (Wilson lower
+  bound at most 1/classes), or an unconditional one whose clean samples the evaluator puts in
+  (almost) one class (CLASS_ENTROPY_FLOOR: one black image keeps "its" class under every
+  corruption). Above chance, `details["clean_agreement"]` is reported beside the value and a note
+  is added when it is below 0.5 (quality.conditional_accuracy gates the clean value). Likewise
+  `robustness.latent_stability` errors when the latent barely reaches the output (LATENT_RMS_FLOOR),
+  and the text checks when the model cannot tell its clean texts from their characters scrambled
+  (SCRAMBLED_PERPLEXITY_FLOOR: a uniform model's perplexity ratio is 1 under any perturbation) or
+  generates nothing for most prompts.
 - `robustness.fgsm` / `robustness.pgd` attack the evaluator on held-out real digits: they
   characterise the evaluator every image check relies on, not the model, so their numbers are
   the same for every model of a run (computed once per run) and the suite gates them not.
@@ -63,6 +71,23 @@ PARAPHRASE_WORDS = (5, 10, 15, 20, 25, 30)
 about what 40 new tokens of TinyStories text give), so models with different tokenizers are
 compared on texts of the same length in words."""
 PARAPHRASE_TABLE_GROUPS = 3
+CLASS_ENTROPY_FLOOR = 0.5
+"""Least normalised entropy of an unconditional model's clean predicted classes (entropy / log of
+min(classes, n), the most n samples can reach). Measured (seed 0, digits evaluator): vae 0.991 at
+n=360, 0.924 at n=40, 0.889 at n=16; vae-fragile 0.953 at n=360, 0.799 at n=16; a generator of one
+image (myrob:blank, myrob:noise_img) 0. Half the maximum is what three of ten classes shared evenly
+reach (0.48): below it the samples span too few classes for agreement with their own clean
+prediction to say anything (a corruption that keeps an image in its one class leaves it "robust")."""
+LATENT_RMS_FLOOR = 1 / 255
+"""Least median RMS pixel change per unit of latent noise (per-dimension sigma 1 = one prior std),
+averaged over severities 1-5: one 8-bit grey level. Measured (seed 0): gan 0.124, vae 0.149,
+vae-fragile 0.134 at n=360 (0.118, 0.160, 0.073 at n=16), diffusion 0.162 at n=40; one fixed image
+plus 1e-6 * tanh(z[0]) (myrob:blank, noise_img, const_digit) 5e-8 to 3e-7."""
+SCRAMBLED_PERPLEXITY_FLOOR = 2.0
+"""Least ratio of per-token perplexity on character-scrambled copies of the clean texts to that on
+the clean texts. Measured (n=360, seed 0): the bundled transformer 131 (perplexity 16.2 clean, 2.1e3
+scrambled; 32 TinyStories documents of 64 words); a model with the same probability for every
+token (mytext:uniform, and its silent and one-token-per-text variants) 1 exactly."""
 
 
 def _corruption_seed(ctx: CheckContext, name: str, severity: int) -> int:
@@ -97,6 +122,40 @@ def _heldout(ctx: CheckContext, n: int | None) -> tuple[Any, np.ndarray | None]:
     return torch.tensor(np.asarray(ref.test_x[:count]), dtype=torch.float32), y
 
 
+def _clean_baseline(ctx: CheckContext, predictions: np.ndarray, labels: np.ndarray | None, classes: int) -> dict[str, Any]:
+    """The clean samples' baseline, or ModelOutputError when it leaves nothing to be robust about.
+
+    Conditional models: clean agreement with the requested labels must be clearly above chance
+    (Wilson lower bound above 1/classes), else the samples do not carry their class to begin with.
+    Unconditional models: the target is the evaluator's own clean prediction, so agreement is 1 by
+    construction; the predicted classes must be diverse (CLASS_ENTROPY_FLOOR), else a generator of one
+    image, whose corruptions stay in its one class, reads as robust."""
+    count = len(predictions)
+    if count < 2:
+        raise ValueError(f"robustness.evaluator_accuracy needs at least 2 samples, got {count}")
+    if labels is not None:
+        hits = int((predictions == labels).sum())
+        low, high = wilson_ci(hits, count)
+        baseline = {"clean_agreement": hits / count, "ci_low": low, "ci_high": high, "chance": 1 / classes,
+                    "rule": "Wilson 95% lower bound of clean agreement with the requested labels above chance (1/classes)"}
+        if not low > 1 / classes:
+            raise ModelOutputError(
+                f"model '{ctx.model}' samples match the label asked for in {hits}/{count} ({hits / count:.3g}, 95% CI from {low:.3g}), "
+                f"not clearly above chance (1/{classes}): its clean samples do not carry their label, so there is no robustness to measure")
+        return baseline
+    shares = np.bincount(predictions, minlength=classes) / count
+    present = shares[shares > 0]
+    entropy = float((present * np.log(1 / present)).sum() / np.log(min(classes, count)))
+    baseline = {"classes_predicted": int(len(present)), "largest_class_share": float(shares.max()), "normalised_entropy": entropy,
+                "floor": CLASS_ENTROPY_FLOOR, "rule": "entropy of the clean predicted classes / log(min(classes, n)) at least the floor"}
+    if entropy < CLASS_ENTROPY_FLOOR:
+        raise ModelOutputError(
+            f"model '{ctx.model}' clean samples fall into {len(present)} of {classes} evaluator classes ({shares.max():.0%} in class "
+            f"{int(shares.argmax())}; normalised entropy {entropy:.3g} < {CLASS_ENTROPY_FLOOR}): agreement with its own clean "
+            "prediction survives any corruption that keeps that class, so there is no robustness to measure")
+    return baseline
+
+
 @check("robustness.evaluator_accuracy", families=IMAGE_FAMILIES, needs=(SAMPLE,), higher_is_better=True, unit="share of clean")
 def evaluator_accuracy(ctx: CheckContext) -> Measurement:
     """Evaluator agreement with each sample's label under 5 corruptions x severities 0-5 (normalised area, bootstrap CI)."""
@@ -105,12 +164,14 @@ def evaluator_accuracy(ctx: CheckContext) -> Measurement:
 
     names = list(CORRUPTIONS)
     samples = ctx.samples()
-    ctx.require_classes("agreement under corruption")
+    classes = ctx.require_classes("agreement under corruption")
     conditional = samples.labels is not None and has_capability(ctx.adapter, CONDITIONAL)
+    clean = ctx.embedding().predictions
     if conditional:
         target, mode = samples.labels.numpy(), "the label each sample was generated for"
     else:
-        target, mode = ctx.embedding().predictions, "the evaluator's prediction on the clean sample (unconditional model)"
+        target, mode = clean, "the evaluator's prediction on the clean sample (unconditional model)"
+    baseline = _clean_baseline(ctx, clean, target if conditional else None, classes)
     agree = _agreement(ctx, samples.images, target, names)
     weights = multinomial_counts(len(agree), ctx.bootstrap, ctx.rng_seed("robustness.evaluator_accuracy"))
     point, boot = curves.mean_curves(agree, weights)
@@ -130,7 +191,7 @@ def evaluator_accuracy(ctx: CheckContext) -> Measurement:
     return Measurement(
         value, low, high, n=len(agree), by_group=by_group,
         details={
-            "target": mode, "clean_agreement": float(point[0, 0]),
+            "target": mode, "clean_agreement": float(point[0, 0]), "clean_baseline": baseline,
             "curve": {n_: point[c].tolist() for c, n_ in enumerate(names)},
             "summary": "mean over severities 1-5 of agreement(s) / agreement(0), averaged over corruptions",
             "heldout_real": heldout, "charts": charts,
@@ -234,13 +295,20 @@ def latent_stability(ctx: CheckContext) -> Measurement:
     ctx.require_classes("the class-flip rate")  # after the evaluator has seen x0: it says its classes without the run's samples
     flips = np.zeros((len(z0), 1, len(LATENT_SIGMA)))
     change = np.zeros((len(z0), 1, len(LATENT_SIGMA)))
+    rms = np.zeros((len(z0), len(LATENT_SIGMA) - 1))
     for s, sigma in enumerate(LATENT_SIGMA[1:], start=1):
         xs = decode(z0 + sigma * eps)
         flips[:, 0, s] = _predictions(ctx, xs) != p0
         change[:, 0, s] = ((xs - x0).flatten(1).norm(dim=1) / (sigma * eps.norm(dim=1))).double().numpy()
+        rms[:, s - 1] = ((xs - x0).flatten(1).double().pow(2).mean(dim=1).sqrt() / sigma).numpy()
     if not change[:, 0, 1:].any():
         raise ModelOutputError(f"model '{ctx.model}' returned the same images for every perturbed latent ({source}): "
                                "the latent it declares does not reach its output, so there is no stability to measure")
+    reach = float(np.median(rms.mean(axis=1)))
+    if not reach >= LATENT_RMS_FLOOR:
+        raise ModelOutputError(
+            f"model '{ctx.model}': the latent it declares barely reaches its output ({source}): latent noise moves the median "
+            f"image by {reach:.2g} RMS per unit of noise, below one grey level (1/255), so a flip rate says nothing about stability")
     weights = multinomial_counts(len(z0), ctx.bootstrap, ctx.rng_seed("robustness.latent_stability"))
     f_point, f_boot = curves.mean_curves(flips, weights)
     c_point, c_boot = curves.mean_curves(change, weights)
@@ -255,6 +323,8 @@ def latent_stability(ctx: CheckContext) -> Measurement:
             "summary": "class-flip rate (evaluator prediction differs from the unperturbed output) averaged over severities 1-5",
             "output_change_per_unit_latent": {"value": sensitivity, "ci_low": s_low, "ci_high": s_high,
                                               "unit": "pixel L2 change / latent L2 perturbation, mean over severities 1-5"},
+            "output_reach": {"value": reach, "floor": LATENT_RMS_FLOOR,
+                             "unit": "median over samples of the RMS pixel change / per-dimension latent sigma, mean over severities 1-5"},
             "charts": [
                 curves.chart("Class flips under latent noise", "flip rate", ["flip rate"], SEVERITY_X, f_point, f_boot),
                 curves.chart("Output change per unit latent perturbation", "pixel L2 / latent L2", ["sensitivity"],
@@ -335,6 +405,40 @@ def pgd_attack(ctx: CheckContext, epsilon: float = 0.05, n: int | None = None) -
     return _attack_measurement(ctx, "pgd", epsilon, n)
 
 
+def _require_text(ctx: CheckContext, outputs: list[str], what: str) -> None:
+    """ModelOutputError when at least half of `outputs` are empty or whitespace: compared with
+    each other, empty continuations agree perfectly and say nothing about robustness."""
+    empty = sum(not o.strip() for o in outputs)
+    if 2 * empty >= len(outputs):
+        raise ModelOutputError(f"model '{ctx.model}' generated nothing (or only whitespace) for {empty} of {len(outputs)} {what}: "
+                               "empty continuations agree with each other whatever the prompt, so there is no robustness to measure")
+
+
+def _per_token_perplexity(pairs: np.ndarray) -> float:
+    """exp(total NLL / total tokens) of story_nll rows."""
+    return float(np.exp(pairs[:, 0].sum() / pairs[:, 1].sum()))
+
+
+def _text_baseline(ctx: CheckContext, texts: list[str], clean_nll: np.ndarray, seeds: list[int]) -> dict[str, Any]:
+    """Clean against character-scrambled perplexity, or ModelOutputError when the model cannot tell
+    text from its scrambled copy (SCRAMBLED_PERPLEXITY_FLOOR): a model that gives every token the
+    same probability (a uniform distribution, the prompt ignored) keeps its perplexity under any
+    perturbation, which would read as perfect robustness."""
+    from audit.robustness.text import scrambled
+    from audit.text_generation import story_nll
+
+    clean = _per_token_perplexity(clean_nll)
+    control = _per_token_perplexity(story_nll(ctx.adapter, [scrambled(t, seeds[i]) for i, t in enumerate(texts)]))
+    ratio = control / clean
+    if not ratio >= SCRAMBLED_PERPLEXITY_FLOOR:
+        raise ModelOutputError(
+            f"model '{ctx.model}' finds the clean texts hardly more likely than their characters scrambled (perplexity {clean:.4g} "
+            f"vs {control:.4g}, ratio {ratio:.3g} < {SCRAMBLED_PERPLEXITY_FLOOR:g}): it does not read its input, so there is no "
+            "robustness to measure")
+    return {"clean_perplexity": clean, "scrambled_perplexity": control, "ratio": ratio, "floor": SCRAMBLED_PERPLEXITY_FLOOR,
+            "control": "the same texts with their characters in a seeded random order (audit.robustness.text.scrambled)"}
+
+
 @check("robustness.text_perturbation", families=("transformer",), needs=(LOG_PROBS, GENERATE), higher_is_better=False,
        unit="x clean perplexity")
 def text_perturbation(ctx: CheckContext, docs: int = TEXT_DOCS) -> Measurement:
@@ -353,7 +457,9 @@ def text_perturbation(ctx: CheckContext, docs: int = TEXT_DOCS) -> Measurement:
     seeds = [ctx.seed * 7919 + i for i in range(count)]
 
     clean_nll = story_nll(ctx.adapter, texts)
+    baseline = _text_baseline(ctx, texts, clean_nll, seeds)
     clean_next = generate_texts(ctx, prompts, 1, greedy=True, batch=64).outputs
+    _require_text(ctx, clean_next, "clean prompts (one greedy token)")
     nll = np.empty((count, len(names), len(SEVERITY_X)))
     tokens = np.empty_like(nll)
     agree = np.empty_like(nll)
@@ -376,14 +482,13 @@ def text_perturbation(ctx: CheckContext, docs: int = TEXT_DOCS) -> Measurement:
     clean_ppl = float(ppl[0, 0])
     ood = {}
     for kind, samples in OUT_OF_DISTRIBUTION.items():
-        pairs = story_nll(ctx.adapter, list(samples))
-        ood[kind] = {"perplexity": float(np.exp(pairs[:, 0].sum() / pairs[:, 1].sum())),
-                     "ratio_to_clean": float(np.exp(pairs[:, 0].sum() / pairs[:, 1].sum())) / clean_ppl, "texts": len(samples)}
+        kind_ppl = _per_token_perplexity(story_nll(ctx.adapter, list(samples)))
+        ood[kind] = {"perplexity": kind_ppl, "ratio_to_clean": kind_ppl / clean_ppl, "texts": len(samples)}
     return Measurement(
         value, low, high, n=count, by_group=by_group,
         details={
             "reference": source, "documents": count, "words_per_document": TEXT_WORDS, "prompt_words": PROMPT_WORDS,
-            "clean_perplexity": clean_ppl,
+            "clean_perplexity": clean_ppl, "clean_baseline": baseline,
             "summary": "mean over severities 1-5 of perplexity(s) / perplexity(0), averaged over perturbations (1 = unaffected)",
             "top1_agreement": {n_: a_point[c].tolist() for c, n_ in enumerate(names)},
             "top1_agreement_mean": float(a_point[:, 1:].mean()),
@@ -442,6 +547,7 @@ def paraphrase_consistency(ctx: CheckContext, groups: int | None = None, max_new
     chosen = PARAPHRASES[:count]
     per = len(chosen[0].prompts)
     gens = generate_texts(ctx, [p for g in chosen for p in g.prompts], int(max_new_tokens), greedy=True, batch=GENERATION_BATCH)
+    _require_text(ctx, gens.outputs, "paraphrased openings")
     continuations = [gens.outputs[g * per : (g + 1) * per] for g in range(count)]
     scores = _paraphrase_rouge(continuations, PARAPHRASE_WORDS)
     words = PARAPHRASE_WORDS[-1]

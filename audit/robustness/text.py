@@ -10,6 +10,8 @@ Each perturbation acts on a share `p` of its units, p = RATES[severity] = 0, .02
   code_switch  p of the words found in the English -> Spanish lexicon (audit.robustness.lexicon)
                are replaced by their translation, keeping capitalisation
 
+`scrambled` shuffles a text's characters: the control text the clean baseline is checked against.
+
 OUT_OF_DISTRIBUTION holds short project-authored texts of another kind (source code, tables of
 numbers), scored beside the clean text as a reference for how far "foreign" text moves perplexity.
 """
@@ -154,6 +156,15 @@ def perturb(text: str, name: str, severity: int, seed: int = 0) -> str:
     if name not in PERTURBATIONS:
         raise ValueError(f"unknown text perturbation '{name}'; valid: {', '.join(PERTURBATIONS)}")
     return PERTURBATIONS[name](text, severity, seed)
+
+
+def scrambled(text: str, seed: int = 0) -> str:
+    """`text` with its characters in a seeded random order: the same characters, no language.
+    A model that reads text finds it far less likely than the original; one that ignores what it
+    reads (uniform probabilities) cannot tell them apart, so it is the baseline of text robustness."""
+    chars = list(text)
+    _rng(seed, "scrambled").shuffle(chars)
+    return "".join(chars)
 
 
 OUT_OF_DISTRIBUTION: dict[str, tuple[str, ...]] = {

@@ -172,6 +172,16 @@ def _list(value: str) -> list[str]:
     return items
 
 
+def _distinct_list(key: str, value: str) -> list[str]:
+    """`_list`, refusing a name given twice (one line, exit 2), as two models of one name are
+    refused: a precision or check listed twice would run twice and write duplicate records."""
+    items = _list(value)
+    twice = next((item for i, item in enumerate(items) if item in items[:i]), None)
+    if twice is not None:
+        raise InputError(f"'{key}' names '{_shown(twice)}' twice ({key}={_shown(value)}): name each {key} once.")
+    return items
+
+
 def _choice(key: str, value: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise InputError(f"Unknown {key} '{value}'. Valid: {', '.join(choices)}.")
@@ -181,11 +191,11 @@ def _choice(key: str, value: str, choices: tuple[str, ...]) -> str:
 _PARSERS: dict[str, Callable[[str], tuple[str, Any]]] = {
     "suite": lambda v: ("suite", v),
     "model": lambda v: ("models", _list(v)),
-    "precision": lambda v: ("precisions", _list(v)),
+    "precision": lambda v: ("precisions", _distinct_list("precision", v)),
     "device": lambda v: ("device", _choice("device", v, DEVICES)),
     "n": lambda v: ("n", parse_n(v)),
     "seed": lambda v: ("seed", parse_seed(v)),
-    "check": lambda v: ("checks", _list(v)),
+    "check": lambda v: ("checks", _distinct_list("check", v)),
     "policy": lambda v: ("policy", Path(_nonempty("policy", v, "a policy TOML file"))),
     "out": lambda v: ("out", Path(_nonempty("out", v, "a folder (default reports)"))),
     "bootstrap": lambda v: ("bootstrap", _int("bootstrap", v, 0, MAX_BOOTSTRAP)),

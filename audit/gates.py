@@ -49,7 +49,8 @@ def _has_ci(record: CheckResult) -> bool:
 
 def _outcome(gate: Gate, record: CheckResult) -> tuple[str, str]:
     """pass | fail | inconclusive of a gate's absolute bounds (max/min) on one record, and a note
-    when a CI-judged gate had no CI to judge.
+    when a CI-judged gate had no CI to judge, or a zero-width one its check marked as degenerate
+    (`audit.metrics.resample.degenerate_interval`: inconclusive, never certain).
 
     A record of a check that gives no interval (a count, an exact quantity) is judged on its
     value, and says so. A record that lacks its interval because the run asked for none
@@ -57,7 +58,12 @@ def _outcome(gate: Gate, record: CheckResult) -> tuple[str, str]:
     value = record.value
     if value is None or not math.isfinite(value):
         return "inconclusive", "no finite value to judge"
+    from audit.metrics.resample import DEGENERATE_KEY
+
     has_ci = _has_ci(record)
+    degenerate = record.details.get(DEGENERATE_KEY) if isinstance(record.details, dict) else None
+    if gate.judge == "ci" and degenerate:
+        return "inconclusive", str(degenerate)
     if gate.judge != "ci" or has_ci:
         low, high = (record.ci_low, record.ci_high) if gate.judge == "ci" else (value, value)
         return _worst(_bounds(low, high, gate.max, gate.min)), ""

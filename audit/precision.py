@@ -3,8 +3,12 @@
 Casts (`fp32`, `bf16`, `fp16`) move every module to a float dtype. Quantized variants replace
 layers of the adapter's modules in place (the networks `modules()` returns, so every method of
 the adapter runs them) and attach a `QuantizationSummary` as `adapter.quantization`: which layers
-were quantized, which were left in float and why, the backend, and what share of the parameters
-the quantized layers hold. A combination that cannot run (fp16 or fp8 on CPU, fp8 on a GPU older
+were quantized, every module whose float weights stay float and why (raw Parameters a module's
+forward reads, layer kinds the variant does not cover: Conv, LSTM/GRU, Embedding, norms; tied
+layers), the backend, and what share of the parameters the quantized layers hold. A network
+listed under two roles (a role inside another's network) is quantized, counted and sized once
+(`distinct_roles`). A variant that quantized less than MIN_QUANTIZED_SHARE of the weights raises
+UnsupportedPrecision naming what stayed float: it would be fp32 measured under an integer name. A combination that cannot run (fp16 or fp8 on CPU, fp8 on a GPU older
 than compute capability 8.9, int8 dynamic on a model without Linear layers, PT2E static int8 on
 a language model or on CUDA, any variant but fp32 on a model whose `modules()` is empty: nothing
 to cast, any quantized variant on a TorchScript network: its layers cannot be swapped or hooked)
@@ -149,16 +153,46 @@ NOT_THE_NETWORKS = "modules() does not return the networks the model runs"
 
 class PrecisionChangedNothing(ModelOutputError):
     """A variant other than fp32 whose outputs are bit-identical to fp32's on the same seeds and
-    inputs (`outputs_identical`): casting or quantizing `modules()` did not reach the computation
-    the model's outputs come from, so whatever is measured of it is fp32's. The quantization
-    suite records its checks as errors (exit 4); `audit check-model` fails its precision rule."""
+    inputs (`outputs_identical`), or while whose outputs were made none of the networks
+    `modules()` returns ran (`networks_ran`: outputs that vary from call to call, e.g. noise from
+    torch's global RNG, escape the first test): casting or quantizing `modules()` did not reach
+    the computation the model's outputs come from, so whatever is measured of it is fp32's. The
+    quantization suite records its checks as errors (exit 4); `audit check-model` fails its
+    precision rule."""
 
-    def __init__(self, model: str, precision: str, call: str) -> None:
+    def __init__(self, model: str, precision: str, call: str, observed: str = "") -> None:
+        observed = observed or "bit-identical to fp32 on the same seeds and inputs"
         super().__init__(
-            f"precision {precision} changed nothing in the outputs of model '{model}' ({call}: bit-identical to fp32 on the same "
-            f"seeds and inputs): {NOT_THE_NETWORKS} (or none of what {precision} casts or quantizes is on {call}'s path), "
+            f"precision {precision} changed nothing in the outputs of model '{model}' ({call}: {observed}): "
+            f"{NOT_THE_NETWORKS} (or none of what {precision} casts or quantizes is on {call}'s path), "
             "so this variant would measure fp32 against itself"
         )
+
+
+def networks_ran(adapter: Any, call: Callable[[], Any]) -> bool | None:
+    """Whether any module of the networks `adapter.modules()` returns (the roots and every module
+    inside them) ran while `call()` ran, counted by forward pre-hooks; None when a network cannot
+    be hooked (TorchScript), so nothing can be told. A decoy whose outputs come from a hidden
+    network runs none of them, whatever its outputs look like."""
+    import torch
+
+    modules = [m for root in _roles(adapter).values() for m in root.modules()]
+    if any(isinstance(m, torch.jit.ScriptModule) for m in modules):
+        return None
+    calls = 0
+
+    def count(module: Any, args: Any) -> None:
+        nonlocal calls
+        calls += 1
+
+    handles = [m.register_forward_pre_hook(count) for m in {id(m): m for m in modules}.values()]
+    try:
+        with torch.no_grad():
+            call()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return calls > 0
 
 
 def outputs_identical(reference: Any, variant: Any) -> bool:
@@ -250,6 +284,40 @@ class QuantizationSummary:
         return {**asdict(self), "quantized_share": self.quantized_share}
 
 
+MIN_QUANTIZED_SHARE = 0.05
+"""The least share of a model's weights a quantized variant must hold in integer form to be
+measured under its name. The bundled models (CPU): gan 0.54 (int8, int8wo, int4wo), 0.54
+(int8static); vae 0.85, 0.85, 0.85, 0.42; diffusion 0.11 (its convolutions stay float in
+int8/int8wo/int4wo), 0.99 (int8static); transformer 0.74 (the tied output layer stays float);
+tabular-gan 0.997, tabular-vae 0.997 (int4wo 0.63). Half the smallest of them (0.11); a model that
+keeps its weights in raw Parameters, convolutions or recurrent layers quantizes almost none
+(0.004: an embedding's Linear) and would be measured as fp32 under an integer name."""
+
+
+def require_quantized_share(model: str, summary: QuantizationSummary) -> QuantizationSummary:
+    """`summary` when its variant quantized at least MIN_QUANTIZED_SHARE of the weights; else
+    UnsupportedPrecision (its records are `skipped` with the reason, never judged as that
+    precision), naming what stayed float."""
+    if summary.quantized_share >= MIN_QUANTIZED_SHARE:
+        return summary
+    largest = sorted(summary.kept_float.items(), key=lambda kv: -_weights_in(kv[1]))[:3]
+    kept = "; ".join(f"{name}: {why}" for name, why in largest)
+    more = f" (and {len(summary.kept_float) - len(largest)} more)" if len(summary.kept_float) > len(largest) else ""
+    raise UnsupportedPrecision(
+        f"precision '{summary.precision}' quantized {summary.quantized_share:.1%} of the weights of model '{model}' "
+        f"({summary.quantized_params:,} of {summary.total_params:,}), below the {MIN_QUANTIZED_SHARE:.0%} a variant must reach "
+        f"to be measured as {summary.precision}: it would measure an fp32 model under that name. Left in float: {kept}{more}."
+    )
+
+
+def _weights_in(reason: str) -> int:
+    """The weight count a `float_reasons` reason states ("(12,345 weights)"), 0 where none."""
+    import re
+
+    found = re.search(r"\(([0-9,]+) weights\)", reason)
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
 def apply_precision(adapter: Any, name: str, device: str) -> Any:
     """Cast or quantize the adapter's modules; raise UnsupportedPrecision where it cannot run."""
     import torch
@@ -276,7 +344,7 @@ def apply_precision(adapter: Any, name: str, device: str) -> Any:
         return _apply_on_cuda(adapter, precision, str(device))
     if precision.quantized:
         adapter.to(device=device, dtype=torch.float32)
-        adapter.quantization = QUANTIZERS[name](adapter)
+        adapter.quantization = require_quantized_share(adapter.info.name, QUANTIZERS[name](adapter))
     else:
         adapter.to(device=device, dtype=getattr(torch, precision.dtype))
     adapter.info.precision = name
@@ -335,6 +403,33 @@ def _roles(adapter: Any) -> dict[str, "torch.nn.Module"]:
     return dict(modules or {})
 
 
+def distinct_roles(adapter: Any) -> dict[str, "torch.nn.Module"]:
+    """The adapter's networks by role, less every role whose module is another role's module or
+    lies inside one (`{"generator": G, "head": G.fc2}` is G once): each weight is quantized, counted
+    and sized once, under the outermost role that holds it."""
+    roles = _roles(adapter)
+    inside: set[int] = set()
+    for root in roles.values():
+        inside.update(id(m) for m in root.modules() if m is not root)
+    kept: dict[str, "torch.nn.Module"] = {}
+    for role, root in roles.items():
+        if id(root) not in inside and all(root is not other for other in kept.values()):
+            kept[role] = root
+    return kept
+
+
+def parameter_count(roots: Any) -> int:
+    """Parameters of the networks `roots`, each tensor once however many roles or modules hold it."""
+    seen: set[int] = set()
+    total = 0
+    for root in roots:
+        for p in root.parameters():
+            if id(p) not in seen:
+                seen.add(id(p))
+                total += p.numel()
+    return total
+
+
 def _is_conv1d(module: Any) -> bool:
     """transformers' `Conv1D` (GPT-2): a linear layer with its weight stored as [in, out]."""
     return type(module).__name__ == "Conv1D" and hasattr(module, "nf") and getattr(module, "weight", None) is not None
@@ -380,37 +475,65 @@ def _tied_storages(root: "torch.nn.Module") -> set[int | None]:
     return tied
 
 
-def linear_layers(adapter: Any) -> tuple[list[tuple[str, "torch.nn.Module", str, "torch.nn.Linear"]], dict[str, str], int]:
-    """Every `nn.Linear` (after converting GPT-2 `Conv1D`s) of the adapter's modules, as
-    (qualified name, parent, attribute, layer); the tied ones separately with their reason; and
-    the total parameter count."""
+def linear_layers(adapter: Any, precision: str = "this precision") -> tuple[list[tuple[str, "torch.nn.Module", str, "torch.nn.Linear"]], dict[str, str], int]:
+    """Every `nn.Linear` (after converting GPT-2 `Conv1D`s) of the adapter's networks (each
+    once: `distinct_roles`), as (qualified name, parent, attribute, layer); every other module
+    holding float parameters, with why `precision` leaves them in float (tied Linear layers, raw
+    Parameters, layer kinds it does not cover: `float_reasons`); and the parameter count."""
     import torch
 
-    found, kept, total, seen = [], {}, 0, set()
-    for role, root in _roles(adapter).items():
-        if id(root) in seen:
-            continue
-        seen.add(id(root))
+    found, kept, seen = [], {}, set()
+    roles = distinct_roles(adapter)
+    for role, root in roles.items():
         conv1d_to_linear(root)
-        total += sum(p.numel() for p in root.parameters())
         tied = _tied_storages(root)
         for parent_name, parent in root.named_modules():
             for child_name, child in parent.named_children():
-                if not isinstance(child, torch.nn.Linear):
+                if not isinstance(child, torch.nn.Linear) or id(child) in seen:
                     continue
+                seen.add(id(child))
                 name = ".".join(x for x in (role, parent_name, child_name) if x)
                 ptr = storage_ptr(child.weight)
                 if ptr is not None and ptr in tied:
                     kept[name] = "weight tied to an embedding (quantizing it would add an int8 copy beside the float embedding)"
                 else:
                     found.append((name, parent, child_name, child))
-    return found, kept, total
+    covered = {id(p) for *_, layer in found for p in layer.parameters()}
+    kept.update(float_reasons(roles, covered, precision, skip=set(kept)))
+    return found, kept, parameter_count(roles.values())
+
+
+def float_reasons(roles: dict[str, "torch.nn.Module"], covered: set[int], precision: str, skip: frozenset[str] | set[str] = frozenset()) -> dict[str, str]:
+    """Qualified module name -> why its own float parameters stay float, for every module whose
+    parameters are not in `covered` (the ids of the parameters `precision` quantizes): raw
+    Parameters a module's own forward reads (F.linear, einsum), or a layer kind (Conv, LSTM, GRU,
+    Embedding, norms) that `precision`, which swaps nn.Linear layers, does not cover."""
+    import torch
+
+    reasons, seen = {}, set(covered)
+    for role, root in roles.items():
+        for path, module in root.named_modules():
+            name = ".".join(x for x in (role, path) if x)
+            own = [(n, p) for n, p in module.named_parameters(recurse=False) if p.is_floating_point() and id(p) not in seen]
+            seen.update(id(p) for _, p in own)
+            if not own or name in skip:
+                continue
+            count = f"{sum(p.numel() for _, p in own):,} weights"
+            kind = type(module)
+            if kind.__module__.startswith("torch.nn.") and not isinstance(module, torch.nn.Linear):
+                reasons[name] = f"{kind.__name__} layer ({count}): a layer kind {precision} does not cover (it quantizes nn.Linear layers only)"
+            else:
+                tensors = ", ".join(n for n, _ in own)
+                reasons[name] = (f"raw Parameter{'s' if len(own) > 1 else ''} {tensors} ({count}) held by the module itself, "
+                                 f"not in an nn.Linear layer (F.linear, einsum): {precision} swaps nn.Linear layers only")
+    return reasons
 
 
 def _require_linears(adapter: Any, precision: str) -> tuple[list[Any], dict[str, str], int]:
-    found, kept, total = linear_layers(adapter)
+    found, kept, total = linear_layers(adapter, precision)
     if not found:
-        why = f" ({len(kept)} tied to embeddings)" if kept else ""
+        tied = sum(1 for why in kept.values() if why.startswith("weight tied"))
+        why = f" ({tied} tied to embeddings)" if tied else ""
         raise UnsupportedPrecision(
             f"precision '{precision}' quantizes Linear layers and model '{adapter.info.name}' has none that can be quantized{why}."
         )
@@ -437,7 +560,7 @@ def _int8_dynamic(adapter: Any) -> QuantizationSummary:
         raise UnsupportedPrecision("precision 'int8' needs a quantized engine (fbgemm/x86 or qnnpack); this torch build has none.")
     summary.backend = f"torch.ao.quantization.quantize_dynamic ({torch.backends.quantized.engine} engine)"
     by_root: dict[int, tuple[torch.nn.Module, dict[str, Any]]] = {}
-    for role, root in _roles(adapter).items():
+    for role, root in distinct_roles(adapter).items():
         prefix = f"{role}."
         names = {name[len(prefix):]: per_channel_dynamic_qconfig for name, *_ in found if name.startswith(prefix)}
         if names:
@@ -552,16 +675,18 @@ def weight_only_types() -> tuple[type, type]:
 def _weight_only(adapter: Any, name: str, make: Callable[[Any], Any], scheme: str, backend: str, fits: Callable[[Any], str | None]) -> QuantizationSummary:
     found, kept, total = _require_linears(adapter, name)
     summary = QuantizationSummary(name, backend, scheme, "eager", kept_float=kept, total_params=total)
+    unfit: set[str] = set()
     for qname, parent, attr, layer in found:
         reason = fits(layer)
         if reason:
             summary.kept_float[qname] = reason
+            unfit.add(reason)
             continue
         setattr(parent, attr, make(layer))
         summary.quantized.append(qname)
         summary.quantized_params += layer.weight.numel() + (layer.bias.numel() if layer.bias is not None else 0)
     if not summary.quantized:
-        raise UnsupportedPrecision(f"precision '{name}': no Linear layer of model '{adapter.info.name}' fits the kernel ({'; '.join(sorted(set(summary.kept_float.values())))}).")
+        raise UnsupportedPrecision(f"precision '{name}': no Linear layer of model '{adapter.info.name}' fits the kernel ({'; '.join(sorted(unfit))}).")
     return summary
 
 
@@ -625,8 +750,9 @@ def _int8_static(adapter: Any) -> QuantizationSummary:
         )
     except Exception as exc:  # missing, or built for another torch
         raise UnsupportedPrecision(f"precision 'int8static' needs torchao's PT2E quantization (pip install 'torchao>=0.18,<0.19'): {exc}") from None
-    roles = _roles(adapter)
-    total = sum(p.numel() for m in {id(m): m for m in roles.values()}.values() for p in m.parameters())
+    roles = distinct_roles(adapter)
+    total = parameter_count(roles.values())
+    nests = _nesting_roots(adapter, roles)
     calls = _record_calls(adapter, roles)
     compile_graph = os.environ.get("AUDIT_INT8STATIC_COMPILE", "") == "1"
     summary = QuantizationSummary(
@@ -638,7 +764,9 @@ def _int8_static(adapter: Any) -> QuantizationSummary:
     quantizer = X86InductorQuantizer()
     quantizer.set_global(get_default_x86_inductor_quantization_config())
     for role, root in roles.items():
-        targets = [("", root)] if calls.get(id(root)) else [(n, c) for n, c in root.named_children() if calls.get(id(c))]
+        whole = calls.get(id(root)) and id(root) not in nests
+        targets = [("", root)] if whole else [(n, c) for n, c in root.named_children() if calls.get(id(c))]
+        converted = {child_name for child_name, _ in targets}
         for child_name, module in targets:
             name = ".".join(x for x in (role, child_name) if x)
             recorded = calls[id(module)]
@@ -668,13 +796,21 @@ def _int8_static(adapter: Any) -> QuantizationSummary:
             if compile_graph:
                 graph = torch.compile(graph)
             _install(root, child_name, graph)
-        if not calls.get(id(root)):
+        if not whole:
             for child_name, child in root.named_children():
-                if not calls.get(id(child)) and any(True for _ in child.parameters()):
+                if child_name not in converted and any(True for _ in child.parameters()):
                     summary.kept_float[f"{role}.{child_name}"] = "not run by sample() during calibration"
     if not summary.quantized:
         raise UnsupportedPrecision(f"precision 'int8static': no network of model '{adapter.info.name}' could be exported ({'; '.join(summary.kept_float.values())}).")
     return summary
+
+
+def _nesting_roots(adapter: Any, roles: dict[str, "torch.nn.Module"]) -> set[int]:
+    """Ids of the roots another role's module lies inside (`{"generator": G, "head": G.fc2}`):
+    such a root is converted child by child, never replaced whole, so the module the other role
+    names stays an attribute of it (modules() can still reach it)."""
+    nested = [m for role, m in _roles(adapter).items() if role not in roles]
+    return {id(root) for root in roles.values() if any(any(m is n for n in root.modules()) for m in nested)}
 
 
 def _record_calls(adapter: Any, roles: dict[str, Any]) -> dict[int, list[tuple[Any, ...]]]:
@@ -772,7 +908,7 @@ def _apply_on_cuda(adapter: Any, precision: Precision, device: str) -> Any:
     require_fits(adapter.info.name, need, device, f"{precision.name}: {precision.float_dtype(device)} before quantization" if precision.quantized else precision.name)
     adapter.to(device=device, dtype=dtype)
     if precision.quantized:
-        adapter.quantization = _torchao_cuda(adapter, precision.name)
+        adapter.quantization = require_quantized_share(adapter.info.name, _torchao_cuda(adapter, precision.name))
     adapter.info.precision = precision.name
     adapter.info.device = device
     return adapter
@@ -865,7 +1001,8 @@ def _torchao_cuda(adapter: Any, name: str) -> QuantizationSummary:
         summary.quantized.append(qname)
         summary.quantized_params += layer.weight.numel() + (layer.bias.numel() if layer.bias is not None else 0)
     if not summary.quantized:
-        raise UnsupportedPrecision(f"precision '{name}': no Linear layer of model '{adapter.info.name}' could be quantized on CUDA ({'; '.join(sorted(set(summary.kept_float.values())))}).")
+        refused = sorted({summary.kept_float[qname] for qname, *_ in found})
+        raise UnsupportedPrecision(f"precision '{name}': no Linear layer of model '{adapter.info.name}' could be quantized on CUDA ({'; '.join(refused)}).")
     if compile_graph:
         for root in {id(m): m for m in _roles(adapter).values()}.values():
             root.compile()
@@ -875,13 +1012,14 @@ def _torchao_cuda(adapter: Any, name: str) -> QuantizationSummary:
 # --- sizes --------------------------------------------------------------------------------------
 
 
-def module_weight_bytes(root: "torch.nn.Module") -> int:
+def module_weight_bytes(root: "torch.nn.Module", seen: set[tuple[str, int]] | None = None) -> int:
     """Bytes of the weights a module holds, as stored: parameters, buffers and graph constants
-    (each storage once, so tied weights count once), packed int8 weights of torch.ao dynamic
-    Linear layers at one byte per weight plus a float32 scale and int32 zero point per channel."""
+    (each storage and module once, so tied weights count once; `seen`, shared across calls, holds
+    what was counted already), packed int8 weights of torch.ao dynamic Linear layers at one byte
+    per weight plus a float32 scale and int32 zero point per channel."""
     import torch
 
-    seen: set[int] = set()
+    seen = set() if seen is None else seen
     total = 0
 
     def add(t: Any) -> None:
@@ -900,12 +1038,15 @@ def module_weight_bytes(root: "torch.nn.Module") -> int:
         if ptr is None:
             total += t.numel() * t.element_size()
             return
-        if ptr in seen:
+        if ("storage", ptr) in seen:
             return
-        seen.add(ptr)
+        seen.add(("storage", ptr))
         total += t.untyped_storage().nbytes()
 
     for module in root.modules():
+        if ("module", id(module)) in seen:
+            continue
+        seen.add(("module", id(module)))
         for t in list(module._parameters.values()) + list(module._buffers.values()):
             add(t)
         if type(module).__name__ == "LinearPackedParams":  # torch.ao dynamic Linear's packed weight
@@ -935,6 +1076,7 @@ def resolve(adapter: Any, name: str) -> "torch.nn.Module":
 
 
 def weights_bytes(adapter: Any) -> int:
-    """Bytes of every network the adapter runs (each module once)."""
-    roots = {id(m): m for m in _roles(adapter).values()}
-    return sum(module_weight_bytes(m) for m in roots.values())
+    """Bytes of every network the adapter runs: each module and storage once, however many
+    roles of `modules()` list it or a network inside it."""
+    seen: set[tuple[str, int]] = set()
+    return sum(module_weight_bytes(m, seen) for m in _roles(adapter).values())

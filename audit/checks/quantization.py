@@ -1,8 +1,8 @@
 """Quantization: each non-fp32 variant against fp32 of the same model, paired on the same seeds
 and inputs.
 
-The fp32 record of the same model is the baseline. Its adapter is loaded once per run
-(`audit.adapters.loading.load_model(model, "fp32", device)`, cached in the run's store) and its
+The fp32 record of the same model is the baseline. Its adapter is built once per run from the
+plan item's source, never its display name (`CheckContext.fp32_adapter`, cached in the run's store), and its
 samples come from the shared SampleStore under the fp32 key, so a run of `precision=fp32,int8`
 generates the fp32 samples once for every check and every variant. On fp32 itself the checks are
 `skipped` with reason "baseline" (a delta of fp32 against itself is zero by construction, and
@@ -11,12 +11,16 @@ PSNR against itself is infinite); gates on these checks judge the variants.
 Images (gan, vae, diffusion): the variant's `sample(n, seed, labels)` and fp32's for the same
 seed and labels are compared image by image: PSNR and SSIM (torchmetrics.functional, data range
 1, per sample; CIs by bootstrap over samples), and the change in FID against the reference
-images, with a paired bootstrap (the same sample indices drawn for both sets, and the same
-reference indices, in every resample).
+images, with a paired bootstrap (the same sample indices drawn for both sets in every resample,
+within their classes where each holds enough samples: `audit.metrics.resample.usable_strata`; the
+reference fixed). An interval a bootstrap cannot give (zero width over samples that differ, or
+too few samples for 95%) is marked in details (`ci_degenerate`) and gates judge it inconclusive.
 
 Language models: on the run's held-out documents (`text=`, else the bundled TinyStories held-out
 split), each document is fed to both models and the next-token distributions are compared at
-every position: KL(fp32 || variant) in nats per token and top-1 agreement; perplexity of both
+every position: KL(fp32 || variant) in nats per token (a token fp32 gives probability 0, e.g. a
+masked padded vocabulary id, adds 0; one only the variant rules out makes KL +inf: an error
+record) and top-1 agreement; perplexity of both
 gives Δperplexity in percent of fp32's. CIs are paired bootstraps over documents (all
 per-document sums of both models resampled together). Full next-token distributions need the
 `causal_lm` capability (`model`, `encode`, `n_positions`): a language model without it gets
@@ -27,7 +31,10 @@ rounds), weights size ratio and peak-memory ratio (isolated-process probe). The 
 carries the quality-versus-speed chart of every variant of the model measured so far in the run.
 
 A variant that changed nothing is not judged (`require_changed`, run by every check before it
-measures): where the variant's outputs are bit-identical to fp32's on the same seeds and inputs
+measures): where none of the networks modules() returns runs during a small call of the variant
+(`network_probe`, counted by `audit.precision.networks_ran`: outputs with noise from torch's
+global RNG are never bit-identical, yet come from a hidden network), or where the variant's
+outputs are bit-identical to fp32's on the same seeds and inputs
 (images: the run's samples the image checks compare; `causal_lm`: next-token logits of the first
 PROBE_DOCUMENTS held-out documents; else `log_probs` of them), casting or quantizing `modules()`
 did not reach the network the outputs come from (e.g. `modules()` returns a decoy), and every
@@ -39,15 +46,17 @@ Generated text and tables are not compared: discrete outputs can survive an hone
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from audit.adapters.base import CAUSAL_LM, LOG_PROBS, SAMPLE, has_capability
+from audit.adapters.base import CAUSAL_LM, GENERATE, LOG_PROBS, SAMPLE, SAMPLE_TABLE, has_capability
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
+from audit.errors import ModelOutputError
 from audit.families import GENERATOR_FAMILIES, IMAGE_FAMILIES, get_family
-from audit.precision import BaselinePrecision, PrecisionChangedNothing, outputs_identical
+from audit.metrics.resample import DEGENERATE_KEY, degenerate_interval, strata_note
+from audit.precision import BaselinePrecision, PrecisionChangedNothing, networks_ran, outputs_identical
 from audit.stats import bootstrap_ci
 
 BASELINE = "fp32"
@@ -70,16 +79,50 @@ def _not_baseline(ctx: CheckContext) -> None:
 
 def require_changed(ctx: CheckContext) -> None:
     """PrecisionChangedNothing when the variant's outputs are bit-identical to fp32's on the same
-    seeds and inputs (`paired_outputs`); computed once per variant, so each of its quantization
-    checks gets the same error record. Nothing to compare (text or tables only): no verdict."""
+    seeds and inputs (`paired_outputs`), or when none of its modules() ran during a small call of
+    it (`network_probe`); computed once per variant, so each of its quantization checks gets the
+    same error record. Nothing to compare or call: no verdict."""
 
     def compute() -> bool:
         paired = paired_outputs(ctx)
         if paired is not None and outputs_identical(paired[1], paired[2]):
             raise PrecisionChangedNothing(ctx.model, ctx.precision, paired[0])
+        probe = network_probe(ctx)
+        if probe is not None and networks_ran(ctx.adapter, probe[2]) is False:
+            raise PrecisionChangedNothing(ctx.model, ctx.precision, probe[0], f"the networks modules() returns did not run while {probe[1]}")
         return paired is not None
 
     ctx.memo("quantization.changed", compute)
+
+
+def network_probe(ctx: CheckContext) -> tuple[str, str, Callable[[], Any]] | None:
+    """(the call, what it does, a small call of the variant) that runs the networks the model's
+    outputs come from: `networks_ran` watches modules() during it. Two samples with the run's
+    labels and prompts, next-token logits or log_probs of the first held-out document, a few
+    generated tokens or two table rows; None for a model with none of these."""
+    import torch
+
+    adapter = ctx.adapter
+    if has_capability(adapter, SAMPLE):
+        shared = ctx.samples()
+        k = min(2, len(shared.images))
+        extra: dict[str, Any] = {"labels": None if shared.labels is None else shared.labels[:k]}
+        if getattr(shared, "prompts", None):
+            extra["prompts"] = list(shared.prompts[:k])
+        return f"sample({k})", "sampling", lambda: adapter.sample(k, ctx.seed, **extra)
+    if has_capability(adapter, SAMPLE_TABLE):
+        return "sample_table(2)", "sampling", lambda: adapter.sample_table(2, ctx.seed)
+    documents = list(ctx.heldout_text().documents[:1])
+    if not documents:
+        return None
+    if has_capability(adapter, CAUSAL_LM):
+        ids = list(adapter.encode(documents[0]))[:min(16, int(adapter.n_positions))] or [0]
+        return "model(input_ids=...)", "scoring", lambda: adapter.model(input_ids=torch.tensor([ids], device=_device(adapter)))
+    if has_capability(adapter, LOG_PROBS):
+        return "log_probs()", "scoring", lambda: adapter.log_probs(documents)
+    if has_capability(adapter, GENERATE):
+        return "generate()", "generating", lambda: adapter.generate([documents[0][:200]], 4, ctx.seed)
+    return None
 
 
 def paired_outputs(ctx: CheckContext) -> tuple[str, Any, Any] | None:
@@ -139,6 +182,14 @@ def _mean(x: np.ndarray) -> float:
     return float(np.mean(x))
 
 
+def _interval_flags(low: float, high: float, rows: np.ndarray) -> dict[str, str]:
+    """{DEGENERATE_KEY: why} when the bootstrap over `rows` cannot give an interval (zero width
+    although rows differ, or too few rows: `degenerate_interval`), which gates judge
+    inconclusive, never certain; else nothing."""
+    why = degenerate_interval(low, high, rows)
+    return {DEGENERATE_KEY: why} if why else {}
+
+
 # --- images ------------------------------------------------------------------------------------
 
 
@@ -183,7 +234,7 @@ def psnr(ctx: CheckContext) -> Measurement:
         "identical_pairs": int((values >= PSNR_CAP_DB).sum()), "cap_db": PSNR_CAP_DB,
         "min_db": float(values.min()), "median_db": float(np.median(values)),
         "library": "torchmetrics.functional.image.peak_signal_noise_ratio", "quantization": _summary(ctx),
-        "ci": "bootstrap over samples",
+        "ci": "bootstrap over samples", **_interval_flags(low, high, values),
     })
 
 
@@ -196,7 +247,7 @@ def ssim(ctx: CheckContext) -> Measurement:
     return Measurement(finite_or_raise("SSIM", float(values.mean())), low, high, n=len(values), details={
         "reference": f"{BASELINE} samples of the same seed and labels", "min": float(values.min()),
         "library": "torchmetrics.functional.image.structural_similarity_index_measure (Gaussian 11x11, sigma 1.5)",
-        "ci": "bootstrap over samples",
+        "ci": "bootstrap over samples", **_interval_flags(low, high, values),
     })
 
 
@@ -222,7 +273,8 @@ def delta_fid(ctx: CheckContext) -> Measurement:
     _post(ctx, quality=("delta FID", value, low, high))
     return Measurement(value, low, high, n=len(paired), details={
         "fid_fp32": fid_fp32, "fid_variant": fid_variant, "reference": "train split evaluator features",
-        "ci": "paired bootstrap: the same sample indices for both sets in each resample (within their classes), reference fixed",
+        "ci": "paired bootstrap: the same sample indices for both sets in each resample, reference fixed",
+        "resampling": strata_note(strata), "quantization": _summary(ctx), **_interval_flags(low, high, paired),
         "tables": [_table(ctx, [_row("FID", fid_fp32, fid_variant, value, (low, high))])],
     })
 
@@ -264,10 +316,21 @@ def compare_next_token(reference: Any, variant: Any, texts: list[str]) -> np.nda
             target = x[0, 1:, None]
             nll_f = -float(lf.gather(-1, target).sum())
             nll_v = -float(lv.gather(-1, target).sum())
-            kl = float((lf.exp() * (lf - lv)).sum())
+            kl = float(next_token_kl(lf, lv).sum())
             top1 = int((lf.argmax(-1) == lv.argmax(-1)).sum())
             rows.append([nll_f, nll_v, len(ids) - 1, kl, top1])
     return np.array(rows, dtype=np.float64)
+
+
+def next_token_kl(lf: Any, lv: Any) -> Any:
+    """KL(fp32 || variant) at each position from log-probabilities [positions, vocabulary]: a token
+    fp32 gives probability 0 (a masked, padded vocabulary id: log-probability -inf) adds 0, as
+    0 log 0 = 0 (not 0 * (-inf - -inf) = NaN); one the variant gives 0 and fp32 does not adds +inf."""
+    import torch
+
+    p = lf.exp()
+    terms = torch.where(p > 0, p * (lf - lv), torch.zeros((), dtype=lf.dtype))
+    return terms.sum(-1)
 
 
 def _device(adapter: Any) -> Any:
@@ -287,9 +350,9 @@ def top1_share(rows: np.ndarray) -> float:
     return float(rows[:, 4].sum() / rows[:, 2].sum())
 
 
-def _lm_details(ctx: CheckContext, rows: np.ndarray) -> dict[str, Any]:
+def _lm_details(ctx: CheckContext, rows: np.ndarray, ci: tuple[float, float]) -> dict[str, Any]:
     tokens = rows[:, 2].sum()
-    return {"stories": len(rows), "tokens": int(tokens),
+    return {"stories": len(rows), "tokens": int(tokens), **_interval_flags(*ci, rows),
             "reference": f"{ctx.heldout_text().description}, each fed whole (cut to the context window) to both models",
             "ci": "paired bootstrap over stories (both models' per-story sums resampled together)",
             "perplexity_fp32": float(np.exp(rows[:, 0].sum() / tokens)), "perplexity_variant": float(np.exp(rows[:, 1].sum() / tokens))}
@@ -301,7 +364,7 @@ def delta_perplexity_pct(ctx: CheckContext, stories: int | None = None) -> Measu
     rows = story_comparison(ctx, stories)
     value = finite_or_raise("delta perplexity", delta_ppl_pct(rows))
     low, high = bootstrap_ci(delta_ppl_pct, [rows], ctx.bootstrap, ctx.rng_seed("quantization.delta_perplexity_pct"))
-    details = _lm_details(ctx, rows)
+    details = _lm_details(ctx, rows, (low, high))
     p_f, p_v = details["perplexity_fp32"], details["perplexity_variant"]
     details["tables"] = [_table(ctx, [
         _row("perplexity", p_f, p_v, p_v - p_f, None),
@@ -318,9 +381,13 @@ def delta_perplexity_pct(ctx: CheckContext, stories: int | None = None) -> Measu
 def kl_divergence(ctx: CheckContext, stories: int | None = None) -> Measurement:
     """Mean per-token KL(fp32 || variant) of next-token distributions on held-out stories (bootstrap CI)."""
     rows = story_comparison(ctx, stories)
-    value = finite_or_raise("KL", kl_per_token(rows))
+    value = kl_per_token(rows)
+    if value == float("inf"):
+        raise ModelOutputError(f"KL(fp32 || {ctx.precision}) is +inf: the variant gives probability 0 to a next token fp32 gives "
+                               "a positive probability (a vocabulary id it masks that fp32 does not)")
+    value = finite_or_raise("KL", value)
     low, high = bootstrap_ci(kl_per_token, [rows], ctx.bootstrap, ctx.rng_seed("quantization.kl"))
-    return Measurement(value, low, high, n=len(rows), details=_lm_details(ctx, rows))
+    return Measurement(value, low, high, n=len(rows), details=_lm_details(ctx, rows, (low, high)))
 
 
 @check("quantization.top1_agreement", families=("transformer",), needs=(CAUSAL_LM,), higher_is_better=True, unit="share")
@@ -329,7 +396,7 @@ def top1_agreement(ctx: CheckContext, stories: int | None = None) -> Measurement
     rows = story_comparison(ctx, stories)
     value = top1_share(rows)
     low, high = bootstrap_ci(top1_share, [rows], ctx.bootstrap, ctx.rng_seed("quantization.top1"))
-    return Measurement(value, low, high, n=len(rows), details=_lm_details(ctx, rows))
+    return Measurement(value, low, high, n=len(rows), details=_lm_details(ctx, rows, (low, high)))
 
 
 # --- every model: speed, size, memory ----------------------------------------------------------
@@ -419,8 +486,12 @@ def size_ratio(ctx: CheckContext) -> Measurement:
         layers_v = sum(module_weight_bytes(resolve(ctx.adapter, name)) for name in summary.quantized)
         details.update(quantized_layers_bytes_fp32=layers_f, quantized_layers_bytes_variant=layers_v,
                        quantized_layers_ratio=layers_v / layers_f if layers_f else None)
-    details["tables"] = [_table(ctx, [_row("weights (MiB)", b_f / 2**20, b_v / 2**20, (b_v - b_f) / 2**20, None),
-                                      _row("size ratio", 1.0, b_v / b_f, b_v / b_f - 1.0, None)])]
+    rows = [_row("weights (MiB)", b_f / 2**20, b_v / 2**20, (b_v - b_f) / 2**20, None),
+            _row("size ratio", 1.0, b_v / b_f, b_v / b_f - 1.0, None)]
+    if summary is not None:
+        rows.append(_row(f"share of weights quantized ({summary.quantized_params:,} of {summary.total_params:,})",
+                         0.0, summary.quantized_share, summary.quantized_share, None))
+    details["tables"] = [_table(ctx, rows)]
     return Measurement(b_v / b_f, details=details)
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from audit.metrics.resample import usable_strata
 from audit.stats import CONFIDENCE
 
 
@@ -41,13 +42,14 @@ def _z(confidence: float) -> float:
 
 
 def class_table(predictions: np.ndarray, classes: int, strata: np.ndarray | None = None) -> np.ndarray:
-    """[strata, classes] counts of predicted classes within each stratum (one row when `strata` is None)."""
+    """[strata, classes] counts of predicted classes within each stratum (one row when `strata` is
+    None, or when a stratum holds too few rows to estimate its own class shares: `usable_strata`)."""
     predictions = np.asarray(predictions)
+    if strata is not None and len(strata) != len(predictions):
+        raise ValueError(f"strata has {len(strata)} labels for {len(predictions)} predictions")
+    strata = usable_strata(strata)
     if strata is None:
         return np.bincount(predictions, minlength=classes)[None, :classes].astype(np.float64)
-    strata = np.asarray(strata)
-    if len(strata) != len(predictions):
-        raise ValueError(f"strata has {len(strata)} labels for {len(predictions)} predictions")
     return np.stack([np.bincount(predictions[strata == s], minlength=classes)[:classes] for s in np.unique(strata)]).astype(np.float64)
 
 

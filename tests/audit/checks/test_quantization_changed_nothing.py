@@ -18,10 +18,11 @@ def _by(records, model, precision):
 @pytest.fixture(scope="module")
 def decoy_and_gan(tmp_path_factory):
     """One run: the decoy GAN (sample() runs the bundled GAN, modules() two unused Linear layers)
-    beside the bundled GAN, fp32 against int8 and bf16."""
+    and a decoy that adds noise from torch's global RNG to it (never bit-identical) beside the
+    bundled GAN, fp32 against int8 and bf16."""
     out = tmp_path_factory.mktemp("reports")
-    return run_cli("run", "suite=quantization", "model=decoy_models:decoy_gan,gan", "precision=fp32,int8,bf16",
-                   IMAGE_CHECKS, "n=64", "bootstrap=20", f"out={out}")
+    return run_cli("run", "suite=quantization", "model=decoy_models:decoy_gan,quantization_models:noisy_decoy,gan",
+                   "precision=fp32,int8,bf16", IMAGE_CHECKS, "n=64", "bootstrap=20", f"out={out}")
 
 
 def test_a_decoy_variant_is_an_error_record_not_a_pass(decoy_and_gan):
@@ -37,6 +38,17 @@ def test_a_decoy_variant_is_an_error_record_not_a_pass(decoy_and_gan):
             assert f"precision {precision} changed nothing in the outputs of model 'decoy_models:decoy_gan' (sample():" in record["reason"]
             assert "bit-identical to fp32" in record["reason"] and "modules() does not return the networks" in record["reason"]
             assert "\n" not in record["reason"]
+
+
+def test_a_noisy_decoys_variants_are_error_records(decoy_and_gan):
+    """Its outputs differ from fp32's on every call, but none of modules() runs while it samples
+    (audit.precision.networks_ran); before, its ΔFID passed and its size_ratio read 0.26."""
+    for precision in ("int8", "bf16"):
+        noisy = _by(decoy_and_gan.results["records"], "quantization_models:noisy_decoy", precision)
+        assert set(noisy) == {"quantization.delta_fid", "quantization.psnr", "quantization.size_ratio"}
+        for record in noisy.values():
+            assert record["status"] == "error", record
+            assert "(sample(2): the networks modules() returns did not run while sampling)" in record["reason"]
 
 
 def test_an_honest_models_variants_are_judged_as_before(decoy_and_gan):

@@ -24,7 +24,7 @@ def test_bootstrap_counts_draw_the_rows_bootstrap_distribution_draws():
 
 
 def test_stratified_counts_keep_every_stratum_size_and_stay_inside_it():
-    strata = np.array([2, 0, 1, 0, 2, 2, 1, 0, 0, 2])
+    strata = np.random.default_rng(1).permutation(np.arange(30) % 3)  # strata of MIN_STRATUM (10) rows: kept
     counts = stratified_bootstrap_counts(len(strata), 200, seed=4, strata=strata)
     for s in np.unique(strata):
         members = strata == s
@@ -37,10 +37,10 @@ def test_stratified_counts_without_strata_are_bootstrap_counts():
 
 
 def test_stratified_counts_draw_the_rows_bootstrap_distribution_draws():
-    x = np.arange(30, dtype=np.float64) ** 1.5
-    strata = np.arange(30) % 4
-    counts = stratified_bootstrap_counts(30, 25, seed=8, strata=strata)
-    np.testing.assert_allclose(counts @ x / 30, bootstrap_distribution(np.mean, [x], 25, seed=8, strata=[strata]), rtol=1e-12)
+    x = np.arange(40, dtype=np.float64) ** 1.5
+    strata = np.arange(40) % 4
+    counts = stratified_bootstrap_counts(40, 25, seed=8, strata=strata)
+    np.testing.assert_allclose(counts @ x / 40, bootstrap_distribution(np.mean, [x], 25, seed=8, strata=[strata]), rtol=1e-12)
 
 
 def test_stratified_bootstrap_of_a_balanced_design_has_the_design_variance():

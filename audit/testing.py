@@ -620,7 +620,7 @@ def _probe(s: _Subject, adapter: Any, rule: str) -> Any:
 def check_precision(s: _Subject) -> None:
     import torch
 
-    from audit.precision import NOT_THE_NETWORKS, apply_precision, get_precision, outputs_identical
+    from audit.precision import NOT_THE_NETWORKS, apply_precision, get_precision, networks_ran, outputs_identical
 
     variant = get_precision(s.precision)
     dtype = getattr(torch, str(getattr(variant, "dtype", "")), None)
@@ -639,6 +639,9 @@ def check_precision(s: _Subject) -> None:
             _fail("precision", f"output is not finite under precision={s.precision}")
         if variant.name != REFERENCE_PRECISION and outputs_identical(reference, out):
             _fail("precision", f"output is bit-identical after precision={s.precision}: {NOT_THE_NETWORKS}, so precision variants would measure fp32")
+    if variant.name != REFERENCE_PRECISION and cast.modules() and networks_ran(cast, lambda: _probe(s, cast, "precision")) is False:
+        _fail("precision", f"none of the networks modules() returns ran while the model made its output under precision={s.precision}: "
+                           f"{NOT_THE_NETWORKS}, so precision variants would measure fp32")
 
 
 RULES: dict[str, tuple[Callable[[_Subject], None], Callable[[_Subject], bool]]] = {

@@ -375,7 +375,7 @@ INVERTED_NOTE = ("an AUC far below 0.5 separates members as well as one far abov
                  "saw the held-out split, or splits that differ where the generator concentrates (a mode-collapsed one)")
 
 
-@check("privacy.mia_auc", families=GENERATOR_FAMILIES, higher_is_better=False, unit="ROC AUC")
+@check("privacy.mia_auc", families=GENERATOR_FAMILIES, higher_is_better=None, unit="ROC AUC")
 def mia_auc_check(ctx: CheckContext, n: int | None = None, tokens: int = TEXT_MIA_TOKENS) -> Measurement:
     """Membership-inference ROC AUC of a loss-threshold attack, members vs held-out (0.5 = no leak, far from 0.5 either way = leak; bootstrap CI)."""
     from sklearn.metrics import roc_auc_score

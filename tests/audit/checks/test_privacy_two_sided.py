@@ -168,3 +168,16 @@ def test_copies_of_held_out_images_give_a_capped_dcr_ratio(tmp_path):
     # every training fold lies >= 0.74 from a held-out digit, over 10 grey-level floors (0.63): each ratio is the cap
     assert m.value == 10.0 and m.ci_high == 10.0 and m.details["share_heldout_copies"] == 1.0  # was 1.4e12
     assert suite_status("privacy.dcr_ratio", m) == "pass"
+
+
+def test_membership_auc_has_no_better_direction_so_no_inverted_leak_is_starred_best():
+    """0.5 is the ideal and both ends are leaks: as `higher_is_better=False` the side-by-side table
+    starred an inverted 0.006 as the best of a run beside a clean 0.52."""
+    from audit.report.side_by_side import best_rows
+
+    load_check_modules()
+    assert check_spec("privacy.mia_auc").higher_is_better is None
+    records = [{"check": "privacy.mia_auc", "row": row, "status": "fail" if value < 0.4 else "pass", "value": value,
+                "ci_low": low, "ci_high": high, "higher_is_better": check_spec("privacy.mia_auc").higher_is_better}
+               for row, value, low, high in (("inverted", 0.006, 0.003, 0.011), ("clean", 0.52, 0.48, 0.56))]
+    assert best_rows(records) == set()

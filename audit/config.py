@@ -7,14 +7,13 @@ Every error names the bad word and the valid choices.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from audit.errors import InputError, plain_text
 from audit.verdicts import FAIL_ON
-from audit.words import FLAG_WORDS, parse_flag  # noqa: F401  (re-exported: audit train reads them here)
+from audit.words import FLAG_WORDS, is_integer_word, parse_flag  # noqa: F401  (re-exported: audit train reads them here)
 
 RUN_KEYS: dict[str, str] = {
     "suite": "suite to run: a name (audit list suites) or a suite file (*.toml)",
@@ -132,14 +131,10 @@ def _shown(value: str, limit: int = 40) -> str:
     return value if len(value) <= limit else value[:limit] + "..."
 
 
-INTEGER_WORD = re.compile(r"\s*[+-]?[0-9]+\s*")
-"""An integer as the command line writes it: ASCII digits, an optional sign."""
-
-
 def _int(key: str, value: str, minimum: int, maximum: int | None = None) -> int:
     """An integer word in minimum..maximum; the error names the key and the valid range."""
     valid = f"at least {minimum}" if maximum is None else f"in {minimum}..{maximum}"
-    if not INTEGER_WORD.fullmatch(str(value)):  # int() also reads '1_000' and other scripts' digits ('٣٢')
+    if not is_integer_word(str(value)):
         raise InputError(f"'{key}' must be an integer {valid}, got '{_shown(value)}'.")
     number = int(value)
     if number < minimum or (maximum is not None and number > maximum):
@@ -269,7 +264,8 @@ def read_prompts(path: Path) -> Prompts:
         raw, text = read_utf8_text(path, f"Prompts file '{path}'")
     except OSError as exc:
         raise InputError(f"'prompts' names '{path}', which cannot be read ({exc.strerror or type(exc).__name__}).") from None
-    texts = tuple(line.strip() for line in text.split("\n") if line.strip())  # not splitlines: U+2028 or a form feed is inside a prompt
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")  # not splitlines: U+2028 or a form feed is inside a prompt
+    texts = tuple(line.strip() for line in lines if line.strip())
     if not texts:
         raise InputError(f"'prompts' names '{path}', which holds no prompt (it is empty or only whitespace): put one prompt per line.")
     return Prompts(texts, path.name, hashlib.sha256(raw).hexdigest())

@@ -7,15 +7,33 @@ nothing of the package, so every layer may use it.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Iterable
 
 from audit.errors import InputError
 from audit.messages import did_you_mean
 
-__all__ = ["FLAG_WORDS", "parse_flag", "parse_options", "split_options", "shown"]
+__all__ = ["FLAG_WORDS", "INTEGER_WORD", "NUMBER_WORD", "is_integer_word", "is_number_word", "parse_flag", "parse_options",
+           "split_options", "shown"]
 
 FLAG_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 """The words a true/false value may be written as (any case)."""
+
+
+INTEGER_WORD = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*", re.ASCII)
+"""An integer as users type it: ASCII digits and an optional sign. int() also reads '1_000' and
+other scripts' digits ('٣٢' is 32, '１２' is 12), which no one means on a command line."""
+NUMBER_WORD = re.compile(r"[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t]*", re.ASCII)
+"""A finite decimal number as users type it (float() also reads 'nan', 'inf', '1_0.5')."""
+
+
+def is_integer_word(value: str) -> bool:
+    return INTEGER_WORD.fullmatch(value) is not None
+
+
+def is_number_word(value: str) -> bool:
+    return NUMBER_WORD.fullmatch(value) is not None and math.isfinite(float(value))
 
 
 def shown(value: str, limit: int = 40) -> str:

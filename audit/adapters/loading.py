@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from typing import Any, Callable, Mapping
 from audit.errors import InputError
 from audit.families import FAMILY_NAMES
 from audit.registry import import_target, model_entry
-from audit.words import FLAG_WORDS, parse_options, shown, split_options
+from audit.words import FLAG_WORDS, is_integer_word, is_number_word, parse_options, shown, split_options
 
 RESERVED_ARGUMENTS = ("precision", "device")
 """Keywords the run itself passes to a factory: set them with the run's keys, not as arguments."""
@@ -187,14 +188,11 @@ def convert_value(word: str, key: str, annotation: Any, value: Any, base_dir: Pa
             return FLAG_WORDS[value.lower()]
         raise InputError(f"{where} must be true or false (1/0, yes/no), got '{shown(str(value))}'.")
     if kind in (int, float):
-        if isinstance(value, int) and not isinstance(value, bool) or kind is float and isinstance(value, float):
+        if isinstance(value, int) and not isinstance(value, bool) or kind is float and isinstance(value, float) and math.isfinite(value):
             return kind(value)
-        if isinstance(value, str):
-            try:
-                return kind(value)
-            except ValueError:
-                pass
-        raise InputError(f"{where} must be {'an integer' if kind is int else 'a number'}, got '{shown(str(value))}'.")
+        if isinstance(value, str) and (is_integer_word(value) if kind is int else is_number_word(value)):
+            return kind(value)
+        raise InputError(f"{where} must be {'an integer' if kind is int else 'a finite number'}, got '{shown(str(value))}'.")
     if not isinstance(value, str):
         raise InputError(f"{where} must be {'a path' if kind is Path else 'a string'}, got {type(value).__name__} {shown(str(value))}.")
     if kind is Path:

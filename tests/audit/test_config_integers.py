@@ -10,7 +10,7 @@ from audit.config import parse_run_words
 from audit.errors import InputError
 
 
-@pytest.mark.parametrize("word", ["٣٢", "1_000", "0x10", "1e3", "3.0", "", "１２"])
+@pytest.mark.parametrize("word", ["٣٢", "1_000", "0x10", "1e3", "3.0", "", "１２", "\xa064", "64\u3000"])
 def test_integers_in_other_forms_are_refused(word):
     with pytest.raises(InputError, match=f"'n' must be an integer in 2..16384, got '{word}'"):
         parse_run_words(["suite=quality", f"n={word}"])

@@ -27,6 +27,12 @@ def test_a_prompt_holding_a_line_separator_or_form_feed_stays_one_prompt(tmp_pat
     assert read_prompts(path).texts == ("a cat\u2028line two", "sea\x0cshore\u0085foam")
 
 
+def test_old_mac_line_endings_split_prompts(tmp_path):
+    path = tmp_path / "p.txt"
+    path.write_bytes(b"a red circle\ra blue square\r\na green digit\r")
+    assert read_prompts(path).texts == ("a red circle", "a blue square", "a green digit")
+
+
 @pytest.mark.parametrize("content, fragment", [
     (b"", "holds no prompt"),
     (b" \n\t\n", "holds no prompt"),

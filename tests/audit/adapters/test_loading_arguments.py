@@ -50,7 +50,12 @@ def test_a_factory_with_kwargs_takes_other_names_as_strings():
     [
         ("flag=maybe", ["argument 'flag'", "true or false", "maybe"]),
         ("steps=1.5", ["argument 'steps'", "an integer", "1.5"]),
-        ("rate=fast", ["argument 'rate'", "a number", "fast"]),
+        ("rate=fast", ["argument 'rate'", "a finite number", "fast"]),
+        ("steps=1_000", ["argument 'steps'", "an integer", "1_000"]),
+        ("steps=٣٢", ["argument 'steps'", "an integer", "٣٢"]),
+        ("rate=nan", ["argument 'rate'", "a finite number", "nan"]),
+        ("rate=inf", ["argument 'rate'", "a finite number", "inf"]),
+        ("rate=1_0.5", ["argument 'rate'", "a finite number", "1_0.5"]),
         ("steps", ["option 'steps' must be key=value"]),
         ("steps=", ["option 'steps=' must be key=value"]),
         ("steps=1&steps=2", ["'steps' is given twice"]),

@@ -63,6 +63,8 @@ name = "scripted"
         (f"[[model]]\nfactory = '{FACTORY}'\nargs = {{ ckpt = 3 }}", "argument 'ckpt' must be a path"),
         (f"[[model]]\nfactory = '{FACTORY}'\nargs = {{ ckpt = 'a.json', epoch = 3 }}", "takes no argument 'epoch'; its arguments: ckpt, ema, scale"),
         ("[[model]]\nword = 'gan'\nname = ''", "name must be a non-empty string"),
+        (f"[[model]]\nfactory = '{FACTORY}'\nargs = {{ ckpt = 'a.json', scale = nan }}", "argument 'scale' must be a finite number, got 'nan'"),
+        (f"[[model]]\nfactory = '{FACTORY}'\nargs = {{ ckpt = 'a.json', scale = inf }}", "argument 'scale' must be a finite number, got 'inf'"),
     ],
 )
 def test_each_problem_is_one_line_naming_the_file_and_entry(tmp_path, text, fragment):

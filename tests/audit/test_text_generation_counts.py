@@ -75,6 +75,21 @@ def test_blank_prompts_and_bare_repeats_never_count_as_echoed():
     assert checked_generations("m", PROMPTS, list(PROMPTS)) == PROMPTS  # a parrot continues with the prompt itself
 
 
+def test_echoing_a_minority_of_long_prompts_is_refused_and_short_prompt_repeats_are_not():
+    """45% of 20 long prompts echoed had passed (only a majority was refused) and moved ROUGE-1
+    from 0.21 to 0.23; one echo in 20, or a short prompt repeated, is an honest continuation."""
+    long = [f"the little fox number {i} ran into the deep green woods" for i in range(20)]
+    clean = [" and found a berry." for _ in long]
+    echo9 = [p + c if i < 9 else c for i, (p, c) in enumerate(zip(long, clean))]
+    with pytest.raises(ModelOutputError, match="for 9 of 20 prompts"):
+        checked_generations("m", long, echo9)
+    echo1 = [long[0] + clean[0], *clean[1:]]
+    assert checked_generations("m", long, echo1) == echo1
+    short = ["The", "Once", "A dog"] * 4
+    repeats = [p + " sat down." if i % 3 == 0 else " cat sat." for i, p in enumerate(short)]  # 4 of 12 short prompts
+    assert checked_generations("m", short, repeats) == repeats
+
+
 class WrappedLM(TransformerAdapter):
     """The bundled transformer with its generate() broken as in `ModeLM` (sampling arguments kept);
     with `marked_only`, only the watermarked calls (a logits processor given) are broken."""

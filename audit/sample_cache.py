@@ -13,7 +13,8 @@ tokens and the decoding settings. A model that declares no weights (`info.weight
 cached: its key would not change when its parameters do; nor one whose code has no source file
 (`sourceless_code`: a notebook cell, exec), whose edits the key cannot see. Other state (a
 constructor flag, an environment variable a factory reads) is not in the key: the store verifies
-each hit of samples by asking the model again for the first few (audit.sample_store.SampleStore).
+each hit by asking the model again for the first few samples (enough for every class and prompt)
+or the first few prompts' texts (audit.sample_store.SampleStore.verify_count, .generations).
 Writes go through a temporary file and a rename; an entry that cannot be read back exactly
 (truncated, corrupt, another key, a wrong checksum) is a miss and is removed. The folder holds at
 most `max_bytes`: the least recently used entries go first. `index.json` summarises the folder for

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import numbers
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -29,9 +30,13 @@ if TYPE_CHECKING:
 SampleKey = tuple[str, str, int, int]
 """(model word, precision, seed, n)."""
 VERIFY_SAMPLES = 4
-"""How many samples a sample-cache hit draws again from the model (the set's first, same seed)
-before it is used: state the key cannot see (a constructor flag, an environment variable read by
-a factory) that changes the samples makes the hit a miss."""
+"""The fewest samples a sample-cache hit draws again from the model (the set's first, same seed)
+before it is used, and the texts a generation-cache hit asks for again (the first prompts'): state
+the key cannot see (a constructor flag, an environment variable read by a factory) that changes
+them makes the hit a miss."""
+VERIFY_MAX = 32
+"""The most samples a hit draws again (`verify_count`): enough to cover the classes and prompts of
+common models, few enough that a hit stays cheap."""
 VERIFY_ATOL = 1e-4
 """Largest difference of a pixel (in [0, 1]) between those samples and the cached ones: float
 nondeterminism passes, a changed sampler does not."""
@@ -258,8 +263,9 @@ class SampleStore:
             return False
         arrays, extra = found
         images = torch.from_numpy(arrays["images"])
-        if not self._verified_hit(adapter, key, images, arrays.get("probe")):
-            reason = f"the cached samples differ from the first {min(key[3], VERIFY_SAMPLES)} the model gives now: generated again"
+        count = self.verify_count(adapter, key[3])
+        if not self._verified_hit(adapter, key, count, images, arrays.get("probe")):
+            reason = f"the cached samples differ from the first {count} the model gives now: generated again"
             self._origins[("samples", key)] = {"status": "miss", "key": entry, "reason": reason}
             log.debug("samples of %s/%s (seed %d, n %d): %s", *key, reason)
             return False
@@ -270,15 +276,33 @@ class SampleStore:
         report_step("sampling", key[3], key[3])
         return True
 
-    def _verified_hit(self, adapter: Any, key: SampleKey, images: "torch.Tensor", probe: np.ndarray | None) -> bool:
-        """Whether the model, asked now for the first VERIFY_SAMPLES samples of `key` (same seed),
-        gives the entry's first images, or its `probe` where it holds one, within VERIFY_ATOL.
+    def verify_count(self, adapter: Any, n: int) -> int:
+        """How many of a set of n samples a hit draws again: VERIFY_SAMPLES, or the prefix that
+        asks for every class of a conditional model (labels cycle: sample i has class i mod C) and
+        every distinct prompt of a text-to-image model (prompt i mod P) when that is longer, so a
+        change that shows only for one class or prompt is seen; at most VERIFY_MAX and n."""
+        from audit.adapters.base import TEXT_TO_IMAGE, has_capability
+
+        count = VERIFY_SAMPLES
+        classes = getattr(adapter, "num_classes", None)
+        if isinstance(classes, numbers.Integral) and classes > 0:
+            count = max(count, int(classes))
+        if has_capability(adapter, TEXT_TO_IMAGE) and self.prompts is not None:
+            seen: set[str] = set()
+            for i, prompt in enumerate(self.prompts.for_samples(min(n, VERIFY_MAX))):
+                if prompt not in seen:
+                    seen.add(prompt)
+                    count = max(count, i + 1)
+        return max(0, min(count, n, VERIFY_MAX))
+
+    def _verified_hit(self, adapter: Any, key: SampleKey, count: int, images: "torch.Tensor", probe: np.ndarray | None) -> bool:
+        """Whether the model, asked now for the first `count` samples of `key` (same seed), gives
+        the entry's first images, or its `probe` where it holds one, within VERIFY_ATOL.
         False also when the model fails or answers otherwise: the full set is then generated
         (and fails) as on a miss. What was drawn is kept for `_samples_to_cache`."""
         import torch
 
-        model, _, seed, n = key
-        count = min(n, VERIFY_SAMPLES)
+        model, _, seed, _ = key
         try:
             drawn = self._draw(adapter, model, count, seed).images
         except BaseException as exc:  # user code: as on a miss, the full sampling meets it again
@@ -306,38 +330,70 @@ class SampleStore:
 
     def generations(
         self, adapter: Any, model: str, precision: str, prompts: Sequence[str], max_new_tokens: int, seed: int,
-        decoding: Mapping[str, Any], produce: Callable[[], Any],
+        decoding: Mapping[str, Any], produce: Callable[[int], Any],
     ) -> tuple[Any, float]:
-        """The continuations of `prompts` that `produce()` makes (the model's generate calls) and
-        the seconds they took; read from the persistent cache when an entry of exactly these
-        generations exists (with the seconds of the run that made them: `details.cache` says so),
-        and stored after a miss when they are one str per prompt. `decoding` holds the settings
-        that are not arguments here (greedy, temperature, top-k/p, batching) as JSON values."""
-        from audit.sample_cache import cache_key, generation_parts, texts_from_array, texts_to_array
+        """The continuations of `prompts` that `produce(len(prompts))` makes (the model's generate
+        calls) and the seconds they took; read from the persistent cache when an entry of exactly
+        these generations exists and the model, asked again for the first of them (`produce(k)`:
+        the first k prompts, asked the way the check asks for all), gives the same texts (then
+        with the seconds of the run that made them: `details.cache` says so); stored after a miss
+        when they are one str per prompt. `decoding` holds the settings that are not arguments
+        here (greedy, temperature, top-k/p, batching) as JSON values."""
+        from audit.sample_cache import cache_key, generation_parts, texts_to_array
 
         entry: str | None = None
+        count = min(len(prompts), VERIFY_SAMPLES)
+        drawn: list[str] | None = None
+        reason: dict[str, str] = {}
         if self.cache is not None:
             parts = generation_parts(adapter, model, precision, self.model_sources.get(model), prompts, max_new_tokens, seed, decoding)
             if isinstance(parts, str):
                 self._note_generations({"status": "unavailable", "reason": parts})
             else:
                 entry = cache_key(parts)
-                found = self.cache.get(entry, "generations")
-                if found is not None:
-                    with contextlib.suppress(ValueError, KeyError, TypeError):
-                        outputs = texts_from_array(found[0]["texts"])
-                        if len(outputs) == len(prompts):
-                            self._note_generations({"status": "hit", "key": entry})
-                            report_step("generating text", len(prompts), len(prompts))
-                            return outputs, float(found[1]["seconds"])
+                hit, drawn, reason = self._verified_generations(entry, len(prompts), count, produce)
+                if hit is not None:
+                    self._note_generations({"status": "hit", "key": entry})
+                    report_step("generating text", len(prompts), len(prompts))
+                    return hit
         started = time.perf_counter()
-        outputs = plain_texts(produce())
+        outputs = plain_texts(produce(len(prompts)))
         seconds = time.perf_counter() - started
         if entry is not None:
-            self._note_generations({"status": "miss", "key": entry})
-            if isinstance(outputs, list) and len(outputs) == len(prompts) and all(isinstance(o, str) for o in outputs):
-                self.cache.put(entry, "generations", {"texts": texts_to_array(outputs)}, {"seconds": seconds})
+            self._note_generations({"status": "miss", "key": entry, **reason})
+            if _texts(outputs) and len(outputs) == len(prompts):
+                arrays = {"texts": texts_to_array(outputs)}
+                if drawn is not None and drawn != outputs[:count]:
+                    arrays["probe"] = texts_to_array(drawn)
+                self.cache.put(entry, "generations", arrays, {"seconds": seconds})
         return outputs, seconds
+
+    def _verified_generations(
+        self, entry: str, total: int, count: int, produce: Callable[[int], Any],
+    ) -> tuple[tuple[list[str], float] | None, list[str] | None, dict[str, str]]:
+        """(hit, drawn, reason): hit is (texts, seconds) when the cache holds `total` texts for
+        `entry` and the model, asked now for the first `count` (`produce(count)`), gives the
+        entry's first texts, or its `probe` where it holds one (a model whose texts depend on how
+        many prompts it is asked for: verified from the next run on against what it gave then, as
+        samples are); else None, with what the model gave (None when it failed or was not asked,
+        kept with the entry generated instead) and why a cached entry was not used."""
+        from audit.sample_cache import texts_from_array
+
+        found = self.cache.get(entry, "generations")
+        if found is None:
+            return None, None, {}
+        try:
+            texts = texts_from_array(found[0]["texts"])
+            probe = texts_from_array(found[0]["probe"]) if "probe" in found[0] else texts[:count]
+            seconds = float(found[1]["seconds"])
+        except (ValueError, KeyError, TypeError):
+            return None, None, {}
+        if len(texts) != total:
+            return None, None, {}
+        drawn = _drawn_texts(produce, count)
+        if drawn == probe:
+            return (texts, seconds), None, {}
+        return None, drawn, {"reason": f"the cached texts differ from the first {count} the model gives now: generated again"}
 
     def _note_generations(self, origin: dict[str, Any]) -> None:
         """Provenance of a check's generation sets in `cache_used["generations"]`: one set as its
@@ -536,6 +592,23 @@ class SampleStore:
         if self.cache is not None:
             self.cache.drop(self.cache.written[cache_mark:])
             del self.cache.written[cache_mark:]
+
+
+def _texts(outputs: Any) -> bool:
+    """Whether `outputs` is a plain list of plain str (what `plain_texts` makes of a good answer)."""
+    return type(outputs) is list and all(type(o) is str for o in outputs)
+
+
+def _drawn_texts(produce: Callable[[int], Any], count: int) -> list[str] | None:
+    """The texts `produce(count)` gives now to verify a hit, or None when the model fails or
+    answers with anything but plain str (the full generation then meets it as on a miss)."""
+    try:
+        drawn = plain_texts(produce(count))
+    except BaseException as exc:  # user code: as on a miss, the full generation meets it again
+        if must_propagate(exc):
+            raise
+        return None
+    return drawn if _texts(drawn) and len(drawn) == count else None
 
 
 def _same_images(drawn: "torch.Tensor", expected: "torch.Tensor") -> bool:

@@ -200,6 +200,15 @@ def probe_evaluator(evaluator: ImageEvaluator, images: np.ndarray, what: str) ->
         ) from None
     if not (torch.isfinite(f).all() and torch.isfinite(logits).all()):
         raise InputError(f"Evaluator '{evaluator.name}' returns non-finite features or logits on {what} images.")
+    with torch.no_grad():
+        again, _ = evaluator.features_and_logits(x)
+    if not torch.allclose(f, again, rtol=1e-4, atol=1e-5):
+        raise InputError(f"Evaluator '{evaluator.name}' returns different features for the same {what} images on two calls "
+                         "(dropout or batch norm left in training mode?): every distance it gives would move between runs.")
+    distinct = len({tuple(row.tolist()) for row in x.flatten(1)}) > 1
+    if distinct and bool((f == f[:1]).all()):
+        raise InputError(f"Evaluator '{evaluator.name}' returns the same features for different {what} images: every "
+                         "distance in its space would be 0 (FID 0 for any generator).")
     if logits.shape[1] == 1:
         raise InputError(
             f"Evaluator '{evaluator.name}' returns 1 logit per image; class-based metrics need at least 2 (return [N, 0] logits for an evaluator without classes)."

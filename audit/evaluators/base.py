@@ -29,17 +29,27 @@ class Embedding:
         return self.logits.argmax(axis=1)
 
 
+def _is_pair(out: Any) -> bool:
+    import torch
+
+    return isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)
+
+
 class ImageEvaluator:
     """Wraps a network that maps images float [N, C, H, W] in [0, 1] to (features, logits); runs
-    in float32 on CPU. The network either has `features(x) -> [N, D]` and `head(features) -> [N, K]`
-    methods (the bundled CNN; a scripted module exports them with `@torch.jit.export`), or its
-    `forward(x)` returns the pair `(features [N, D], logits [N, K])`."""
+    in float32 on CPU. Its `forward(x)` returns the pair `(features [N, D], logits [N, K])`, or,
+    where forward returns something else, it has `features(x) -> [N, D]` and `head(features) ->
+    [N, K]` methods (the bundled CNN, whose forward gives logits; a scripted module exports them
+    with `@torch.jit.export`). A forward that returns the pair wins: it is where a user's
+    resizing and normalisation live, which `features` alone would skip. The network gets a copy
+    of each batch, so one that normalises in place cannot rewrite the samples other checks read."""
 
     def __init__(self, name: str, network: Any, sha256: str) -> None:
         self.name = name
         self.network = network.eval()
         self.sha256 = sha256
-        self._split = hasattr(network, "features") and hasattr(network, "head")
+        self._split: bool | None = None if hasattr(network, "features") and hasattr(network, "head") else False
+        """Whether features(x) and head(f) make the pair; None until the first batch tells (forward first)."""
         self.classes: int | None = None
         """K of its logits [N, K] (0: a feature-only network), known once it has embedded a batch."""
 
@@ -47,12 +57,19 @@ class ImageEvaluator:
         """One batch through the network: (features [N, D], logits [N, K]), checked for shape."""
         import torch
 
+        out: Any = None
+        if self._split is None:
+            try:
+                out = self.network(x.clone())
+            except NotImplementedError:  # nn.Module's own forward: only features and head exist
+                out = None
+            self._split = not _is_pair(out)
+        elif not self._split:
+            out = self.network(x.clone())
         if self._split:
-            f = self.network.features(x)
-            out: Any = (f, self.network.head(f))
-        else:
-            out = self.network(x)
-        if not (isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)):
+            f = self.network.features(x.clone())
+            out = (f, self.network.head(f))
+        if not _is_pair(out):
             raise ValueError(
                 f"evaluator '{self.name}' must return (features, logits) from forward(x) or have features(x) and head(f); "
                 f"got {type(out).__name__}"
@@ -64,6 +81,8 @@ class ImageEvaluator:
                 f"evaluator '{self.name}' returned features {tuple(f.shape)} and logits {tuple(logits.shape)} for {n} images; "
                 f"expected [{n}, D] and [{n}, K]"
             )
+        if f.shape[1] == 0:
+            raise ValueError(f"evaluator '{self.name}' returned 0-dimensional features [{n}, 0]; expected [{n}, D] with D >= 1")
         self.classes = int(logits.shape[1])
         return f, logits
 
@@ -74,6 +93,10 @@ class ImageEvaluator:
         with torch.no_grad():
             for i in range(0, len(images), BATCH):
                 f, out = self.features_and_logits(images[i : i + BATCH].float().cpu())
+                bad = int((~torch.isfinite(f).all(dim=1) | ~torch.isfinite(out).all(dim=1)).sum())
+                if bad:  # a NaN row would be measured: k-NN radii of 0, argmax class 0, diluted recall
+                    raise ValueError(f"evaluator '{self.name}' returned non-finite features or logits for {bad} of "
+                                     f"{len(f)} images (images {i}..{i + len(f) - 1})")
                 feats.append(f.double().numpy())
                 logits.append(out.double().numpy())
         return Embedding(np.concatenate(feats), np.concatenate(logits))

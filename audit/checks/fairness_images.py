@@ -77,23 +77,15 @@ from audit.adapters.images import owned_images, validate_images
 from audit.checks.base import Measurement, check
 from audit.context import CheckContext, finite_or_raise
 from audit.metrics import group_frame
-from audit.metrics.groups import class_counts, tv_of_predictions
+from audit.metrics.groups import PSEUDO_COUNT, class_counts, representation, tv_of_predictions
 from audit.stats import bias_adjusted_interval, bootstrap_ci, measurement_ci, wilson_ci
 
-PSEUDO_COUNT = 0.5
-"""Jeffreys pseudo-count per group for the representation ratio."""
 PRECISION_K = 5
 """k of the k-NN balls of improved precision (the authors' default)."""
 MIN_REPRESENTATION_N = 512
 
 
 # --- Pure maths (tested against direct numpy/pandas/scipy computations) ---------------------------
-
-
-def representation(counts: np.ndarray, reference: np.ndarray, pseudo: float = 0.0) -> np.ndarray:
-    """Each group's share (with `pseudo` added to every count) over its reference share."""
-    c = np.asarray(counts, np.float64) + pseudo
-    return c / c.sum() / np.asarray(reference, np.float64)
 
 
 def representation_ratio_of(predictions: np.ndarray, reference: np.ndarray, pseudo: float = PSEUDO_COUNT) -> float:

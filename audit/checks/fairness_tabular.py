@@ -17,7 +17,11 @@ construction: the parity checks record that as an error with the reason, never a
 Representation (`fairness.tabular_representation_tv[_race]`): the total variation distance
 between the synthetic rows' shares of the sensitive groups and the real training shares
 (bootstrap CI over synthetic rows), as `fairness.representation_tv` for image classes: a
-generator that erases a group cannot pass on the parity of the groups it kept.
+generator that erases a group cannot pass on the parity of the groups it kept. TV of a small
+group erased is only that group's share (Black: 0.093), so
+`fairness.tabular_representation_ratio[_race]` reads each group on its own: the smallest
+synthetic share / training share over the groups with at least 0.5% of the training rows, with
+the image ratio's 0.5 pseudo-count per group (`audit.metrics.groups.min_representation_of`).
 
 The classifiers are fitted once per run (`ctx.memo` / the store's memo) and one bootstrap
 serves every check reading the same (model, attribute), so the whole family costs one
@@ -39,7 +43,7 @@ from audit.fairness.tabular import (
     CLASSIFIER, DATASET, ConstantClassifier, coerce_table, fit_downstream, frame_summary, label_of, metric_frame, predict,
 )
 from audit.metrics import bootstrap_count_chunks, group_frame
-from audit.metrics.groups import class_counts, tv_of_predictions
+from audit.metrics.groups import MIN_GROUP_SHARE, PSEUDO_COUNT, class_counts, min_representation_of, representation, tv_of_predictions
 from audit.stats import bias_adjusted_interval, bootstrap_ci, measurement_ci, wilson_ci
 
 FAMILY = ("tabular",)
@@ -359,36 +363,69 @@ def tabular_utility(ctx: CheckContext, rows: int | None = None) -> Measurement:
 # ---- representation of the sensitive groups in the synthetic rows ----------------------------------
 
 
-def _representation_tv(ctx: CheckContext, attribute: str, rows: int | None) -> Measurement:
-    """TV between the synthetic rows' shares of `attribute`'s groups and the real training shares."""
+def _representation_inputs(ctx: CheckContext, attribute: str, rows: int | None) -> tuple[np.ndarray, list[str], np.ndarray, int]:
+    """(the synthetic rows' group codes, the group names, the real training shares, rows)."""
     data = load_dataset(DATASET)
     rows = _rows(rows)
     codes = _synthetic_classifier(ctx, rows)["group_codes"][attribute]
     groups = [str(g) for g in data.categories[attribute]]
     training = class_counts(data.train[attribute].cat.codes.to_numpy(), len(groups))
-    reference = training / training.sum()
-    value = finite_or_raise("representation TV", tv_of_predictions(codes, reference))
-    low, high = bootstrap_ci(lambda c: tv_of_predictions(c, reference), [codes], ctx.bootstrap, ctx.rng_seed(f"{SALT}.representation.{attribute}"))
+    return codes, groups, training / training.sum(), rows
+
+
+def _representation_details(attribute: str, codes: np.ndarray, groups: list[str], reference: np.ndarray, rows: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(by_group: each group's synthetic share / training share with a Wilson CI, the details every
+    representation check shares: missing groups and the table of shares)."""
+    data = load_dataset(DATASET)
     counts = class_counts(codes, len(groups))
     shares = counts / rows
     cis = [wilson_ci(int(c), rows) for c in counts]
     by_group = group_frame(groups, shares / reference, [lo / r for (lo, _), r in zip(cis, reference)], [hi / r for (_, hi), r in zip(cis, reference)],
                            1.0, counts=counts)
-    return Measurement(value, *measurement_ci(low, high, 0.0), n=rows, by_group=by_group, details={
-        "metric": f"total variation distance: 0.5 * sum over {attribute} groups of |synthetic share - real training share| "
-                  "(the share of synthetic rows that would have to change group to match the training proportions)",
-        "sensitive_feature": attribute, "synthetic_rows": rows, "real_training_rows": int(training.sum()),
+    return by_group, {
+        "sensitive_feature": attribute, "synthetic_rows": rows, "real_training_rows": len(data.train),
         "by_group_metric": "representation: synthetic share / training share (1 = in proportion; CI: Wilson on the share)",
         "missing_groups": [g for g, c in zip(groups, counts) if c == 0],
-        "noise_floor_tv": float(0.5 * np.sum(np.sqrt(2 * reference * (1 - reference) / (np.pi * rows)))),
-        "noise_floor_note": "expected plug-in TV of a perfectly proportional generator at this n (multinomial noise)",
         "tables": [{
             "title": f"Synthetic vs training {attribute} shares",
             "columns": [attribute, "synthetic count", "synthetic share", "training share"],
             "rows": [[g, int(c), round(float(sh), 4), round(float(r), 4)] for g, c, sh, r in zip(groups, counts, shares, reference)],
         }],
         "data": "UCI Adult, official split cleaned of '?' rows",
+    }
+
+
+def _representation_tv(ctx: CheckContext, attribute: str, rows: int | None) -> Measurement:
+    """TV between the synthetic rows' shares of `attribute`'s groups and the real training shares."""
+    codes, groups, reference, rows = _representation_inputs(ctx, attribute, rows)
+    value = finite_or_raise("representation TV", tv_of_predictions(codes, reference))
+    low, high = bootstrap_ci(lambda c: tv_of_predictions(c, reference), [codes], ctx.bootstrap, ctx.rng_seed(f"{SALT}.representation.{attribute}"))
+    by_group, details = _representation_details(attribute, codes, groups, reference, rows)
+    return Measurement(value, *measurement_ci(low, high, 0.0), n=rows, by_group=by_group, details={
+        "metric": f"total variation distance: 0.5 * sum over {attribute} groups of |synthetic share - real training share| "
+                  "(the share of synthetic rows that would have to change group to match the training proportions)",
+        **details,
+        "noise_floor_tv": float(0.5 * np.sum(np.sqrt(2 * reference * (1 - reference) / (np.pi * rows)))),
+        "noise_floor_note": "expected plug-in TV of a perfectly proportional generator at this n (multinomial noise)",
         "ci": "bootstrap over synthetic rows, bias-adjusted, clipped at 0 (TV is non-negative)",
+    })
+
+
+def _representation_ratio(ctx: CheckContext, attribute: str, rows: int | None) -> Measurement:
+    """The least-represented group's synthetic share over its training share (0 = erased)."""
+    codes, groups, reference, rows = _representation_inputs(ctx, attribute, rows)
+    value = finite_or_raise("representation ratio", min_representation_of(codes, reference))
+    low, high = bootstrap_ci(lambda c: min_representation_of(c, reference), [codes], ctx.bootstrap, ctx.rng_seed(f"{SALT}.representation_ratio.{attribute}"))
+    by_group, details = _representation_details(attribute, codes, groups, reference, rows)
+    judged = [g for g, r in zip(groups, reference) if r >= MIN_GROUP_SHARE]
+    ratios = representation(class_counts(codes, len(groups)), reference, PSEUDO_COUNT)
+    return Measurement(value, *measurement_ci(low, high, 0.0), n=rows, by_group=by_group, details={
+        "metric": f"min over {attribute} groups with a training share >= {MIN_GROUP_SHARE:g} of (synthetic share / training share), "
+                  f"{PSEUDO_COUNT:g} pseudo-count per group (1 = in proportion, 0 = erased)",
+        **details,
+        "judged_groups": judged, "least_represented_group": judged[int(np.argmin(ratios[reference >= MIN_GROUP_SHARE]))],
+        "pseudo_count": PSEUDO_COUNT, "min_training_share": MIN_GROUP_SHARE,
+        "ci": "bootstrap over synthetic rows, bias-adjusted, clipped at 0",
     })
 
 
@@ -402,3 +439,15 @@ def tabular_representation_tv(ctx: CheckContext, rows: int | None = None) -> Mea
 def tabular_representation_tv_race(ctx: CheckContext, rows: int | None = None) -> Measurement:
     """Total variation between the synthetic rows' race shares and the real training shares (bootstrap CI)."""
     return _representation_tv(ctx, "race", rows)
+
+
+@check("fairness.tabular_representation_ratio", families=FAMILY, needs=(SAMPLE_TABLE,), higher_is_better=True, unit="share / training share")
+def tabular_representation_ratio(ctx: CheckContext, rows: int | None = None) -> Measurement:
+    """The least-represented sex's synthetic share over its training share (0 = a group erased; bootstrap CI)."""
+    return _representation_ratio(ctx, "sex", rows)
+
+
+@check("fairness.tabular_representation_ratio_race", families=FAMILY, needs=(SAMPLE_TABLE,), higher_is_better=True, unit="share / training share")
+def tabular_representation_ratio_race(ctx: CheckContext, rows: int | None = None) -> Measurement:
+    """The least-represented race's synthetic share over its training share, groups >= 0.5% of training rows (0 = erased)."""
+    return _representation_ratio(ctx, "race", rows)

@@ -6,7 +6,10 @@ same way. The values may come from a fairlearn `MetricFrame` (its `by_group` and
 computed directly; this module only shapes them and applies fairlearn's conventions.
 
 Representation of groups: `tv_of_predictions` is the total variation distance between the group
-shares of a set of group codes and reference shares (image classes, tabular sensitive groups).
+shares of a set of group codes and reference shares (image classes, tabular sensitive groups);
+`representation` is each group's share over its reference share (pseudo-counted), and
+`min_representation_of` the least-represented group's, which sees one small group erased where
+TV sees only that group's share.
 """
 
 from __future__ import annotations
@@ -64,4 +67,23 @@ def tv_of_predictions(codes: np.ndarray, reference: np.ndarray) -> float:
     return total_variation(counts / max(len(codes), 1), reference)
 
 
-__all__ = ["class_counts", "group_frame", "total_variation", "tv_of_predictions"]
+PSEUDO_COUNT = 0.5
+"""Jeffreys pseudo-count per group for the representation ratios."""
+MIN_GROUP_SHARE = 0.005
+"""Groups below this reference share are left out of `min_representation_of`: too few rows for a ratio."""
+
+
+def representation(counts: np.ndarray, reference: np.ndarray, pseudo: float = 0.0) -> np.ndarray:
+    """Each group's share (with `pseudo` added to every count) over its reference share."""
+    c = np.asarray(counts, np.float64) + pseudo
+    return c / c.sum() / np.asarray(reference, np.float64)
+
+
+def min_representation_of(codes: np.ndarray, reference: np.ndarray, pseudo: float = PSEUDO_COUNT, min_share: float = MIN_GROUP_SHARE) -> float:
+    """The smallest share / reference share of the groups in `codes` (`pseudo` added to every
+    group's count) over the groups whose reference share is at least `min_share`: ~0 when one is erased."""
+    reference = np.asarray(reference, np.float64)
+    return float(representation(class_counts(codes, len(reference)), reference, pseudo)[reference >= min_share].min())
+
+
+__all__ = ["MIN_GROUP_SHARE", "PSEUDO_COUNT", "class_counts", "group_frame", "min_representation_of", "representation", "total_variation", "tv_of_predictions"]

@@ -240,6 +240,9 @@ def test_clean_synthetic_data_keeps_the_income_gap_and_passes_the_error_gates(na
     for check in ("fairness.tabular_representation_tv", "fairness.tabular_representation_tv_race"):
         tv = suite_results[(name, check)]
         assert tv.ci_high < suite_gate(check, "error")["max"] and tv.details["missing_groups"] == [], (check, tv.value, tv.ci_high)
+    for check in ("fairness.tabular_representation_ratio", "fairness.tabular_representation_ratio_race"):
+        ratio = suite_results[(name, check)]
+        assert ratio.ci_low > suite_gate(check, "error")["min"] and ratio.details["missing_groups"] == [], (check, ratio.value, ratio.ci_low)
 
 
 def test_the_biased_variant_is_flagged_by_bias_amplification(suite_results):
@@ -280,10 +283,11 @@ def test_fairness_suite_through_the_cli(name: str, exit_code: int, cli):
     result = cli("run", "suite=fairness", f"model={name}", "bootstrap=200")
     assert result.exit_code == exit_code, result.stdout
     records = {r["check"]: r for r in result.results["records"]}
-    assert {c for c in records} == {c for c in records if c.startswith("fairness.tabular_")} and len(records) == 9
+    assert {c for c in records} == {c for c in records if c.startswith("fairness.tabular_")} and len(records) == 11
     for check in ("fairness.tabular_bias_amplification", "fairness.tabular_equalized_odds"):
         assert (records[check]["status"] == "fail") == (exit_code == 1), (check, records[check]["verdict"])
-    for check in ("fairness.tabular_representation_tv", "fairness.tabular_representation_tv_race"):
+    for check in ("fairness.tabular_representation_tv", "fairness.tabular_representation_tv_race",
+                  "fairness.tabular_representation_ratio", "fairness.tabular_representation_ratio_race"):
         assert records[check]["status"] == "pass", (check, records[check]["verdict"])  # it keeps the groups; its bias is in the labels
     assert set(records["fairness.tabular_demographic_parity"]["by_group"]["by_group"]) == {"Female", "Male"}
     assert len(records["fairness.tabular_demographic_parity_race"]["by_group"]["by_group"]) == 5

@@ -54,6 +54,20 @@ class Samples:
     """The prompt each image was generated for (a text-to-image model), else None."""
 
 
+FEATURE_VERIFY = 8
+"""Images a hit of cached evaluator features embeds again to verify it (`_same_features`)."""
+
+
+def _first_reference_images(reference: Any, split: str, count: int) -> "torch.Tensor":
+    """The first `count` images of a reference split, as its embedding reads them."""
+    import torch
+
+    if hasattr(reference, "batches"):
+        return torch.from_numpy(np.asarray(next(iter(reference.batches(split))))[:count])
+    x = reference.train_x if split == "train" else reference.test_x
+    return torch.tensor(np.asarray(x[:count]))
+
+
 def _check_declared_shape(model: str, adapter: Any, shape: tuple[int, ...]) -> None:
     """ModelOutputError when sample()'s images differ from the model's own `info.image_shape`: an
     HWC tensor [N, 16, 16, 1] from a model declaring 1x16x16 had been told the evaluator reads
@@ -437,6 +451,7 @@ class SampleStore:
 
     def _cached_embedding(
         self, origin: Any, base: dict[str, Any] | None, parts: dict[str, Any], images: "torch.Tensor | None" = None,
+        first: "Callable[[], torch.Tensor] | None" = None,
     ) -> Embedding | None:
         """The evaluator's embedding from the persistent cache, keyed by what it embeds (`base`:
         the samples' cache origin with the sha256 of the `images` themselves, since an entry of
@@ -459,7 +474,25 @@ class SampleStore:
         self._origins[origin] = {"status": "miss" if found is None else "hit", "key": entry}
         if found is None:
             return None
-        return Embedding(found[0]["features"], found[0]["logits"])
+        cached = Embedding(found[0]["features"], found[0]["logits"])
+        head = images[:FEATURE_VERIFY] if images is not None else first() if first is not None else None
+        if head is not None and not self._same_features(head, cached):
+            reason = f"the evaluator gives other features for the first {len(head)} images than the cached ones: computed again"
+            self._origins[origin] = {"status": "miss", "key": entry, "reason": reason}
+            log.debug("%s: %s", origin[0], reason)
+            return None
+        return cached
+
+    def _same_features(self, images: "torch.Tensor", cached: Embedding) -> bool:
+        """Whether the evaluator, asked now, embeds `images` (the first of a cached set) as cached:
+        the key holds its name and weights, not its code (an edited forward, a module it imports)."""
+        try:
+            now = self._evaluator.embed(images)
+        except Exception:  # noqa: BLE001 - the full embedding meets it again, as on a miss
+            return False
+        k = len(images)
+        return bool(np.allclose(now.features, cached.features[:k], rtol=1e-4, atol=1e-5)
+                    and np.allclose(now.logits, cached.logits[:k], rtol=1e-4, atol=1e-5))
 
     def _embedding_to_cache(self, origin: Any, embedding: Embedding) -> None:
         entry = self._origins.get(origin, {})
@@ -490,7 +523,8 @@ class SampleStore:
         key = ("real", reference.name, split)
         origin = ("reference_features", reference.name, split)
         if key not in self._embeddings:
-            cached = self._cached_embedding(origin, None, {"reference": reference.name, "sha256": reference.sha256, "split": split})
+            cached = self._cached_embedding(origin, None, {"reference": reference.name, "sha256": reference.sha256, "split": split},
+                                            first=lambda: _first_reference_images(reference, split, FEATURE_VERIFY))
             if cached is not None:
                 self._embeddings[key] = cached
         if key not in self._embeddings:

@@ -1,5 +1,5 @@
 """SampleStore reading through the sample cache (audit/sample_store.py over audit/sample_cache.py):
-a hit gives exactly the arrays of a cold run without calling the model or the evaluator, any
+a hit gives exactly the arrays of a cold run with only small verifying calls of the model and evaluator, any
 change of what determines the samples or features is a miss, and no cache writes nothing."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def store(folder: Path | None, evaluator: TinyEvaluator | None = None, source: d
     return s
 
 
-def test_a_hit_returns_the_cold_arrays_with_one_verifying_draw_and_no_evaluator_call(tmp_path: Path):
+def test_a_hit_returns_the_cold_arrays_with_small_verifying_calls_only(tmp_path: Path):
     cold_model, cold = TinyGenerator(), store(tmp_path)
     cold_samples, cold_emb, cold_real = cold.samples(cold_model, KEY), cold.embedding(cold_model, KEY), cold.real_embedding("train")
     assert {k: v["status"] for k, v in cold.cache_used.items()} == {"samples": "miss", "features": "miss", "reference_features:train": "miss"}
@@ -66,7 +66,8 @@ def test_a_hit_returns_the_cold_arrays_with_one_verifying_draw_and_no_evaluator_
     warm_model, evaluator = TinyGenerator(), TinyEvaluator()
     warm = store(tmp_path, evaluator)
     samples, emb, real = warm.samples(warm_model, KEY), warm.embedding(warm_model, KEY), warm.real_embedding("train")
-    assert warm_model.calls == 1 and evaluator.calls == 0 and warm.generate_calls == 0 and warm.embed_calls == 0  # one small draw verifies the hit
+    # one small draw verifies the samples, one small embedding each cached set of features
+    assert warm_model.calls == 1 and evaluator.calls == 2 and warm.generate_calls == 0 and warm.embed_calls == 0
     assert torch.equal(samples.images, cold_samples.images) and samples.images.dtype == cold_samples.images.dtype
     assert torch.equal(samples.labels, torch.arange(KEY[3]) % 3) and samples.labels.dtype == torch.int64
     assert np.array_equal(emb.features, cold_emb.features) and np.array_equal(emb.logits, cold_emb.logits)

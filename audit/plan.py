@@ -159,6 +159,8 @@ def make_plan(config: RunConfig, adapters: Mapping[str, Any] | None = None) -> P
                   file=sys.stderr, flush=True)
     warn_unmatched_gates(named, [m.name for m in models], config.precisions, check_ids)  # once every input is known good
     warn_unjudged_checks(suite_gates, policy.gates if policy else [], check_ids, suite.name, user_suite_checks(config.suite))
+    if config.evaluator:
+        warn_bounds_in_digits_units(suite_gates, policy.gates if policy else [], check_ids, suite.name, str(config.evaluator))
     if policy:
         from audit.policy import waiver_today
 
@@ -264,6 +266,34 @@ def warn_unjudged_checks(suite_gates: Sequence[Gate], policy_gates: Sequence[Gat
         owners = ", ".join(gated[check])
         lines.append(f"no gate of suite '{suite_name}' or the policy judges '{check}' (suite {owners} gates it): its records are "
                      f"measured, not judged; copy {owners}'s [[gate]]s for it into the suite file or a policy")
+    if lines:
+        reopen_closed_std_streams()
+        for line in lines:
+            print(f"audit: warning: {line}.", file=sys.stderr, flush=True)
+
+
+DIGITS_UNITS_CHECKS = ("quality.fid", "quality.kid", "quality.swd_feature")
+"""Checks whose values are distances in the evaluator's feature space, so a bound on them holds
+only in the space it was set in: the bundled suites' are set in the digits evaluator's."""
+
+
+def warn_bounds_in_digits_units(suite_gates: Sequence[Gate], policy_gates: Sequence[Gate], checks: Sequence[str], suite_name: str,
+                                evaluator: str) -> None:
+    """One warning line per suite gate with an absolute bound on a feature-space distance that no
+    policy gate replaces, when the run measures in the user's evaluator: FID <= 100 was set in the
+    digits CNN's 64-d space, and in a unit-norm feature space FID cannot exceed 6, so uniform
+    noise passed it (FID 6.7)."""
+    import fnmatch
+    import sys
+
+    from audit.isolation import reopen_closed_std_streams
+
+    replaced = {c for c in checks if any(fnmatch.fnmatchcase(c, g.check) for g in policy_gates)}
+    lines = sorted({f"suite '{suite_name}' gates '{c}' with {g.label()}, a bound set in the bundled digits evaluator's feature "
+                    f"space; evaluator={evaluator} measures in another, where it means nothing: read '{c}' against its "
+                    "real-data floor in the record's details, or give your bound in a policy"
+                    for g in suite_gates for c in checks
+                    if c in DIGITS_UNITS_CHECKS and c not in replaced and not g.is_relative and fnmatch.fnmatchcase(c, g.check)})
     if lines:
         reopen_closed_std_streams()
         for line in lines:

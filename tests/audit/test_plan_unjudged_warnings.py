@@ -83,3 +83,16 @@ def test_the_run_warns_of_an_unexpired_waiver_only(cli, tmp_path: Path, monkeypa
     assert sum("waives nothing" in line for line in cli(*words).stderr.splitlines()) == 1
     monkeypatch.setenv("AUDIT_TODAY", "2030-01-02")
     assert not any("waives nothing" in line for line in cli(*words).stderr.splitlines())
+
+
+def test_a_suite_bound_on_fid_warns_when_the_run_measures_in_the_users_evaluator(capsys):
+    """FID <= 100 was set in the digits CNN's space; in a unit-norm space FID cannot exceed 6, so
+    uniform noise passed it. A policy gate on the check replaces the suite's: no warning then."""
+    from audit.plan import warn_bounds_in_digits_units
+
+    suite = [Gate("quality.fid", max=100.0), Gate("quality.recall", min=0.5)]
+    warn_bounds_in_digits_units(suite, [], ["quality.fid", "quality.recall"], "quality", "my_pkg:net")
+    [line] = _warnings(capsys)
+    assert "'quality.fid'" in line and "evaluator=my_pkg:net" in line and "recall" not in line
+    warn_bounds_in_digits_units(suite, [Gate("quality.f*", max=5.0)], ["quality.fid"], "quality", "my_pkg:net")
+    assert _warnings(capsys) == []

@@ -16,7 +16,7 @@ def fmt(value: Any, digits: int = 4) -> str:
         return "—"
     if isinstance(value, int):
         return str(value)
-    return f"{value:.{digits}g}"
+    return f"{value + 0.0:.{digits}g}"  # + 0.0: -0.0 (an entropy of one class, -sum(1 log 1)) prints as 0
 
 
 def fmt_ci(record: dict[str, Any]) -> str:

@@ -29,7 +29,10 @@ def test_median_dcr_ratio_is_the_mean_of_the_per_fold_median_ratios():
     # fold medians 3 and 4, held-out median 6: (3/6 + 4/6) / 2
     assert median_dcr_ratio(folds, heldout) == pytest.approx((3 / 6 + 4 / 6) / 2)
     assert median_dcr_ratio(heldout, heldout) == pytest.approx(1.0)
-    assert median_dcr_ratio(np.zeros(5), np.zeros(5)) == 0.0  # copies of copies: no division by zero
+    # copies of rows in both sets: both medians floored alike (as the image check), no division by zero
+    assert median_dcr_ratio(np.zeros(5), np.zeros(5)) == pytest.approx(1.0)
+    assert median_dcr_ratio(np.zeros(5), heldout) == pytest.approx(1e-6 / 6)  # training copies: the floor over 6
+    assert median_dcr_ratio(heldout, np.zeros(5)) == 10.0  # held-out copies: the cap, not 6 / 1e-12
 
 
 def test_exact_row_matches_agree_with_a_python_set_of_tuples():
